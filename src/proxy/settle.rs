@@ -208,7 +208,12 @@ impl Hold {
         trace::released(self.trace.as_ref());
         // A job's release names the job, as its commit would.
         let labels = (!self.labels.is_empty()).then_some(&self.labels);
-        match self.gateway.data().release_labelled(&self.project, &self.id, labels).await {
+        match self
+            .gateway
+            .data()
+            .release_labelled(&self.project, &self.id, labels)
+            .await
+        {
             Ok(_) => self.count("released"),
             Err(err) => {
                 tracing::warn!(%err, reservation = self.id.as_str(), "proxy: release failed; the hold will expire");

@@ -74,7 +74,9 @@ async fn a_batch_whose_node_is_killed_while_the_provider_makes_it_is_found_there
         .bearer_auth(&app.key)
         .header("X-Quota-User", "alice")
         .header("x-sim", "stall=1500, reads=1")
-        .json(&json!({ "input_file_id": uploaded["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h" }))
+        .json(
+            &json!({ "input_file_id": uploaded["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h" }),
+        )
         .send();
     let waiting = tokio::spawn(submit);
     until_sent(&provider, "/v1/batches").await;
@@ -95,13 +97,23 @@ async fn a_batch_whose_node_is_killed_while_the_provider_makes_it_is_found_there
         (StatusCode::OK, Some("completed")),
         "its owner reads it: {read}"
     );
-    assert_eq!(read["metadata"]["quota_gateway_hold"].as_str().map(str::len).unwrap_or(0) > 0, true);
+    assert_eq!(
+        read["metadata"]["quota_gateway_hold"]
+            .as_str()
+            .map(str::len)
+            .unwrap_or(0)
+            > 0,
+        true
+    );
     let entries = app.usage_events_all("userId=alice").await;
     let commits: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "commit").collect();
     assert_eq!(commits.len(), 1, "{entries:?}");
     assert_eq!(commits[0]["metadata"]["job_id"], id.as_str());
     assert_eq!(commits[0]["metadata"]["usage"], "reported");
-    assert!(app.metrics().await.contains("qg_proxy_jobs_adopted_total{upstream=\"openai\"} 1"));
+    assert!(app
+        .metrics()
+        .await
+        .contains("qg_proxy_jobs_adopted_total{upstream=\"openai\"} 1"));
 }
 
 #[tokio::test]
@@ -144,7 +156,10 @@ async fn a_video_whose_node_is_killed_and_that_the_provider_never_made_is_charge
         !kinds.contains(&"expiry") && !kinds.contains(&"release"),
         "never given back: {kinds:?}"
     );
-    let commit = entries.iter().find(|e| e["kind"] == "commit").unwrap_or_else(|| panic!("{entries:?}"));
+    let commit = entries
+        .iter()
+        .find(|e| e["kind"] == "commit")
+        .unwrap_or_else(|| panic!("{entries:?}"));
     assert_eq!(commit["metadata"]["usage"], "estimated");
     assert_eq!(commit["metadata"]["job_kind"], "video");
 }
@@ -236,7 +251,11 @@ async fn a_provider_that_hangs_delays_no_other_upstreams_settlement() {
     assert_eq!(counter(&usage, "seconds"), (4, 0), "bob's settled: {usage}");
     // (The plan counts none of the `slow` upstream's videos: its job is only open.)
     let alice = app.usage("alice").await;
-    assert_eq!(alice["jobs"].as_array().map(Vec::len), Some(1), "alice's still open: {alice}");
+    assert_eq!(
+        alice["jobs"].as_array().map(Vec::len),
+        Some(1),
+        "alice's still open: {alice}"
+    );
     let metrics = app.metrics().await;
     assert_eq!(
         TestApp::metric(&metrics, "qg_proxy_job_polls_total{outcome=\"ended\"}"),

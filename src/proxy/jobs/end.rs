@@ -126,7 +126,10 @@ impl Job<'_> {
             ),
         };
         let mut hold = self.hold()?;
-        let model = made.get("model").and_then(Value::as_str).filter(|m| *m != self.record.model);
+        let model = made
+            .get("model")
+            .and_then(Value::as_str)
+            .filter(|m| *m != self.record.model);
         let priced_as = model.map(str::to_string);
         hold.labels.extend(made);
         let outcome = match usage {

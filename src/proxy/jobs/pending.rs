@@ -41,7 +41,10 @@ pub(crate) fn mark(body: Bytes, reservation: &str) -> (Bytes, Map<String, Value>
         Some(_) => false,
     };
     let value = Value::from(reservation).to_string();
-    match room.then(|| splice::set(&body, &["metadata", MARKER], &value)).flatten() {
+    match room
+        .then(|| splice::set(&body, &["metadata", MARKER], &value))
+        .flatten()
+    {
         Some(marked) => {
             let mut shows = Map::new();
             shows.insert(MARKER.into(), Value::from(reservation));
@@ -103,7 +106,10 @@ pub(super) async fn look(
             job.record.id = id;
             let poll = settings.first_poll(&job.record);
             data.put_job(project, &job.record, poll).await?;
-            tracing::info!(job = job.record.id, "proxy: a job its node never recorded was found at the provider");
+            tracing::info!(
+                job = job.record.id,
+                "proxy: a job its node never recorded was found at the provider"
+            );
             job.saw(&object, By::Sweep).await?;
             gateway
                 .node()
@@ -113,7 +119,10 @@ pub(super) async fn look(
         }
         result if now >= ends => {
             if let Err(why) = result {
-                tracing::warn!(why, "proxy: a pending job unlooked-for at its hold's end is charged its hold");
+                tracing::warn!(
+                    why,
+                    "proxy: a pending job unlooked-for at its hold's end is charged its hold"
+                );
             }
             job.hold()?.commit(Usage::default(), Answered::nothing()).await;
             data.drop_pending_job(project, key).await?;
@@ -146,7 +155,11 @@ async fn find(
             None => format!("{path}?limit=100"),
         };
         let listed = end::read_object(upstream, &page).await?;
-        let data = listed.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+        let data = listed
+            .get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for object in &data {
             let Some(id) = super::shapes::id(object) else { continue };
             if !shows(pending, object) {
@@ -192,7 +205,10 @@ fn shows(pending: &PendingJob, object: &Value) -> bool {
                 && text(object.get("model")).as_deref() == pending.shows.get("model").and_then(Value::as_str)
                 && text(object.get("size")).as_deref() == pending.shows.get("size").and_then(Value::as_str)
                 && super::shapes::seconds(object.get("seconds")) == pending.shows.get("seconds").and_then(Value::as_u64)
-                && pending.shows.get("prompt_sha256").is_none_or(|d| prompt.as_ref() == Some(d))
+                && pending
+                    .shows
+                    .get("prompt_sha256")
+                    .is_none_or(|d| prompt.as_ref() == Some(d))
         }
         JobKind::MessageBatch => false,
     }

@@ -105,7 +105,11 @@ pub(crate) fn made(kind: JobKind, object: &Value) -> Map<String, Value> {
     let mut made = Map::new();
     if kind == JobKind::Video {
         for field in ["model", "size"] {
-            if let Some(text) = object.get(field).and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 256) {
+            if let Some(text) = object
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty() && t.len() <= 256)
+            {
                 made.insert(field.into(), Value::from(text));
             }
         }

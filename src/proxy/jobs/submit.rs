@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::super::call::{self, wrong, Call, ModelLimits, Operation};
 use super::super::context::Ctx;
-use super::super::hold::{self, Go, Held};
 use super::super::forward::Failure;
+use super::super::hold::{self, Go, Held};
 use super::super::settle::Answered;
 use super::super::understand::{self, Body};
 use super::super::upload::Upload;
@@ -118,7 +118,10 @@ pub(crate) async fn submit(
         }
     };
     if !response.status().is_success() {
-        let answer = read::refused(ctx, response).await.settle(state, ctx, hold.clone(), true).await;
+        let answer = read::refused(ctx, response)
+            .await
+            .settle(state, ctx, hold.clone(), true)
+            .await;
         settled().await;
         return Ok(answer);
     }

@@ -189,4 +189,3 @@ pub(super) async fn outlive(gateway: &Gateway, settings: &JobSettings, project: 
         tracing::warn!(%err, job = job.id, "proxy: a job's hold could not be made to outlive its last poll");
     }
 }
-

@@ -129,7 +129,10 @@ mod tests {
         let (_, two) = form(b"bbbbbbbb", &body("bbbbbbbb")).unwrap();
         assert_eq!(one, two);
         assert_eq!(fields["seconds"], "8");
-        let other = body("aaaa").iter().map(|&b| if b == b'P' { b'Q' } else { b }).collect::<Vec<u8>>();
+        let other = body("aaaa")
+            .iter()
+            .map(|&b| if b == b'P' { b'Q' } else { b })
+            .collect::<Vec<u8>>();
         let (_, three) = form(b"aaaa", &other).unwrap();
         assert_ne!(one, three);
     }
