@@ -23,12 +23,10 @@ use crate::http::ApiError;
 
 /// A video's call, what its object will show, and its form's fingerprint (None for JSON,
 /// whose bytes are their own).
-pub(super) fn video(
-    req: &HttpRequest,
-    ctx: &Ctx,
-    bytes: &Bytes,
-    jobs: &JobSettings,
-) -> Result<(Call, Map<String, Value>, Option<Vec<u8>>), ApiError> {
+pub(super) type Video = (Call, Map<String, Value>, Option<Vec<u8>>);
+
+/// Reads a video's submission.
+pub(super) fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Result<Video, ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
