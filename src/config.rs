@@ -139,13 +139,21 @@ pub struct Config {
     pub job_video_window_seconds: u64,
 
     /// The sweeper first polls an open job this long before its hold expires, in seconds, then
-    /// every third of it; a job still running at its hold's end is charged its hold.
+    /// every third of it, and last at the hold's end (the hold extended to outlive that poll):
+    /// a job still running then is charged its hold.
     #[arg(long, env = "QG_JOB_SWEEP_LEAD_SECONDS", default_value_t = 900)]
     pub job_sweep_lead_seconds: u64,
 
     /// How often the sweeper looks for jobs due a poll, in milliseconds.
     #[arg(long, env = "QG_JOB_SWEEP_MS", default_value_t = 10_000)]
     pub job_sweep_ms: u64,
+
+    /// How long the sweeper waits for a provider's answer to one poll of a job (or one look
+    /// for a job its node never recorded), in milliseconds; past it, the poll is tried at the
+    /// job's next turn. Polls run at once, a few per upstream, so a provider that hangs
+    /// delays no other's.
+    #[arg(long, env = "QG_JOB_POLL_TIMEOUT_MS", default_value_t = 30_000)]
+    pub job_poll_timeout_ms: u64,
 
     /// Members of a team decide on leased slices of its budget in their own slot, instead of a
     /// script at the team's slot for every call; the team's usage reads its slices (`leased`
@@ -313,6 +321,7 @@ impl Config {
                 video_window_ms: (self.job_video_window_seconds.max(1) as i64).saturating_mul(1_000),
                 lead_ms: (self.job_sweep_lead_seconds as i64).saturating_mul(1_000),
                 sweep_every: Duration::from_millis(self.job_sweep_ms.max(100)),
+                poll_timeout: Duration::from_millis(self.job_poll_timeout_ms.max(100)),
             },
         }
     }
@@ -358,6 +367,7 @@ impl fmt::Debug for Config {
             .field("job_video_window_seconds", &self.job_video_window_seconds)
             .field("job_sweep_lead_seconds", &self.job_sweep_lead_seconds)
             .field("job_sweep_ms", &self.job_sweep_ms)
+            .field("job_poll_timeout_ms", &self.job_poll_timeout_ms)
             .finish()
     }
 }

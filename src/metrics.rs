@@ -117,7 +117,8 @@ const COUNTERS: &[(&str, &str)] = &[
     ("qg_proxy_upstream_errors_total", "Upstream failures by upstream and kind: connect, timeout, status_4xx, status_5xx, stream_broken, idle."),
     ("qg_trace_spans_dropped_total", "Finished spans dropped because the queue to the trace collector was full (the collector slow or gone): the calls never wait for it."),
     ("qg_proxy_jobs_settled_total", "Async jobs (batches, videos) settled, by upstream, kind (batch, message_batch, video), outcome (committed: the provider's numbers; estimated: its hold, the job never ended; released: it failed) and by (read: a caller's read saw it end; sweep: the sweeper's poll)."),
-    ("qg_proxy_job_polls_total", "The job sweeper's polls, by outcome: open (still running), ended (settled), expired (charged its hold at its end), skipped (another node polls it, or it had ended), failed (the provider or Redis did not answer)."),
+    ("qg_proxy_job_polls_total", "The job sweeper's polls, by outcome: open (still running, or a pending job not found yet), ended (settled), expired (charged its hold at its end), skipped (another node polls it, or it had ended), adopted (a job its node never recorded, found at the provider), failed (the provider or Redis did not answer, or not within the poll's time-out)."),
+    ("qg_proxy_jobs_adopted_total", "Async jobs whose node never recorded the provider's answer (it stopped while it waited), found at the provider by the sweeper and recorded, by upstream."),
 ];
 
 impl Metrics {

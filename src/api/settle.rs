@@ -40,6 +40,7 @@ pub(crate) async fn commit(
             outcome,
             idempotency: idempotency.as_ref(),
             key_id: &record.key_id,
+            priced_as: None,
         };
         state.gateway.data().commit(&record.project, &reservation, commit)
     });

@@ -84,6 +84,24 @@ pub(crate) fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
 /// resets and that would make room, and `x-should-retry: false` unless one resets soon. The
 /// provider is not called. `max_field` is the field the caller named its maximum output in.
 pub(crate) fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
+    let lower = match max_field {
+        Some(field) => format!("lower {field}"),
+        None => "name a smaller maximum output".to_string(),
+    };
+    denied_saying(wire, decision, &lower)
+}
+
+/// An async job's denial: what makes it fit is a smaller job, not a smaller maximum output.
+pub(crate) fn denied_job(wire: &dyn Wire, decision: &Decision, operation: Operation) -> HttpResponse {
+    let smaller = match operation {
+        Operation::Videos => "ask for fewer seconds or a smaller size",
+        _ => "send fewer requests (a smaller batch)",
+    };
+    denied_saying(wire, decision, smaller)
+}
+
+/// A denial whose message names `lower`, what would make the call fit.
+fn denied_saying(wire: &dyn Wire, decision: &Decision, lower: &str) -> HttpResponse {
     let now_ms = decision.decided_at_ms;
     let too_big = worst_case(decision);
     let mut response = HttpResponse::TooManyRequests();
@@ -129,10 +147,6 @@ pub(crate) fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&st
             unpriced.and_then(|d| d.model.as_deref()).unwrap_or("?"),
         ),
         (Some(w), _, _) => {
-            let lower = match max_field {
-                Some(field) => format!("lower {field}"),
-                None => "name a smaller maximum output".to_string(),
-            };
             let after = match (w.over_quota, retry_after) {
                 (true, _) => format!(", more than its whole quota of {}: {lower}", w.quota),
                 (false, Some(s)) => format!("{}, or {lower}", resets(s)),

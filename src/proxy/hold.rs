@@ -74,7 +74,10 @@ pub(crate) async fn reserve(
             ctx.operation(),
             "denied",
         );
-        let answer = answer::denied(ctx.wire(), &decision, call.max_field);
+        let answer = match call.operation.is_job() {
+            true => answer::denied_job(ctx.wire(), &decision, call.operation),
+            false => answer::denied(ctx.wire(), &decision, call.max_field),
+        };
         return Ok(Held::Denied(answer, decision.reasons));
     }
     let granted = decision

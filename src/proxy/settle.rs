@@ -26,6 +26,7 @@ struct Pending {
     quantity: Milli,
     metadata: Map<String, Value>,
     estimated: bool,
+    priced_as: Option<String>,
 }
 
 /// One commit waiting for Redis, counted in the node's gauge while it lives.
@@ -96,6 +97,12 @@ impl Hold {
     /// Commits `reported` (counts it left out are what the gateway measured, else 0 when it
     /// reported its bill, the hold's when it did not, and then the entry says `estimated`).
     pub(crate) async fn commit(&self, reported: Usage, answered: Answered) {
+        self.commit_as(reported, answered, None).await;
+    }
+
+    /// As `commit`, priced at `model` where the provider says another model than the one held
+    /// did the work (an async job's).
+    pub(crate) async fn commit_as(&self, reported: Usage, answered: Answered, model: Option<&str>) {
         let (counts, estimated) = usage::settled(self.operation, reported, &self.measured, &self.worst);
         trace::settled(self.trace.as_ref(), &counts, estimated);
         let mut metadata = Map::new();
@@ -120,6 +127,7 @@ impl Hold {
             quantity,
             metadata,
             estimated,
+            priced_as: model.map(str::to_string),
         };
         // The caller's answer does not wait for a Redis that does not answer: after one
         // failed attempt the commit goes on in the background.
@@ -142,6 +150,7 @@ impl Hold {
                     quantity: Some(commit.quantity),
                     metadata: Some(&commit.metadata),
                     key_id: &self.key_id,
+                    priced_as: commit.priced_as.as_deref(),
                     ..Commit::default()
                 },
             )
@@ -197,7 +206,14 @@ impl Hold {
     /// Gives the hold back: the provider never took the call.
     pub(crate) async fn release(&self) {
         trace::released(self.trace.as_ref());
-        match self.gateway.data().release(&self.project, &self.id).await {
+        // A job's release names the job, as its commit would.
+        let labels = (!self.labels.is_empty()).then_some(&self.labels);
+        match self
+            .gateway
+            .data()
+            .release_labelled(&self.project, &self.id, labels)
+            .await
+        {
             Ok(_) => self.count("released"),
             Err(err) => {
                 tracing::warn!(%err, reservation = self.id.as_str(), "proxy: release failed; the hold will expire");

@@ -73,6 +73,24 @@ impl Upload {
             limit,
         }
     }
+
+    /// A form read whole, forwarded as it came: its repeat matched by `fingerprint`.
+    pub(crate) fn whole(body: Bytes, fingerprint: Vec<u8>) -> Upload {
+        let length = body.len() as u64;
+        Upload {
+            head: body,
+            fields: Map::new(),
+            audio: Audio {
+                held_seconds: 0,
+                seconds: None,
+            },
+            fingerprint,
+            form: None,
+            rest: None,
+            declared: Some(length),
+            limit: length,
+        }
+    }
 }
 
 /// What an upload's head says: its multipart boundary and its declared length.

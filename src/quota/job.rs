@@ -83,6 +83,45 @@ pub fn job_key(upstream: &str, id: &str) -> String {
     format!("{upstream}/{id}")
 }
 
+/// A job whose submission is on its way to the provider: written with its hold before the
+/// submission is forwarded, and replaced by the job's record when the provider's answer is
+/// read. One left behind (its node stopped while it waited) is what the sweeper looks for at
+/// the provider, by what the gateway sent with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingJob {
+    /// The job as it will be recorded, its `id` empty until the provider names it.
+    pub job: JobRecord,
+    /// The caller's Idempotency-Key, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// What the provider's object of it must show: the metadata the gateway added (a batch's
+    /// `metadata`), or the fields it echoes (a video's `model`, `seconds`, `size`, and the
+    /// SHA-256 of its `prompt` as `prompt_sha256`).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub shows: Map<String, Value>,
+}
+
+impl PendingJob {
+    /// Its place in the project's records and the sweeper's list: `<upstream>/pending:<hold>`
+    /// (a provider's id has no `:`, so no job's key is one).
+    pub fn key(&self) -> String {
+        pending_key(&self.job.upstream, &self.job.reservation)
+    }
+}
+
+/// A pending job's key, by its upstream and its hold.
+pub fn pending_key(upstream: &str, reservation: &str) -> String {
+    format!("{upstream}/{PENDING}{reservation}")
+}
+
+/// The hold a pending job's key names; None for a job's key.
+pub fn pending_hold(key: &str) -> Option<&str> {
+    key.split_once('/')?.1.strip_prefix(PENDING)
+}
+
+const PENDING: &str = "pending:";
+
 /// A file uploaded through the door.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -160,17 +160,20 @@ impl Store {
         .await
     }
 
+    /// Releases a reservation at `subject`'s level; its ledger entry's metadata is `metadata`
+    /// ("" for the reservation's own).
     pub async fn release(
         &self,
         project: &str,
         subject: &UserId,
         id: &ReservationId,
         ledger: bool,
+        metadata: &str,
     ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, None, ledger);
         self.write("release", |mut conn| async move {
-            let reply = scripts::release(&mut conn, w, id.as_str()).await?;
+            let reply = scripts::release(&mut conn, w, id.as_str(), metadata).await?;
             Ok((reply, conn))
         })
         .await

@@ -2,8 +2,9 @@
 //! (`job:<upstream>/<id>`), a file's (`jobfile:<upstream>/<id>`), the job a reservation holds
 //! for (`jobhold:<reservation>`, so a repeat of an Idempotency-Key finds the job its first
 //! call made), a user's open jobs (`jobs_open:<user>`, scored by submission) and the lease of
-//! the node settling one (`jobclaim:<upstream>/<id>`); and across projects, when the sweeper
-//! polls each open job next. Records of what was submitted, not quota state: the hold is an
+//! the node settling one (`jobclaim:<upstream>/<id>`), a job whose submission has not been
+//! answered yet (`jobpending:<upstream>/pending:<reservation>`); and across projects, when the
+//! sweeper polls each open job (or looks for a pending one) next. Records of what was submitted, not quota state: the hold is an
 //! ordinary reservation, whose commit is once however many nodes settle it, so no script
 //! keeps these. Each is written before the next that points at it, so a node stopped between
 //! two leaves a record nothing lists, never a listing of nothing.
@@ -12,7 +13,7 @@ use redis::AsyncCommands;
 
 use super::layout::escape;
 use super::{corrupt, Store, StoreError};
-use crate::quota::{FileRecord, JobRecord};
+use crate::quota::{pending_key, FileRecord, JobRecord, PendingJob};
 
 /// A job's record outlives its end by this long (its owner reads it and its files later).
 const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
@@ -20,9 +21,11 @@ const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
 const FILE_KEPT_MS: i64 = 30 * 86_400_000;
 
 impl Store {
-    /// Records a job just submitted: its record, its reservation's pointer, its user's listing,
-    /// and when the sweeper polls it first.
-    pub async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<(), StoreError> {
+    /// Records a job its provider named: its record, its reservation's pointer, its user's
+    /// listing, when the sweeper polls it first; then its pending record goes. False, with
+    /// nothing but the pending record changed, when the job was recorded already (the sweeper
+    /// found it at the provider first).
+    pub async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<bool, StoreError> {
         let json = serde_json::to_string(job).map_err(|e| corrupt("job", e))?;
         let key = job.key();
         let keep = (job.ends_ms - job.created_ms).max(0) + ENDED_KEPT_MS;
@@ -32,12 +35,64 @@ impl Store {
             self.open_jobs_key(project, &job.user),
             self.keys.jobs_due(),
         );
+        let pending = pending_key(&job.upstream, &job.reservation);
+        let (pending_record, pending_member) = (
+            self.keys.jobs(project, &format!("jobpending:{pending}")),
+            due_member(project, &pending),
+        );
         let member = due_member(project, &key);
         self.run(|mut conn| async move {
+            let written: Option<String> = redis::cmd("SET")
+                .arg(&record)
+                .arg(&json)
+                .arg("NX")
+                .arg("PX")
+                .arg(keep)
+                .query_async(&mut conn)
+                .await?;
+            if written.is_some() {
+                let _: () = conn.pset_ex(&hold, &key, keep as u64).await?;
+                let _: () = conn.zadd(&open, &key, job.created_ms).await?;
+                let _: () = conn.zadd(&due, &member, poll_ms).await?;
+            }
+            let _: () = conn.zrem(&due, &pending_member).await?;
+            let _: () = conn.del(&pending_record).await?;
+            Ok(written.is_some())
+        })
+        .await
+    }
+
+    /// Records a job before its submission is forwarded, and when the sweeper first looks
+    /// for it at the provider (unless its submission's answer is recorded by then).
+    pub async fn put_pending_job(&self, project: &str, pending: &PendingJob, look_ms: i64) -> Result<(), StoreError> {
+        let json = serde_json::to_string(pending).map_err(|e| corrupt("job", e))?;
+        let key = pending.key();
+        let keep = (pending.job.ends_ms - pending.job.created_ms).max(0) + ENDED_KEPT_MS;
+        let record = self.keys.jobs(project, &format!("jobpending:{key}"));
+        let (due, member) = (self.keys.jobs_due(), due_member(project, &key));
+        self.run(|mut conn| async move {
             let _: () = conn.pset_ex(&record, &json, keep as u64).await?;
-            let _: () = conn.pset_ex(&hold, &key, keep as u64).await?;
-            let _: () = conn.zadd(&open, &key, job.created_ms).await?;
-            let _: () = conn.zadd(&due, &member, poll_ms).await?;
+            let _: () = conn.zadd(&due, &member, look_ms).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A pending job's record, by its key (`<upstream>/pending:<hold>`).
+    pub async fn pending_job(&self, project: &str, key: &str) -> Result<Option<PendingJob>, StoreError> {
+        let record = self.keys.jobs(project, &format!("jobpending:{key}"));
+        let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&record).await?) }).await?;
+        raw.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("job", e)))
+            .transpose()
+    }
+
+    /// Forgets a pending job (its hold was settled without the provider's job).
+    pub async fn drop_pending_job(&self, project: &str, key: &str) -> Result<(), StoreError> {
+        let record = self.keys.jobs(project, &format!("jobpending:{key}"));
+        let (due, member) = (self.keys.jobs_due(), due_member(project, key));
+        self.run(|mut conn| async move {
+            let _: () = conn.zrem(&due, &member).await?;
+            let _: () = conn.del(&record).await?;
             Ok(())
         })
         .await

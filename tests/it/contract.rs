@@ -236,7 +236,7 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
         let args: Vec<String> = match contract.name() {
             // A writer reclaims the expired record first; a reader reads it as pending.
             "reclaim" => writing.clone(),
-            "release" => [writing.clone(), vec!["r_x".into()]].concat(),
+            "release" => [writing.clone(), vec!["r_x".into(), String::new()]].concat(),
             "commit" => [
                 writing.clone(),
                 ["r_x", "", "", "", "key", "", "", ""].map(String::from).to_vec(),

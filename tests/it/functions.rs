@@ -180,7 +180,7 @@ fn settling_functions_answer_as_their_headers_say() {
     let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", "", ""]]);
     // Amounts for two holds of a record that has one.
     let commit_two = with(&[&WRITING, &["r_s", "2", "1000", "1000", "", "", "key", "", "", ""]]);
-    let release = with(&[&WRITING, &["r_s"]]);
+    let release = with(&[&WRITING, &["r_s", ""]]);
     let extend = with(&[&WRITING, &["r_s", "60000", "86400000"]]);
     // Nothing reserved yet: each of them finds nothing.
     run(&contract::COMMIT, &[("not_found", commit.clone())]);

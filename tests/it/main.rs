@@ -57,6 +57,7 @@ mod proxy;
 mod proxy_bounds;
 mod proxy_door;
 mod proxy_jobs;
+mod proxy_jobs_bounds;
 mod proxy_routes;
 mod raw_http;
 mod recipes_images;

@@ -13,7 +13,7 @@ use crate::support::{redis, spawn_app_with, unique_prefix, TestApp};
 
 /// Batch tokens per user (`batch`), and videos in flight (`videos`: one a job, each proxied
 /// call's `calls`) with their seconds (`seconds`).
-fn plan(id: &str, tokens: u64) -> Value {
+pub(crate) fn plan(id: &str, tokens: u64) -> Value {
     json!({ "id": id, "periodType": "month", "groups": [
         { "id": "batch", "unit": "tokens", "quota": tokens, "matches": [ { "event": "openai.batches" }, { "event": "anthropic.batches" } ] },
         { "id": "videos", "unit": "concurrent", "quota": 3, "measure": { "metadata": "calls" },
@@ -23,17 +23,17 @@ fn plan(id: &str, tokens: u64) -> Value {
 }
 
 /// One chat line of a batch file.
-fn line(i: usize) -> Value {
+pub(crate) fn line(i: usize) -> Value {
     json!({ "custom_id": format!("req-{i}"), "method": "POST", "url": "/v1/chat/completions",
             "body": { "model": "gpt-4o-mini", "max_tokens": 20, "messages": [ { "role": "user", "content": "say hi" } ] } })
 }
 
-fn jsonl(lines: &[Value]) -> String {
+pub(crate) fn jsonl(lines: &[Value]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// A multipart body of `purpose` and a file part holding `content`, as the official clients send it.
-fn form(purpose: &str, content: &str) -> (String, Vec<u8>) {
+pub(crate) fn form(purpose: &str, content: &str) -> (String, Vec<u8>) {
     let boundary = "qgjobsboundary";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n--{boundary}\r\n\
@@ -43,7 +43,7 @@ fn form(purpose: &str, content: &str) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body.into_bytes())
 }
 
-fn call(app: &TestApp, method: reqwest::Method, user: &str, path: &str) -> reqwest::RequestBuilder {
+pub(crate) fn call(app: &TestApp, method: reqwest::Method, user: &str, path: &str) -> reqwest::RequestBuilder {
     app.client
         .request(method, format!("{}/proxy/openai/{path}", app.address))
         .bearer_auth(&app.key)
@@ -51,7 +51,7 @@ fn call(app: &TestApp, method: reqwest::Method, user: &str, path: &str) -> reqwe
 }
 
 /// Uploads a batch file of `lines` as `user`: the status and the answer.
-async fn upload(app: &TestApp, user: &str, lines: &[Value]) -> (StatusCode, Value) {
+pub(crate) async fn upload(app: &TestApp, user: &str, lines: &[Value]) -> (StatusCode, Value) {
     let (content_type, body) = form("batch", &jsonl(lines));
     let res = call(app, reqwest::Method::POST, user, "v1/files")
         .header("Content-Type", content_type)
@@ -63,7 +63,7 @@ async fn upload(app: &TestApp, user: &str, lines: &[Value]) -> (StatusCode, Valu
 }
 
 /// Creates a batch of `file` as `user`, steered by `sim`.
-async fn create(app: &TestApp, user: &str, file: &str, sim: &str) -> (StatusCode, Value) {
+pub(crate) async fn create(app: &TestApp, user: &str, file: &str, sim: &str) -> (StatusCode, Value) {
     let res = call(app, reqwest::Method::POST, user, "v1/batches")
         .header("x-sim", sim)
         .json(&json!({ "input_file_id": file, "endpoint": "/v1/chat/completions", "completion_window": "24h" }))
@@ -73,12 +73,12 @@ async fn create(app: &TestApp, user: &str, file: &str, sim: &str) -> (StatusCode
     (res.status(), res.json().await.unwrap_or(Value::Null))
 }
 
-async fn get(app: &TestApp, user: &str, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn get(app: &TestApp, user: &str, path: &str) -> (StatusCode, Value) {
     let res = call(app, reqwest::Method::GET, user, path).send().await.unwrap();
     (res.status(), res.json().await.unwrap_or(Value::Null))
 }
 
-fn counter(usage: &Value, group: &str) -> (u64, u64) {
+pub(crate) fn counter(usage: &Value, group: &str) -> (u64, u64) {
     let c = TestApp::counter(usage, group);
     (c["used"].as_u64().unwrap(), c["reserved"].as_u64().unwrap())
 }
@@ -125,6 +125,9 @@ async fn a_batch_past_its_budget_is_refused_whole_and_one_within_it_settles_its_
     assert_eq!(status, StatusCode::OK, "{short_file}");
     let (status, denied) = create(&one, "short", short_file["id"].as_str().unwrap(), "reads=1").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{denied}");
+    let message = denied["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("send fewer requests (a smaller batch)"), "{denied}");
+    assert!(!message.contains("maximum output"), "{denied}");
     assert_eq!(
         counter(&one.usage("short").await, "batch"),
         (0, 0),

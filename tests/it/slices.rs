@@ -784,6 +784,7 @@ fn an_expired_hold_on_a_closed_lease_goes_back_to_it_and_is_stated() {
         answer(&keys, &contract::RELEASE, &{
             let mut a: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
             a.push("r_next".to_string());
+            a.push(String::new());
             a
         })[0],
         "ok"

@@ -52,7 +52,7 @@ GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
                       "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds", "context",
-                      "reads", "failures")
+                      "reads", "failures", "read_stall")
 # How a job ends (`end=`); each kind takes some of them.
 JOB_ENDS = ("completed", "failed", "expired", "cancelled")
 
@@ -534,6 +534,10 @@ class Directives:
     reads: int = 2
     end: str = "completed"
     failures: int = 0
+    # Each read (GET) of the job waits this long before it answers: a provider that hangs.
+    read_stall: int = 0
+    # A video reports this model, size and seconds (each "" for the asked one), not the asked.
+    made: Optional[Tuple[str, str, str]] = None
 
 
 def parse_directives(header: Optional[str], model: Optional[str] = None) -> Directives:
@@ -553,6 +557,12 @@ def parse_directives(header: Optional[str], model: Optional[str] = None) -> Dire
                 raise SimError(400, f"x-sim: usage takes 'none' or 'apart', not {value!r}", "x-sim")
             found.usage = value != "none"
             found.apart = value == "apart"
+            continue
+        if name == "made":
+            parts = value.split("/")
+            if len(parts) != 3:
+                raise SimError(400, f"x-sim: made takes <model>/<size>/<seconds>, not {value!r}", "x-sim")
+            found.made = (parts[0], parts[1], parts[2])
             continue
         if name == "end":
             if value not in JOB_ENDS:
@@ -1344,6 +1354,11 @@ class Video(Job):
     def __init__(self, d: Directives, header: Optional[str], model: str, prompt: str, seconds: str, size: str) -> None:
         super().__init__(new_id("video_"), d, header)
         self.model, self.prompt, self.seconds, self.size = model, prompt, seconds, size
+        if d.made is not None:
+            # The provider's own account of what it made, from the create on (`made=`).
+            self.model = d.made[0] or model
+            self.size = d.made[1] or size
+            self.seconds = d.made[2] or seconds
 
     def view(self, host: str = "") -> Dict[str, Any]:
         status = self.status()
@@ -2360,6 +2375,8 @@ class Handler(BaseHTTPRequestHandler):
         """A GET of a job: one read more, which moves it along (and answers its lines when they
         are first due), counted in the read-back."""
         job = self.find_job(kind, jid)
+        if job.d.read_stall:
+            time.sleep(job.d.read_stall / 1000)
         with job.lock:
             job.reads += 1
             if job.due(job.status()):

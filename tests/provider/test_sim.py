@@ -799,9 +799,12 @@ def chat_lines(n: int, model: str = "gpt-4o-mini", url: str = "/v1/chat/completi
              "body": {**CHAT, "model": model}} for i in range(n)]
 
 
-def batch(lines: List[Any], sim: str = "", endpoint: str = "/v1/chat/completions") -> Dict[str, Any]:
-    answer = call("/v1/batches", {"input_file_id": stored(jsonl(lines)), "endpoint": endpoint,
-                                  "completion_window": "24h"}, sim=sim)
+def batch(lines: List[Any], sim: str = "", endpoint: str = "/v1/chat/completions",
+          metadata: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"input_file_id": stored(jsonl(lines)), "endpoint": endpoint, "completion_window": "24h"}
+    if metadata is not None:
+        body["metadata"] = metadata
+    answer = call("/v1/batches", body, sim=sim)
     assert answer.status == 200, answer.raw
     found: Dict[str, Any] = answer.json()
     return found
@@ -1272,6 +1275,31 @@ class Videos(Base):
         self.assertEqual(([v["id"] for v in listed["data"]], listed["object"]), ([failed["id"], made["id"]], "list"))
         oldest_first = [v["id"] for v in read("/v1/videos?order=asc&limit=100")["data"]]
         self.assertLess(oldest_first.index(made["id"]), oldest_first.index(failed["id"]))
+
+    def test_a_video_made_otherwise_reports_what_was_made_and_is_listed_so(self) -> None:
+        made = call("/v1/videos", {"prompt": "a cat", "model": "sora-2-pro", "seconds": "8", "size": "1024x1792"},
+                    sim="made=sora-2/720x1280/4, reads=1").json()
+        shown = read(f"/v1/videos/{made['id']}")
+        self.assertEqual((shown["status"], shown["model"], shown["size"], shown["seconds"]),
+                         ("completed", "sora-2", "720x1280", "4"))
+        kept = call("/v1/videos", {"prompt": "a cat", "seconds": "8"}, sim="made=//12").json()
+        self.assertEqual((kept["model"], kept["size"], kept["seconds"]), ("sora-2", "720x1280", "12"))
+        listed = [v for v in read("/v1/videos?limit=100")["data"] if v["id"] == made["id"]]
+        self.assertEqual(listed[0]["model"], "sora-2")
+        self.assertEqual(call("/v1/videos", {"prompt": "x"}, sim="made=sora-2").status, 400)
+
+    def test_a_jobs_reads_wait_as_its_create_asked_and_its_list_does_not(self) -> None:
+        made = call("/v1/videos", {"prompt": "a cat"}, sim="read_stall=300, reads=1").json()
+        started = time.monotonic()
+        self.assertEqual(read("/v1/videos?limit=1")["data"][0]["id"], made["id"])
+        listed = time.monotonic() - started
+        self.assertEqual(read(f"/v1/videos/{made['id']}")["status"], "completed")
+        self.assertGreater(time.monotonic() - started - listed, 0.25)
+
+    def test_a_batchs_metadata_is_kept_and_listed(self) -> None:
+        marked = batch(chat_lines(1), metadata={"quota_gateway_hold": "res_1"})
+        listed = read("/v1/batches?limit=100")["data"]
+        self.assertEqual([b["metadata"] for b in listed if b["id"] == marked["id"]], [{"quota_gateway_hold": "res_1"}])
 
 
 

@@ -3,6 +3,8 @@
 -- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, "", "": release needs no Idempotency-Key; ledger keep)
 -- ARGV[5]     reservation id
+-- ARGV[6]     the ledger entry's metadata, "" for the reservation's own (a proxied job's
+--             release adds its job's id to what the reservation recorded; the node read it)
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
 -- when the reservation was committed, else {RELEASED: "ok", "released"|"expired", record JSON;
@@ -16,7 +18,7 @@
 register('release', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  shape(KEYS, ARGV, 10, 5)
+  shape(KEYS, ARGV, 10, 6)
 
   -- The answer's tail: per balance group of the record, its balance (wallet.lua's C.append).
   local function with_balances(reply, record)
@@ -68,7 +70,8 @@ register('release', 'writes', function(c)
   -- reservation held and from when (a run's own release is its steps' business).
   if not record.run then
     ledger(c, now, record.h, function() return nil end, with_alternatives({'kind', 'release', 'ref', ARGV[5],
-      'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+      'event', record.e, 'metadata', ARGV[6] ~= '' and ARGV[6] or record.md or '', 'quantity', record.qt or '',
+      'since', record.cr or record.c,
       'at', record.c}, record))
   end
   return with_balances(append_counters(c, release_head('released', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)

@@ -3,11 +3,29 @@
 
 use super::DataPlane;
 use crate::gateway::GatewayError;
-use crate::quota::{FileRecord, JobRecord};
+use crate::quota::{FileRecord, JobRecord, PendingJob};
 
 impl DataPlane {
-    pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<(), GatewayError> {
+    /// Records a job its provider named; false when it was recorded already.
+    pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<bool, GatewayError> {
         Ok(self.node.store.put_job(project, job, poll_ms).await?)
+    }
+
+    pub(crate) async fn put_pending_job(
+        &self,
+        project: &str,
+        pending: &PendingJob,
+        look_ms: i64,
+    ) -> Result<(), GatewayError> {
+        Ok(self.node.store.put_pending_job(project, pending, look_ms).await?)
+    }
+
+    pub(crate) async fn pending_job(&self, project: &str, key: &str) -> Result<Option<PendingJob>, GatewayError> {
+        Ok(self.node.store.pending_job(project, key).await?)
+    }
+
+    pub(crate) async fn drop_pending_job(&self, project: &str, key: &str) -> Result<(), GatewayError> {
+        Ok(self.node.store.drop_pending_job(project, key).await?)
     }
 
     pub(crate) async fn job(&self, project: &str, key: &str) -> Result<Option<JobRecord>, GatewayError> {

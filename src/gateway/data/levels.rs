@@ -144,7 +144,7 @@ impl DataPlane {
                 tokio::time::sleep(wait).await;
                 // (The store's call, not release_level: its retry loop's closure is not Send.)
                 let ledger = gateway.node.keeps_ledger(&project).await.unwrap_or(true);
-                match gateway.node.store.release(&project, &subject, &id, ledger).await {
+                match gateway.node.store.release(&project, &subject, &id, ledger, "").await {
                     // Expired holds were reclaimed first: asked again.
                     Ok(Reply::More) => continue,
                     Ok(_) => return,
@@ -216,7 +216,7 @@ impl Levels for LevelsOf<'_> {
     }
 
     async fn release(&self, subject: &UserId, id: &ReservationId) -> Result<(), GatewayError> {
-        self.plane.release_level(self.project, subject, id).await.map(drop)
+        self.plane.release_level(self.project, subject, id, "").await.map(drop)
     }
 
     fn release_later(&self, subject: &UserId, id: &ReservationId) {

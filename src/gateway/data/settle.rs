@@ -14,7 +14,7 @@ use super::DataPlane;
 use super::Idempotency;
 use crate::gateway::outcome::{Effect, Observed, Verb};
 use crate::gateway::GatewayError;
-use crate::quota::{Counter, Milli, Reservation, ReservationId, ReservationState, UserId};
+use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState, UserId};
 use crate::store::{LedgerEntry, SettleReply, StoreError};
 
 /// How a commit or release went.
@@ -62,6 +62,9 @@ pub struct Commit<'a> {
     pub idempotency: Option<&'a Idempotency>,
     /// The key that commits, for the ledger.
     pub key_id: &'a str,
+    /// The model the provider says did the work, when it may not be the one held (an async
+    /// job's): each hold priced by a model is priced at this one's price instead.
+    pub priced_as: Option<&'a str>,
 }
 
 impl DataPlane {
@@ -80,12 +83,17 @@ impl DataPlane {
             outcome,
             idempotency,
             key_id,
+            priced_as,
         } = commit;
         let started = Instant::now();
         let member = id.user().as_str();
         let answer = self
             .settle_levels(id, async |subject, late_below| {
-                let actual = Actual { quantity, metadata };
+                let actual = Actual {
+                    quantity,
+                    metadata,
+                    priced_as,
+                };
                 let who = Who {
                     key_id,
                     member: "",
@@ -110,10 +118,25 @@ impl DataPlane {
 
     /// Gives a reservation's holds back at every level.
     pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Settlement, GatewayError> {
+        self.release_labelled(project, id, None).await
+    }
+
+    /// As `release`, its ledger entries saying `labels` on top of what the reservation
+    /// recorded (a proxied job's id, known only after its hold was made).
+    pub async fn release_labelled(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        labels: Option<&Map<String, Value>>,
+    ) -> Result<Settlement, GatewayError> {
         let started = Instant::now();
         let answer = self
             .settle_levels(id, async |subject, _| {
-                let reply = self.release_level(project, subject, id).await?;
+                let metadata = match labels {
+                    Some(labels) => self.labelled_metadata(project, subject, id, labels).await?,
+                    None => String::new(),
+                };
+                let reply = self.release_level(project, subject, id, &metadata).await?;
                 self.settlement(project, subject, reply).await
             })
             .await;
@@ -161,7 +184,11 @@ impl DataPlane {
         project: &str,
         subject: &UserId,
         id: &ReservationId,
-        Actual { quantity, metadata }: Actual<'_>,
+        Actual {
+            quantity,
+            metadata,
+            priced_as,
+        }: Actual<'_>,
         idempotency: Option<&Idempotency>,
         who: Who<'_>,
         late_below: Option<bool>,
@@ -176,6 +203,9 @@ impl DataPlane {
             (None, None) => (None, String::new(), None),
             _ => match self.node.store.reservation(project, subject, id).await? {
                 Some(mut reservation) => {
+                    if let Some(model) = priced_as {
+                        self.price_at(project, &mut reservation, model).await?;
+                    }
                     let amounts = actual_amounts(&reservation, quantity, metadata)?;
                     let merged = metadata.map(|m| {
                         let mut all = reservation.metadata.take().unwrap_or_default();
@@ -230,13 +260,33 @@ impl DataPlane {
         project: &str,
         subject: &UserId,
         id: &ReservationId,
+        metadata: &str,
     ) -> Result<SettleReply, GatewayError> {
         let ledger = self.node.keeps_ledger(project).await?;
         self.node
             .drive(project, subject, async || {
-                Ok(self.node.store.release(project, subject, id, ledger).await?)
+                Ok(self.node.store.release(project, subject, id, ledger, metadata).await?)
             })
             .await
+    }
+
+    /// The reservation's metadata at `subject`'s level with `labels` on top, as a ledger entry
+    /// keeps it ("" when the project keeps no ledger, or the level has no such record). The
+    /// record's metadata never changes after reserve, so reading it first cannot race.
+    async fn labelled_metadata(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+        labels: &Map<String, Value>,
+    ) -> Result<String, GatewayError> {
+        let on = self.node.keeps_ledger(project).await?;
+        let Some(mut reservation) = self.node.store.reservation(project, subject, id).await? else {
+            return Ok(String::new());
+        };
+        let mut all = reservation.metadata.take().unwrap_or_default();
+        all.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        metadata_json(on, &all)
     }
 
     /// A level's script answer as a settlement, labelled by `subject`'s plan.
@@ -281,6 +331,38 @@ impl DataPlane {
 struct Actual<'a> {
     quantity: Option<Milli>,
     metadata: Option<&'a Map<String, Value>>,
+    priced_as: Option<&'a str>,
+}
+
+impl DataPlane {
+    /// Prices each of `reservation`'s holds priced by another model at `model`'s price (at
+    /// its batch prices when the call was a batch's), with the same rule; a model with no
+    /// price leaves a hold as held.
+    async fn price_at(&self, project: &str, reservation: &mut Reservation, model: &str) -> Result<(), GatewayError> {
+        let batch = reservation
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.get("batch") == Some(&Value::Bool(true)));
+        for hold in &mut reservation.holds {
+            let Some(priced) = hold.measure.priced().filter(|p| p.model != model) else {
+                continue;
+            };
+            let mut price = self.node.model_price(project, model).await?;
+            if batch {
+                if let Some(found) = price.found.as_mut() {
+                    found.price = found.price.for_batch();
+                }
+            }
+            if price.found.is_none() {
+                continue;
+            }
+            let rule = Measure::Price(priced.rule.clone());
+            if let Ok(Some(resolved)) = rule.resolve(Some(&price)) {
+                hold.measure = resolved.into_owned();
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The amount each hold commits: its measure recomputed from the actual quantity for holds

@@ -93,14 +93,16 @@ impl Job<'_> {
         match shapes::seen(self.record.kind, object, |o| wire.usage_of_answer(Operation::Chat, o)) {
             Seen::Open => Ok(false),
             Seen::Ended { status, bill } => {
-                self.settle(&status, bill, by).await?;
+                let made = shapes::made(self.record.kind, object);
+                self.settle(&status, bill, made, by).await?;
                 Ok(true)
             }
         }
     }
 
-    /// Settles the job's hold once: its bill committed, or released when it cost nothing.
-    async fn settle(&mut self, status: &str, bill: Bill, by: By) -> Result<(), JobError> {
+    /// Settles the job's hold once: its bill committed (priced at the model and size the
+    /// provider says it made), or released when it cost nothing.
+    async fn settle(&mut self, status: &str, bill: Bill, made: Map<String, Value>, by: By) -> Result<(), JobError> {
         let data = self.gateway.data();
         let key = self.record.key();
         let node = format!("{:x}", rand_id());
@@ -123,11 +125,17 @@ impl Job<'_> {
                     .await?,
             ),
         };
-        let hold = self.hold()?;
+        let mut hold = self.hold()?;
+        let model = made
+            .get("model")
+            .and_then(Value::as_str)
+            .filter(|m| *m != self.record.model);
+        let priced_as = model.map(str::to_string);
+        hold.labels.extend(made);
         let outcome = match usage {
             Some(usage) => {
                 let estimated = !usage.reported();
-                hold.commit(usage, self.answered()).await;
+                hold.commit_as(usage, self.answered(), priced_as.as_deref()).await;
                 if estimated {
                     "estimated"
                 } else {
@@ -165,6 +173,12 @@ impl Job<'_> {
             at_ms: data.now_ms(),
         });
         data.update_job(self.project, &self.record).await?;
+        self.counted(outcome, by);
+        Ok(())
+    }
+
+    /// Counts the job's settlement in the node's metrics.
+    pub(super) fn counted(&self, outcome: &str, by: By) {
         self.gateway.node().metrics().count(
             "qg_proxy_jobs_settled_total",
             &[
@@ -174,7 +188,6 @@ impl Job<'_> {
                 ("by", by.as_str()),
             ],
         );
-        Ok(())
     }
 
     /// What the job's commit records as the provider's answer: the job's id.
@@ -185,12 +198,14 @@ impl Job<'_> {
         }
     }
 
-    /// The job's hold, as a commit takes it.
-    fn hold(&self) -> Result<Hold, JobError> {
+    /// The job's hold, as a commit takes it (a job never found at its provider has no id to say).
+    pub(super) fn hold(&self) -> Result<Hold, JobError> {
         let id = ReservationId::parse_reservation(&self.record.reservation)
             .ok_or_else(|| JobError::Upstream(format!("job {} names no reservation", self.record.id)))?;
         let mut labels = Map::new();
-        labels.insert("job_id".into(), Value::from(self.record.id.clone()));
+        if !self.record.id.is_empty() {
+            labels.insert("job_id".into(), Value::from(self.record.id.clone()));
+        }
         labels.insert("job_kind".into(), Value::from(self.record.kind.as_str()));
         Ok(Hold {
             gateway: self.gateway.clone(),

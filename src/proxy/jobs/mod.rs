@@ -1,7 +1,8 @@
 //! Async jobs through the door: batches (OpenAI's, with their input files; Anthropic's message
 //! batches) and videos, billed when they finish, hours after they were submitted. A job is held
-//! at its worst case from its submission (`submit.rs`) for its window and a margin, keyed by
-//! the provider's id of it and recorded with the user who owns it; its objects are served only
+//! at its worst case from its submission (`submit.rs`, `video.rs`) for its window and a
+//! margin, recorded as pending before the provider sees it (`pending.rs`), then keyed by the
+//! provider's id of it and recorded with the user who owns it; its objects are served only
 //! to that user (`owned.rs`); and it is settled from the provider's own numbers, once, by the
 //! first node that sees it ended, on a caller's read or the sweeper's poll (`end.rs`,
 //! `sweep.rs`). A batch input file's lines are priced as it streams through (`upload.rs`).
@@ -10,10 +11,12 @@
 mod end;
 mod owned;
 mod paths;
+mod pending;
 mod shapes;
 mod submit;
 mod sweep;
 mod upload;
+mod video;
 
 use std::time::Duration;
 
@@ -42,6 +45,8 @@ pub struct JobSettings {
     pub lead_ms: i64,
     /// How often the sweeper looks for jobs due.
     pub sweep_every: Duration,
+    /// How long one poll waits for the provider's answer.
+    pub poll_timeout: Duration,
 }
 
 impl JobSettings {
@@ -58,6 +63,21 @@ impl JobSettings {
     /// How long after a poll the next is.
     pub(crate) fn repoll_ms(&self) -> i64 {
         (self.lead_ms / 3).max(500)
+    }
+
+    /// How long a job's hold is made to outlive its end, when its last poll is due there: that
+    /// poll finds it still held, however late the sweeper comes to it.
+    pub(crate) fn grace_ms(&self) -> i64 {
+        (2 * self.sweep_every.as_millis() + self.poll_timeout.as_millis()) as i64 + 1_000
+    }
+
+    /// When a poll at `now` of a job whose hold ends at `ends_ms` is followed by the next:
+    /// every `repoll_ms`, never past the end, and after the end (the commit failed) soon.
+    pub(crate) fn next_poll(&self, now: i64, ends_ms: i64) -> i64 {
+        match now >= ends_ms {
+            true => now + self.repoll_ms(),
+            false => (now + self.repoll_ms()).min(ends_ms),
+        }
     }
 }
 

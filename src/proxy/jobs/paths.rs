@@ -94,3 +94,14 @@ pub(crate) fn read_path(kind: JobKind, id: &str) -> String {
         JobKind::MessageBatch => format!("v1/messages/batches/{id}"),
     }
 }
+
+/// The path of the provider's list of a kind of job, newest first, where the sweeper looks
+/// for one its node never recorded; None for a kind whose list says nothing to know it by
+/// (an Anthropic message batch carries no metadata, nor its requests).
+pub(crate) fn list_path(kind: JobKind) -> Option<&'static str> {
+    match kind {
+        JobKind::Batch => Some("v1/batches"),
+        JobKind::Video => Some("v1/videos"),
+        JobKind::MessageBatch => None,
+    }
+}

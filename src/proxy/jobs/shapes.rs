@@ -3,7 +3,7 @@
 //! lines), Anthropic's message batch (`processing_status`; its results' lines) and OpenAI's
 //! video (`status`; its `seconds`).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::super::usage::Usage;
 use crate::quota::JobKind;
@@ -97,6 +97,24 @@ pub(crate) fn seen(kind: JobKind, object: &Value, usage_of: impl Fn(&Value) -> U
             _ => Seen::Open,
         },
     }
+}
+
+/// What the provider says it made, as a commit's metadata carries it: a video's `model` and
+/// `size` (its seconds are its bill). A job of another kind: nothing.
+pub(crate) fn made(kind: JobKind, object: &Value) -> Map<String, Value> {
+    let mut made = Map::new();
+    if kind == JobKind::Video {
+        for field in ["model", "size"] {
+            if let Some(text) = object
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty() && t.len() <= 256)
+            {
+                made.insert(field.into(), Value::from(text));
+            }
+        }
+    }
+    made
 }
 
 /// A usage of no tokens, as reported.

@@ -1,24 +1,25 @@
 //! A job's submission: its worst case read from what it asks (an OpenAI batch from its input
 //! file's summed lines, an Anthropic message batch from its requests, a video from its seconds),
-//! held in one reserve that lives for the job's window and a margin, then forwarded; the job
-//! the provider made is recorded with its owner and its hold, for its reads and its end.
+//! held in one reserve that lives for the job's window and a margin, recorded as pending
+//! (`pending.rs`), then forwarded; the job the provider made is recorded with its owner and its
+//! hold, for its reads and its end.
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::super::call::{self, wrong, Call, ModelLimits, Operation};
 use super::super::context::Ctx;
+use super::super::forward::Failure;
 use super::super::hold::{self, Go, Held};
-use super::super::multipart::{Form, Part};
 use super::super::settle::Answered;
 use super::super::understand::{self, Body, BodyReader};
+use super::super::upload::Upload;
 use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{Route, Wire};
 use super::super::{counting, forward, read, Proxy};
-use super::{owned, shapes, JobSettings};
+use super::{owned, pending, shapes, video, JobSettings};
 use crate::gateway::MAX_LIFETIME_MS;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::Catalog;
@@ -42,46 +43,27 @@ pub(crate) async fn submit(
         JobKind::Video => understand::bytes(req, payload, &BodyReader::of(proxy, ctx)).await?,
         _ => understand::body(req, payload, &BodyReader::of(proxy, ctx)).await?,
     };
-    let call = match kind {
-        JobKind::Batch => batch(state, ctx, &bytes, &proxy.jobs).await?,
-        JobKind::MessageBatch => message_batch(state, proxy, ctx, bytes.clone()).await?,
-        JobKind::Video => video(req, ctx, &bytes, &proxy.jobs)?,
+    let (call, shows, fingerprint) = match kind {
+        JobKind::Batch => (batch(state, ctx, &bytes, &proxy.jobs).await?, Map::new(), None),
+        JobKind::MessageBatch => (message_batch(state, proxy, ctx, bytes.clone()).await?, Map::new(), None),
+        JobKind::Video => video::video(req, ctx, &bytes, &proxy.jobs)?,
     };
-    let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, Body::Whole(bytes)).await? {
+    // A form is known by its fields and its files' digests, not its boundary: a client's
+    // retry draws a new one.
+    let body = match fingerprint {
+        Some(fingerprint) => Body::Upload(Box::new(Upload::whole(bytes, fingerprint))),
+        None => Body::Whole(bytes),
+    };
+    let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, body).await? {
         Held::Go(go) => *go,
         Held::Denied(answer, _) | Held::Answered(answer) => return Ok(answer),
     };
-    let response = match forward::send(req, ctx, body).await {
-        Ok(response) => response,
-        Err(failure) => {
-            failure.settle(&hold).await;
-            return Ok(failure.answer(ctx));
-        }
-    };
-    if !response.status().is_success() {
-        return Ok(read::refused(ctx, response).await.settle(state, ctx, hold, true).await);
-    }
-    let mut reply = read::head(&response);
-    read::reserved(&mut reply, &hold);
-    let object = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await;
-    let parsed = object
-        .as_ref()
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
-    let Some(id) = parsed.as_ref().and_then(shapes::id) else {
-        // The provider took the job but its answer names none the gateway can keep: the hold
-        // stays to its expiry, charged, as for any call whose end the gateway cannot see.
-        tracing::warn!(
-            upstream = ctx.upstream().name,
-            "proxy: a job's answer names no id; its hold is charged"
-        );
-        hold.commit(Usage::default(), Answered::nothing()).await;
-        return Ok(reply.body(object.unwrap_or_default()));
-    };
-    let now = state.gateway.data().now_ms();
+    let data = state.gateway.data();
+    let project = &ctx.caller.project;
+    let now = data.now_ms();
     let ttl = call.ttl_ms.unwrap_or(proxy.hold_ttl_ms);
-    let record = JobRecord {
-        id: id.to_string(),
+    let mut record = JobRecord {
+        id: String::new(),
         upstream: ctx.upstream().name.clone(),
         kind,
         user: ctx.caller.user.as_str().to_string(),
@@ -100,12 +82,75 @@ pub(crate) async fn submit(
         files: Vec::new(),
         ended: None,
     };
+    // Recorded before the provider sees it: a node stopped while it waits leaves a job the
+    // sweeper finds (by the batch's metadata, the video's fields) or charges, never frees.
+    let (body, shows) = match body {
+        Body::Whole(bytes) if kind == JobKind::Batch => {
+            let (marked, shows) = pending::mark(bytes, hold.id.as_str());
+            (Body::Whole(marked), shows)
+        }
+        body => (body, shows),
+    };
+    let timeouts = &ctx.upstream().timeouts;
+    let look = now + (timeouts.first_byte + timeouts.idle).as_millis() as i64;
+    let pending = pending::pending(&record, pending::idempotency_key(req), shows);
+    if let Err(err) = data.put_pending_job(project, &pending, look).await {
+        hold.release().await;
+        return Err(err.into());
+    }
+    let settled = async || {
+        if let Err(err) = data.drop_pending_job(project, &pending.key()).await {
+            tracing::warn!(%err, "proxy: a settled job's pending record stays; the sweeper drops it");
+        }
+    };
+    let response = match forward::send(req, ctx, body).await {
+        Ok(response) => response,
+        Err(failure @ (Failure::Unreachable(_) | Failure::Unsent(_))) => {
+            failure.settle(&hold).await;
+            settled().await;
+            return Ok(failure.answer(ctx));
+        }
+        Err(failure) => {
+            // The provider may have made the job: its hold and pending record stay, for the
+            // sweeper to find it at the provider or charge the hold at its end.
+            hold.upstream_error(failure.kind());
+            return Ok(failure.answer(ctx));
+        }
+    };
+    if !response.status().is_success() {
+        let answer = read::refused(ctx, response)
+            .await
+            .settle(state, ctx, hold.clone(), true)
+            .await;
+        settled().await;
+        return Ok(answer);
+    }
+    let mut reply = read::head(&response);
+    read::reserved(&mut reply, &hold);
+    let object = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await;
+    let parsed = object
+        .as_ref()
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+    let Some(id) = parsed.as_ref().and_then(shapes::id) else {
+        // The provider took the job but its answer names none the gateway can keep: the hold
+        // stays to its expiry, charged, as for any call whose end the gateway cannot see.
+        tracing::warn!(
+            upstream = ctx.upstream().name,
+            "proxy: a job's answer names no id; its hold is charged"
+        );
+        hold.commit(Usage::default(), Answered::nothing()).await;
+        settled().await;
+        return Ok(reply.body(object.unwrap_or_default()));
+    };
+    record.id = id.to_string();
     let poll = proxy.jobs.first_poll(&record);
-    if let Err(err) = state.gateway.data().put_job(&ctx.caller.project, &record, poll).await {
+    if let Err(err) = data.put_job(project, &record, poll).await {
         // The job runs and its hold stands; unrecorded, it is settled by no read: its hold is
         // committed as it is, so the provider's bill is never free.
         tracing::error!(%err, job = record.id, "proxy: a submitted job could not be recorded; its hold is charged");
         hold.commit(Usage::default(), Answered::nothing()).await;
+        settled().await;
         return Ok(reply.body(object.unwrap_or_default()));
     }
     // A job the provider answered already ended (refused on its own terms) settles now.
@@ -249,66 +294,7 @@ pub(crate) fn line_call(
     })
 }
 
-/// A video: its seconds (OpenAI's default 4) at the size's price (`size`, default 720x1280),
-/// for the video window the node is configured with. The official clients send it as a form.
-fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Result<Call, ApiError> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let fields: Map<String, Value> = match super::super::multipart::boundary(content_type) {
-        Some(boundary) => {
-            let mut fields = Map::new();
-            let mut form = Form::new(&boundary);
-            form.feed(bytes, &mut |part| {
-                if let Part::Field(name, value) = part {
-                    fields.insert(name, Value::String(value));
-                }
-            })
-            .map_err(|e| ApiError::invalid(e.field, e.detail))?;
-            if !form.done() {
-                return Err(ApiError::invalid("body", "ended before its closing boundary"));
-            }
-            fields
-        }
-        None => serde_json::from_slice(bytes)
-            .map_err(|_| ApiError::invalid("body", "must be a JSON object or a multipart form"))?,
-    };
-    let model = fields
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty() && m.len() <= 256)
-        .unwrap_or("sora-2")
-        .to_string();
-    let seconds = match fields.get("seconds") {
-        None | Some(Value::Null) => 4,
-        given => shapes::seconds(given)
-            .filter(|s| (1..=600).contains(s))
-            .ok_or_else(|| ApiError::invalid("seconds", "must be a whole number of seconds, 1 to 600"))?,
-    };
-    let size = match fields.get("size") {
-        None | Some(Value::Null) => "720x1280".to_string(),
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 32 => s.clone(),
-        Some(_) => return Err(ApiError::invalid("size", "must be a size, as 720x1280")),
-    };
-    let mut extra = Map::new();
-    extra.insert("size".into(), Value::String(size));
-    let worst = Usage {
-        video_seconds: Some(seconds),
-        ..Usage::default()
-    };
-    Ok(job_call(
-        ctx,
-        Operation::Videos,
-        model,
-        worst,
-        extra,
-        jobs.ttl(jobs.video_window_ms),
-    ))
-}
-
-fn job_call(
+pub(super) fn job_call(
     ctx: &Ctx,
     operation: Operation,
     model: String,

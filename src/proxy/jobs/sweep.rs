@@ -1,22 +1,36 @@
 //! The sweeper: every node, every little while, polls the open jobs whose next poll is due
-//! (first a lead before their hold would expire, then every third of that lead), under a
-//! short lease so two nodes do not poll one job at once. A job it finds ended is settled as a
-//! caller's read would settle it; one still running when its hold is about to expire has its
-//! hold committed as `estimated` (the provider may bill it whenever it ends).
+//! (first a lead before their hold would expire, then every third of that lead, and last at
+//! the hold's end), under a short lease so two nodes do not poll one job at once. A job it
+//! finds ended is settled as a caller's read would settle it; one still running at its hold's
+//! end has its hold committed as `estimated` (the provider may bill it whenever it ends), and
+//! never before: a poll whose next would land past the end makes the hold outlive that last
+//! poll instead. A pending job (its node never recorded the provider's answer) is looked for
+//! at the provider (`pending.rs`).
+//!
+//! Polls run at once, at most a few per upstream, each waiting at most the poll time-out for
+//! its provider: a provider that hangs holds only its own jobs' turns, never another's.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::web;
 
-use super::super::upstreams::Upstreams;
 use super::super::Proxy;
 use super::end::{self, By, Job, JobError};
 use super::paths::read_path;
-use super::JobSettings;
+use super::{pending, JobSettings};
 use crate::gateway::Gateway;
+use crate::quota::{pending_hold, JobRecord, ReservationId};
 
-/// Jobs one sweep polls at most.
+/// Jobs one sweep starts polling at most.
 const PER_SWEEP: usize = 32;
+/// Polls of one upstream's jobs in flight at once, at most.
+const PER_UPSTREAM: usize = 4;
+
+/// Polls in flight, by upstream.
+type InFlight = Rc<RefCell<HashMap<String, usize>>>;
 
 /// Starts the node's sweeper on a thread of its own, with its own event loop: settling a job
 /// commits as a request does, on a loop that need not pass work between threads. It stops
@@ -25,6 +39,7 @@ pub(crate) fn start(gateway: Gateway, proxy: web::Data<Proxy>) {
     let proxy = Arc::downgrade(&proxy.into_inner());
     let spawned = std::thread::Builder::new().name("qg-jobs".into()).spawn(move || {
         actix_web::rt::System::new().block_on(async move {
+            let in_flight = InFlight::default();
             loop {
                 let Some(every) = proxy.upgrade().map(|p| p.jobs.sweep_every) else {
                     return;
@@ -33,7 +48,7 @@ pub(crate) fn start(gateway: Gateway, proxy: web::Data<Proxy>) {
                 let Some(proxy) = proxy.upgrade() else {
                     return;
                 };
-                sweep(&gateway, &proxy.upstreams, &proxy.jobs).await;
+                sweep(&gateway, &proxy, &in_flight).await;
             }
         })
     });
@@ -42,46 +57,71 @@ pub(crate) fn start(gateway: Gateway, proxy: web::Data<Proxy>) {
     }
 }
 
-/// One sweep: the jobs due now.
-async fn sweep(gateway: &Gateway, upstreams: &Upstreams, settings: &JobSettings) {
+/// One sweep: starts polling the jobs due now, each upstream's within its share; a job whose
+/// upstream has its share in flight waits a sweep, behind the others due.
+async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
     let data = gateway.data();
     let now = data.now_ms();
-    let due = match data.due_jobs(now, PER_SWEEP).await {
+    let due = match data.due_jobs(now, 4 * PER_SWEEP).await {
         Ok(due) => due,
         Err(err) => {
             tracing::warn!(%err, "proxy: the job sweeper could not read its list");
             return;
         }
     };
+    let mut started = 0;
     for (project, key) in due {
-        let outcome = match poll(gateway, upstreams, settings, &project, &key, now).await {
-            Ok(outcome) => outcome,
-            Err(err) => {
-                tracing::warn!(%err, project, job = key, "proxy: the job sweeper could not poll a job");
-                "failed"
+        let upstream = key.split_once('/').map_or("", |(u, _)| u).to_string();
+        let busy = in_flight.borrow().get(&upstream).copied().unwrap_or(0);
+        if started == PER_SWEEP || busy >= PER_UPSTREAM {
+            let later = now + proxy.jobs.sweep_every.as_millis() as i64;
+            if let Err(err) = data.schedule_job(&project, &key, later).await {
+                tracing::warn!(%err, "proxy: the job sweeper could not put a job off");
             }
-        };
-        gateway
-            .node()
-            .metrics()
-            .count("qg_proxy_job_polls_total", &[("outcome", outcome)]);
+            continue;
+        }
+        started += 1;
+        *in_flight.borrow_mut().entry(upstream.clone()).or_default() += 1;
+        let (gateway, proxy, in_flight) = (gateway.clone(), proxy.clone(), in_flight.clone());
+        actix_web::rt::spawn(async move {
+            let outcome = match poll(&gateway, &proxy, &project, &key, now).await {
+                Ok(outcome) => outcome,
+                Err(err) => {
+                    tracing::warn!(%err, project, job = key, "proxy: the job sweeper could not poll a job");
+                    "failed"
+                }
+            };
+            gateway
+                .node()
+                .metrics()
+                .count("qg_proxy_job_polls_total", &[("outcome", outcome)]);
+            if let Some(n) = in_flight.borrow_mut().get_mut(&upstream) {
+                *n = n.saturating_sub(1);
+            }
+        });
     }
 }
 
-/// Polls one job: answers how it went (`open`, `ended`, `expired`, `skipped`).
-async fn poll(
-    gateway: &Gateway,
-    upstreams: &Upstreams,
-    settings: &JobSettings,
-    project: &str,
-    key: &str,
-    now: i64,
-) -> Result<&'static str, JobError> {
-    let data = gateway.data();
+/// Polls one job: answers how it went (`open`, `ended`, `expired`, `skipped`, `adopted`).
+async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i64) -> Result<&'static str, JobError> {
+    let (data, settings) = (gateway.data(), &proxy.jobs);
     let node = format!("{:x}", end::rand_id());
-    let repoll = settings.repoll_ms();
-    if !data.lease_job(project, "jobpoll", key, &node, repoll as u64).await? {
+    if !data
+        .lease_job(project, "jobpoll", key, &node, settings.repoll_ms() as u64)
+        .await?
+    {
         return Ok("skipped");
+    }
+    let upstream_of = |name: &str| {
+        proxy
+            .upstreams
+            .by_name
+            .get(name)
+            .ok_or_else(|| JobError::Upstream(format!("upstream {name} is no longer configured")))
+    };
+    if pending_hold(key).is_some() {
+        let upstream = upstream_of(key.split_once('/').map_or("", |(u, _)| u))?;
+        return pending::look(gateway, upstream, settings, (project, key), now).await;
     }
     let Some(record) = data.job(project, key).await? else {
         data.unschedule_job(project, key).await?;
@@ -92,31 +132,34 @@ async fn poll(
         return Ok("skipped");
     }
     // Next time first: a node that dies polling leaves the job due again after the lease.
-    data.schedule_job(project, key, now + repoll).await?;
-    let Some(upstream) = upstreams.by_name.get(&record.upstream) else {
-        return Err(JobError::Upstream(format!(
-            "upstream {} is no longer configured",
-            record.upstream
-        )));
-    };
-    let last_chance = now + repoll >= record.ends_ms;
+    data.schedule_job(project, key, settings.next_poll(now, record.ends_ms))
+        .await?;
+    let upstream = upstream_of(&record.upstream)?;
+    let at_end = now >= record.ends_ms;
     let path = read_path(record.kind, &record.id);
+    let read = match tokio::time::timeout(settings.poll_timeout, end::read_object(upstream, &path)).await {
+        Ok(read) => read,
+        Err(_) => Err("no answer within the poll's time-out".to_string()),
+    };
     let mut job = Job {
         gateway,
         upstream,
         project,
         record,
     };
-    match end::read_object(upstream, &path).await {
+    match read {
         Ok(object) => match job.saw(&object, By::Sweep).await? {
             true => Ok("ended"),
-            false if last_chance => {
+            false if at_end => {
                 job.give_up("running").await?;
                 Ok("expired")
             }
-            false => Ok("open"),
+            false => {
+                outlive(gateway, settings, project, &job.record, now).await;
+                Ok("open")
+            }
         },
-        Err(why) if last_chance => {
+        Err(why) if at_end => {
             tracing::warn!(
                 why,
                 job = job.record.id,
@@ -125,6 +168,24 @@ async fn poll(
             job.give_up("unread").await?;
             Ok("expired")
         }
-        Err(why) => Err(JobError::Upstream(why)),
+        Err(why) => {
+            outlive(gateway, settings, project, &job.record, now).await;
+            Err(JobError::Upstream(why))
+        }
+    }
+}
+
+/// When a job's next poll is its last, at its hold's end: the hold is made to outlive that
+/// poll (by `grace_ms`), so the poll finds it held, and charges it only if the job still runs.
+pub(super) async fn outlive(gateway: &Gateway, settings: &JobSettings, project: &str, job: &JobRecord, now: i64) {
+    if settings.next_poll(now, job.ends_ms) < job.ends_ms {
+        return;
+    }
+    let Some(id) = ReservationId::parse_reservation(&job.reservation) else {
+        return;
+    };
+    let ttl = job.ends_ms - now + settings.grace_ms();
+    if let Err(err) = gateway.data().extend(project, &id, ttl).await {
+        tracing::warn!(%err, job = job.id, "proxy: a job's hold could not be made to outlive its last poll");
     }
 }

@@ -195,7 +195,7 @@ contracts! {
     ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(W + 1 + HOLD_FIELDS + 4)]);
     COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(1)), fixed(6)]);
     SET_OUTCOME = function!("set_outcome", keys: WRITING_KEYS, args: &[fixed(W + 4)]);
-    RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
+    RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 2)]);
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
     USAGE = function!("usage", keys: READING_KEYS, args: &[counted(1, Each::Values(3))]);

@@ -141,9 +141,10 @@ pub(crate) async fn release(
     conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,
+    metadata: &str,
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = Call::new(&contract::RELEASE);
-    writing_args(&mut inv, w).arg(reservation_id);
+    writing_args(&mut inv, w).arg(reservation_id).arg(metadata);
     settled(inv.invoke(conn).await?, None, None)
 }
 

@@ -81,6 +81,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         job_video_window_seconds: 3600,
         job_sweep_lead_seconds: 900,
         job_sweep_ms: 10_000,
+        job_poll_timeout_ms: 30_000,
         test: quota_gateway::config::TestHooks::default(),
     }
 }
