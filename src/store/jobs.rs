@@ -6,13 +6,14 @@
 //! polls each open job next. Records of what was submitted, not quota state: the hold is an
 //! ordinary reservation, whose commit is once however many nodes settle it, so no script
 //! keeps these. Each is written before the next that points at it, so a node stopped between
-//! two leaves a record nothing lists, never a listing of nothing.
+//! two leaves a record nothing lists, never a listing of nothing; the user's own list of each
+//! (`listed.rs`) last.
 
 use redis::AsyncCommands;
 
 use super::layout::escape;
-use super::{corrupt, Store, StoreError};
-use crate::quota::{FileRecord, JobRecord};
+use super::{corrupt, ListOf, Store, StoreError};
+use crate::quota::{FileRecord, JobRecord, Listed};
 
 /// A job's record outlives its end by this long (its owner reads it and its files later).
 const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
@@ -40,7 +41,14 @@ impl Store {
             let _: () = conn.zadd(&due, &member, poll_ms).await?;
             Ok(())
         })
-        .await
+        .await?;
+        let list = ListOf {
+            project,
+            user: &job.user,
+            upstream: &job.upstream,
+            what: Listed::Jobs(job.kind),
+        };
+        self.list_object(&list, &job.id, keep).await
     }
 
     /// A job's record, by the upstream that made it and the provider's id.
@@ -161,12 +169,22 @@ impl Store {
             .collect()
     }
 
-    /// Records a file uploaded through the door (or made by a job).
+    /// Records a file uploaded through the door (or made by a job), and lists it as its user's.
     pub async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(file).map_err(|e| corrupt("file", e))?;
         let record = self.keys.jobs(project, &format!("jobfile:{key}"));
-        self.run(|mut conn| async move { Ok(conn.pset_ex(&record, &json, FILE_KEPT_MS as u64).await?) })
-            .await
+        self.run::<(), _, _>(|mut conn| async move { Ok(conn.pset_ex(&record, &json, FILE_KEPT_MS as u64).await?) })
+            .await?;
+        let Some((upstream, id)) = key.split_once('/') else {
+            return Ok(());
+        };
+        let list = ListOf {
+            project,
+            user: &file.user,
+            upstream,
+            what: Listed::Files,
+        };
+        self.list_object(&list, id, FILE_KEPT_MS).await
     }
 
     /// A file's record, by the upstream that has it and the provider's id.

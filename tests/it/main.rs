@@ -56,6 +56,7 @@ mod prices;
 mod proxy;
 mod proxy_door;
 mod proxy_jobs;
+mod proxy_lists;
 mod proxy_routes;
 mod raw_http;
 mod recipes_images;

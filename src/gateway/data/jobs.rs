@@ -3,7 +3,20 @@
 
 use super::DataPlane;
 use crate::gateway::GatewayError;
-use crate::quota::{FileRecord, JobRecord};
+use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed};
+use crate::store::ListOf;
+
+/// One user's list of what an upstream made for them: (project, user, upstream, what).
+pub(crate) type List<'a> = (&'a str, &'a str, &'a str, Listed);
+
+fn of<'a>((project, user, upstream, what): List<'a>) -> ListOf<'a> {
+    ListOf {
+        project,
+        user,
+        upstream,
+        what,
+    }
+}
 
 impl DataPlane {
     pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<(), GatewayError> {
@@ -61,6 +74,40 @@ impl DataPlane {
 
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, GatewayError> {
         Ok(self.node.store.job_file(project, key).await?)
+    }
+
+    /// A page of a user's list, newest first (oldest first with `oldest_first`).
+    pub(crate) async fn listed_page(
+        &self,
+        list: List<'_>,
+        oldest_first: bool,
+        cursor: &Cursor,
+        limit: usize,
+    ) -> Result<ListPage, GatewayError> {
+        Ok(self
+            .node
+            .store
+            .listed_page(&of(list), oldest_first, cursor, limit)
+            .await?)
+    }
+
+    /// Takes ids out of a user's list.
+    pub(crate) async fn unlist(&self, list: List<'_>, ids: &[String]) -> Result<(), GatewayError> {
+        Ok(self.node.store.unlist(&of(list), ids).await?)
+    }
+
+    /// Jobs' records by their keys, None where one has expired.
+    pub(crate) async fn jobs_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<JobRecord>>, GatewayError> {
+        Ok(self.node.store.jobs_of(project, keys).await?)
+    }
+
+    /// Files' records by their keys, None where one has expired.
+    pub(crate) async fn job_files_of(
+        &self,
+        project: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<FileRecord>>, GatewayError> {
+        Ok(self.node.store.job_files_of(project, keys).await?)
     }
 
     /// The node's clock, ms (Redis-synchronised), for jobs' instants.

@@ -339,11 +339,21 @@ mod tests {
                 Some("file-1".to_string())
             ))
         );
+        // A list is the gateway's own, of the caller's objects: the provider's shows every user's.
+        let list = |kind, path| route(of(kind), &[], "GET", path).and_then(|r| r.job).map(|(p, _)| p);
         assert_eq!(
-            op(Kind::OpenAi, "GET", "v1/batches"),
-            None,
-            "a list would show every user's"
+            list(Kind::OpenAi, "v1/batches"),
+            Some(JobPath::List(jobs::Object::Job(JobKind::Batch)))
         );
+        assert_eq!(
+            list(Kind::OpenAiCompatible, "v1/files"),
+            Some(JobPath::List(jobs::Object::File))
+        );
+        assert_eq!(
+            list(Kind::Anthropic, "v1/messages/batches"),
+            Some(JobPath::List(jobs::Object::Job(JobKind::MessageBatch)))
+        );
+        assert_eq!(list(Kind::Gemini, "v1/batches"), None);
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
 }
