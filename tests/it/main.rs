@@ -58,6 +58,7 @@ mod proxy_door;
 mod proxy_jobs;
 mod proxy_lists;
 mod proxy_routes;
+mod proxy_speech;
 mod raw_http;
 mod recipes_images;
 mod recipes_llm;

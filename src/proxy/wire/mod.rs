@@ -209,6 +209,12 @@ pub(crate) trait Wire: Sync {
     /// The usage a whole answer reports.
     fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage;
 
+    /// What `audio_ms` of audio delivered (an answer of bytes with no usage: speech) counts,
+    /// in the operation's counts; nothing unless the format knows its rate.
+    fn delivered_audio(&self, _operation: Operation, _audio_ms: u64) -> Usage {
+        Usage::default()
+    }
+
     /// Folds what one stream event says of usage into `seen`.
     fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event;
 
