@@ -73,10 +73,12 @@ def test_list_and_its_auto_pagination_walk_only_the_users_own_newest_first(
         # One page is the newest, saying more follow.
         page = client.batches.list(limit=1)
         assert [b.id for b in page.data] == own["batches"][:1] and page.has_more
-        assert [b.status for b in client.batches.list()] == ["in_progress"] * len(own["batches"])
-    # Anthropic's `before_id` walks back toward the newest.
-    older = claude_of(pqg, alice).messages.batches.list(limit=2, before_id=made[alice]["message_batches"][4])
-    assert [m.id for m in older] == made[alice]["message_batches"][:4]
+        # Each as the provider has it now: every read of it (a list's too) moves the simulator's along.
+        assert {b.status for b in client.batches.list()} <= {"in_progress", "finalizing"}
+    # Anthropic's `before_id` walks back toward the newest, a page (newest first) at a time.
+    newer = made[alice]["message_batches"]
+    pages = claude_of(pqg, alice).messages.batches.list(limit=2, before_id=newer[4])
+    assert [m.id for m in pages] == newer[2:4] + newer[0:2]
     # Files oldest first.
     assert [f.id for f in pqg.openai(alice).files.list(order="asc", limit=2)] == made[alice]["files"][::-1]
 
