@@ -137,11 +137,7 @@ fn one(kind: Kind, entry: &str) -> Result<(String, String), String> {
         let what = format!("{} {} ({})", c.method, c.path, c.operation.as_str());
         return Err(refused(entry, &what, "counted by the gateway"));
     }
-    if let Some((m, p, job)) = wire
-        .jobs()
-        .iter()
-        .find(|(m, p, _)| same(m) && paths::overlap(path, p))
-    {
+    if let Some((m, p, job)) = wire.jobs().iter().find(|(m, p, _)| same(m) && paths::overlap(path, p)) {
         let why = match job {
             JobPath::List(_) => "a list the gateway answers with the caller's own",
             JobPath::Submit(_) => "a job the gateway holds for its life",

@@ -84,10 +84,7 @@ pub(crate) fn well_formed(pattern: &str) -> bool {
 
 /// One segment of plain characters (an id).
 fn plain(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 256
-        && text.bytes().any(|b| b != b'.')
-        && text.bytes().all(plain_byte)
+    !text.is_empty() && text.len() <= 256 && text.bytes().any(|b| b != b'.') && text.bytes().all(plain_byte)
 }
 
 fn plain_byte(b: u8) -> bool {
@@ -131,7 +128,10 @@ mod tests {
         assert_eq!(matches("v1/embeddings", "v1/Embeddings"), Some(vec![]));
         assert_eq!(matches("v1/models/*", "V1/MODELS/GPT-4o"), Some(vec!["GPT-4o"]));
         assert_eq!(
-            matches("v1beta/models/*:generateContent", "v1beta/models/Gemini-2.5:GENERATECONTENT"),
+            matches(
+                "v1beta/models/*:generateContent",
+                "v1beta/models/Gemini-2.5:GENERATECONTENT"
+            ),
             Some(vec!["Gemini-2.5"])
         );
         assert_eq!(matches("v1/embeddings", "v1/embedding"), None);

@@ -192,7 +192,11 @@ impl Drop for Settling {
             return;
         };
         drop(alive);
-        if let Some((ms, wire)) = self.delivered.as_ref().and_then(|(d, w)| d.audio_ms().map(|ms| (ms, w))) {
+        if let Some((ms, wire)) = self
+            .delivered
+            .as_ref()
+            .and_then(|(d, w)| d.audio_ms().map(|ms| (ms, w)))
+        {
             // Never past what was held.
             let mut audio = wire.delivered_audio(hold.operation, ms);
             let most = |count: Option<u64>| count.map(|c| c.min(hold.worst.output_tokens.unwrap_or(c)));

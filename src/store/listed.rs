@@ -94,7 +94,9 @@ impl Store {
                 return Ok(ListPage::default());
             };
             let from = rank.saturating_sub(SLACK + if matches!(cursor, Cursor::Before(_)) { limit } else { 0 });
-            let ids = self.ranks(&key, oldest_first, from, rank + limit + SLACK - from).await?;
+            let ids = self
+                .ranks(&key, oldest_first, from, rank + limit + SLACK - from)
+                .await?;
             let Some(at) = ids.iter().position(|id| id == anchor) else {
                 continue;
             };
@@ -128,7 +130,10 @@ impl Store {
     pub async fn jobs_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<JobRecord>>, StoreError> {
         let raw = self.records(project, "job", keys).await?;
         raw.into_iter()
-            .map(|r| r.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("job", e))).transpose())
+            .map(|r| {
+                r.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("job", e)))
+                    .transpose()
+            })
             .collect()
     }
 
@@ -136,7 +141,10 @@ impl Store {
     pub async fn job_files_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<FileRecord>>, StoreError> {
         let raw = self.records(project, "jobfile", keys).await?;
         raw.into_iter()
-            .map(|r| r.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("file", e))).transpose())
+            .map(|r| {
+                r.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("file", e)))
+                    .transpose()
+            })
             .collect()
     }
 

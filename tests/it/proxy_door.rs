@@ -808,7 +808,9 @@ async fn a_passthrough_entry_that_could_reach_a_billed_path_stops_the_node_namin
         assert!(err.contains(&format!("{entry:?}")) && err.contains(reaches), "{err}");
     }
     // A path written in another case is the path the gateway counts: held, here denied.
-    let app = crate::support::provider::gateway_for(&provider, json!({ "passthrough": ["POST v1/moderations"] }), |_| {}).await;
+    let app =
+        crate::support::provider::gateway_for(&provider, json!({ "passthrough": ["POST v1/moderations"] }), |_| {})
+            .await;
     app.put_plan(json!({ "id": "plan_none", "periodType": "month", "groups": [
         { "id": "tokens", "unit": "tokens", "quota": 1, "matches": [ { "event": "openai.embeddings" } ] } ] }))
         .await;

@@ -104,8 +104,10 @@ impl Caller<'_> {
         let res = self
             .anthropic(Method::POST, "v1/messages/batches")
             .header("x-sim", "reads=1000")
-            .json(&json!({ "requests": [ { "custom_id": "r0", "params": { "model": "claude-sonnet-4-5",
-                "max_tokens": 10, "messages": [ { "role": "user", "content": "hi" } ] } } ] }))
+            .json(
+                &json!({ "requests": [ { "custom_id": "r0", "params": { "model": "claude-sonnet-4-5",
+                "max_tokens": 10, "messages": [ { "role": "user", "content": "hi" } ] } } ] }),
+            )
             .send()
             .await
             .unwrap();
@@ -184,7 +186,12 @@ async fn each_list_shows_exactly_its_callers_own_newest_first_and_its_pages_walk
     let app = gateway_for(&provider, json!({}), |_| {}).await;
     // A second project, with a key of its own and the same user names.
     let created = app
-        .call_as(&app.root_token, Method::POST, "/v1/projects", Some(json!({ "id": "shop" })))
+        .call_as(
+            &app.root_token,
+            Method::POST,
+            "/v1/projects",
+            Some(json!({ "id": "shop" })),
+        )
         .await;
     assert_eq!(created.status(), 201);
     let (status, shop) = app
@@ -198,7 +205,9 @@ async fn each_list_shows_exactly_its_callers_own_newest_first_and_its_pages_walk
     assert_eq!(status, StatusCode::CREATED, "{shop}");
     let shop_key = shop["key"].as_str().unwrap().to_string();
     for key in [&app.key, &shop_key] {
-        let put = app.call_as(key, Method::PUT, "/v1/plans/plan_lists", Some(plan())).await;
+        let put = app
+            .call_as(key, Method::PUT, "/v1/plans/plan_lists", Some(plan()))
+            .await;
         assert_eq!(put.status(), 200);
         for user in ["alice", "bob"] {
             let sub = app
@@ -214,7 +223,12 @@ async fn each_list_shows_exactly_its_callers_own_newest_first_and_its_pages_walk
     }
     // Bob of the shop calls with a user key of his own.
     let (status, minted) = app
-        .json_as(&shop_key, Method::POST, "/v1/user-keys", Some(json!({ "userId": "bob" })))
+        .json_as(
+            &shop_key,
+            Method::POST,
+            "/v1/user-keys",
+            Some(json!({ "userId": "bob" })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{minted}");
     let caller = |key: &str, user| Caller {
@@ -243,10 +257,18 @@ async fn each_list_shows_exactly_its_callers_own_newest_first_and_its_pages_walk
         for (anthropic, path, own) in lists {
             // A page of the default size has them all; pages of 2 walk them once each, in order.
             let page = caller.page(anthropic, path).await;
-            let shown: Vec<&str> = page["data"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+            let shown: Vec<&str> = page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap())
+                .collect();
             assert_eq!(shown, own.iter().map(String::as_str).collect::<Vec<_>>(), "{path}");
             assert_eq!(page["has_more"], false);
-            assert_eq!(page.get("object").and_then(Value::as_str), (!anthropic).then_some("list"));
+            assert_eq!(
+                page.get("object").and_then(Value::as_str),
+                (!anthropic).then_some("list")
+            );
             assert_eq!(&caller.walk(anthropic, path, 2).await, own, "{path} by pages of 2");
             assert_eq!(&caller.walk(anthropic, path, 1).await, own, "{path} by pages of 1");
             all.extend(own.iter().cloned());
@@ -257,17 +279,41 @@ async fn each_list_shows_exactly_its_callers_own_newest_first_and_its_pages_walk
     let (alice, own) = (&callers[0].0, &made[0]);
     let oldest: Vec<String> = own.files.iter().rev().cloned().collect();
     let page = alice.page(false, "v1/files?order=asc&limit=3").await;
-    let ids: Vec<&str> = page["data"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
-    assert_eq!((ids, &page["has_more"]), (vec![&*oldest[0], &*oldest[1], &*oldest[2]], &json!(true)));
-    let next = alice.page(false, &format!("v1/files?order=asc&after={}", oldest[2])).await;
+    let ids: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (ids, &page["has_more"]),
+        (vec![&*oldest[0], &*oldest[1], &*oldest[2]], &json!(true))
+    );
+    let next = alice
+        .page(false, &format!("v1/files?order=asc&after={}", oldest[2]))
+        .await;
     assert_eq!(next["data"].as_array().unwrap().len(), 2);
-    assert_eq!(alice.page(false, "v1/files?purpose=batch").await["data"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        alice.page(false, "v1/files?purpose=batch").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
     assert_eq!(alice.page(false, "v1/files?purpose=vision").await["data"], json!([]));
     // Anthropic's `before_id` walks back toward the newest.
     let page = alice
-        .page(true, &format!("v1/messages/batches?limit=2&before_id={}", own.message_batches[3]))
+        .page(
+            true,
+            &format!("v1/messages/batches?limit=2&before_id={}", own.message_batches[3]),
+        )
         .await;
-    let ids: Vec<&str> = page["data"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [&*own.message_batches[1], &*own.message_batches[2]]);
     assert_eq!(page["has_more"], true);
     // Another user's id as a cursor shows nothing of theirs.
@@ -317,7 +363,11 @@ async fn a_list_shows_each_object_as_the_provider_has_it_now_and_settles_a_job_i
     let output = ended["data"][0]["output_file_id"].as_str().unwrap().to_string();
     let ids = carol.walk(false, "v1/files", 10).await;
     assert_eq!(ids, [output.clone(), file.clone()]);
-    let res = carol.openai(Method::DELETE, &format!("v1/files/{output}")).send().await.unwrap();
+    let res = carol
+        .openai(Method::DELETE, &format!("v1/files/{output}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(carol.walk(false, "v1/files", 10).await, [file.clone()]);
     let res = reqwest::Client::new()

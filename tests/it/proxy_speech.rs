@@ -72,7 +72,11 @@ async fn speech_answered_as_bytes_settles_at_the_audio_delivered_and_a_cut_answe
     assert!(meta["input_tokens"].as_u64().unwrap() > 0, "{whole}");
     // Its hold was the model's 4,000 output tokens, 4.8 cents; what was delivered, under a
     // hundredth of a cent.
-    let used = || async { TestApp::counter(&app.usage("sam").await, "cents")["used"].as_f64().unwrap() };
+    let used = || async {
+        TestApp::counter(&app.usage("sam").await, "cents")["used"]
+            .as_f64()
+            .unwrap()
+    };
     let charged = used().await;
     assert!(charged > 0.0 && charged < 0.01, "{charged}");
 

@@ -122,13 +122,14 @@ pub(super) async fn serve(
         cursor = Cursor::After(last);
     }
     // Each as the provider has it now, in the page's order.
-    let reads = shown
-        .into_iter()
-        .map(|(id, record)| async move {
-            let found = fetch(ctx, &paths::object_path(object, &id)).await;
-            (id, record, found)
-        });
-    let read: Vec<_> = futures_util::stream::iter(reads).buffered(READS_AT_ONCE).collect().await;
+    let reads = shown.into_iter().map(|(id, record)| async move {
+        let found = fetch(ctx, &paths::object_path(object, &id)).await;
+        (id, record, found)
+    });
+    let read: Vec<_> = futures_util::stream::iter(reads)
+        .buffered(READS_AT_ONCE)
+        .collect()
+        .await;
     let (mut items, mut gone) = (Vec::with_capacity(read.len()), Vec::new());
     for (id, record, found) in read {
         match found {
@@ -141,7 +142,13 @@ pub(super) async fn serve(
             Found::Gone => gone.push(id),
             Found::Failed(why) => {
                 let message = format!("the provider did not answer a read of {id} for this list: {why}");
-                return Ok(answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, "upstream_unavailable", &message, None));
+                return Ok(answer::error(
+                    ctx.wire(),
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    &message,
+                    None,
+                ));
             }
         }
     }
@@ -166,7 +173,9 @@ fn page(items: Vec<Value>, more: bool, anthropic: bool) -> HttpResponse {
         true => json!({ "data": items, "has_more": more, "first_id": first_id, "last_id": last_id }),
         false => json!({ "object": "list", "data": items, "first_id": first_id, "last_id": last_id, "has_more": more }),
     };
-    HttpResponse::Ok().content_type("application/json").body(body.to_string())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.to_string())
 }
 
 /// What a read of one object found.
