@@ -102,9 +102,11 @@ fn billed(kind: Kind) -> &'static [Billed] {
     }
 }
 
-/// The entries of `kind`'s upstream, each as (method, pattern); Err names the entry refused
-/// (its place, when one is at fault) and why.
-pub(super) fn check(kind: Kind, entries: Vec<String>) -> Result<Vec<(String, String)>, (Option<usize>, String)> {
+/// A refusal: the place of the entry at fault (None: the list's), and why.
+pub(super) type Refused = (Option<usize>, String);
+
+/// The entries of `kind`'s upstream, each as (method, pattern).
+pub(super) fn check(kind: Kind, entries: Vec<String>) -> Result<Vec<(String, String)>, Refused> {
     if entries.len() > MAX_ENTRIES {
         return Err((None, format!("must list at most {MAX_ENTRIES} paths")));
     }

@@ -369,7 +369,7 @@ async fn a_list_shows_each_object_as_the_provider_has_it_now_and_settles_a_job_i
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(carol.walk(false, "v1/files", 10).await, [file.clone()]);
+    assert_eq!(carol.walk(false, "v1/files", 10).await, std::slice::from_ref(&file));
     let res = reqwest::Client::new()
         .delete(format!("{}/v1/files/{file}", provider.url()))
         .bearer_auth(crate::support::provider::PROVIDER_KEY)
@@ -407,7 +407,9 @@ fn a_users_list_is_never_seen_past_its_cap_under_parallel_adds() {
             std::thread::spawn(move || {
                 for i in 0..50 {
                     let args = [format!("id-{t}-{i:02}"), "50".to_string(), "60000".to_string()];
-                    shared().run_script(&INDEX_LISTED, &[key.clone()], &args).unwrap();
+                    shared()
+                        .run_script(&INDEX_LISTED, std::slice::from_ref(&key), &args)
+                        .unwrap();
                 }
             })
         })

@@ -48,7 +48,7 @@ struct Query {
 /// What the records say of an id of the caller's list.
 enum Seen {
     /// Shown: a job (with its record, for its settling) or a file.
-    Job(JobRecord),
+    Job(Box<JobRecord>),
     File,
     /// Not on this page (a file of another `purpose` than the query's).
     Skipped,
@@ -89,7 +89,7 @@ pub(super) async fn serve(
                 .await?
                 .into_iter()
                 .map(|r| match r {
-                    Some(r) if r.user == user && r.kind == kind => Seen::Job(r),
+                    Some(r) if r.user == user && r.kind == kind => Seen::Job(Box::new(r)),
                     _ => Seen::Gone,
                 })
                 .collect(),
@@ -109,7 +109,7 @@ pub(super) async fn serve(
         let mut gone = Vec::new();
         for (id, seen) in page.ids.into_iter().zip(seen) {
             match seen {
-                Seen::Job(record) => shown.push((id, Some(record))),
+                Seen::Job(record) => shown.push((id, Some(*record))),
                 Seen::File => shown.push((id, None)),
                 Seen::Skipped => {}
                 Seen::Gone => gone.push(id),
