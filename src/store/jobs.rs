@@ -7,18 +7,18 @@
 //! ordinary reservation, whose commit is once however many nodes settle it, so no script
 //! keeps these. Each is written before the next that points at it, so a node stopped between
 //! two leaves a record nothing lists, never a listing of nothing; the user's own list of each
-//! (`listed.rs`) last.
+//! (`listed.rs`) after, by the gateway.
 
 use redis::AsyncCommands;
 
 use super::layout::escape;
-use super::{corrupt, ListOf, Store, StoreError};
-use crate::quota::{FileRecord, JobRecord, Listed};
+use super::{corrupt, Store, StoreError};
+use crate::quota::{FileRecord, JobRecord};
 
 /// A job's record outlives its end by this long (its owner reads it and its files later).
-const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
+pub const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
 /// A file's record lives this long after its upload.
-const FILE_KEPT_MS: i64 = 30 * 86_400_000;
+pub const FILE_KEPT_MS: i64 = 30 * 86_400_000;
 
 impl Store {
     /// Records a job just submitted: its record, its reservation's pointer, its user's listing,
@@ -41,14 +41,7 @@ impl Store {
             let _: () = conn.zadd(&due, &member, poll_ms).await?;
             Ok(())
         })
-        .await?;
-        let list = ListOf {
-            project,
-            user: &job.user,
-            upstream: &job.upstream,
-            what: Listed::Jobs(job.kind),
-        };
-        self.list_object(&list, &job.id, keep).await
+        .await
     }
 
     /// A job's record, by the upstream that made it and the provider's id.
@@ -169,22 +162,12 @@ impl Store {
             .collect()
     }
 
-    /// Records a file uploaded through the door (or made by a job), and lists it as its user's.
+    /// Records a file uploaded through the door (or made by a job).
     pub async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(file).map_err(|e| corrupt("file", e))?;
         let record = self.keys.jobs(project, &format!("jobfile:{key}"));
-        self.run::<(), _, _>(|mut conn| async move { Ok(conn.pset_ex(&record, &json, FILE_KEPT_MS as u64).await?) })
-            .await?;
-        let Some((upstream, id)) = key.split_once('/') else {
-            return Ok(());
-        };
-        let list = ListOf {
-            project,
-            user: &file.user,
-            upstream,
-            what: Listed::Files,
-        };
-        self.list_object(&list, id, FILE_KEPT_MS).await
+        self.run(|mut conn| async move { Ok(conn.pset_ex(&record, &json, FILE_KEPT_MS as u64).await?) })
+            .await
     }
 
     /// A file's record, by the upstream that has it and the provider's id.

@@ -54,6 +54,7 @@ pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use credits::GrantMade;
 pub use failure::Failure;
+pub use jobs::{ENDED_KEPT_MS, FILE_KEPT_MS};
 pub use listed::{ListOf, MAX_LISTED};
 pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
 pub(crate) use scripts::{asked_text, Alternative, Asked, Weighed};

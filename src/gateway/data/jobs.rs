@@ -4,7 +4,7 @@
 use super::DataPlane;
 use crate::gateway::GatewayError;
 use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed};
-use crate::store::ListOf;
+use crate::store::{ListOf, ENDED_KEPT_MS, FILE_KEPT_MS};
 
 /// One user's list of what an upstream made for them: (project, user, upstream, what).
 pub(crate) type List<'a> = (&'a str, &'a str, &'a str, Listed);
@@ -19,8 +19,25 @@ fn of<'a>((project, user, upstream, what): List<'a>) -> ListOf<'a> {
 }
 
 impl DataPlane {
+    /// Records a job just submitted, then lists it as its user's.
     pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<(), GatewayError> {
-        Ok(self.node.store.put_job(project, job, poll_ms).await?)
+        self.node.store.put_job(project, job, poll_ms).await?;
+        let keep = (job.ends_ms - job.created_ms).max(0) + ENDED_KEPT_MS;
+        self.list(
+            of((project, &job.user, &job.upstream, Listed::Jobs(job.kind))),
+            &job.id,
+            keep,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Lists an object recorded already. A list that could not be written leaves the object
+    /// out of its owner's `.list()`, and nothing else: the record serves and settles it.
+    async fn list(&self, list: ListOf<'_>, id: &str, keep_ms: i64) {
+        if let Err(err) = self.node.store.list_object(&list, id, keep_ms).await {
+            tracing::warn!(%err, id, "proxy: an object could not be listed as its user's");
+        }
     }
 
     pub(crate) async fn job(&self, project: &str, key: &str) -> Result<Option<JobRecord>, GatewayError> {
@@ -68,8 +85,14 @@ impl DataPlane {
         Ok(self.node.store.open_jobs(project, user, limit).await?)
     }
 
+    /// Records a file uploaded through the door (or made by a job), then lists it as its user's.
     pub(crate) async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), GatewayError> {
-        Ok(self.node.store.put_job_file(project, key, file).await?)
+        self.node.store.put_job_file(project, key, file).await?;
+        if let Some((upstream, id)) = key.split_once('/') {
+            self.list(of((project, &file.user, upstream, Listed::Files)), id, FILE_KEPT_MS)
+                .await;
+        }
+        Ok(())
     }
 
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, GatewayError> {
