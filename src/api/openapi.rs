@@ -72,9 +72,11 @@ work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1
 `v1beta/models/{model}:generateContent` and `:streamGenerateContent` (and under `v1`). Async jobs: \
 `POST v1/files` (a batch file, priced line by line as it passes), `v1/batches`, `v1/videos` and \
 Anthropic's `v1/messages/batches` are held from submission to their end, and a job's reads, \
-cancel, files and results are served only to the user who submitted it. An upstream's \
-`passthrough` adds paths forwarded uncounted, their bodies and answers streamed through unread; nothing \
-else is forwarded (404). The \
+cancel, files and results are served only to the user who submitted it; their lists (`GET v1/files`, \
+`v1/batches`, `v1/videos`, `v1/messages/batches`) are answered by the gateway with the caller's own, \
+in the provider's shape and paging. An upstream's `passthrough` adds paths forwarded uncounted, their \
+bodies and answers streamed through unread (never one the kind counts, serves to an owner, lists, or \
+the provider bills); nothing else is forwarded (404). Paths match whatever their case. The \
 caller authenticates with the project's secret key (`Authorization: Bearer` or `x-api-key`) and \
 names the paying user in `X-Quota-User` (percent-encoded UTF-8 beyond ASCII), or with a user key (`POST /v1/user-keys`), which spends as \
 its own user only. `X-Quota-Metadata` (a JSON object), `X-Quota-Run`, `X-Quota-Action`, \

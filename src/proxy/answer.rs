@@ -82,26 +82,15 @@ pub(crate) fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
 
 /// A denial: 429 with the reasons and the groups that denied, `Retry-After` when a window
 /// resets and that would make room, and `x-should-retry: false` unless one resets soon. The
-/// provider is not called. `max_field` is the field the caller named its maximum output in.
-pub(crate) fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
-    let lower = match max_field {
-        Some(field) => format!("lower {field}"),
-        None => "name a smaller maximum output".to_string(),
-    };
-    denied_saying(wire, decision, &lower)
-}
-
-/// An async job's denial: what makes it fit is a smaller job, not a smaller maximum output.
-pub(crate) fn denied_job(wire: &dyn Wire, decision: &Decision, operation: Operation) -> HttpResponse {
-    let smaller = match operation {
-        Operation::Videos => "ask for fewer seconds or a smaller size",
-        _ => "send fewer requests (a smaller batch)",
-    };
-    denied_saying(wire, decision, smaller)
-}
-
-/// A denial whose message names `lower`, what would make the call fit.
-fn denied_saying(wire: &dyn Wire, decision: &Decision, lower: &str) -> HttpResponse {
+/// provider is not called. A call too large for what is left is told how to make it smaller
+/// in its operation's terms (`smaller`); `max_field` is the field the caller named its
+/// maximum output in.
+pub(crate) fn denied(
+    wire: &dyn Wire,
+    decision: &Decision,
+    operation: Operation,
+    max_field: Option<&str>,
+) -> HttpResponse {
     let now_ms = decision.decided_at_ms;
     let too_big = worst_case(decision);
     let mut response = HttpResponse::TooManyRequests();
@@ -147,6 +136,7 @@ fn denied_saying(wire: &dyn Wire, decision: &Decision, lower: &str) -> HttpRespo
             unpriced.and_then(|d| d.model.as_deref()).unwrap_or("?"),
         ),
         (Some(w), _, _) => {
+            let lower = smaller(operation, max_field);
             let after = match (w.over_quota, retry_after) {
                 (true, _) => format!(", more than its whole quota of {}: {lower}", w.quota),
                 (false, Some(s)) => format!("{}, or {lower}", resets(s)),
@@ -162,6 +152,30 @@ fn denied_saying(wire: &dyn Wire, decision: &Decision, lower: &str) -> HttpRespo
         (None, false, None) => format!("quota {} is used up for this user", groups.join(", ")),
     };
     body(wire, response, StatusCode::TOO_MANY_REQUESTS, code, &message, None)
+}
+
+/// How a call held at a worst case too large for what is left is made smaller, in its
+/// operation's terms: a maximum output is lowered only where the operation has one.
+fn smaller(operation: Operation, max_field: Option<&str>) -> String {
+    let maximum = || match max_field {
+        Some(field) => format!("lower {field}"),
+        None => "name a smaller maximum output".to_string(),
+    };
+    match operation {
+        Operation::Chat => maximum(),
+        Operation::Responses => maximum(),
+        Operation::Messages => maximum(),
+        Operation::Generate => maximum(),
+        Operation::Embeddings => "send less input".to_string(),
+        Operation::Images => "ask for fewer images".to_string(),
+        Operation::Transcriptions => "send a shorter file".to_string(),
+        Operation::Translations => "send a shorter file".to_string(),
+        Operation::Speech => "send a shorter input".to_string(),
+        Operation::Batches => "send fewer requests (a smaller batch)".to_string(),
+        Operation::Videos => "ask for fewer seconds or a smaller size".to_string(),
+        Operation::Job => "send a smaller request".to_string(),
+        Operation::Uncounted => "send a smaller request".to_string(),
+    }
 }
 
 /// A group that denied because of the call's own worst case: what it asked is more than was
@@ -213,7 +227,28 @@ fn duration(seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::{duration, smaller, Operation};
+
+    #[test]
+    fn a_denial_names_the_fix_of_its_own_operation() {
+        assert_eq!(smaller(Operation::Chat, Some("max_tokens")), "lower max_tokens");
+        assert_eq!(smaller(Operation::Messages, None), "name a smaller maximum output");
+        assert_eq!(smaller(Operation::Transcriptions, None), "send a shorter file");
+        assert_eq!(smaller(Operation::Speech, None), "send a shorter input");
+        assert_eq!(smaller(Operation::Images, None), "ask for fewer images");
+        for operation in [
+            Operation::Embeddings,
+            Operation::Images,
+            Operation::Transcriptions,
+            Operation::Translations,
+            Operation::Speech,
+            Operation::Batches,
+            Operation::Videos,
+        ] {
+            assert!(!operation.has_maximum());
+            assert!(!smaller(operation, None).contains("maximum"), "{operation:?}");
+        }
+    }
 
     #[test]
     fn durations_read_as_a_person_says_them() {

@@ -74,10 +74,7 @@ pub(crate) async fn reserve(
             ctx.operation(),
             "denied",
         );
-        let answer = match call.operation.is_job() {
-            true => answer::denied_job(ctx.wire(), &decision, call.operation),
-            false => answer::denied(ctx.wire(), &decision, call.max_field),
-        };
+        let answer = answer::denied(ctx.wire(), &decision, call.operation, call.max_field);
         return Ok(Held::Denied(answer, decision.reasons));
     }
     let granted = decision

@@ -2,7 +2,8 @@
 //! head passed on, its body read whole within a bound, and its usage settled: an error of the
 //! provider releases the hold (a 502 or a 504 commits it `estimated`), a whole answer commits
 //! what it reports. An answer that is not JSON (speech's audio, a transcript as plain text) has
-//! no usage to read: it is passed on as it arrives, and its hold committed `estimated` at its end.
+//! no usage to read: it is passed on as it arrives, and committed `estimated` at its end, at
+//! what was measured of it (speech's audio by its length, `delivered.rs`), else its hold.
 
 use std::time::Duration;
 
@@ -14,12 +15,14 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::answer;
-use super::call::Call;
+use super::call::{Call, Operation};
 use super::context::Ctx;
+use super::delivered::Delivered;
 use super::fallback::{self, Ended};
 use super::retry;
 use super::settle::{Answered, Hold, KeepAlive};
 use super::usage::Usage;
+use super::wire::Wire;
 use crate::http::AppState;
 
 /// A non-streamed answer read whole for its usage is at most this big.
@@ -33,7 +36,7 @@ pub(crate) const RESERVATION: &str = "x-quota-reservation";
 /// to read in it. One that breaks off or goes quiet ends the caller's answer as broken, never
 /// as a whole one.
 pub(crate) fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
-    head(&response).streaming(passed(response, ctx.upstream().timeouts.idle, Settling(None)))
+    head(&response).streaming(passed(response, ctx.upstream().timeouts.idle, Settling::nothing()))
 }
 
 /// The provider refused the call: its error answer, read whole before any byte of it reaches
@@ -109,11 +112,15 @@ pub(crate) async fn answered(
     let mut reply = head(&response);
     reserved(&mut reply, &hold);
     if !json(&response) {
-        return reply.streaming(passed(
-            response,
-            ctx.upstream().timeouts.idle,
-            Settling(Some((hold, answered, alive))),
-        ));
+        let delivered = (call.operation == Operation::Speech).then(|| {
+            let kind = response.headers().get(reqwest::header::CONTENT_TYPE);
+            (Delivered::new(kind.and_then(|v| v.to_str().ok())), ctx.wire())
+        });
+        let settling = Settling {
+            ending: Some((hold, answered, alive)),
+            delivered,
+        };
+        return reply.streaming(passed(response, ctx.upstream().timeouts.idle, settling));
     }
     let body = whole(response, ctx.upstream().timeouts.idle).await;
     drop(alive);
@@ -150,15 +157,54 @@ fn json(response: &reqwest::Response) -> bool {
 }
 
 /// A hold committed at its answer's end, however it ends (the caller gone included: the
-/// provider made the whole answer).
-struct Settling(Option<(Hold, Answered, KeepAlive)>);
+/// provider made the whole answer), at what was delivered when the answer was measured whole.
+struct Settling {
+    ending: Option<(Hold, Answered, KeepAlive)>,
+    /// Speech's audio as it passes, and the format that counts it.
+    delivered: Option<(Delivered, &'static dyn Wire)>,
+}
+
+impl Settling {
+    /// Nothing to settle: an uncounted call's answer.
+    fn nothing() -> Settling {
+        Settling {
+            ending: None,
+            delivered: None,
+        }
+    }
+
+    fn saw(&mut self, chunk: &[u8]) {
+        if let Some((delivered, _)) = &mut self.delivered {
+            delivered.saw(chunk);
+        }
+    }
+
+    fn ended(&mut self) {
+        if let Some((delivered, _)) = &mut self.delivered {
+            delivered.ended();
+        }
+    }
+}
 
 impl Drop for Settling {
     fn drop(&mut self) {
-        if let Some((hold, answered, alive)) = self.0.take() {
-            drop(alive);
-            actix_web::rt::spawn(async move { hold.commit(Usage::default(), answered).await });
+        let Some((mut hold, answered, alive)) = self.ending.take() else {
+            return;
+        };
+        drop(alive);
+        if let Some((ms, wire)) = self
+            .delivered
+            .as_ref()
+            .and_then(|(d, w)| d.audio_ms().map(|ms| (ms, w)))
+        {
+            // Never past what was held.
+            let mut audio = wire.delivered_audio(hold.operation, ms);
+            let most = |count: Option<u64>| count.map(|c| c.min(hold.worst.output_tokens.unwrap_or(c)));
+            audio.output_tokens = most(audio.output_tokens);
+            audio.audio_output_tokens = most(audio.audio_output_tokens);
+            hold.measured.update(audio);
         }
+        actix_web::rt::spawn(async move { hold.commit(Usage::default(), answered).await });
     }
 }
 
@@ -171,9 +217,16 @@ fn passed(
     let stream = Box::pin(response.bytes_stream());
     futures_util::stream::unfold((stream, Some(settling)), move |(mut stream, mut settling)| async move {
         let next = match tokio::time::timeout(idle, stream.next()).await {
-            Ok(Some(Ok(chunk))) => Ok(chunk),
+            Ok(Some(Ok(chunk))) => {
+                if let Some(settling) = settling.as_mut() {
+                    settling.saw(&chunk);
+                }
+                Ok(chunk)
+            }
             Ok(None) => {
-                drop(settling.take());
+                if let Some(mut settling) = settling.take() {
+                    settling.ended();
+                }
                 return None;
             }
             Ok(Some(Err(err))) => Err(std::io::Error::other(err)),

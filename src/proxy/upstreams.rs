@@ -59,7 +59,7 @@ pub(crate) struct Upstream {
     pub fetched_input_tokens: Option<u64>,
     /// Request headers forwarded beside the built-in allow-list (lowercase names).
     pub forward_headers: Vec<String>,
-    /// Paths forwarded free beside the kind's own (`passthrough`): method and pattern.
+    /// Paths forwarded free beside the kind's own (`passthrough.rs`): method and pattern.
     pub passthrough: Vec<(String, String)>,
     /// Pooled, kept-alive connections to this upstream.
     pub client: reqwest::Client,
@@ -248,7 +248,10 @@ fn check(
         .transpose()?;
     let forward_headers =
         forward_headers(doc.forward_headers.unwrap_or_default()).map_err(|d| (at("forwardHeaders"), d))?;
-    let passthrough = passthrough(kind, doc.passthrough.unwrap_or_default()).map_err(|d| (at("passthrough"), d))?;
+    let passthrough = super::passthrough::check(kind, doc.passthrough.unwrap_or_default()).map_err(|(i, d)| {
+        let field = i.map_or_else(|| "passthrough".to_string(), |i| format!("passthrough[{i}]"));
+        (at(&field), d)
+    })?;
     let client = reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -273,41 +276,6 @@ fn check(
         passthrough,
         client,
     })
-}
-
-/// `passthrough`: `"METHOD path/pattern"` entries (a `*` matches one segment's id), forwarded
-/// and counted nothing. An entry the kind already counts, or serves only to a job's owner, is
-/// refused: the kind's rule would win, and the operator would read the entry as a promise.
-fn passthrough(kind: Kind, entries: Vec<String>) -> Result<Vec<(String, String)>, String> {
-    if entries.len() > 64 {
-        return Err("must list at most 64 paths".into());
-    }
-    entries
-        .into_iter()
-        .map(|entry| {
-            let shape = || format!("{entry:?} must be a method and a path, like \"GET v1/files/*\"");
-            let (method, path) = entry.trim().split_once(' ').ok_or_else(shape)?;
-            let path = path.trim().trim_matches('/');
-            if !matches!(method, "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD") {
-                return Err(format!(
-                    "{entry:?}: {method} is not GET, POST, PUT, PATCH, DELETE or HEAD"
-                ));
-            }
-            if !super::paths::well_formed(path) || path.contains("..") {
-                return Err(shape());
-            }
-            let served = super::wire::route(super::wire::of(kind), &[], method, &path.replace('*', "x"));
-            if let Some(route) = served.filter(|r| r.job.is_some() || r.operation != super::call::Operation::Uncounted)
-            {
-                let whose = match route.job {
-                    Some(_) => "a job's path, served only to the job's owner",
-                    None => "counted by the gateway",
-                };
-                return Err(format!("{entry:?} is {whose}: list only paths the kind does not serve"));
-            }
-            Ok((method.to_string(), path.to_string()))
-        })
-        .collect()
 }
 
 /// Headers the gateway itself reads or sets: an upstream's `forwardHeaders` may not list them.
@@ -404,20 +372,20 @@ mod tests {
             (r#"{"upstreams": []}"#, "upstreams"),
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["GET"]}]}"#,
-                "upstreams[0].passthrough",
+                "upstreams[0].passthrough[0]",
             ),
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["TRACE v1/x"]}]}"#,
-                "upstreams[0].passthrough",
+                "upstreams[0].passthrough[0]",
             ),
             // A counted path, and a job's file served only to its owner, are the kind's own.
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["POST v1/chat/completions"]}]}"#,
-                "upstreams[0].passthrough",
+                "upstreams[0].passthrough[0]",
             ),
             (
-                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["GET v1/files/*"]}]}"#,
-                "upstreams[0].passthrough",
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["POST v1/moderations", "POST v1/*"]}]}"#,
+                "upstreams[0].passthrough[1]",
             ),
         ];
         for (text, field) in cases {

@@ -147,3 +147,38 @@ pub struct BatchFile {
     pub lines: u64,
     pub worst: Map<String, Value>,
 }
+
+/// One of a user's lists of what the door made, as the provider's `.list()` pages it: the
+/// jobs of one kind, or the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    Jobs(JobKind),
+    Files,
+}
+
+impl Listed {
+    /// Its name in the list's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listed::Jobs(kind) => kind.as_str(),
+            Listed::Files => "file",
+        }
+    }
+}
+
+/// Where a page of a list starts: at its first id, just after an id (the next page), or just
+/// before one (Anthropic's `before_id`: the page before, walking back to the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    Start,
+    After(String),
+    Before(String),
+}
+
+/// A page of a list's ids, in the list's order, and whether more follow it in the way the
+/// cursor walks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub ids: Vec<String>,
+    pub more: bool,
+}

@@ -52,7 +52,10 @@ pub use decision::{Decision, Denial, Reason};
 pub use event::{EventInput, FallbackOf};
 pub use hold::{Hold, Placement, Prepared, SliceHold, StepAnswer, Verdict};
 pub use ids::{ReasonText, ReservationId, UserId};
-pub use job::{job_key, pending_hold, pending_key, BatchFile, FileRecord, JobEnd, JobKind, JobRecord, PendingJob};
+pub use job::{
+    job_key, pending_hold, pending_key, BatchFile, Cursor, FileRecord, JobEnd, JobKind, JobRecord, ListPage, Listed,
+    PendingJob,
+};
 pub use ledger::{day_of, CreditMove, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind, DAY_MS};
 pub use measure::{Measure, MeasureDoc, MeasureError};
 pub use outcomes::{check_outcome, Outcomes};

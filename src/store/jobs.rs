@@ -7,7 +7,8 @@
 //! sweeper polls each open job (or looks for a pending one) next. Records of what was submitted, not quota state: the hold is an
 //! ordinary reservation, whose commit is once however many nodes settle it, so no script
 //! keeps these. Each is written before the next that points at it, so a node stopped between
-//! two leaves a record nothing lists, never a listing of nothing.
+//! two leaves a record nothing lists, never a listing of nothing; the user's own list of each
+//! (`listed.rs`) after, by the gateway.
 
 use redis::AsyncCommands;
 
@@ -16,9 +17,9 @@ use super::{corrupt, Store, StoreError};
 use crate::quota::{pending_key, FileRecord, JobRecord, PendingJob};
 
 /// A job's record outlives its end by this long (its owner reads it and its files later).
-const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
+pub const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
 /// A file's record lives this long after its upload.
-const FILE_KEPT_MS: i64 = 30 * 86_400_000;
+pub const FILE_KEPT_MS: i64 = 30 * 86_400_000;
 
 impl Store {
     /// Records a job its provider named: its record, its reservation's pointer, its user's

@@ -201,6 +201,19 @@ impl Layout {
         self.project(project, rest)
     }
 
+    /// A user's jobs of one kind, or files, made through one upstream, by the provider's id
+    /// scored by when they were listed (`store/listed.rs`): in the user's slot, so a project's
+    /// users page their lists on every node of a Cluster.
+    pub fn listed(&self, project: &str, user: &str, upstream: &str, what: &str) -> String {
+        format!(
+            "{}:{{{}:{}}}:listed:{}:{what}",
+            self.prefix,
+            escape(project),
+            escape(user),
+            escape(upstream)
+        )
+    }
+
     /// Every project's open jobs by when the sweeper polls them next: `<project>\n<upstream>/<id>`.
     pub fn jobs_due(&self) -> String {
         format!("{}:{{jobs}}:due", self.prefix)
@@ -457,5 +470,13 @@ mod tests {
             keys.user("p", "x:y").sub().to_string()
         );
         assert_eq!(keys.user("p", "u}{").sub().to_string(), "qg:{p:u%7D%7B}:sub");
+    }
+
+    #[test]
+    fn a_users_lists_are_in_the_users_slot() {
+        let keys = Layout::new("qg");
+        let listed = keys.listed("p", "u:1", "openai", "batch");
+        assert_eq!(listed, "qg:{p:u%3A1}:listed:openai:batch");
+        assert_eq!(slots::slot(&listed), slots::slot(keys.user("p", "u:1").ctr()));
     }
 }

@@ -784,3 +784,42 @@ async fn declared_passthrough_paths_pass_any_body_and_answer_streamed_both_ways_
         "no counted call"
     );
 }
+
+#[tokio::test]
+async fn a_passthrough_entry_that_could_reach_a_billed_path_stops_the_node_naming_it_and_case_never_evades_a_count() {
+    let provider = Provider::start();
+    let target = redis::shared().target();
+    for (entry, reaches) in [
+        ("POST v1/*", "v1/responses"),
+        ("POST v1/comp*", "v1/completions"),
+        ("POST v1/Embeddings", "v1/embeddings"),
+        ("GET v1/batches", "v1/batches"),
+        ("POST v1/fine_tuning/jobs", "v1/fine_tuning"),
+    ] {
+        let file = upstreams_file(&provider, json!({ "passthrough": ["POST v1/moderations", entry] }));
+        let mut config = crate::support::test_config(&unique_prefix(), "root");
+        config.redis_mode = target.mode;
+        config.upstreams = Some(file);
+        let err = match quota_gateway::startup::Application::build(&config, &target.url).await {
+            Ok(_) => panic!("{entry}: the node must not start"),
+            Err(err) => err.to_string(),
+        };
+        assert!(err.contains("upstreams[0].passthrough[1]"), "{err}");
+        assert!(err.contains(&format!("{entry:?}")) && err.contains(reaches), "{err}");
+    }
+    // A path written in another case is the path the gateway counts: held, here denied.
+    let app =
+        crate::support::provider::gateway_for(&provider, json!({ "passthrough": ["POST v1/moderations"] }), |_| {})
+            .await;
+    app.put_plan(json!({ "id": "plan_none", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 1, "matches": [ { "event": "openai.embeddings" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_none", None).await;
+    let res = passthrough_call(&app, reqwest::Method::POST, "V1/Embeddings")
+        .json(&json!({ "model": "text-embedding-3-small", "input": "one two three four" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(provider.calls().await, 0, "never forwarded free");
+}

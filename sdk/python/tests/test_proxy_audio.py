@@ -1,8 +1,8 @@
 """Audio through the gateway's proxy with the official `openai` client, against the provider
 simulator: transcriptions held at the most their file's bytes can carry and settled at the usage
-reported, uploads streamed through without the node's memory
-growing, parallel calls against a budget, speech settled from its events or at its hold. What was
-held and charged is read from the gateway's ledger; what the provider did, from the simulator."""
+reported, uploads streamed through without the node's memory growing, parallel calls against a
+budget, speech settled from its events or at the audio it delivered. What was held and charged is
+read from the gateway's ledger; what the provider did, from the simulator."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def test_speech_streamed_as_events_settles_at_its_done_events_usage(
     assert (meta["input_characters"], meta["input_tokens"], meta["output_tokens"]) == (30, 6, 9)
 
 
-def test_speech_answered_as_audio_bytes_is_charged_its_hold_marked_estimated(
+def test_speech_answered_as_audio_bytes_settles_at_its_characters_and_the_audio_delivered_marked_estimated(
         proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
     user = audio_user(user_on, "input_characters")
     client = pqg.openai(user, max_retries=0)
@@ -254,6 +254,8 @@ def test_speech_answered_as_audio_bytes_is_charged_its_hold_marked_estimated(
     commit = last_commit(proxy, user)
     assert (commit["quantity"], commit["metadata"]["usage"]) == (len(spoken), "estimated")
     assert commit["reserved"] == len(spoken)
+    # 11 frames of 26 ms: 287 ms of audio, at 1,250 audio tokens a minute.
+    assert (commit["metadata"]["output_tokens"], commit["metadata"]["audio_output_tokens"]) == (6, 6)
 
 
 def test_a_priced_budget_holds_audio_at_its_models_price(

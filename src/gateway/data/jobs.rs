@@ -3,12 +3,44 @@
 
 use super::DataPlane;
 use crate::gateway::GatewayError;
-use crate::quota::{FileRecord, JobRecord, PendingJob};
+use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed, PendingJob};
+use crate::store::{ListOf, ENDED_KEPT_MS, FILE_KEPT_MS};
+
+/// One user's list of what an upstream made for them: (project, user, upstream, what).
+pub(crate) type List<'a> = (&'a str, &'a str, &'a str, Listed);
+
+fn of<'a>((project, user, upstream, what): List<'a>) -> ListOf<'a> {
+    ListOf {
+        project,
+        user,
+        upstream,
+        what,
+    }
+}
 
 impl DataPlane {
-    /// Records a job its provider named; false when it was recorded already.
+    /// Records a job its provider named, then lists it as its user's; false when it was
+    /// recorded already.
     pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<bool, GatewayError> {
-        Ok(self.node.store.put_job(project, job, poll_ms).await?)
+        if !self.node.store.put_job(project, job, poll_ms).await? {
+            return Ok(false);
+        }
+        let keep = (job.ends_ms - job.created_ms).max(0) + ENDED_KEPT_MS;
+        self.list(
+            of((project, &job.user, &job.upstream, Listed::Jobs(job.kind))),
+            &job.id,
+            keep,
+        )
+        .await;
+        Ok(true)
+    }
+
+    /// Lists an object recorded already. A list that could not be written leaves the object
+    /// out of its owner's `.list()`, and nothing else: the record serves and settles it.
+    async fn list(&self, list: ListOf<'_>, id: &str, keep_ms: i64) {
+        if let Err(err) = self.node.store.list_object(&list, id, keep_ms).await {
+            tracing::warn!(%err, id, "proxy: an object could not be listed as its user's");
+        }
     }
 
     pub(crate) async fn put_pending_job(
@@ -73,12 +105,52 @@ impl DataPlane {
         Ok(self.node.store.open_jobs(project, user, limit).await?)
     }
 
+    /// Records a file uploaded through the door (or made by a job), then lists it as its user's.
     pub(crate) async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), GatewayError> {
-        Ok(self.node.store.put_job_file(project, key, file).await?)
+        self.node.store.put_job_file(project, key, file).await?;
+        if let Some((upstream, id)) = key.split_once('/') {
+            self.list(of((project, &file.user, upstream, Listed::Files)), id, FILE_KEPT_MS)
+                .await;
+        }
+        Ok(())
     }
 
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, GatewayError> {
         Ok(self.node.store.job_file(project, key).await?)
+    }
+
+    /// A page of a user's list, newest first (oldest first with `oldest_first`).
+    pub(crate) async fn listed_page(
+        &self,
+        list: List<'_>,
+        oldest_first: bool,
+        cursor: &Cursor,
+        limit: usize,
+    ) -> Result<ListPage, GatewayError> {
+        Ok(self
+            .node
+            .store
+            .listed_page(&of(list), oldest_first, cursor, limit)
+            .await?)
+    }
+
+    /// Takes ids out of a user's list.
+    pub(crate) async fn unlist(&self, list: List<'_>, ids: &[String]) -> Result<(), GatewayError> {
+        Ok(self.node.store.unlist(&of(list), ids).await?)
+    }
+
+    /// Jobs' records by their keys, None where one has expired.
+    pub(crate) async fn jobs_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<JobRecord>>, GatewayError> {
+        Ok(self.node.store.jobs_of(project, keys).await?)
+    }
+
+    /// Files' records by their keys, None where one has expired.
+    pub(crate) async fn job_files_of(
+        &self,
+        project: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<FileRecord>>, GatewayError> {
+        Ok(self.node.store.job_files_of(project, keys).await?)
     }
 
     /// The node's clock, ms (Redis-synchronised), for jobs' instants.

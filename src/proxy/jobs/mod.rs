@@ -6,9 +6,11 @@
 //! to that user (`owned.rs`); and it is settled from the provider's own numbers, once, by the
 //! first node that sees it ended, on a caller's read or the sweeper's poll (`end.rs`,
 //! `sweep.rs`). A batch input file's lines are priced as it streams through (`upload.rs`).
+//! The providers' lists of them are answered by the gateway from the caller's own (`list.rs`).
 //! A `concurrent` group counts a job's hold while it is open: jobs in flight are a plan's limit.
 
 mod end;
+mod list;
 mod owned;
 mod paths;
 mod pending;
@@ -81,7 +83,8 @@ impl JobSettings {
     }
 }
 
-/// Serves a path of async jobs: a submission, a file's upload, or an owned object's read.
+/// Serves a path of async jobs: a submission, a file's upload, an owned object's read, or a
+/// list of the caller's own.
 pub(crate) async fn serve(
     req: &HttpRequest,
     payload: web::Payload,
@@ -97,6 +100,7 @@ pub(crate) async fn serve(
             owned::serve(req, payload, state, proxy, ctx, (object, action, id)).await
         }
         (JobPath::Owned(..), None) => Err(ApiError::invalid("path", "names no object")),
+        (JobPath::List(object), _) => list::serve(req, state, ctx, object).await,
     }
 }
 

@@ -2,7 +2,8 @@
 //! batch's results), served only to the user who owns them: a job or file the gateway did not
 //! record for the caller's project and user is answered 404 in the provider's shape, exactly
 //! as one that does not exist, so ids cannot be probed. A read that finds its job ended
-//! settles it (`end.rs`). Downloads stream through as they come.
+//! settles it (`end.rs`). Downloads stream through as they come. A deleted object leaves its
+//! owner's list (`list.rs`).
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,7 +18,7 @@ use super::end::{self, By, Job};
 use super::paths::{self, Action, Object};
 use super::submit::MAX_OBJECT_BYTES;
 use crate::http::{ApiError, AppState};
-use crate::quota::{job_key, JobKind, JobRecord, ReservationId};
+use crate::quota::{job_key, JobKind, JobRecord, Listed, ReservationId};
 
 /// A cancel's body, at most.
 const MAX_CANCEL_BYTES: usize = 64 << 10;
@@ -52,6 +53,15 @@ pub(crate) async fn serve(
         Ok(response) => response,
         Err(failure) => return Ok(failure.answer(ctx)),
     };
+    if action == Action::Delete && response.status().is_success() {
+        // Deleted: no longer in its owner's list.
+        let what = match object {
+            Object::Job(kind) => Listed::Jobs(kind),
+            Object::File => Listed::Files,
+        };
+        let list = (project.as_str(), user, ctx.upstream().name.as_str(), what);
+        data.unlist(list, &[id.to_string()]).await?;
+    }
     match job {
         Some(record) if response.status().is_success() && matches!(action, Action::Read | Action::Cancel) => {
             let mut reply = read::head(&response);

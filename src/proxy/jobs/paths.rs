@@ -1,6 +1,6 @@
 //! The paths of async jobs each wire format serves: a job's submission, a batch file's
-//! upload, and the reads, cancels and downloads of a job's objects (the job, its files),
-//! which only the user who owns them is served.
+//! upload, the reads, cancels and downloads of a job's objects (the job, its files), which
+//! only the user who owns them is served, and the lists of them, which show only the caller's.
 
 use crate::quota::JobKind;
 
@@ -13,6 +13,8 @@ pub(crate) enum JobPath {
     UploadFile,
     /// Acts on one owned object, the path's `*`.
     Owned(Object, Action),
+    /// Lists the caller's own objects of a kind, answered by the gateway (`list.rs`).
+    List(Object),
 }
 
 /// An object a job path names.
@@ -45,6 +47,9 @@ const MESSAGE_BATCH: Object = Object::Job(JobKind::MessageBatch);
 /// OpenAI's (and an OpenAI-compatible server's) files, batches and videos.
 pub(crate) const OPENAI: &[Entry] = &[
     ("POST", "v1/files", JobPath::UploadFile),
+    ("GET", "v1/files", JobPath::List(Object::File)),
+    ("GET", "v1/batches", JobPath::List(BATCH)),
+    ("GET", "v1/videos", JobPath::List(VIDEO)),
     ("GET", "v1/files/*", JobPath::Owned(Object::File, Action::Read)),
     (
         "GET",
@@ -64,6 +69,7 @@ pub(crate) const OPENAI: &[Entry] = &[
 /// Anthropic's Message Batches.
 pub(crate) const ANTHROPIC: &[Entry] = &[
     ("POST", "v1/messages/batches", JobPath::Submit(JobKind::MessageBatch)),
+    ("GET", "v1/messages/batches", JobPath::List(MESSAGE_BATCH)),
     (
         "GET",
         "v1/messages/batches/*",
@@ -86,7 +92,15 @@ pub(crate) const ANTHROPIC: &[Entry] = &[
     ),
 ];
 
-/// The path of an object's read, as the sweeper polls it: (method, path).
+/// The path of an object's read, as a list reads it.
+pub(crate) fn object_path(object: Object, id: &str) -> String {
+    match object {
+        Object::Job(kind) => read_path(kind, id),
+        Object::File => format!("v1/files/{id}"),
+    }
+}
+
+/// The path of a job's read, as the sweeper polls it.
 pub(crate) fn read_path(kind: JobKind, id: &str) -> String {
     match kind {
         JobKind::Batch => format!("v1/batches/{id}"),

@@ -222,6 +222,12 @@ pub(crate) trait Wire: Sync {
     /// The usage a whole answer reports.
     fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage;
 
+    /// What `audio_ms` of audio delivered (an answer of bytes with no usage: speech) counts,
+    /// in the operation's counts; nothing unless the format knows its rate.
+    fn delivered_audio(&self, _operation: Operation, _audio_ms: u64) -> Usage {
+        Usage::default()
+    }
+
     /// Folds what one stream event says of usage into `seen`.
     fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event;
 
@@ -358,11 +364,21 @@ mod tests {
                 Some("file-1".to_string())
             ))
         );
+        // A list is the gateway's own, of the caller's objects: the provider's shows every user's.
+        let list = |kind, path| route(of(kind), &[], "GET", path).and_then(|r| r.job).map(|(p, _)| p);
         assert_eq!(
-            op(Kind::OpenAi, "GET", "v1/batches"),
-            None,
-            "a list would show every user's"
+            list(Kind::OpenAi, "v1/batches"),
+            Some(JobPath::List(jobs::Object::Job(JobKind::Batch)))
         );
+        assert_eq!(
+            list(Kind::OpenAiCompatible, "v1/files"),
+            Some(JobPath::List(jobs::Object::File))
+        );
+        assert_eq!(
+            list(Kind::Anthropic, "v1/messages/batches"),
+            Some(JobPath::List(jobs::Object::Job(JobKind::MessageBatch)))
+        );
+        assert_eq!(list(Kind::Gemini, "v1/batches"), None);
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
 }

@@ -18,6 +18,9 @@ use crate::proxy::usage::Usage;
 /// Audio tokens a second of input audio is held at: OpenAI counts audio in tokens of 100 ms (a
 /// transcription model's 16,000-token context holds its longest input, 1,500 s, at this rate).
 const AUDIO_TOKENS_PER_SECOND: u64 = 10;
+/// Speech's audio output tokens a minute: gpt-4o-mini-tts's $12 a million is its $0.015 a
+/// minute, so 1,250 (a little under 21 a second).
+const SPEECH_TOKENS_PER_MINUTE: u64 = 1_250;
 
 /// `compatible`: another server speaking the format, whose chat may not know OpenAI's newer
 /// `max_completion_tokens` (a clamp then lowers `max_tokens`).
@@ -220,6 +223,18 @@ impl Wire for OpenAi {
             _ => {}
         }
         u
+    }
+
+    fn delivered_audio(&self, operation: Operation, audio_ms: u64) -> Usage {
+        if operation != Operation::Speech {
+            return Usage::default();
+        }
+        let tokens = audio_ms.saturating_mul(SPEECH_TOKENS_PER_MINUTE).div_ceil(60_000);
+        Usage {
+            output_tokens: Some(tokens),
+            audio_output_tokens: Some(tokens),
+            ..Usage::default()
+        }
     }
 
     fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event {

@@ -226,6 +226,7 @@ contracts! {
     INDEX_APPROVAL = eval!("index_approval.lua", keys: 6, args: &[fixed(4)]);
     UNLOCK = eval!("unlock.lua", keys: 1, args: &[fixed(1)]);
     ADD_CAPPED = eval!("add_capped.lua", keys: 1, args: &[fixed(2)]);
+    INDEX_LISTED = eval!("index_listed.lua", keys: 1, args: &[fixed(3)]);
     REPLACE_FIELD = eval!("replace_field.lua", keys: 1, args: &[fixed(3)]);
 }
 

@@ -1,0 +1,268 @@
+//! The providers' lists of jobs and files (`GET v1/batches`, `v1/files`, `v1/videos`,
+//! Anthropic's `v1/messages/batches`), answered by the gateway from the caller's own: the
+//! provider's list is every user's of the project's key. Each user's ids are kept in order as
+//! the door makes them (`store/listed.rs`); a page is that list's, in the provider's shape and
+//! paging (OpenAI's `after`, `limit`, `order`; Anthropic's `after_id`, `before_id`, `limit`), so
+//! the official clients' `.list()` and its auto-pagination walk the caller's objects and no
+//! one else's. Each object is the provider's as it is now, read on the page's behalf (a few at
+//! once, each within `READ_WITHIN`): a list shows a job's status as a read of it would, and a
+//! job the read finds ended is settled, as any read's. An object the provider no longer has
+//! (deleted, expired) leaves the list.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use super::super::context::Ctx;
+use super::super::{answer, read, wire};
+use super::owned;
+use super::paths::{self, Object};
+use super::submit::MAX_OBJECT_BYTES;
+use crate::http::{ApiError, AppState};
+use crate::quota::{job_key, Cursor, JobKind, JobRecord, Listed};
+
+/// The most objects a page shows, whatever `limit` asks (OpenAI's files list takes up to
+/// 10,000): each is a read of the provider's. A client's auto-pagination walks the rest.
+pub(crate) const MAX_PAGE: usize = 100;
+/// A page's default size, as the providers' (files: `MAX_PAGE`).
+const DEFAULT_PAGE: usize = 20;
+/// Reads of the provider in flight for one page.
+const READS_AT_ONCE: usize = 8;
+/// One read's time, at most (the upstream's first-byte timeout when shorter).
+const READ_WITHIN: Duration = Duration::from_secs(15);
+/// Pages of ids read for one page of objects, when ids are skipped (their records expired, or
+/// another `purpose`).
+const MAX_ROUNDS: usize = 5;
+
+/// A list's query, as the provider's takes it.
+struct Query {
+    limit: usize,
+    cursor: Cursor,
+    oldest_first: bool,
+    purpose: Option<String>,
+}
+
+/// What the records say of an id of the caller's list.
+enum Seen {
+    /// Shown: a job (with its record, for its settling) or a file.
+    Job(Box<JobRecord>),
+    File,
+    /// Not on this page (a file of another `purpose` than the query's).
+    Skipped,
+    /// Its record has expired: it leaves the list.
+    Gone,
+}
+
+/// Answers the caller's list of `object`s.
+pub(super) async fn serve(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &Ctx,
+    object: Object,
+) -> Result<HttpResponse, ApiError> {
+    let anthropic = object == Object::Job(JobKind::MessageBatch);
+    let query = query(req.query_string(), anthropic, object)?;
+    let data = state.gateway.data();
+    let (project, user, upstream) = (
+        ctx.caller.project.as_str(),
+        ctx.caller.user.as_str(),
+        ctx.upstream().name.as_str(),
+    );
+    let list = (project, user, upstream, listed(object));
+    // The page's ids, with their records, read a page of ids at a time while some are skipped.
+    let (mut shown, mut more, mut cursor) = (Vec::new(), false, query.cursor.clone());
+    for _ in 0..MAX_ROUNDS {
+        let page = data
+            .listed_page(list, query.oldest_first, &cursor, query.limit - shown.len())
+            .await?;
+        more = page.more;
+        let Some(last) = page.ids.last().cloned() else {
+            break;
+        };
+        let keys: Vec<String> = page.ids.iter().map(|id| job_key(upstream, id)).collect();
+        let seen: Vec<Seen> = match object {
+            Object::Job(kind) => data
+                .jobs_of(project, &keys)
+                .await?
+                .into_iter()
+                .map(|r| match r {
+                    Some(r) if r.user == user && r.kind == kind => Seen::Job(Box::new(r)),
+                    _ => Seen::Gone,
+                })
+                .collect(),
+            Object::File => data
+                .job_files_of(project, &keys)
+                .await?
+                .into_iter()
+                .map(|f| match f {
+                    Some(f) if f.user == user => match query.purpose.as_ref().is_none_or(|p| *p == f.purpose) {
+                        true => Seen::File,
+                        false => Seen::Skipped,
+                    },
+                    _ => Seen::Gone,
+                })
+                .collect(),
+        };
+        let mut gone = Vec::new();
+        for (id, seen) in page.ids.into_iter().zip(seen) {
+            match seen {
+                Seen::Job(record) => shown.push((id, Some(*record))),
+                Seen::File => shown.push((id, None)),
+                Seen::Skipped => {}
+                Seen::Gone => gone.push(id),
+            }
+        }
+        data.unlist(list, &gone).await?;
+        if shown.len() >= query.limit || !more || matches!(cursor, Cursor::Before(_)) {
+            break;
+        }
+        cursor = Cursor::After(last);
+    }
+    // Each as the provider has it now, in the page's order.
+    let reads = shown.into_iter().map(|(id, record)| async move {
+        let found = fetch(ctx, &paths::object_path(object, &id)).await;
+        (id, record, found)
+    });
+    let read: Vec<_> = futures_util::stream::iter(reads)
+        .buffered(READS_AT_ONCE)
+        .collect()
+        .await;
+    let (mut items, mut gone) = (Vec::with_capacity(read.len()), Vec::new());
+    for (id, record, found) in read {
+        match found {
+            Found::Object(mut item) => {
+                if let Some(record) = record {
+                    owned::saw(state, ctx, req, record, &mut item).await;
+                }
+                items.push(item);
+            }
+            Found::Gone => gone.push(id),
+            Found::Failed(why) => {
+                let message = format!("the provider did not answer a read of {id} for this list: {why}");
+                return Ok(answer::error(
+                    ctx.wire(),
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    &message,
+                    None,
+                ));
+            }
+        }
+    }
+    data.unlist(list, &gone).await?;
+    Ok(page(items, more, anthropic))
+}
+
+/// The list a path's objects are kept in.
+fn listed(object: Object) -> Listed {
+    match object {
+        Object::Job(kind) => Listed::Jobs(kind),
+        Object::File => Listed::Files,
+    }
+}
+
+/// The page in the provider's shape: `first_id` and `last_id` those of its objects (the
+/// official clients take the next page after the last).
+fn page(items: Vec<Value>, more: bool, anthropic: bool) -> HttpResponse {
+    let id = |item: Option<&Value>| item.and_then(|i| i.get("id")).cloned().unwrap_or(Value::Null);
+    let (first_id, last_id) = (id(items.first()), id(items.last()));
+    let body = match anthropic {
+        true => json!({ "data": items, "has_more": more, "first_id": first_id, "last_id": last_id }),
+        false => json!({ "object": "list", "data": items, "first_id": first_id, "last_id": last_id, "has_more": more }),
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+/// What a read of one object found.
+enum Found {
+    Object(Value),
+    /// The provider has it no more (404).
+    Gone,
+    Failed(String),
+}
+
+/// Reads `path` of the call's upstream with its credential.
+async fn fetch(ctx: &Ctx, path: &str) -> Found {
+    let upstream = ctx.upstream();
+    let request = upstream.client.get(format!("{}/{path}", upstream.base_url));
+    let request = wire::of(upstream.kind).authorize(
+        request,
+        upstream.credential.as_deref(),
+        &actix_web::http::header::HeaderMap::new(),
+    );
+    let within = READ_WITHIN.min(upstream.timeouts.first_byte);
+    let response = match tokio::time::timeout(within, request.send()).await {
+        Err(_) => return Found::Failed("no answer in time".into()),
+        Ok(Err(err)) => return Found::Failed(err.to_string()),
+        Ok(Ok(response)) => response,
+    };
+    match response.status().as_u16() {
+        404 => return Found::Gone,
+        200..=299 => {}
+        status => return Found::Failed(format!("it answered {status}")),
+    }
+    let body = match tokio::time::timeout(within, read::within(response, within, MAX_OBJECT_BYTES)).await {
+        Ok(Ok(body)) => body,
+        _ => return Found::Failed("its answer did not end in time".into()),
+    };
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(object) if object.is_object() => Found::Object(object),
+        _ => Found::Failed("its answer is not a JSON object".into()),
+    }
+}
+
+/// The query of a list: its page size (at most `MAX_PAGE`) and cursor, in the provider's
+/// names, each named once.
+fn query(text: &str, anthropic: bool, object: Object) -> Result<Query, ApiError> {
+    let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(text)
+        .map_err(|_| ApiError::invalid("query", "is not a query string"))?
+        .into_inner();
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, _) in &pairs {
+        if seen.contains(&name.as_str()) {
+            return Err(ApiError::invalid(name, "is named twice"));
+        }
+        seen.push(name);
+    }
+    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let limit = match get("limit") {
+        None => match object {
+            Object::File => MAX_PAGE,
+            Object::Job(_) => DEFAULT_PAGE,
+        },
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(MAX_PAGE),
+            _ => return Err(ApiError::invalid("limit", "must be a whole number from 1")),
+        },
+    };
+    let (after, before) = match anthropic {
+        true => (get("after_id"), get("before_id")),
+        false => (get("after"), None),
+    };
+    let cursor = match (after, before) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("before_id", "may not be given with after_id")),
+        (Some(id), None) => Cursor::After(id.to_string()),
+        (None, Some(id)) => Cursor::Before(id.to_string()),
+        (None, None) => Cursor::Start,
+    };
+    let oldest_first = match (anthropic, get("order")) {
+        (false, Some("asc")) => true,
+        (false, Some("desc")) | (_, None) | (true, Some(_)) => false,
+        (false, Some(_)) => return Err(ApiError::invalid("order", "must be asc or desc")),
+    };
+    let purpose = match object {
+        Object::File => get("purpose").map(str::to_string),
+        Object::Job(_) => None,
+    };
+    Ok(Query {
+        limit,
+        cursor,
+        oldest_first,
+        purpose,
+    })
+}
