@@ -16,6 +16,7 @@ mod credits;
 mod credits_alerts;
 mod credits_model;
 mod credits_quick;
+mod credits_usage;
 mod dashboard;
 mod dashboard_approvals;
 mod dashboard_credits;
