@@ -54,6 +54,7 @@ mod parents_model;
 mod per_value;
 mod periods;
 mod prices;
+mod prices_import;
 mod proxy;
 mod proxy_door;
 mod proxy_jobs;
