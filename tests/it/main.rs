@@ -57,6 +57,7 @@ mod prices;
 mod prices_import;
 mod proxy;
 mod proxy_door;
+mod proxy_gemini;
 mod proxy_jobs;
 mod proxy_routes;
 mod raw_http;
