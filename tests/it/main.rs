@@ -68,6 +68,7 @@ mod replay;
 mod rolling;
 mod rollups;
 mod runs;
+mod runs_denials;
 mod runs_model;
 mod security;
 mod settle;
