@@ -56,6 +56,7 @@ mod periods;
 mod prices;
 mod prices_import;
 mod proxy;
+mod proxy_burst;
 mod proxy_door;
 mod proxy_gemini;
 mod proxy_jobs;
