@@ -55,7 +55,8 @@ pub struct Config {
     #[arg(long, env = "QG_LEDGER_RETENTION_DAYS", default_value_t = 35)]
     pub ledger_retention_days: u64,
 
-    /// Longest wait for one Redis command before answering 503 (milliseconds).
+    /// Longest Redis may answer nothing before a call answers 503; a call queued behind the
+    /// node's own calls while Redis answers waits up to 20 times this (milliseconds).
     #[arg(long, env = "QG_COMMAND_TIMEOUT_MS", default_value_t = 250)]
     pub command_timeout_ms: u64,
 

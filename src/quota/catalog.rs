@@ -151,6 +151,37 @@ fn is_date(text: &str) -> bool {
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
+/// One entry as a catalog takes it, alone (names given twice are the whole catalog's to
+/// find): its price, or the error naming its field after `at`.
+pub(super) fn check_entry(m: &CatalogEntry, at: &str) -> Result<ModelPrice, PriceError> {
+    let field = |name: &str| format!("{at}{name}");
+    check_provider(&m.provider).map_err(|detail| PriceError::new(field("provider"), detail))?;
+    if !is_date(&m.as_of) {
+        return Err(PriceError::new(field("asOf"), "must be a date, YYYY-MM-DD"));
+    }
+    if !m.source.starts_with("https://") || m.source.len() > 512 {
+        return Err(PriceError::new(
+            field("source"),
+            "must be the https address the prices were read from",
+        ));
+    }
+    if m.max_output_tokens > m.context_window.max(1) * 2 || m.context_window > 100_000_000 {
+        return Err(PriceError::new(
+            field("maxOutputTokens"),
+            "must fit the model's context window",
+        ));
+    }
+    let price = m.price_doc().to_price(at)?;
+    for (j, name) in std::iter::once(&m.model).chain(&m.aliases).enumerate() {
+        let name_field = match j {
+            0 => field("model"),
+            _ => field(&format!("aliases[{}]", j - 1)),
+        };
+        check_model(name).map_err(|detail| PriceError::new(name_field, detail))?;
+    }
+    Ok(price)
+}
+
 impl Catalog {
     /// Parses and checks a catalog file; the error names the entry and field at fault.
     pub fn parse(text: &str) -> Result<Catalog, PriceError> {
@@ -174,32 +205,13 @@ impl Catalog {
         let mut by_name = HashMap::new();
         for (i, m) in doc.models.iter().enumerate() {
             let at = format!("models[{i}] ({}).", m.model);
-            let field = |name: &str| format!("{at}{name}");
-            check_provider(&m.provider).map_err(|detail| PriceError::new(field("provider"), detail))?;
-            if !is_date(&m.as_of) {
-                return Err(PriceError::new(field("asOf"), "must be a date, YYYY-MM-DD"));
-            }
-            if !m.source.starts_with("https://") || m.source.len() > 512 {
-                return Err(PriceError::new(
-                    field("source"),
-                    "must be the https address the prices were read from",
-                ));
-            }
-            if m.max_output_tokens > m.context_window.max(1) * 2 || m.context_window > 100_000_000 {
-                return Err(PriceError::new(
-                    field("maxOutputTokens"),
-                    "must fit the model's context window",
-                ));
-            }
-            prices.push(m.price_doc().to_price(&at)?);
+            prices.push(check_entry(m, &at)?);
             for (j, name) in std::iter::once(&m.model).chain(&m.aliases).enumerate() {
-                let name_field = if j == 0 {
-                    field("model")
-                } else {
-                    field(&format!("aliases[{}]", j - 1))
-                };
-                check_model(name).map_err(|detail| PriceError::new(name_field.clone(), detail))?;
                 if by_name.insert(name.clone(), i).is_some() {
+                    let name_field = match j {
+                        0 => format!("{at}model"),
+                        _ => format!("{at}aliases[{}]", j - 1),
+                    };
                     return Err(PriceError::new(name_field, format!("names {name} a second time")));
                 }
             }

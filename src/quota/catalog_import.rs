@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::catalog::{check_model, Catalog, CatalogDoc, CatalogEntry};
+use super::amount::{parse_scaled, AmountError};
+use super::catalog::{check_entry, check_model, Catalog, CatalogDoc, CatalogEntry};
+use super::price::{dollars, MAX_PRICE_MICRO, PRICE_DECIMALS};
 use super::price_tiers::{BatchDoc, LongContextDoc};
 
 /// What an import made: the catalog, the models left out and why, and the fields not carried.
@@ -110,7 +112,11 @@ pub fn import(text: &str, provenance: &Provenance<'_>) -> Result<Imported, Strin
                 *not_carried.entry(field.clone()).or_default() += 1;
             }
         }
-        match model(name, entry, provenance) {
+        // What the catalog would refuse of the entry (a limit past its bound) leaves out this
+        // model, not the list.
+        let checked = model(name, entry, provenance)
+            .and_then(|m| check_entry(&m, "").map(|_| m).map_err(|e| format!("as converted, {e}")));
+        match checked {
             Ok(m) => models.push(m),
             Err(reason) => skipped.push((name.clone(), reason)),
         }
@@ -146,12 +152,14 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
         .filter(|p| super::catalog::check_provider(p).is_ok())
         .ok_or("names no provider the catalog can hold (litellm_provider)")?;
     let per_million = |field: &str| -> Result<Option<Value>, String> {
+        let per = match field.ends_with("per_character") {
+            true => "per million characters",
+            false => "per million tokens",
+        };
         match entry.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => shift_six(&n.to_string()).map(Some).ok_or_else(|| {
-                format!("{field} {n} is not a price the catalog holds (at most micro-dollars per million tokens)")
-            }),
-            Some(other) => Err(format!("{field} is not a number: {other}")),
+            Some(Value::Number(n)) => price(field, &n.to_string(), 6, per).map(Some),
+            Some(other) => Err(format!("{field} is not a number: {}", cut(&other.to_string()))),
         }
     };
     let input = per_million("input_cost_per_token")?;
@@ -267,55 +275,57 @@ fn long_context(
 fn per_unit(field: &str, entry: &Map<String, Value>) -> Result<Option<Value>, String> {
     match entry.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => shift(&n.to_string(), 0)
-            .map(Some)
-            .ok_or_else(|| format!("{field} {n} is not a price the catalog holds (at most micro-dollars)")),
-        Some(other) => Err(format!("{field} is not a number: {other}")),
+        Some(Value::Number(n)) => price(field, &n.to_string(), 0, "per second").map(Some),
+        Some(other) => Err(format!("{field} is not a number: {}", cut(&other.to_string()))),
     }
 }
 
-/// A price per token as a price per million tokens, by moving the decimal point of its text six
-/// places (`2.5e-7` is `0.25`, `0.0000025` is `2.5`), exactly; None when the result has more
-/// than six decimals, is negative or is not a number.
-fn shift_six(text: &str) -> Option<Value> {
-    shift(text, 6)
+/// A price of the list (`text`, a JSON number's as written) times 10^`places` in dollars (a
+/// price per token is `places` 6 from a price per million), exactly, as the catalog writes it;
+/// or why not, naming `field` (`per` says the catalog's unit). Read by `parse_scaled`, which
+/// neither panics nor allocates by an exponent's size; an exponent past what it reads is first
+/// brought within it (`within_reach`).
+fn price(field: &str, text: &str, places: u32, per: &str) -> Result<Value, String> {
+    let shown = cut(text);
+    parse_scaled(&within_reach(text), PRICE_DECIMALS + places, MAX_PRICE_MICRO)
+        .map(dollars)
+        .map_err(|e| match e {
+            AmountError::TooLarge { .. } => {
+                format!("{field} {shown} is above the dearest price the catalog holds ($1,000,000 {per})")
+            }
+            AmountError::TooPrecise(_) => {
+                format!("{field} {shown} is finer than the catalog holds (micro-dollars {per})")
+            }
+            AmountError::Negative => format!("{field} {shown} is negative"),
+            AmountError::NotANumber => format!("{field} {shown} is not a number the catalog can read"),
+        })
 }
 
-/// The decimal `text` times 10^`places`, exactly, with at most six decimals; None otherwise.
-fn shift(text: &str, places: i64) -> Option<Value> {
-    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i64>().ok()?),
-        None => (text, 0),
+/// `text` with an exponent of more than 9 digits (past an `i32`, which `parse_scaled` reads)
+/// made ±999,999,999: the same outcome (too large, too fine, or zero for a zero mantissa),
+/// since a price shifted by more than a few dozen places is already one of them.
+fn within_reach(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
+        return text.into();
     };
-    if mantissa.starts_with('-') {
-        return None;
-    }
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = format!("{whole}{fraction}");
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // The value is digits × 10^(point), point counted from the digits' end.
-    let point = exponent + places - fraction.len() as i64;
+    let (sign, digits) = match exponent.as_bytes().first() {
+        Some(b'-') => ("-", &exponent[1..]),
+        Some(b'+') => ("", &exponent[1..]),
+        _ => ("", exponent),
+    };
     let digits = digits.trim_start_matches('0');
-    let text = if digits.is_empty() {
-        "0".to_string()
-    } else if point >= 0 {
-        format!("{digits}{}", "0".repeat(point as usize))
-    } else {
-        let decimals = (-point) as usize;
-        let padded = format!("{digits:0>width$}", width = decimals + 1);
-        let (int, frac) = padded.split_at(padded.len() - decimals);
-        let frac = frac.trim_end_matches('0');
-        if frac.len() > 6 {
-            return None;
-        }
-        match frac.is_empty() {
-            true => int.to_string(),
-            false => format!("{int}.{frac}"),
-        }
-    };
-    serde_json::from_str(&text).ok()
+    match digits.len() > 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        true => format!("{mantissa}e{sign}999999999").into(),
+        false => text.into(),
+    }
+}
+
+/// A number's text as a reason quotes it: at most 32 characters, cut with an ellipsis.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(32) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +343,7 @@ mod tests {
 
     #[test]
     fn per_token_prices_become_per_million_exactly() {
+        let per_million = |text: &str| price("p", text, 6, "per million tokens").map(|v| v.to_string());
         for (given, want) in [
             ("2.5e-7", "0.25"),
             ("1.5e-07", "0.15"),
@@ -342,15 +353,90 @@ mod tests {
             ("1.25E-5", "12.5"),
             ("7.5e-10", "0.00075"),
             ("0.00003", "30"),
+            ("1", "1000000"),
         ] {
-            assert_eq!(
-                shift_six(given).map(|v| v.to_string()),
-                Some(want.to_string()),
-                "{given}"
+            assert_eq!(per_million(given), Ok(want.to_string()), "{given}");
+        }
+        assert!(
+            per_million("1.234567e-13").is_err(),
+            "more than micro-dollars per million"
+        );
+        assert!(per_million("-1e-6").is_err());
+    }
+
+    /// Exponents at the ends of what a number's text can say: no panic, nothing allocated by
+    /// the exponent's size, and each model with such a price left out naming its field while
+    /// the rest are imported.
+    #[test]
+    fn a_price_out_of_range_leaves_out_its_model_alone_naming_the_field() {
+        let model = |price: &str| {
+            format!(
+                r#"{{"max_tokens": 1000, "input_cost_per_token": {price}, "output_cost_per_token": 1e-6,
+                    "litellm_provider": "openai", "mode": "chat"}}"#
+            )
+        };
+        let prices = [
+            ("huge", "1e9223372036854775807"),
+            ("past-i64", "1e92233720368547758070"),
+            ("tiny", "1e-9223372036854775808"),
+            ("far", "1e100000000"),
+            ("far-below", "1e-100000000"),
+            ("float-range", "1e400"),
+            ("dearest-plus", "1.000001"),
+            ("zero-far", "0e99999999999999999999"),
+            ("good", "2.5e-7"),
+        ];
+        let text = format!(
+            "{{{}}}",
+            prices
+                .iter()
+                .map(|(name, price)| format!("\"{name}\": {}", model(price)))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let imported = import(&text, &provenance()).unwrap();
+        let names: Vec<&str> = imported.catalog.doc.models.iter().map(|m| m.model.as_str()).collect();
+        assert_eq!(names, ["good", "zero-far"]);
+        let skipped: BTreeMap<&str, &str> = imported
+            .skipped
+            .iter()
+            .map(|(m, why)| (m.as_str(), why.as_str()))
+            .collect();
+        for name in ["huge", "past-i64", "far", "float-range", "dearest-plus"] {
+            assert!(
+                skipped[name].starts_with("input_cost_per_token") && skipped[name].contains("dearest"),
+                "{name}: {skipped:?}"
             );
         }
-        assert_eq!(shift_six("1.234567e-13"), None, "more than micro-dollars per million");
-        assert_eq!(shift_six("-1e-6"), None);
+        for name in ["tiny", "far-below"] {
+            assert!(
+                skipped[name].starts_with("input_cost_per_token") && skipped[name].contains("micro-dollars"),
+                "{name}: {skipped:?}"
+            );
+        }
+        // The reason quotes a long number cut short, never whole.
+        assert!(skipped.values().all(|why| why.len() < 200), "{skipped:?}");
+    }
+
+    /// What the catalog refuses of an entry (a context window past its bound) leaves out that
+    /// model, naming the field, not the whole list.
+    #[test]
+    fn a_model_the_catalog_refuses_is_left_out_and_the_rest_imported() {
+        let text = r#"{
+            "vast": {"max_input_tokens": 900000000, "max_output_tokens": 10, "input_cost_per_token": 1e-6,
+                "output_cost_per_token": 1e-6, "litellm_provider": "openai"},
+            "fine": {"max_tokens": 10, "input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6,
+                "litellm_provider": "openai"}
+        }"#;
+        let imported = import(text, &provenance()).unwrap();
+        assert_eq!(imported.catalog.doc.models.len(), 1);
+        assert_eq!(imported.skipped.len(), 1, "{:?}", imported.skipped);
+        assert_eq!(imported.skipped[0].0, "vast");
+        assert!(
+            imported.skipped[0].1.contains("maxOutputTokens"),
+            "{:?}",
+            imported.skipped
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::price_tiers::{BatchDoc, BatchPrice, LongContext, LongContextDoc};
 /// Prices have at most 6 decimals of a dollar: they are kept in micro-dollars.
 pub const PRICE_DECIMALS: u32 = 6;
 /// The dearest price taken: a million dollars per million tokens, or per image.
-const MAX_PRICE_MICRO: u64 = 1_000_000 * 1_000_000;
+pub(super) const MAX_PRICE_MICRO: u64 = 1_000_000 * 1_000_000;
 /// A provider's reported cost has at most 9 decimals of a dollar.
 const COST_DECIMALS: u32 = 9;
 /// The counts a price reads, by their metadata names (the proxy's token names).

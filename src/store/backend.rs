@@ -16,6 +16,7 @@ use redis::{Arg, Cmd, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
 use super::pipe::Pipe;
+use super::progress::Progress;
 use super::{Failure, StoreError};
 
 /// How the gateway reaches Redis (`QG_REDIS_MODE`).
@@ -83,6 +84,8 @@ pub(crate) struct Standalone {
     id: usize,
     client: redis::Client,
     config: ConnectionManagerConfig,
+    /// Marked by each pipe's reader as replies arrive (`Store::run`).
+    progress: Arc<Progress>,
 }
 
 thread_local! {
@@ -112,7 +115,7 @@ impl Standalone {
             return Ok(pipe);
         }
         // Boxed for the same reason as connecting to a cluster (see `get`).
-        let pipe = Box::pin(Pipe::connect(self.client.get_connection_info()))
+        let pipe = Box::pin(Pipe::connect(self.client.get_connection_info(), self.progress.clone()))
             .await
             .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
         PIPES.with(|pipes| pipes.borrow_mut().insert(self.id, pipe.clone()));
@@ -183,6 +186,7 @@ impl Backend {
         url: &str,
         master: &str,
         command_timeout: Duration,
+        progress: &Arc<Progress>,
     ) -> Result<Backend, StoreError> {
         let unavailable = |e: &RedisError| StoreError::Unavailable(Failure::redis(e));
         match mode {
@@ -198,7 +202,12 @@ impl Backend {
                     .set_max_delay(Duration::from_millis(500));
                 static NEXT: AtomicUsize = AtomicUsize::new(0);
                 let id = NEXT.fetch_add(1, Ordering::Relaxed);
-                Ok(Backend::Standalone(Arc::new(Standalone { id, client, config })))
+                Ok(Backend::Standalone(Arc::new(Standalone {
+                    id,
+                    client,
+                    config,
+                    progress: progress.clone(),
+                })))
             }
             RedisMode::Cluster => {
                 let urls: Vec<String> = url

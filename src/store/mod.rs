@@ -1,7 +1,8 @@
 //! The only code that talks to Redis: connections, the key layout, the scripts with their typed
 //! replies, the record codecs, readiness. It knows nothing of plans' meaning, caches or HTTP.
-//! Every call is bounded by the command timeout, so a slow or absent Redis becomes
-//! `StoreError::Unavailable` or `Timeout` quickly instead of a hung request.
+//! Every call is bounded by the command timeout, counted while Redis answers nothing
+//! (`progress.rs`), so a stalled or absent Redis becomes `StoreError::Unavailable` or `Timeout`
+//! quickly instead of a hung request, and a call queued behind the node's own waits its turn.
 
 mod adjust;
 mod alternatives;
@@ -28,6 +29,7 @@ mod overview;
 mod pipe;
 mod plans;
 mod prices;
+mod progress;
 mod projects;
 mod record;
 mod rollups;
@@ -57,6 +59,7 @@ pub use failure::Failure;
 pub use jobs::{ENDED_KEPT_MS, FILE_KEPT_MS};
 pub use listed::{ListOf, MAX_LISTED};
 pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
+use progress::Progress;
 pub(crate) use scripts::{asked_text, Alternative, Asked, Weighed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
@@ -176,6 +179,8 @@ pub struct Store {
     redis_url: String,
     keys: Layout,
     timeout: Duration,
+    /// When Redis last answered this node: what bounds a call's wait (`run`).
+    progress: Arc<Progress>,
     retention_ms: i64,
     ledger_retention_ms: i64,
     /// Redis calls, errors and script latencies are counted here, where they happen.
@@ -188,17 +193,20 @@ pub struct Store {
 impl Store {
     /// Builds the connections lazily, so a node can start before Redis.
     pub fn new(config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
+        let progress = Arc::new(Progress::new());
         let backend = Backend::new(
             config.redis_mode,
             &config.redis_url,
             &config.sentinel_master,
             config.command_timeout,
+            &progress,
         )?;
         Ok(Store {
             backend,
             redis_url: config.redis_url.clone(),
             keys: Layout::new(&config.key_prefix),
             timeout: config.command_timeout,
+            progress,
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
             ledger_retention_ms: i64::try_from(config.ledger_retention.as_millis()).unwrap_or(i64::MAX),
             metrics,
@@ -279,7 +287,10 @@ impl Store {
         result
     }
 
-    /// Runs one Redis interaction on a connection within the command timeout.
+    /// Runs one Redis interaction on a connection: given up (`Timeout`) when Redis has answered
+    /// this node nothing for the command timeout since it began, a Redis down or stalled; a call
+    /// that waits behind the node's other calls while Redis answers them waits its turn, up to
+    /// `QUEUE_TIMEOUTS` command timeouts in all.
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(Conn) -> Fut,
@@ -290,10 +301,18 @@ impl Store {
             let conn = self.backend.get().await?;
             op(conn).await
         };
-        let result = tokio::time::timeout(self.timeout, attempt)
+        let longest = self.timeout.saturating_mul(progress::QUEUE_TIMEOUTS);
+        let result = self
+            .progress
+            .bound(self.timeout, longest, attempt)
             .await
-            .map_err(|_| StoreError::Timeout(self.timeout));
+            .ok_or(StoreError::Timeout(self.timeout));
         let result = result.and_then(|inner| inner);
+        // An answer of Redis, an error reply included, is progress (the pipe's reader marks
+        // its own as it reads them; other connections' are marked here).
+        if matches!(&result, Ok(_) | Err(StoreError::Protocol(_) | StoreError::ReadOnly(_))) {
+            self.progress.answered();
+        }
         if let Err(err) = &result {
             if let StoreError::ReadOnly(_) = err {
                 // A primary that became a replica: reconnect through the current topology.

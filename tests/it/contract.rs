@@ -243,7 +243,7 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
             ]
             .concat(),
             "extend" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),
-            "usage" => vec!["1".into(), "g@0".into(), "5000".into(), String::new()],
+            "usage" => ["1", "g@0", "5000", "", "", ""].map(String::from).to_vec(),
             "check" => [vec!["0".into(), "1".into()], hold(""), vec![redis_now_ms()]].concat(),
             _ => continue,
         };

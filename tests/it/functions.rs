@@ -150,7 +150,7 @@ fn a_period_may_begin_after_the_instant_by_a_subscriptions_lead_and_no_further()
 fn check_and_usage_answer_as_their_headers_say() {
     let check = |version: &str| with(&[&[version, "1"], &HOLD, &["@now"]]);
     run(&contract::CHECK, &[("ok", check("0")), ("stale", check("3"))]);
-    run(&contract::USAGE, &[("ok", with(&[&["1", "g@0", "2000", ""]]))]);
+    run(&contract::USAGE, &[("ok", with(&[&["1", "g@0", "2000", "", "", ""]]))]);
 }
 
 #[test]

@@ -125,7 +125,8 @@ async fn a_run_holds_its_budget_its_steps_draw_from_it_and_close_commits_what_th
     );
     let listed = app.json(Method::GET, "/v1/runs?userId=ada", None).await.1;
     assert_eq!(listed["data"][0]["runId"], id.as_str(), "{listed}");
-    // The steps' entries name their run; the close's counts nothing itself.
+    // The steps' entries name their run, the late step's denial too; the close's counts
+    // nothing itself.
     let entries = app.usage_events_all("userId=ada").await;
     let kinds: Vec<(&str, &str)> = entries
         .iter()
@@ -137,7 +138,8 @@ async fn a_run_holds_its_budget_its_steps_draw_from_it_and_close_commits_what_th
             ("commit", id.as_str()),
             ("release", ""),
             ("track", id.as_str()),
-            ("run_close", "")
+            ("run_close", ""),
+            ("denied", id.as_str())
         ],
         "{entries:?}"
     );

@@ -2,9 +2,14 @@
 --
 -- KEYS[1..3]  as in pending.lua (ctr, res, open)
 -- KEYS[4]     the subscription hash        qg:{p:u}:sub
--- ARGV[1]     number of groups n, then n triples: counter field (<group>@<periodStart>, or a
---             per-value group's <group>~<value>@<periodStart>), plan
---             quota milli, and the group's balance ("" for a group that has none)
+-- ARGV[1]     number of groups n, then n times 5 values: counter field (<group>@<periodStart>, or
+--             a per-value group's <group>~<value>@<periodStart>), plan quota milli, the
+--             group's balance ("" for a group that has none), and a balance group's period end
+--             ms ("" for lifetime, and on other groups) and rollover max milli ("" for none)
+--
+-- A balance group's allowance is read as a reserve now would find it (wallet.lua's C.open: opened
+-- for the period, moved to the quota in force after a plan change or an override), in memory:
+-- nothing is written, and the counters and the balance are of one instant.
 --
 -- Returns {"more"} when more expired holds are due than one call reads (the node has them
 -- reclaimed and asks again), else {USAGE: "ok", now ms; then per field its COUNTER: used, held,
@@ -16,7 +21,7 @@
 register('usage', 'reads', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  local n = shape(KEYS, ARGV, 4, 1, 3)
+  local n = shape(KEYS, ARGV, 4, 1, 5)
 
   -- 1. Expired holds are left out by hand, while there are few enough to read in one call.
   if read_expired(c) then
@@ -26,22 +31,34 @@ register('usage', 'reads', function(c)
   -- 2. Every group's counter as it stands, with the quota in force.
   local groups, credited = {}, false
   for i = 1, n do
-    local f, b = ARGV[3 * i - 1], ARGV[3 * i + 1]
+    local j = 5 * i - 3
+    local f, b = ARGV[j], ARGV[j + 2]
     -- (A per-value group's field is "<group>~<value>@<start>": its value's override, else its
     -- group's, holds; counters.lua's quotas.)
-    local g, v = string.match(f, '^([^~@]*)~?(.-)@[^@]*$')
-    groups[i] = {g = g, v = v ~= '' and v or nil, f = f, q = ARGV[3 * i]}
+    local g, v, ps = string.match(f, '^([^~@]*)~?(.-)@([^@]*)$')
+    groups[i] = {g = g, v = v ~= '' and v or nil, f = f, q = ARGV[j + 1]}
     if b ~= '' then
-      groups[i].b, credited = b, true
+      local ro = ARGV[j + 4]
+      groups[i].b, groups[i].ps, groups[i].pe, groups[i].ro = b, ps, ARGV[j + 3], ro ~= '' and ro + 0 or nil
+      credited = true
     end
   end
   local head = {}
   head[USAGE.status], head[USAGE.now] = 'ok', now
-  local reply = append_counters(c, head, groups, quotas(c, KEYS[READ_KEY_SUBSCRIPTION], groups, now))
-  -- Balances as though expired holds had gone back (the credits they hold, pending.lua's).
+  local in_force = quotas(c, KEYS[READ_KEY_SUBSCRIPTION], groups, now)
+  local reply = append_counters(c, head, groups, in_force)
+  -- 3. Balances as though expired holds had gone back (the credits they hold, pending.lua's),
+  -- each allowance opened at the quota in force (C.watch) in the wallet read, never saved.
   if credited then
+    for i = 1, n do
+      local h = groups[i]
+      if h.b then
+        C.watch(c, C.wallet(c, h.b, now), h, in_force[i], now)
+      end
+    end
     reply = C.append(c, reply, groups, nil, now, c.expired_credits)
   end
+  -- 4. What of each field a team leased, its outcomes and its fallbacks' spend.
   local fields = {}
   for i = 1, n do
     local f = groups[i].f

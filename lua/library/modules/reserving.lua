@@ -259,20 +259,36 @@ do
   -- pruned with the day's others; the groups' rollups count every denial. A call of
   -- alternatives denied all (its record names them, "al") says them and each one's denial
   -- (`denials`, else this one's alone) in its entry; its own fields are the last alternative's.
+  -- A step its run refused whole (R.judge's code: its steps, its action's attempts, ...) is a
+  -- denial though no group may have denied it: its entry says why ("reason", as the answer
+  -- names it), and a step's entry names its run, action and kind (R.named).
   local function count_denial(c, holds, reply, tail, at, run, denials)
     local now, set = c.now, denied_set(holds, reply)
-    if not set then
+    local whole = run and run.code ~= 0 and DENIED.step[run.code]
+    if not set and not whole then
       return
     end
-    rollup(c, now, set, 'd', 1)
+    if set then
+      rollup(c, now, set, 'd', 1)
+    end
     local keep_ms = c.ARGV[4]
     if keep_ms ~= '' and rollup(c, now, '~', 'd', 1) <= 100 then
-      -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md")
-      -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the
-      -- holds': ids and events hold no quote, and the metadata's quotes are escaped in its JSON.)
+      -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md"),
+      -- after a step's run, action and kind ("ru", "ra", "rk"), before its holds ("h", last):
+      -- only that head is decoded. (The first `,"h":[` is the holds': ids and events hold no
+      -- quote, and the metadata's quotes are escaped in its JSON.)
       local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
-      local fields = {'kind', 'denied', 'event', r.e, 'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at',
+      local fields = {'kind', 'denied', 'event', r.e, 'metadata', r.md or '', 'quantity', r.qt, 'at',
         string.format('%d', at)}
+      if set then
+        fields[#fields + 1], fields[#fields + 2] = 'denied', set
+      end
+      if whole then
+        fields[#fields + 1], fields[#fields + 2] = 'reason', whole
+      end
+      if r.ru then
+        R.named(c, fields, r.ru, r.ra, r.rk)
+      end
       if r.al then
         fields[#fields + 1], fields[#fields + 2] = 'alternatives', r.al
         fields[#fields + 1], fields[#fields + 2] = 'denials', denials or '[' .. denial_of(holds, reply, run, tail) .. ']'

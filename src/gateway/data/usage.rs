@@ -158,7 +158,7 @@ impl DataPlane {
                     value: value.as_deref(),
                     window: *w,
                     quota: g.quota,
-                    balance: g.balance.as_ref().map(|b| b.name.as_str()),
+                    balance: g.balance.as_ref(),
                 })
             })
             .collect();

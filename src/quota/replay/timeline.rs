@@ -156,6 +156,9 @@ impl Timeline {
                         ),
                     }
                 }
+                // A step its run refused whole (its entry says why) would be refused by its run
+                // under any plan: no demand a plan could admit.
+                UsageKind::Denied if e.reason.is_some() => {}
                 UsageKind::Denied => {
                     let denied = ask(e, None);
                     let choice = choice(e, &denied);

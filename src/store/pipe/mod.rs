@@ -9,6 +9,9 @@
 //! commands were written, so a caller that gave up (the command timeout) leaves its place in
 //! the queue and its late reply is dropped there.
 //!
+//! The reader marks the store's `Progress` as replies arrive, so a call queued behind others
+//! on a Redis that keeps answering is told apart from one whose Redis stopped (`Store::run`).
+//!
 //! Only the data plane's commands come here (scripts, `TIME`, `WAIT`: short replies, one
 //! command at a time); everything else keeps redis's connection manager (`backend.rs`).
 
@@ -25,6 +28,8 @@ use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
 
 use socket::{Reader, Writer};
+
+use super::progress::Progress;
 
 /// How long connecting may take; every call is also bounded by the command timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -63,7 +68,7 @@ impl Drop for Shared {
 
 impl Pipe {
     /// Connects, authenticates and selects the database the URL names.
-    pub(crate) async fn connect(info: &ConnectionInfo) -> RedisResult<Pipe> {
+    pub(crate) async fn connect(info: &ConnectionInfo, progress: Arc<Progress>) -> RedisResult<Pipe> {
         let connecting = socket::connect(info.addr());
         let (reader, writer) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
@@ -80,7 +85,7 @@ impl Pipe {
                 writer,
                 more: more.clone(),
                 tasks: [
-                    tokio::spawn(read_replies(reader, weak.clone())).abort_handle(),
+                    tokio::spawn(read_replies(reader, weak.clone(), progress)).abort_handle(),
                     tokio::spawn(write_rest(more, weak.clone())).abort_handle(),
                 ],
                 db: settings.db(),
@@ -158,7 +163,7 @@ impl Pipe {
 }
 
 /// Reads replies and answers the callers in order, until the socket fails or closes.
-async fn read_replies(mut reader: Reader, shared: Weak<Shared>) {
+async fn read_replies(mut reader: Reader, shared: Weak<Shared>, progress: Arc<Progress>) {
     let _stopped = Stopped(shared.clone());
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
@@ -172,7 +177,10 @@ async fn read_replies(mut reader: Reader, shared: Weak<Shared>) {
             Ok(0) => "redis closed the connection".to_string(),
             Err(err) => err.to_string(),
             Ok(_) => match answer(&mut state, &mut buf) {
-                Ok(()) => continue,
+                Ok(()) => {
+                    progress.answered();
+                    continue;
+                }
                 Err(err) => err.to_string(),
             },
         };

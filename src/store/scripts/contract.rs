@@ -198,7 +198,7 @@ contracts! {
     RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 2)]);
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
-    USAGE = function!("usage", keys: READING_KEYS, args: &[counted(1, Each::Values(3))]);
+    USAGE = function!("usage", keys: READING_KEYS, args: &[counted(1, Each::Values(5))]);
     TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 6, Each::Hold), counted(1, Each::Take), fixed(1)]);
     SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(4))]);
     END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);

@@ -12,7 +12,7 @@ use super::{
     int_of, int_of_text, milli_of, unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing,
 };
 use crate::quota::run::step_denial;
-use crate::quota::{Amounts, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
+use crate::quota::{Amounts, Balance, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
 use crate::store::run_fields::{encode_limits, step_parts};
@@ -77,14 +77,14 @@ impl FallbackArgs<'_> {
 }
 
 /// One counter usage.lua reads: the group's window and the plan's quota for it, and a balance
-/// group's balance.
+/// group's balance (its allowance read as a reserve in that window would open it).
 pub struct UsageField<'a> {
     pub group: &'a str,
     /// A per-value group's counter of this value.
     pub value: Option<&'a str>,
     pub window: Window,
     pub quota: Milli,
-    pub balance: Option<&'a str>,
+    pub balance: Option<&'a Balance>,
 }
 
 /// The balances of a decision's balance groups, after its alerts.
@@ -400,9 +400,15 @@ pub(crate) async fn usage(
     keys::push(&mut inv, keys, &keys::READING);
     inv.arg(fields.len());
     for f in fields {
-        inv.arg(value_field(f.group, f.value, &f.window))
-            .arg(f.quota.0)
-            .arg(f.balance.unwrap_or(""));
+        inv.arg(value_field(f.group, f.value, &f.window)).arg(f.quota.0);
+        match f.balance {
+            // The period's end is the allowance's expiry, the rollover what it may carry in.
+            Some(b) => inv
+                .arg(&b.name)
+                .arg(f.window.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
+                .arg(b.rollover.map(|r| r.0.to_string()).unwrap_or_default()),
+            None => inv.arg("").arg("").arg(""),
+        };
     }
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {

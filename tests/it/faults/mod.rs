@@ -13,3 +13,4 @@ mod sentinel;
 mod shutdown;
 mod skew;
 mod slowlog;
+mod stalls;

@@ -1,0 +1,54 @@
+//! A Redis that stalls (`DEBUG SLEEP`: it answers nothing, to anyone) is told apart from one
+//! busy with the node's own queue of calls: every call waiting on it answers 503 well before
+//! the stall ends, measured against the stall's own length.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{freemium_free_plan, redis, spawn_app_on, unique_prefix};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
+async fn calls_to_a_stalled_redis_answer_503_long_before_the_stall_ends() {
+    let own = redis::TestRedis::start_with(&["--enable-debug-command", "yes"]);
+    let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
+    let mut plan = freemium_free_plan();
+    plan["groups"][0]["quota"] = json!(100000);
+    app.put_plan(plan).await;
+    app.subscribe("st", "plan_free", None).await;
+    let render = json!({ "userId": "st", "event": "image.model_a", "metadata": { "variant": "1k" } });
+    assert_eq!(app.json(Method::POST, "/v1/reserve", Some(render.clone())).await.0, 200);
+
+    // A stall of 4 s, from a connection of its own; fifty calls sent once it began.
+    let stall = Duration::from_secs(4);
+    let url = own.url();
+    let stalled = tokio::task::spawn_blocking(move || {
+        let mut conn = ::redis::Client::open(url).unwrap().get_connection().unwrap();
+        let began = Instant::now();
+        let _: () = ::redis::cmd("DEBUG").arg("SLEEP").arg("4").query(&mut conn).unwrap();
+        began.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let calls = (0..50).map(|_| {
+        let (app, render) = (&app, render.clone());
+        async move {
+            let started = Instant::now();
+            let status = app.call(Method::POST, "/v1/reserve", Some(render)).await.status();
+            (status.as_u16(), started.elapsed())
+        }
+    });
+    let answers = join_all(calls).await;
+    let lasted = stalled.await.unwrap();
+    assert!(lasted >= stall, "the stall lasted {lasted:?}");
+    assert!(answers.iter().all(|(s, _)| *s == 503), "{answers:?}");
+    let slowest = answers.iter().map(|(_, d)| *d).max().unwrap();
+    assert!(
+        slowest.as_secs_f64() < lasted.as_secs_f64() / 4.0,
+        "the slowest 503 took {slowest:?} of a {lasted:?} stall"
+    );
+    // Once it answers again, so do the calls.
+    assert_eq!(app.json(Method::POST, "/v1/reserve", Some(render)).await.0, 200);
+}
