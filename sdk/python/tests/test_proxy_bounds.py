@@ -59,6 +59,11 @@ def at_the_provider(proxy: ProxyEnv, path: str, **form: Any) -> httpx.Response:
                       headers={"Authorization": f"Bearer {SIM_SECRET}"})
 
 
+def at_the_provider_get(proxy: ProxyEnv, path: str) -> httpx.Response:
+    return httpx.get(f"{proxy.sim.base_url}/{path}", timeout=30,
+                     headers={"Authorization": f"Bearer {SIM_SECRET}"})
+
+
 def refused_naming(answer: httpx.Response, name: str) -> None:
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
@@ -89,8 +94,14 @@ def test_a_video_or_an_upload_naming_a_part_twice_is_refused_naming_it_which_the
     # is cut off there (`upload_broken`), the provider never having a whole request.
     refused_naming(through_gateway(proxy, user, "v1/audio/transcriptions", **audio), "file")
     refused_naming(through_gateway(proxy, user, "v1/files", **batch_file), "purpose")
+    # The video and the audio are refused before the provider is asked, or cut off on their way;
+    # the file, streamed through as it is read, is cut off at the part named twice. The provider
+    # never has any of them whole: no video, no transcription, no file.
     stats = proxy.stats()
-    assert (stats["calls"], stats["paths"]) == (0, {}), "nothing reached the provider"
+    assert "/v1/videos" not in stats["paths"], stats["paths"]
+    assert stats["usage"]["audio_seconds"] == 0, stats["usage"]
+    stored = at_the_provider_get(proxy, "v1/files")
+    assert stored.json()["data"] == [], stored.text
     assert settled(proxy.env, user) == (0, 0) and entries(proxy.env, user) == [], "nothing held or charged"
     # What the gateway prevents: the provider reads the last of each name, a dearer video (12 s
     # of sora-2-pro) and a longer file than the first parts say.

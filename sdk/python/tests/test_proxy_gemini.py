@@ -40,8 +40,9 @@ def config(sim: str = "", **fields: Any) -> types.GenerateContentConfig:
 
 
 def provider_calls(stats: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """What the simulator was asked on Gemini's paths."""
-    return [r for r in stats["requests"] if r["path"].startswith(("/v1beta/", "/v1/models/"))]
+    """What the simulator was asked on Gemini's model paths (not the gateway's reads of a cached
+    content's size)."""
+    return [r for r in stats["requests"] if r["path"].startswith(("/v1beta/models/", "/v1/models/"))]
 
 
 def assert_only_the_providers_key(requests: List[Dict[str, Any]], secret: str) -> None:
@@ -430,7 +431,7 @@ def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_in
         proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
     user = fresh_user(USER_PREFIX)
     # Every token; the input alone; the cached input alone. The hold of a call naming a cached
-    # content counts that content at the upstream's contextTokens (200,000 by default).
+    # content counts that content at its size, which the gateway reads from the provider.
     proxy.env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [
         {"id": "g", "unit": "tokens", "quota": 10_000_000, "matches": [{"event": "*"}]},
         {"id": "input", "unit": "tokens", "quota": 10_000_000, "measure": {"metadata": "input_tokens"},
@@ -439,22 +440,28 @@ def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_in
          "matches": [{"event": "*"}]}]})
     proxy.env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
     client = pqg.gemini(user)
+    # A cache of 20 tokens, made at the provider as an app makes it.
+    made = httpx.post(proxy.sim.base_url + "/v1beta/cachedContents", timeout=10,
+                      headers={"x-goog-api-key": SIM_SECRET, "x-sim": "input=20"},
+                      json={"model": f"models/{FLASH}", "contents": []})
+    made.raise_for_status()
+    cache = made.json()["name"]
     # The simulator adds the cached content's 20 tokens to the prompt, as Google reports it
     # (`cachedContentTokenCount` within `promptTokenCount`), and reports 7 of a tool-use prompt
     # beside it.
     answer = client.models.generate_content(model=FLASH, contents=HELLO, config=config(
-        "cached=20, tool_prompt=7, output=3", max_output_tokens=10, cached_content="cachedContents/greeting"))
+        "cached=20, tool_prompt=7, output=3", max_output_tokens=10, cached_content=cache))
     usage = answer.usage_metadata
     assert usage is not None
     assert (usage.prompt_token_count, usage.cached_content_token_count, usage.tool_use_prompt_token_count,
             usage.candidates_token_count) == (HELLO_TOKENS + 20, 20, 7, 3)
     chunks = list(client.models.generate_content_stream(model=FLASH, contents=HELLO, config=config(
-        "cached=20, tool_prompt=7, output=4", max_output_tokens=10, cached_content="cachedContents/greeting")))
+        "cached=20, tool_prompt=7, output=4", max_output_tokens=10, cached_content=cache)))
     last = chunks[-1].usage_metadata
     assert last is not None and (last.cached_content_token_count, last.tool_use_prompt_token_count) == (20, 7)
     stats = proxy.stats()
     sent = provider_calls(stats)
-    assert [r["body"]["cachedContent"] for r in sent] == ["cachedContents/greeting"] * 2
+    assert [r["body"]["cachedContent"] for r in sent] == [cache] * 2
     # The prompt (its cached tokens within it, counted once) and the tool-use prompt: the input.
     prompt = HELLO_TOKENS + 20 + 7
     assert stats["usage"]["input_tokens"] == 2 * prompt and stats["usage"]["cached_input_tokens"] == 2 * 20
@@ -465,8 +472,8 @@ def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_in
         assert (meta["input_tokens"], meta["cached_input_tokens"], meta["output_tokens"]) == (prompt, 20, output)
         assert entry.quantity == prompt + output
         assert {g.group_id: g.amount for g in entry.groups} == {"g": prompt + output, "input": prompt, "cached": 20}
-        # Held at its body, the cached content at the upstream's context and its maximum output.
-        assert entry.reserved is not None and 200_000 + 10 < entry.reserved < 200_000 + 10 + 1_000
+        # Held at its body, the cached content at its 20 tokens and its maximum output.
+        assert entry.reserved is not None and 20 + 10 < entry.reserved < 20 + 10 + 1_000
     counters = {c.group_id: (c.used, c.reserved) for c in pqg.usage(user).counters}
     assert counters == {"g": (2 * prompt + 3 + 4, 0), "input": (2 * prompt, 0), "cached": (40, 0)}
     assert reported(stats) == 2 * prompt + 3 + 4
