@@ -229,6 +229,18 @@ class OpenAIResponses(Base):
                                          "output_tokens": 7, "output_tokens_details": {"reasoning_tokens": 2},
                                          "total_tokens": 17})
 
+    def test_a_stored_response_is_read_back_and_its_conversation_counts_in_a_continuation(self) -> None:
+        first = call("/v1/responses", {"model": "gpt-4o-mini", "input": "hello"}, sim="input=100,output=7").json()
+        stored = call(f"/v1/responses/{first['id']}")
+        self.assertEqual(stored.status, 200, stored.raw)
+        self.assertEqual(stored.json()["usage"]["input_tokens"] + stored.json()["usage"]["output_tokens"], 107)
+        alone = call("/v1/responses", {"model": "gpt-4o-mini", "input": "and?"}).json()["usage"]["input_tokens"]
+        next_ = call("/v1/responses", {"model": "gpt-4o-mini", "input": "and?", "previous_response_id": first["id"]})
+        self.assertEqual(next_.json()["usage"]["input_tokens"], alone + 107)
+        self.assertEqual(call("/v1/responses/resp_unknown").status, 404)
+        unknown = call("/v1/responses", {"model": "gpt-4o-mini", "input": "x", "previous_response_id": "resp_x"})
+        self.assertEqual(unknown.status, 404)
+
     def test_stream_events_in_order_numbered_ending_with_completed(self) -> None:
         answer = call("/v1/responses", {"model": "m", "input": [{"role": "user", "content": "hi"}], "stream": True},
                       sim="output=2")
@@ -373,6 +385,17 @@ class Gemini(Base):
         s = stats()
         self.assertEqual((s["usage"]["input_tokens"], s["usage"]["output_tokens"]), (24, 10))
         self.assertEqual(s["calls"], 2)
+
+    def test_a_cached_content_reports_its_size_and_counts_it_in_the_prompt(self) -> None:
+        made = call("/v1beta/cachedContents", {"model": "models/gemini-2.5-flash", "contents": []},
+                    sim="input=900")
+        self.assertEqual(made.status, 200, made.raw)
+        name = made.json()["name"]
+        read = call(f"/v1beta/{name}")
+        self.assertEqual(read.json()["usageMetadata"], {"totalTokenCount": 900})
+        got = call(FLASH + ":generateContent", {**GENERATE, "cachedContent": name}).json()["usageMetadata"]
+        self.assertEqual(got["cachedContentTokenCount"], 900)
+        self.assertEqual(call("/v1beta/cachedContents/nothing").status, 404)
 
     def test_candidates_and_the_maximum_are_honoured(self) -> None:
         got = call(f"{FLASH}:generateContent",
