@@ -466,6 +466,8 @@ def test_a_runs_attempts_per_action_stop_the_chain_exactly_under_parallel_caller
         # Served; its fallback refused; or its first attempt refused, the call never held.
         assert kinds in ([["release", "commit"]] if o.output is not None else [["release", "denied"], ["denied"]]), \
             (o, kinds)
+        if o.output is None:
+            assert found[o.caller][-1].reason == "action_attempts_exhausted", found[o.caller][-1]
     # Every admitted attempt ended as a release (a 503) or a commit (served): 130 in all.
     ended = [e for c in found.values() for e in c if e.kind != "denied"]
     assert len(ended) == 130
