@@ -24,6 +24,7 @@ mod counting;
 mod delivered;
 mod duration;
 mod fallback;
+mod fetch;
 mod forward;
 mod hold;
 mod identify;

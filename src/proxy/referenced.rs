@@ -6,11 +6,9 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::call::Call;
 use super::context::Ctx;
-use super::read;
+use super::fetch;
 
 /// How long the provider has to answer the read, and to send its answer.
 const READ_FOR: Duration = Duration::from_secs(5);
@@ -29,18 +27,8 @@ pub(crate) async fn size(ctx: &Ctx, call: &mut Call) {
 }
 
 async fn read_tokens(ctx: &Ctx, path: &str) -> Option<u64> {
-    let upstream = ctx.upstream();
-    let request = upstream.client.get(format!("{}/{}", upstream.base_url, path));
-    let request = ctx.wire().authorize(
-        request,
-        upstream.credential.as_deref(),
-        &actix_web::http::header::HeaderMap::new(),
-    );
-    let response = tokio::time::timeout(READ_FOR, request.send()).await.ok()?.ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    let body = read::within(response, READ_FOR, MAX_OBJECT_BYTES).await.ok()?;
-    let object: Value = serde_json::from_slice(&body).ok()?;
+    let object = fetch::object(ctx.upstream(), path, (READ_FOR, READ_FOR), MAX_OBJECT_BYTES)
+        .await
+        .ok()?;
     ctx.wire().referenced_tokens(&object)
 }

@@ -628,11 +628,25 @@ async fn catalog_diff_prints_every_changed_price_for_review() {
 /// `catalog import` of a price list in the community's format (`list`, as its text): the
 /// catalog file it wrote, and its report of what it imported and left out.
 fn import(list: &str) -> (std::path::PathBuf, String) {
+    import_within(list, None)
+}
+
+/// As `import`, the process limited to `memory_kb` of address space when given.
+pub(crate) fn import_within(list: &str, memory_kb: Option<u64>) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(crate::support::unique_prefix());
     std::fs::create_dir_all(&dir).unwrap();
     let (input, output) = (dir.join("list.json"), dir.join("catalog.json"));
     std::fs::write(&input, list).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+    let binary = env!("CARGO_BIN_EXE_quota-gateway");
+    let mut command = match memory_kb {
+        Some(kb) => {
+            let mut sh = std::process::Command::new("sh");
+            sh.args(["-c", &format!(r#"ulimit -v {kb} && exec "$0" "$@""#), binary]);
+            sh
+        }
+        None => std::process::Command::new(binary),
+    };
+    let out = command
         .args(["catalog", "import"])
         .arg(&input)
         .args([
@@ -645,7 +659,7 @@ fn import(list: &str) -> (std::path::PathBuf, String) {
         .arg(&output)
         .output()
         .unwrap();
-    let report = String::from_utf8(out.stderr).unwrap();
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{report}");
     (output, report)
 }

@@ -207,11 +207,7 @@ impl DataPlane {
                         self.price_at(project, &mut reservation, model).await?;
                     }
                     let amounts = actual_amounts(&reservation, quantity, metadata)?;
-                    let merged = metadata.map(|m| {
-                        let mut all = reservation.metadata.take().unwrap_or_default();
-                        all.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
-                        all
-                    });
+                    let merged = metadata.map(|m| on_top(&mut reservation, m));
                     (
                         Some(amounts),
                         merged.map(|m| metadata_json(on, &m)).transpose()?.unwrap_or_default(),
@@ -284,9 +280,7 @@ impl DataPlane {
         let Some(mut reservation) = self.node.store.reservation(project, subject, id).await? else {
             return Ok(String::new());
         };
-        let mut all = reservation.metadata.take().unwrap_or_default();
-        all.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        metadata_json(on, &all)
+        metadata_json(on, &on_top(&mut reservation, labels))
     }
 
     /// A level's script answer as a settlement, labelled by `subject`'s plan.
@@ -363,6 +357,13 @@ impl DataPlane {
         }
         Ok(())
     }
+}
+
+/// What a settling entry says: the reservation's metadata (taken from it) with `more` on top.
+fn on_top(reservation: &mut Reservation, more: &Map<String, Value>) -> Map<String, Value> {
+    let mut all = reservation.metadata.take().unwrap_or_default();
+    all.extend(more.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
 }
 
 /// The amount each hold commits: its measure recomputed from the actual quantity for holds

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use super::super::call::Operation;
+use super::super::fetch;
 use super::super::multipart::Lines;
 use super::super::settle::{Answered, Hold};
 use super::super::upstreams::Upstream;
@@ -24,6 +25,8 @@ use crate::secrets::id_bytes;
 const CLAIM_MS: u64 = 60_000;
 /// A line of a results file, at most.
 const MAX_RESULT_LINE: usize = 16 << 20;
+/// The largest job object (or page of a list of them) read whole.
+const MAX_READ_BYTES: usize = 8 << 20;
 
 /// Why a job could not be settled now (the sweeper tries again).
 #[derive(Debug, thiserror::Error)]
@@ -281,31 +284,17 @@ pub(crate) fn operation(kind: JobKind) -> Operation {
 
 /// A GET of `path` on the upstream with its credential (the sweeper's, and a settlement's).
 pub(crate) async fn get(upstream: &Upstream, path: &str) -> Result<reqwest::Response, String> {
-    let url = format!("{}/{}", upstream.base_url, path);
-    let request = upstream.client.get(url);
-    let request = wire::of(upstream.kind).authorize(
-        request,
-        upstream.credential.as_deref(),
-        &actix_web::http::header::HeaderMap::new(),
-    );
-    let response = tokio::time::timeout(upstream.timeouts.first_byte, request.send())
+    fetch::get(upstream, path, upstream.timeouts.first_byte)
         .await
-        .map_err(|_| "no answer in time".to_string())?
-        .map_err(|e| e.to_string())?;
-    match response.status().is_success() {
-        true => Ok(response),
-        false => Err(format!("the provider answered {}", response.status())),
-    }
+        .map_err(|unread| unread.to_string())
 }
 
-/// A GET of a job object: its JSON.
+/// A GET of a job object (or a page of the provider's list of them): its JSON.
 pub(crate) async fn read_object(upstream: &Upstream, path: &str) -> Result<Value, String> {
-    let response = get(upstream, path).await?;
-    let body = tokio::time::timeout(Duration::from_secs(30), response.bytes())
+    let within = (upstream.timeouts.first_byte, Duration::from_secs(30));
+    fetch::object(upstream, path, within, MAX_READ_BYTES)
         .await
-        .map_err(|_| "the answer did not end in time".to_string())?
-        .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&body).map_err(|_| "the answer is not JSON".to_string())
+        .map_err(|unread| unread.to_string())
 }
 
 pub(crate) fn rand_id() -> u64 {

@@ -16,8 +16,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
+use super::super::answer;
 use super::super::context::Ctx;
-use super::super::{answer, read, wire};
+use super::super::fetch::{self, Unread};
 use super::owned;
 use super::paths::{self, Object};
 use super::submit::MAX_OBJECT_BYTES;
@@ -133,14 +134,14 @@ pub(super) async fn serve(
     let (mut items, mut gone) = (Vec::with_capacity(read.len()), Vec::new());
     for (id, record, found) in read {
         match found {
-            Found::Object(mut item) => {
+            Ok(mut item) => {
                 if let Some(record) = record {
                     owned::saw(state, ctx, req, record, &mut item).await;
                 }
                 items.push(item);
             }
-            Found::Gone => gone.push(id),
-            Found::Failed(why) => {
+            Err(Unread::Gone) => gone.push(id),
+            Err(Unread::Failed(why)) => {
                 let message = format!("the provider did not answer a read of {id} for this list: {why}");
                 return Ok(answer::error(
                     ctx.wire(),
@@ -178,42 +179,10 @@ fn page(items: Vec<Value>, more: bool, anthropic: bool) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// What a read of one object found.
-enum Found {
-    Object(Value),
-    /// The provider has it no more (404).
-    Gone,
-    Failed(String),
-}
-
-/// Reads `path` of the call's upstream with its credential.
-async fn fetch(ctx: &Ctx, path: &str) -> Found {
-    let upstream = ctx.upstream();
-    let request = upstream.client.get(format!("{}/{path}", upstream.base_url));
-    let request = wire::of(upstream.kind).authorize(
-        request,
-        upstream.credential.as_deref(),
-        &actix_web::http::header::HeaderMap::new(),
-    );
-    let within = READ_WITHIN.min(upstream.timeouts.first_byte);
-    let response = match tokio::time::timeout(within, request.send()).await {
-        Err(_) => return Found::Failed("no answer in time".into()),
-        Ok(Err(err)) => return Found::Failed(err.to_string()),
-        Ok(Ok(response)) => response,
-    };
-    match response.status().as_u16() {
-        404 => return Found::Gone,
-        200..=299 => {}
-        status => return Found::Failed(format!("it answered {status}")),
-    }
-    let body = match tokio::time::timeout(within, read::within(response, within, MAX_OBJECT_BYTES)).await {
-        Ok(Ok(body)) => body,
-        _ => return Found::Failed("its answer did not end in time".into()),
-    };
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(object) if object.is_object() => Found::Object(object),
-        _ => Found::Failed("its answer is not a JSON object".into()),
-    }
+/// Reads `path` of the call's upstream with its credential, each part within `READ_WITHIN`.
+async fn fetch(ctx: &Ctx, path: &str) -> Result<Value, Unread> {
+    let within = READ_WITHIN.min(ctx.upstream().timeouts.first_byte);
+    fetch::object(ctx.upstream(), path, (within, within), MAX_OBJECT_BYTES).await
 }
 
 /// The query of a list: its page size (at most `MAX_PAGE`) and cursor, in the provider's
