@@ -278,14 +278,15 @@ do
       -- only that head is decoded. (The first `,"h":[` is the holds': ids and events hold no
       -- quote, and the metadata's quotes are escaped in its JSON.)
       local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
-      local fields = {'kind', 'denied', 'event', r.e, 'metadata', r.md or '', 'quantity', r.qt, 'at',
-        string.format('%d', at)}
+      -- The fields keep the order the releases before wrote ("denied" before "at").
+      local fields = {'kind', 'denied', 'event', r.e, 'metadata', r.md or '', 'quantity', r.qt}
       if set then
         fields[#fields + 1], fields[#fields + 2] = 'denied', set
       end
       if whole then
         fields[#fields + 1], fields[#fields + 2] = 'reason', whole
       end
+      fields[#fields + 1], fields[#fields + 2] = 'at', string.format('%d', at)
       if r.ru then
         R.named(c, fields, r.ru, r.ra, r.rk)
       end
