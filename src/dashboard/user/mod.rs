@@ -5,10 +5,12 @@
 //! the newest runs (linked to their pages), recent ledger entries (what was used, through
 //! which key, by which member, for which run's step), the audit trail, and the support
 //! actions' forms. One page in a folder: its sections beside this file, and the support
-//! actions (`actions.rs`), which answer a refused form with this page again.
+//! actions (`actions.rs`, confirmed first where `ask.rs` asks), which answer a refused form
+//! with this page again.
 
 pub(crate) mod actions;
 mod approvals;
+mod ask;
 mod counters;
 mod credits;
 mod jobs;
