@@ -204,8 +204,34 @@ fn json_of(schema: &str) -> utoipa::openapi::Content {
         .build()
 }
 
+/// The operation of `route`: its parameters, body, answers (each error status with its codes)
+/// and who may call it.
 fn operation(route: &Route) -> utoipa::openapi::path::Operation {
-    let mut op = OperationBuilder::new().summary(Some(route.summary));
+    let mut op = with_parameters(OperationBuilder::new().summary(Some(route.summary)), route);
+    if let Some(body) = route.body {
+        op = op.request_body(Some(
+            RequestBodyBuilder::new()
+                .content("application/json", json_of(body))
+                .build(),
+        ));
+    }
+    let mut ok = ResponseBuilder::new().description("success");
+    if let Some(schema) = route.ok.1 {
+        ok = ok.content("application/json", json_of(schema));
+    }
+    op = with_problems(op.response(route.ok.0.to_string(), ok), &error_codes(route));
+    // Who may call it, in words a reader (and the book's API reference) takes as they are.
+    op = op.description(match route.key {
+        Key::None => None,
+        Key::Root => Some("The root token."),
+        Key::Secret => Some("A project's secret key."),
+        Key::Reader => Some("A secret key, or a publishable key with the user's X-User-Token."),
+    });
+    op.build()
+}
+
+/// `op` with the parameters of `route`: its path's segments, its query and its headers.
+fn with_parameters(mut op: OperationBuilder, route: &Route) -> OperationBuilder {
     for segment in route
         .path
         .split('/')
@@ -243,18 +269,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .schema(Some(string)),
         );
     }
-    if let Some(body) = route.body {
-        op = op.request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", json_of(body))
-                .build(),
-        ));
-    }
-    let mut ok = ResponseBuilder::new().description("success");
-    if let Some(schema) = route.ok.1 {
-        ok = ok.content("application/json", json_of(schema));
-    }
-    op = op.response(route.ok.0.to_string(), ok);
+    op
+}
+
+/// The error codes `route` may answer: its own, then those of its key, its input and its body.
+fn error_codes(route: &Route) -> Vec<Code> {
     let mut codes: Vec<Code> = route.errors.to_vec();
     if !matches!(route.key, Key::None) {
         codes.extend([
@@ -271,6 +290,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         codes.push(Code::PayloadTooLarge);
         codes.push(Code::UnsupportedMediaType);
     }
+    codes
+}
+
+/// `op` with a problem+json answer per status of `codes`, naming the codes it carries.
+fn with_problems(mut op: OperationBuilder, codes: &[Code]) -> OperationBuilder {
     let mut statuses: Vec<u16> = codes.iter().map(|c| c.status().as_u16()).collect();
     statuses.sort_unstable();
     statuses.dedup();
@@ -285,14 +309,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             .content("application/problem+json", json_of("Problem"));
         op = op.response(status.to_string(), problem);
     }
-    // Who may call it, in words a reader (and the book's API reference) takes as they are.
-    op = op.description(match route.key {
-        Key::None => None,
-        Key::Root => Some("The root token."),
-        Key::Secret => Some("A project's secret key."),
-        Key::Reader => Some("A secret key, or a publishable key with the user's X-User-Token."),
-    });
-    op.build()
+    op
 }
 
 /// Adds each type's schema to a components builder.
