@@ -8,59 +8,15 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
-    ResponseBuilder, Schema,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, Required,
+    ResponseBuilder,
 };
-use utoipa::{PartialSchema, ToSchema};
 
-use super::dto;
+use super::dto::{self, Sum};
 use super::route::{Key, Route};
 use super::{event, operators, prices, projects, runs, subscriptions, user_keys, user_tokens, users};
 use crate::http::Code;
 use crate::quota::{Milli, PlanDoc, SignedAmount};
-
-impl PartialSchema for Milli {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::Number))
-            .minimum(Some(0))
-            .maximum(Some(1_000_000_000_000u64))
-            .multiple_of(Some(0.001))
-            .description(Some("an amount in units, at most 3 decimals, exact"))
-            .into()
-    }
-}
-impl ToSchema for Milli {}
-
-/// The schema of an amount an answer sums (a counter past its quota, a balance of many grants,
-/// a summary's totals): a quantity's bound of 10^12 units holds for each amount asked, not for
-/// what they add up to, which stops at the counters' exact range (2^53 milli-units).
-pub struct Sum;
-
-impl PartialSchema for Sum {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::Number))
-            .minimum(Some(0))
-            // 2^53 milli-units, in units (the nearest a float says it).
-            .maximum(Some((1u64 << 53) as f64 / 1000.0))
-            .multiple_of(Some(0.001))
-            .description(Some("an amount in units that sums others, at most 3 decimals, exact"))
-            .into()
-    }
-}
-impl ToSchema for Sum {}
-
-impl PartialSchema for SignedAmount {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::Number))
-            .multiple_of(Some(0.001))
-            .description(Some("a signed amount in units, at most 3 decimals"))
-            .into()
-    }
-}
-impl ToSchema for SignedAmount {}
 
 /// The proxy's routes speak the providers' own APIs, which this document does not restate.
 const PROXY: &str = "The HTTP API of quota-gateway. Beside it, on a node started with QG_UPSTREAMS, \
