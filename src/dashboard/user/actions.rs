@@ -156,7 +156,15 @@ async fn adjust(
         parse_signed_milli(field(fields, "amount")?).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
     match gateway
         .data()
-        .adjust(&session.project, user, group, amount, &reason(fields)?, &session.actor(), None)
+        .adjust(
+            &session.project,
+            user,
+            group,
+            amount,
+            &reason(fields)?,
+            &session.actor(),
+            None,
+        )
         .await?
     {
         Adjusted::Done { .. } => Ok(Notice::Adjusted),
