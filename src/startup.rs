@@ -96,49 +96,8 @@ impl Application {
     /// Binds and starts the bootstrap in the background; connects to `redis_url` (the
     /// configured one, or the managed server's).
     pub async fn build(config: &Config, redis_url: &str) -> Result<Application, StartupError> {
-        let gateway = Gateway::new(&StoreConfig {
-            redis_mode: config.redis_mode,
-            redis_url: redis_url.to_string(),
-            key_prefix: config.key_prefix.clone(),
-            command_timeout: config.command_timeout(),
-            retention: config.retention(),
-            ledger_retention: config.ledger_retention(),
-            clock_skew_ms: config.hooks().clock_skew_ms,
-            sentinel_master: config.sentinel_master.clone(),
-            wait_replicas: config.wait_replicas,
-        })?
-        .with_webhooks(config.webhooks())
-        .with_level_pause(config.hooks().level_pause)
-        .with_leases(crate::gateway::LeaseSettings {
-            enabled: config.leases,
-            slice_life: Duration::from_secs(config.slice_seconds.max(1)),
-            longest_life: Duration::from_secs(config.slice_max_seconds.max(config.slice_seconds).max(1)),
-        })
-        .with_catalog(catalog(config)?);
-        let traces = match trace_settings(config)? {
-            Some(settings) => {
-                tracing::info!(endpoint = settings.endpoint, "traces: exported over OTLP/HTTP");
-                Some(Traces::start(&settings, gateway.node().metrics().clone()).map_err(StartupError::Traces)?)
-            }
-            None => None,
-        };
-        let gateway = gateway.with_traces(traces);
-        if let Some(token) = &config.root_token {
-            gateway.node().set_root_token(token);
-        }
-        let proxy = match &config.upstreams {
-            Some(path) => {
-                let loaded = upstreams::load(path, |var| std::env::var(var).ok())?;
-                let mut names: Vec<&str> = loaded.by_name.keys().map(String::as_str).collect();
-                names.sort_unstable();
-                tracing::info!(upstreams = names.join(", "), "proxy: serving /proxy/{{upstream}}/");
-                Some(web::Data::new(Proxy::new(loaded, &config.proxy())))
-            }
-            None => {
-                tracing::info!("proxy: off (QG_UPSTREAMS names no upstreams file): no /proxy routes");
-                None
-            }
-        };
+        let gateway = gateway(config, redis_url)?;
+        let proxy = proxy(config)?;
         let state = web::Data::new(AppState::new(gateway));
         if let Some(proxy) = &proxy {
             crate::proxy::start_background(state.gateway.clone(), proxy.clone());
@@ -150,53 +109,8 @@ impl Application {
         let bind_error = |e| StartupError::Bind(config.listen.to_string(), e);
         let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let mut builder = ServerBuilder::default()
-            // Signals are handled by `run_until_signalled`, which drains first.
-            .disable_signals();
-        if config.workers > 0 {
-            builder = builder.workers(config.workers);
-        }
-        let shutdown = builder.graceful_shutdown_signal();
-        let app_state = state.clone();
-        let builder = builder
-            .listen("quota-gateway", listener, move || {
-                let shutdown = shutdown.clone();
-                let app = App::new()
-                    .app_data(app_state.clone())
-                    // Request ids see every answer (and paths are checked there, before routing).
-                    .wrap(from_fn(request_id::middleware))
-                    .configure(|cfg| {
-                        // A request walks the routes in this order: the proxy's scope first (a
-                        // prefix compared, where matching the API's routes cost a proxied call
-                        // about 57,000 instructions), then the API, so the data plane never pays
-                        // for matching the dashboard's paths.
-                        if let Some(proxy) = &proxy {
-                            crate::proxy::routes(cfg, proxy.clone());
-                        }
-                        api::routes(cfg);
-                        dashboard::routes(cfg);
-                    });
-                // What `HttpServer` builds, with the socket wrapped (see `api::connection`):
-                // idle keep-alive connections close on shutdown, a client gets 1 s to go.
-                let http = HttpService::build()
-                    .graceful_shutdown_signal(move || {
-                        let shutdown = shutdown.clone();
-                        async move { shutdown.notified().await }
-                    })
-                    .client_disconnect_timeout(Duration::from_secs(1))
-                    .finish(map_config(app, |_| AppConfig::default()));
-                fn_service(|io: TcpStream| async move {
-                    let peer = io.peer_addr().ok();
-                    // A relayed stream writes each event as it comes: without this, the small
-                    // write after the head waits for the client's delayed ACK (40 ms).
-                    let _ = io.set_nodelay(true);
-                    Ok((Connection::new(io), Protocol::Http1, peer))
-                })
-                .and_then(http)
-            })
-            .map_err(bind_error)?;
         Ok(Application {
-            server: builder.run(),
+            server: serve(config, listener, state.clone(), proxy)?,
             port,
             state,
             started: Some(started),
@@ -229,6 +143,110 @@ impl Application {
         tokio::spawn(stop_on_signal(handle.clone(), self.state.clone(), self.drain));
         serve_unless_refused(self.server, self.refused, handle).await
     }
+}
+
+/// The node's gateway over the Redis at `redis_url`, with its webhooks, leases, catalog,
+/// traces and root token as configured.
+fn gateway(config: &Config, redis_url: &str) -> Result<Gateway, StartupError> {
+    let gateway = Gateway::new(&StoreConfig {
+        redis_mode: config.redis_mode,
+        redis_url: redis_url.to_string(),
+        key_prefix: config.key_prefix.clone(),
+        command_timeout: config.command_timeout(),
+        retention: config.retention(),
+        ledger_retention: config.ledger_retention(),
+        clock_skew_ms: config.hooks().clock_skew_ms,
+        sentinel_master: config.sentinel_master.clone(),
+        wait_replicas: config.wait_replicas,
+    })?
+    .with_webhooks(config.webhooks())
+    .with_level_pause(config.hooks().level_pause)
+    .with_leases(crate::gateway::LeaseSettings {
+        enabled: config.leases,
+        slice_life: Duration::from_secs(config.slice_seconds.max(1)),
+        longest_life: Duration::from_secs(config.slice_max_seconds.max(config.slice_seconds).max(1)),
+    })
+    .with_catalog(catalog(config)?);
+    let traces = match trace_settings(config)? {
+        Some(settings) => {
+            tracing::info!(endpoint = settings.endpoint, "traces: exported over OTLP/HTTP");
+            Some(Traces::start(&settings, gateway.node().metrics().clone()).map_err(StartupError::Traces)?)
+        }
+        None => None,
+    };
+    let gateway = gateway.with_traces(traces);
+    if let Some(token) = &config.root_token {
+        gateway.node().set_root_token(token);
+    }
+    Ok(gateway)
+}
+
+/// The proxy over the upstreams file `QG_UPSTREAMS` names; None (no `/proxy` routes) without one.
+fn proxy(config: &Config) -> Result<Option<web::Data<Proxy>>, StartupError> {
+    let Some(path) = &config.upstreams else {
+        tracing::info!("proxy: off (QG_UPSTREAMS names no upstreams file): no /proxy routes");
+        return Ok(None);
+    };
+    let loaded = upstreams::load(path, |var| std::env::var(var).ok())?;
+    let mut names: Vec<&str> = loaded.by_name.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    tracing::info!(upstreams = names.join(", "), "proxy: serving /proxy/{{upstream}}/");
+    Ok(Some(web::Data::new(Proxy::new(loaded, &config.proxy()))))
+}
+
+/// Starts serving the routes (the proxy's, the API's, the dashboard's) on `listener`.
+fn serve(
+    config: &Config,
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    proxy: Option<web::Data<Proxy>>,
+) -> Result<Server, StartupError> {
+    let bind_error = |e| StartupError::Bind(config.listen.to_string(), e);
+    let mut builder = ServerBuilder::default()
+        // Signals are handled by `run_until_signalled`, which drains first.
+        .disable_signals();
+    if config.workers > 0 {
+        builder = builder.workers(config.workers);
+    }
+    let shutdown = builder.graceful_shutdown_signal();
+    let builder = builder
+        .listen("quota-gateway", listener, move || {
+            let shutdown = shutdown.clone();
+            let app = App::new()
+                .app_data(state.clone())
+                // Request ids see every answer (and paths are checked there, before routing).
+                .wrap(from_fn(request_id::middleware))
+                .configure(|cfg| {
+                    // A request walks the routes in this order: the proxy's scope first (a
+                    // prefix compared, where matching the API's routes cost a proxied call
+                    // about 57,000 instructions), then the API, so the data plane never pays
+                    // for matching the dashboard's paths.
+                    if let Some(proxy) = &proxy {
+                        crate::proxy::routes(cfg, proxy.clone());
+                    }
+                    api::routes(cfg);
+                    dashboard::routes(cfg);
+                });
+            // What `HttpServer` builds, with the socket wrapped (see `api::connection`):
+            // idle keep-alive connections close on shutdown, a client gets 1 s to go.
+            let http = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .finish(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                // A relayed stream writes each event as it comes: without this, the small
+                // write after the head waits for the client's delayed ACK (40 ms).
+                let _ = io.set_nodelay(true);
+                Ok((Connection::new(io), Protocol::Http1, peer))
+            })
+            .and_then(http)
+        })
+        .map_err(bind_error)?;
+    Ok(builder.run())
 }
 
 /// Serves until the server stops, or stops it with an error saying why the Redis it reached

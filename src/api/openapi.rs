@@ -8,59 +8,15 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
-    ResponseBuilder, Schema,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, Required,
+    ResponseBuilder,
 };
-use utoipa::{PartialSchema, ToSchema};
 
-use super::dto;
+use super::dto::{self, Sum};
 use super::route::{Key, Route};
 use super::{event, operators, prices, projects, runs, subscriptions, user_keys, user_tokens, users};
 use crate::http::Code;
 use crate::quota::{Milli, PlanDoc, SignedAmount};
-
-impl PartialSchema for Milli {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::Number))
-            .minimum(Some(0))
-            .maximum(Some(1_000_000_000_000u64))
-            .multiple_of(Some(0.001))
-            .description(Some("an amount in units, at most 3 decimals, exact"))
-            .into()
-    }
-}
-impl ToSchema for Milli {}
-
-/// The schema of an amount an answer sums (a counter past its quota, a balance of many grants,
-/// a summary's totals): a quantity's bound of 10^12 units holds for each amount asked, not for
-/// what they add up to, which stops at the counters' exact range (2^53 milli-units).
-pub struct Sum;
-
-impl PartialSchema for Sum {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::Number))
-            .minimum(Some(0))
-            // 2^53 milli-units, in units (the nearest a float says it).
-            .maximum(Some((1u64 << 53) as f64 / 1000.0))
-            .multiple_of(Some(0.001))
-            .description(Some("an amount in units that sums others, at most 3 decimals, exact"))
-            .into()
-    }
-}
-impl ToSchema for Sum {}
-
-impl PartialSchema for SignedAmount {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::Number))
-            .multiple_of(Some(0.001))
-            .description(Some("a signed amount in units, at most 3 decimals"))
-            .into()
-    }
-}
-impl ToSchema for SignedAmount {}
 
 /// The proxy's routes speak the providers' own APIs, which this document does not restate.
 const PROXY: &str = "The HTTP API of quota-gateway. Beside it, on a node started with QG_UPSTREAMS, \
@@ -204,8 +160,34 @@ fn json_of(schema: &str) -> utoipa::openapi::Content {
         .build()
 }
 
+/// The operation of `route`: its parameters, body, answers (each error status with its codes)
+/// and who may call it.
 fn operation(route: &Route) -> utoipa::openapi::path::Operation {
-    let mut op = OperationBuilder::new().summary(Some(route.summary));
+    let mut op = with_parameters(OperationBuilder::new().summary(Some(route.summary)), route);
+    if let Some(body) = route.body {
+        op = op.request_body(Some(
+            RequestBodyBuilder::new()
+                .content("application/json", json_of(body))
+                .build(),
+        ));
+    }
+    let mut ok = ResponseBuilder::new().description("success");
+    if let Some(schema) = route.ok.1 {
+        ok = ok.content("application/json", json_of(schema));
+    }
+    op = with_problems(op.response(route.ok.0.to_string(), ok), &error_codes(route));
+    // Who may call it, in words a reader (and the book's API reference) takes as they are.
+    op = op.description(match route.key {
+        Key::None => None,
+        Key::Root => Some("The root token."),
+        Key::Secret => Some("A project's secret key."),
+        Key::Reader => Some("A secret key, or a publishable key with the user's X-User-Token."),
+    });
+    op.build()
+}
+
+/// `op` with the parameters of `route`: its path's segments, its query and its headers.
+fn with_parameters(mut op: OperationBuilder, route: &Route) -> OperationBuilder {
     for segment in route
         .path
         .split('/')
@@ -243,18 +225,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .schema(Some(string)),
         );
     }
-    if let Some(body) = route.body {
-        op = op.request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", json_of(body))
-                .build(),
-        ));
-    }
-    let mut ok = ResponseBuilder::new().description("success");
-    if let Some(schema) = route.ok.1 {
-        ok = ok.content("application/json", json_of(schema));
-    }
-    op = op.response(route.ok.0.to_string(), ok);
+    op
+}
+
+/// The error codes `route` may answer: its own, then those of its key, its input and its body.
+fn error_codes(route: &Route) -> Vec<Code> {
     let mut codes: Vec<Code> = route.errors.to_vec();
     if !matches!(route.key, Key::None) {
         codes.extend([
@@ -271,6 +246,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         codes.push(Code::PayloadTooLarge);
         codes.push(Code::UnsupportedMediaType);
     }
+    codes
+}
+
+/// `op` with a problem+json answer per status of `codes`, naming the codes it carries.
+fn with_problems(mut op: OperationBuilder, codes: &[Code]) -> OperationBuilder {
     let mut statuses: Vec<u16> = codes.iter().map(|c| c.status().as_u16()).collect();
     statuses.sort_unstable();
     statuses.dedup();
@@ -285,14 +265,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             .content("application/problem+json", json_of("Problem"));
         op = op.response(status.to_string(), problem);
     }
-    // Who may call it, in words a reader (and the book's API reference) takes as they are.
-    op = op.description(match route.key {
-        Key::None => None,
-        Key::Root => Some("The root token."),
-        Key::Secret => Some("A project's secret key."),
-        Key::Reader => Some("A secret key, or a publishable key with the user's X-User-Token."),
-    });
-    op.build()
+    op
 }
 
 /// Adds each type's schema to a components builder.

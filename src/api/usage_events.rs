@@ -70,11 +70,49 @@ fn format(req: &HttpRequest) -> Format {
     }
 }
 
+/// What a listing asks for, checked: whose entries, over which times, from where, how many.
+struct Asked {
+    user: Option<UserId>,
+    member: Option<UserId>,
+    from_ms: i64,
+    to_ms: i64,
+    cursor: Option<LedgerCursor>,
+    limit: usize,
+}
+
 pub(crate) async fn list_usage_events(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let asked = read(&req)?;
+    let project = key.project(&state).await?;
+    let format = format(&req);
+    if let Format::Page = format {
+        return answer_page(&state, &project, asked).await;
+    }
+    let walk = Walk {
+        gateway: state.gateway.clone(),
+        project,
+        user: asked.user,
+        member: asked.member,
+        from_ms: asked.from_ms,
+        to_ms: asked.to_ms,
+        cursor: asked.cursor,
+        started: false,
+        format,
+    };
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        _ => "application/x-ndjson",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .streaming(futures_util::stream::unfold(walk, Walk::step)))
+}
+
+/// The listing the query asks for, each refusal naming its parameter.
+fn read(req: &HttpRequest) -> Result<Asked, ApiError> {
     let [user, member, from, to, cursor, limit] = query::params(
         req.query_string(),
         ["userId", "memberId", "from", "to", "cursor", "limit"],
@@ -114,47 +152,37 @@ pub(crate) async fn list_usage_events(
         }
     }
     let limit = query::limit(limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-    let project = key.project(&state).await?;
-    let format = format(&req);
-    if let Format::Page = format {
-        let page = state
-            .gateway
-            .data()
-            .usage_events(
-                &project,
-                &LedgerQuery {
-                    user: user.as_ref(),
-                    member: member.as_ref(),
-                    from_ms,
-                    to_ms,
-                },
-                cursor,
-                limit,
-            )
-            .await?;
-        return Ok(HttpResponse::Ok().json(UsageEventPageAnswer {
-            data: page.data.iter().map(UsageEventAnswer::from).collect(),
-            next_cursor: page.next.as_ref().map(encode_cursor),
-        }));
-    }
-    let walk = Walk {
-        gateway: state.gateway.clone(),
-        project,
+    Ok(Asked {
         user,
         member,
         from_ms,
         to_ms,
         cursor,
-        started: false,
-        format,
-    };
-    let content_type = match format {
-        Format::Csv => "text/csv; charset=utf-8",
-        _ => "application/x-ndjson",
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, content_type))
-        .streaming(futures_util::stream::unfold(walk, Walk::step)))
+        limit,
+    })
+}
+
+/// One page of the listing as JSON, with the cursor of the next.
+async fn answer_page(state: &AppState, project: &str, asked: Asked) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .gateway
+        .data()
+        .usage_events(
+            project,
+            &LedgerQuery {
+                user: asked.user.as_ref(),
+                member: asked.member.as_ref(),
+                from_ms: asked.from_ms,
+                to_ms: asked.to_ms,
+            },
+            asked.cursor,
+            asked.limit,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(UsageEventPageAnswer {
+        data: page.data.iter().map(UsageEventAnswer::from).collect(),
+        next_cursor: page.next.as_ref().map(encode_cursor),
+    }))
 }
 
 /// A streamed reading of the whole range, a page per step. A failure midway ends the stream

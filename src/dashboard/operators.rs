@@ -2,7 +2,6 @@
 //! invite one (the invitation link shown once, in the answer) and to change or remove their
 //! role here; and the invitation page where a person chooses their password.
 
-use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -10,6 +9,7 @@ use maud::{html, Markup};
 use super::parts::forms::form;
 use super::parts::layout::{bare_page, csrf, html_response, page};
 use super::parts::notice::error;
+use super::parts::numbers::when;
 use super::parts::session::{current, from_another_site, posted, see_other};
 use super::parts::shown::Shown;
 use crate::gateway::console::operators::{invite_path, OperatorPatch, Taken};
@@ -86,20 +86,27 @@ async fn operators_page(
             }
         } }
         @if owner {
-            h2 { "Invite an operator" }
-            form method="post" action=(PAGE) {
-                (csrf(session))
-                input type="hidden" name="do" value="invite";
-                p { label for="op-email" { "Email" } br; input #op-email type="email" name="email" required maxlength="254"; }
-                p { label for="op-name" { "Name" } br; input #op-name type="text" name="name" required maxlength="128"; }
-                p { label for="op-role" { "Role in this project" } br;
-                    select #op-role name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[r == Role::Support] { (r.as_str()) } } } }
-                button type="submit" { "Invite" }
-            }
+            (invitation_form(session))
         } @else {
             p.muted { "Only an owner of the project invites operators and changes their roles." }
         }
     })
+}
+
+/// An owner's form that invites an operator, with their role in this project.
+fn invitation_form(session: &Session) -> Markup {
+    html! {
+        h2 { "Invite an operator" }
+        form method="post" action=(PAGE) {
+            (csrf(session))
+            input type="hidden" name="do" value="invite";
+            p { label for="op-email" { "Email" } br; input #op-email type="email" name="email" required maxlength="254"; }
+            p { label for="op-name" { "Name" } br; input #op-name type="text" name="name" required maxlength="128"; }
+            p { label for="op-role" { "Role in this project" } br;
+                select #op-role name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[r == Role::Support] { (r.as_str()) } } } }
+            button type="submit" { "Invite" }
+        }
+    }
 }
 
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -2,9 +2,11 @@
 //! each group, from every user's rollups (computed in the background, `Accounts::overview`, and
 //! dated on the page), users per plan, the latest alerts sent and the latest changes.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::html;
+use maud::{html, Markup};
 
 use super::parts::changes::changes_table;
 use super::parts::chart::decisions_chart;
@@ -13,10 +15,11 @@ use super::parts::links::user_link;
 use super::parts::numbers::{amount, measures, when, when_or};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::Overview;
+use crate::gateway::console::sessions::Session;
+use crate::gateway::{Activity, Overview, RouteFallbacks};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
-use crate::quota::ChangeFilter;
+use crate::quota::{ChangeFilter, DeliveryRecord};
 
 /// The days the overview covers, today included.
 const DAYS: i64 = 30;
@@ -29,13 +32,7 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Re
     let project = &session.project;
     let mut members = state.gateway.accounts().plan_member_counts(project).await?;
     members.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    let mut alerts = Vec::new();
-    for (id, _) in state.gateway.accounts().webhooks(project).await? {
-        alerts.extend(state.gateway.accounts().webhook_deliveries(project, &id, 20).await?);
-    }
-    alerts.retain(|(_, d)| d.kind.starts_with("quota."));
-    alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
-    alerts.truncate(10);
+    let alerts = latest_alerts(&state, project).await?;
     let (changes, _) = state
         .gateway
         .accounts()
@@ -54,20 +51,57 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Re
         return Ok(html_response(StatusCode::OK, markup));
     };
     let measures = measures(&state.gateway.accounts().plans(project).await?);
-    let days: Vec<(i64, (i64, i64))> = (today - (DAYS - 1)..=today)
-        .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
-        .collect();
     let body = html! {
         h1 { "Overview" }
+        (as_of(&session, &activity, computing))
+        (activity_cards(&activity, today, &measures))
+        div.grid {
+            (plans_card(&members))
+            (alerts_card(&alerts))
+        }
+        (fallbacks_card(&fallbacks))
+        h2 { "Latest changes" }
+        (changes_table(&changes))
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Overview", "Overview", None, body).await?,
+    ))
+}
+
+/// The ten latest quota alerts sent to any of the project's webhook endpoints, newest first.
+async fn latest_alerts(state: &AppState, project: &str) -> Result<Vec<(String, DeliveryRecord)>, ApiError> {
+    let mut alerts = Vec::new();
+    for (id, _) in state.gateway.accounts().webhooks(project).await? {
+        alerts.extend(state.gateway.accounts().webhook_deliveries(project, &id, 20).await?);
+    }
+    alerts.retain(|(_, d)| d.kind.starts_with("quota."));
+    alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
+    alerts.truncate(10);
+    Ok(alerts)
+}
+
+/// What the counts are of and when they were made, and the button that counts again.
+fn as_of(session: &Session, activity: &Activity, computing: bool) -> Markup {
+    html! {
         div.muted {
             "Usage from every user's rollups (" (users(activity.users)) "), as of " (when(activity.as_of_ms)) ". "
             @if computing { "A newer count is being made; reload in a moment." }
             @else if session.may(Need::Support) {
                 form.inline method="post" action="/dashboard/overview" {
-                    (csrf(&session)) button.plain type="submit" { "Count again now" }
+                    (csrf(session)) button.plain type="submit" { "Count again now" }
                 }
             }
         }
+    }
+}
+
+/// The cards of the last `DAYS` days to `today`: reserves admitted and denied, top users per group.
+fn activity_cards(activity: &Activity, today: i64, measures: &BTreeMap<String, &'static str>) -> Markup {
+    let days: Vec<(i64, (i64, i64))> = (today - (DAYS - 1)..=today)
+        .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
+        .collect();
+    html! {
         div.grid {
             div.card {
                 h2 { "Reserves admitted and denied, last 30 days" }
@@ -89,53 +123,63 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Re
                 @if activity.top.is_empty() { p.muted { "No usage yet." } }
             }
         }
-        div.grid {
-            div.card {
-                h2 { "Users per plan" }
-                table {
-                    thead { tr { th { "Plan" } th.num { "Users" } } }
-                    tbody {
-                        @for (plan, n) in &members { tr { td { code { (Shown(plan)) } } td.num { (n) } } }
-                        @if members.is_empty() { tr { td colspan="2" .muted { "No subscription yet." } } }
-                    }
-                }
-            }
-            div.card {
-                h2 { "Latest alerts" }
-                table {
-                    thead { tr { th { "When" } th { "Type" } th { "User" } th { "Group" } } }
-                    tbody {
-                        @for (_, d) in &alerts {
-                            @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
-                            tr { td { (when_or(d.created, "")) } td { (d.kind) }
-                                 td { (Shown(event["data"]["userId"].as_str().unwrap_or(""))) }
-                                 td { (Shown(event["data"]["groupId"].as_str().unwrap_or(""))) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
-                        }
-                        @if alerts.is_empty() { tr { td colspan="4" .muted { "No alert sent (alerts go to webhook endpoints)." } } }
-                    }
+    }
+}
+
+/// The card of how many users each plan has, the most first.
+fn plans_card(members: &[(String, i64)]) -> Markup {
+    html! {
+        div.card {
+            h2 { "Users per plan" }
+            table {
+                thead { tr { th { "Plan" } th.num { "Users" } } }
+                tbody {
+                    @for (plan, n) in members { tr { td { code { (Shown(plan)) } } td.num { (n) } } }
+                    @if members.is_empty() { tr { td colspan="2" .muted { "No subscription yet." } } }
                 }
             }
         }
+    }
+}
+
+/// The card of the latest alerts sent.
+fn alerts_card(alerts: &[(String, DeliveryRecord)]) -> Markup {
+    html! {
+        div.card {
+            h2 { "Latest alerts" }
+            table {
+                thead { tr { th { "When" } th { "Type" } th { "User" } th { "Group" } } }
+                tbody {
+                    @for (_, d) in alerts {
+                        @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
+                        tr { td { (when_or(d.created, "")) } td { (d.kind) }
+                             td { (Shown(event["data"]["userId"].as_str().unwrap_or(""))) }
+                             td { (Shown(event["data"]["groupId"].as_str().unwrap_or(""))) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
+                    }
+                    @if alerts.is_empty() { tr { td colspan="4" .muted { "No alert sent (alerts go to webhook endpoints)." } } }
+                }
+            }
+        }
+    }
+}
+
+/// The card of the routes that fell back to their next target, and why.
+fn fallbacks_card(fallbacks: &[RouteFallbacks]) -> Markup {
+    html! {
         div.card {
             h2 { "Fallback routes, last 30 days" }
             p.muted { "Attempts of a route of the proxy's upstreams file that gave way to its next target, and why." }
             table {
                 thead { tr { th { "Route" } th { "Why it moved on" } th.num { "Times" } } }
                 tbody {
-                    @for f in &fallbacks {
+                    @for f in fallbacks {
                         tr { td { code { (Shown(&f.route)) } } td { (fallback_reason(&f.reason)) } td.num { (f.count) } }
                     }
                     @if fallbacks.is_empty() { tr { td colspan="3" .muted { "No route fell back." } } }
                 }
             }
         }
-        h2 { "Latest changes" }
-        (changes_table(&changes))
-    };
-    Ok(html_response(
-        StatusCode::OK,
-        page(&state, &session, "Overview", "Overview", None, body).await?,
-    ))
+    }
 }
 
 /// Why an attempt gave way, as a person reads it (`proxy/fallback.rs` names the reasons).

@@ -2,8 +2,8 @@
 //! secret shown in that answer only), sends a test, retries a delivery, enables, disables and
 //! deletes one (asked first, with a reason).
 
-use super::parts::numbers::{when, when_or};
-use crate::quota::operator::Need;
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -11,11 +11,13 @@ use maud::{html, Markup};
 use super::parts::confirm::{self, Ask};
 use super::parts::forms::nonce;
 use super::parts::layout::{csrf, html_response, page};
+use super::parts::numbers::{when, when_or};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
 use crate::gateway::console::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency};
 use crate::http::{ApiError, AppState};
+use crate::quota::operator::Need;
 use crate::quota::DeliveryRecord;
 use crate::secrets::digest_hex;
 
@@ -202,23 +204,10 @@ pub(crate) async fn act(
     };
     let (id, action) = path.into_inner();
     let project = &session.project;
-    let refused = |err: GatewayError| async {
-        let flash = match err {
-            GatewayError::WebhookDisabled { id, reason } => {
-                html! { div.flash.error { "Endpoint " code { (id) } " is disabled (" (reason) "); enable it first." } }
-            }
-            err => return Err(ApiError::from(err)),
-        };
-        let body = webhooks_page(&state, &session, Some(flash)).await?;
-        Ok(html_response(
-            StatusCode::CONFLICT,
-            page(&state, &session, "Webhooks", "Webhooks", None, body).await?,
-        ))
-    };
     match action.as_str() {
         "test" => {
             if let Err(err) = state.gateway.accounts().test_webhook(project, &id).await {
-                return refused(err).await;
+                return refused(&state, &session, err).await;
             }
         }
         "enable" | "disable" => {
@@ -231,28 +220,7 @@ pub(crate) async fn act(
         }
         "delete" => {
             if !confirm::confirmed(&fields) {
-                let endpoint = state
-                    .gateway
-                    .accounts()
-                    .webhook(project, &id)
-                    .await?
-                    .ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
-                let what = html! {
-                    p { "Endpoint " code { (id) } " (" (endpoint.url) ") is deleted with its signing secret: "
-                        "its pending deliveries are dropped, and no alert goes there again." }
-                    p.muted { "A deleted endpoint cannot be restored; adding the address again makes a new endpoint with a new secret." }
-                };
-                let action = format!("/dashboard/webhooks/{id}/delete");
-                let ask = Ask {
-                    section: "Webhooks",
-                    title: "Delete this endpoint?",
-                    action: &action,
-                    what,
-                    reason: true,
-                    button: "Delete the endpoint",
-                    back: "/dashboard/webhooks",
-                };
-                return confirm::ask(&state, &session, &fields, ask).await;
+                return ask_to_delete(&state, &session, &fields, &id).await;
             }
             let reason = confirm::reason(&fields)?;
             if !state
@@ -269,10 +237,56 @@ pub(crate) async fn act(
             match state.gateway.accounts().retry_delivery(project, &id, &delivery).await {
                 Ok(true) => {}
                 Ok(false) => return Err(ApiError::DeliveryNotFound(delivery)),
-                Err(err) => return refused(err).await,
+                Err(err) => return refused(&state, &session, err).await,
             }
         }
         _ => return Err(ApiError::RouteNotFound),
     }
     Ok(see_other("/dashboard/webhooks"))
+}
+
+/// The page again with the refusal of a disabled endpoint above it; any other error as is.
+async fn refused(state: &AppState, session: &Session, err: GatewayError) -> Result<HttpResponse, ApiError> {
+    let flash = match err {
+        GatewayError::WebhookDisabled { id, reason } => {
+            html! { div.flash.error { "Endpoint " code { (id) } " is disabled (" (reason) "); enable it first." } }
+        }
+        err => return Err(ApiError::from(err)),
+    };
+    let body = webhooks_page(state, session, Some(flash)).await?;
+    Ok(html_response(
+        StatusCode::CONFLICT,
+        page(state, session, "Webhooks", "Webhooks", None, body).await?,
+    ))
+}
+
+/// The page that asks to confirm deleting endpoint `id`, with what goes with it.
+async fn ask_to_delete(
+    state: &AppState,
+    session: &Session,
+    fields: &HashMap<String, String>,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let endpoint = state
+        .gateway
+        .accounts()
+        .webhook(&session.project, id)
+        .await?
+        .ok_or_else(|| ApiError::WebhookNotFound(id.to_string()))?;
+    let what = html! {
+        p { "Endpoint " code { (id) } " (" (endpoint.url) ") is deleted with its signing secret: "
+            "its pending deliveries are dropped, and no alert goes there again." }
+        p.muted { "A deleted endpoint cannot be restored; adding the address again makes a new endpoint with a new secret." }
+    };
+    let action = format!("/dashboard/webhooks/{id}/delete");
+    let ask = Ask {
+        section: "Webhooks",
+        title: "Delete this endpoint?",
+        action: &action,
+        what,
+        reason: true,
+        button: "Delete the endpoint",
+        back: "/dashboard/webhooks",
+    };
+    confirm::ask(state, session, fields, ask).await
 }

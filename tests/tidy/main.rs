@@ -35,9 +35,12 @@
 //!    every entry (`mod.rs` aside), or says that it picks: with `...` or "a file per".
 //!    Everywhere in ARCHITECTURE, a backticked file name is a file of the repository, and the
 //!    whole stays under 14 KiB.
+//! 4. Lengths. No function of `src/` runs over 80 lines, tests aside (`#[cfg(test)]` items and
+//!    `tests.rs` files): a longer one is split into named steps.
 
 mod defs;
 mod items;
+mod lengths;
 mod lists;
 mod paths;
 mod source;
@@ -45,7 +48,7 @@ mod source;
 use std::fs;
 
 use items::{Index, Resolution};
-use source::{root, texts, Kind};
+use source::{files_under, relative, root, texts, Kind};
 
 fn fail_on(findings: Vec<String>, what: &str) {
     assert!(
@@ -126,6 +129,46 @@ fn architecture_stays_a_map_under_14_kib() {
         size < 14 * 1024,
         "ARCHITECTURE.md is {size} bytes, 14 KiB or more: shorten it"
     );
+}
+
+/// The most lines a function of `src/` may run, from its `fn` to its closing brace.
+const MOST_LINES: usize = 80;
+
+/// Folders whose functions are not yet held to `MOST_LINES`, while their long functions are
+/// being split. The list is to be emptied, never added to.
+const LENGTH_EXEMPT: &[&str] = &["src/proxy/", "src/gateway/", "src/store/", "src/quota/"];
+
+#[test]
+fn no_function_outside_tests_runs_over_80_lines() {
+    let mut findings = Vec::new();
+    for path in files_under("src") {
+        let file = relative(&path);
+        let is_tests = path.file_name().is_some_and(|n| n == "tests.rs");
+        if !file.ends_with(".rs") || is_tests || LENGTH_EXEMPT.iter().any(|dir| file.starts_with(dir)) {
+            continue;
+        }
+        let source = fs::read_to_string(&path).unwrap();
+        for f in lengths::functions(&source).into_iter().filter(|f| f.lines > MOST_LINES) {
+            findings.push(format!("{file}:{}: `{}` is {} lines", f.line, f.name, f.lines));
+        }
+    }
+    fail_on(
+        findings,
+        &format!("functions over {MOST_LINES} lines: split each into named steps"),
+    );
+}
+
+#[test]
+fn the_length_scanner_counts_bodies_and_skips_tests_strings_and_declarations() {
+    let source = "fn short() {\n    let s = \"}\"; // }\n}\n\
+                  trait T { fn declared(&self) -> [u8; 2]; }\n\
+                  pub(crate) async fn typed(f: fn(u8)) -> [u8; 2] {\n    f(1);\n    [0, 1]\n}\n\
+                  #[cfg(test)]\nmod tests {\n    fn hidden() {}\n}\n";
+    let found: Vec<(String, usize, usize)> = lengths::functions(source)
+        .into_iter()
+        .map(|f| (f.name, f.line, f.lines))
+        .collect();
+    assert_eq!(found, vec![("short".to_owned(), 1, 3), ("typed".to_owned(), 5, 4)]);
 }
 
 #[test]

@@ -103,11 +103,11 @@ pub struct GrantList {
 #[serde(rename_all = "camelCase")]
 pub struct BalanceAnswer {
     pub balance: String,
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub available: Milli,
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub held: Milli,
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub debt: Milli,
     pub soonest_expiry: Option<SoonestExpiry>,
     pub grants: Vec<GrantAnswer>,
@@ -141,21 +141,21 @@ impl BalanceAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CategoryAnswer {
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub granted: Milli,
     /// By commits and tracks, and paying debt.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub burned: Milli,
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub voided: Milli,
     /// Breakage: what grants had left when they expired.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub expired: Milli,
     /// Granted less burned, voided and expired (deferred revenue for paid credits).
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub outstanding: Milli,
     /// Burned times each grant's cost basis, in cents: recognised revenue.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub revenue_cents: Milli,
 }
 
@@ -183,12 +183,12 @@ pub struct CreditSummaryAnswer {
     pub paid: CategoryAnswer,
     pub promotional: CategoryAnswer,
     /// Credits the plans' allowances covered.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub allowance_burned: Milli,
     /// Burned beyond every grant, and what later grants paid of it.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub debt_added: Milli,
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub debt_settled: Milli,
     /// The span held more entries than one summary reads (200,000): these are the first's.
     pub truncated: bool,

@@ -7,6 +7,7 @@
 //! contract and OpenAPI schema.
 
 mod account;
+mod amounts;
 mod approvals;
 mod credits;
 pub mod direct;
@@ -16,6 +17,7 @@ mod simulations;
 mod webhooks;
 
 pub use account::*;
+pub use amounts::Sum;
 pub use approvals::*;
 pub use credits::*;
 pub use ledger::*;
@@ -98,22 +100,22 @@ pub struct CounterAnswer {
     pub unit: &'static str,
     pub mode: &'static str,
     pub quota: Milli,
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub used: Milli,
     /// What open reservations hold.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub reserved: Milli,
     /// A team's group, in usage: capacity leased to its members' slices that they have
     /// neither used nor hold yet (their use shows in `used` and `reserved` as it happens);
     /// absent when nothing is leased, and in every other answer (where `reserved` counts it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<crate::api::openapi::Sum>)]
+    #[schema(value_type = Option<crate::api::dto::Sum>)]
     pub leased: Option<Milli>,
     /// `used` + `reserved` + `leased`.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub count: Milli,
     /// `quota` − `count`, or a balance group's spendable balance.
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub remaining: Milli,
     pub period_start: Option<String>,
     pub resets_at: Option<String>,
@@ -129,7 +131,7 @@ pub struct CounterAnswer {
     pub balance: Option<String>,
     /// A balance group's debt: burned beyond every grant, paid first by the next grant.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<crate::api::openapi::Sum>)]
+    #[schema(value_type = Option<crate::api::dto::Sum>)]
     pub debt: Option<Milli>,
     /// A balance group's grants that expire soonest (null when none with anything remaining
     /// expires).
@@ -146,14 +148,14 @@ pub struct CounterAnswer {
     /// In usage: what attempts after the first of an original action (a routed proxy call's
     /// next targets) committed in the period; absent when none did, and in other answers.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<crate::api::openapi::Sum>)]
+    #[schema(value_type = Option<crate::api::dto::Sum>)]
     pub fallback_used: Option<Milli>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SoonestExpiry {
-    #[schema(value_type = crate::api::openapi::Sum)]
+    #[schema(value_type = crate::api::dto::Sum)]
     pub amount: Milli,
     pub at: String,
 }

@@ -3,6 +3,8 @@
 //! undone) or extend it by minutes. `POST /dashboard/users/{userId}/runs/{runId}/{close|extend}`,
 //! each held to the support role and recorded in the audit log as the operator's.
 
+use std::collections::HashMap;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
@@ -41,6 +43,7 @@ pub(crate) fn forms(session: &Session, id: &ReservationId) -> Markup {
     }
 }
 
+/// `POST /dashboard/users/{userId}/runs/{runId}/{close|extend}`: one lever, then back to the run.
 pub(crate) async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -56,87 +59,109 @@ pub(crate) async fn act(
     let id = ReservationId::parse_run(&run)
         .filter(|id| id.user() == &user)
         .ok_or(ApiError::RunNotFound)?;
-    let project = &session.project;
-    let href = run_href(&id);
     match action.as_str() {
         "close" => {
             if !confirm::confirmed(&fields) {
-                let view = state
-                    .gateway
-                    .data()
-                    .run(project, &id)
-                    .await?
-                    .ok_or(ApiError::RunNotFound)?;
-                if view.state != RunState::Open {
-                    return Err(ended(&view));
-                }
-                let action = format!("{href}/close");
-                let ask = Ask {
-                    section: "Users",
-                    title: "Close this run?",
-                    action: &action,
-                    what: closing(&view),
-                    reason: true,
-                    button: "Close the run",
-                    back: &href,
-                };
-                return confirm::ask(&state, &session, &fields, ask).await;
+                return ask_to_close(&state, &session, &fields, &id).await;
             }
-            let by = session.actor().because(&confirm::reason(&fields)?);
-            let view = state
-                .gateway
-                .data()
-                .close_run_as(project, &id, &by)
-                .await?
-                .ok_or(ApiError::RunNotFound)?;
-            if view.state == RunState::Expired {
-                return Err(ApiError::RunEnded("expired"));
-            }
+            close(&state, &session, &fields, &id).await?;
         }
-        "extend" => {
-            let minutes = fields
-                .get("minutes")
-                .and_then(|m| m.trim().parse::<i64>().ok())
-                .filter(|m| (1..=MAX_MINUTES).contains(m))
-                .ok_or_else(|| {
-                    ApiError::invalid("minutes", format!("must be a whole number from 1 to {MAX_MINUTES}"))
-                })?;
-            // An extension moves the end later, never earlier: a shorter time would cut the
-            // run's budget short under the name of extending it.
-            let view = state
-                .gateway
-                .data()
-                .run(project, &id)
-                .await?
-                .ok_or(ApiError::RunNotFound)?;
-            if view.state != RunState::Open {
-                return Err(ended(&view));
-            }
-            let ends = view.reservation.expires_ms;
-            if state.gateway.node().now_ms() + minutes * 60_000 <= ends {
-                let detail = format!(
-                    "must reach past the run's end, {}: it is held until then already",
-                    rfc3339(ends)
-                );
-                return Err(ApiError::invalid("minutes", detail));
-            }
-            match state
-                .gateway
-                .data()
-                .extend_run_as(project, &id, minutes * 60_000, &session.actor())
-                .await?
-            {
-                Extension::Extended { .. } => {}
-                Extension::NotFound | Extension::Ended(ReservationState::Released) => {
-                    return Err(ApiError::RunNotFound)
-                }
-                Extension::Ended(ReservationState::Committed) => return Err(ApiError::RunEnded("closed")),
-                Extension::Ended(_) => return Err(ApiError::RunEnded("expired")),
-            }
-        }
+        "extend" => extend(&state, &session, &fields, &id).await?,
         _ => return Err(ApiError::RouteNotFound),
     }
-    Ok(see_other(&href))
+    Ok(see_other(&run_href(&id)))
+}
+
+/// The page that asks to confirm a close, with what it commits and gives back.
+async fn ask_to_close(
+    state: &AppState,
+    session: &Session,
+    fields: &HashMap<String, String>,
+    id: &ReservationId,
+) -> Result<HttpResponse, ApiError> {
+    let view = open_run(state, &session.project, id).await?;
+    let href = run_href(id);
+    let action = format!("{href}/close");
+    let ask = Ask {
+        section: "Users",
+        title: "Close this run?",
+        action: &action,
+        what: closing(&view),
+        reason: true,
+        button: "Close the run",
+        back: &href,
+    };
+    confirm::ask(state, session, fields, ask).await
+}
+
+/// Closes the run, confirmed, with the operator's reason.
+async fn close(
+    state: &AppState,
+    session: &Session,
+    fields: &HashMap<String, String>,
+    id: &ReservationId,
+) -> Result<(), ApiError> {
+    let by = session.actor().because(&confirm::reason(fields)?);
+    let view = state
+        .gateway
+        .data()
+        .close_run_as(&session.project, id, &by)
+        .await?
+        .ok_or(ApiError::RunNotFound)?;
+    if view.state == RunState::Expired {
+        return Err(ApiError::RunEnded("expired"));
+    }
+    Ok(())
+}
+
+/// Extends the run to the minutes from now the form asks for.
+async fn extend(
+    state: &AppState,
+    session: &Session,
+    fields: &HashMap<String, String>,
+    id: &ReservationId,
+) -> Result<(), ApiError> {
+    let minutes = fields
+        .get("minutes")
+        .and_then(|m| m.trim().parse::<i64>().ok())
+        .filter(|m| (1..=MAX_MINUTES).contains(m))
+        .ok_or_else(|| ApiError::invalid("minutes", format!("must be a whole number from 1 to {MAX_MINUTES}")))?;
+    // An extension moves the end later, never earlier: a shorter time would cut the
+    // run's budget short under the name of extending it.
+    let view = open_run(state, &session.project, id).await?;
+    let ends = view.reservation.expires_ms;
+    if state.gateway.node().now_ms() + minutes * 60_000 <= ends {
+        let detail = format!(
+            "must reach past the run's end, {}: it is held until then already",
+            rfc3339(ends)
+        );
+        return Err(ApiError::invalid("minutes", detail));
+    }
+    match state
+        .gateway
+        .data()
+        .extend_run_as(&session.project, id, minutes * 60_000, &session.actor())
+        .await?
+    {
+        Extension::Extended { .. } => Ok(()),
+        Extension::NotFound | Extension::Ended(ReservationState::Released) => Err(ApiError::RunNotFound),
+        Extension::Ended(ReservationState::Committed) => Err(ApiError::RunEnded("closed")),
+        Extension::Ended(_) => Err(ApiError::RunEnded("expired")),
+    }
+}
+
+/// The run, refused when it is missing or has ended.
+async fn open_run(state: &AppState, project: &str, id: &ReservationId) -> Result<RunView, ApiError> {
+    let view = state
+        .gateway
+        .data()
+        .run(project, id)
+        .await?
+        .ok_or(ApiError::RunNotFound)?;
+    if view.state != RunState::Open {
+        return Err(ended(&view));
+    }
+    Ok(view)
 }
 
 /// The refusal of a lever on a run that has ended.

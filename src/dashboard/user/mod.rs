@@ -5,38 +5,44 @@
 //! the newest runs (linked to their pages), recent ledger entries (what was used, through
 //! which key, by which member, for which run's step), the audit trail, and the support
 //! actions' forms. One page in a folder: its sections beside this file, and the support
-//! actions (`actions.rs`), which answer a refused form with this page again.
+//! actions (`actions.rs`, confirmed first where `ask.rs` asks), which answer a refused form
+//! with this page again.
 
 pub(crate) mod actions;
 mod approvals;
+mod ask;
+mod counters;
 mod credits;
 mod jobs;
 mod runs;
 mod spend;
+mod support;
 mod user_keys;
 
-use super::parts::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::parts::cells::status_pill;
 use super::parts::changes::changes_table;
-use super::parts::chart::{bar, daily_chart};
+use super::parts::chart::daily_chart;
 use super::parts::forms::query;
 use super::parts::layout::{csrf, html_response, page};
 use super::parts::ledger::entries_table;
 use super::parts::links::{encode, user_href, user_link};
 use super::parts::notice::{banner, Notice};
-use super::parts::numbers;
+use super::parts::numbers::{self, when};
 use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
 use crate::gateway::console::sessions::Session;
-use crate::gateway::{GatewayError, Usage};
+use crate::gateway::{GatewayError, RunView, Usage};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
-use crate::quota::value::{parse_value_key, value_key, MAX_VALUE_BYTES};
-use crate::quota::{ApprovalStatus, ChangeFilter, Counter, Milli, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::value::parse_value_key;
+use crate::quota::{
+    ApprovalStatus, BalanceView, ChangeEntry, ChangeFilter, JobRecord, KeyRecord, Plan, Reservation, Subscription,
+    UsageDay, UsageEvent, UserId,
+};
 use spend::spend_by_member;
 
 /// Ledger entries a user's page shows.
@@ -84,12 +90,68 @@ pub(crate) async fn answer(
     ))
 }
 
+/// What a user's page shows, read before any of it is drawn.
+struct Facts {
+    sub: Subscription,
+    /// None when no plan applies to the user.
+    usage: Option<Usage>,
+    plans: Vec<Plan>,
+    days: Vec<UsageDay>,
+    events: Vec<UsageEvent>,
+    changes: Vec<ChangeEntry>,
+    open: Vec<(String, Reservation)>,
+    open_jobs: Vec<JobRecord>,
+    runs: Vec<RunView>,
+    keys: Vec<KeyRecord>,
+    spend: Option<Markup>,
+    waiting: approvals::Requests,
+    now_ms: i64,
+    /// None when no plan applies to the user.
+    balances: Option<Vec<BalanceView>>,
+}
+
 async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: bool) -> Result<Markup, ApiError> {
-    let gateway = &state.gateway;
-    let project = &session.project;
-    if !reveal && !gateway.accounts().user_seen(project, user).await? {
+    if !reveal && !state.gateway.accounts().user_seen(&session.project, user).await? {
         return Ok(never_seen(user));
     }
+    let facts = read(state, &session.project, user).await?;
+    let href = user_href(user);
+    let plan = facts
+        .usage
+        .as_ref()
+        .and_then(|u| u.plan_id.as_deref())
+        .and_then(|id| facts.plans.iter().find(|p| p.id == id));
+    let default_balance = credits::default_balance(plan);
+    Ok(html! {
+        h1 { "User " code { (Shown(user.as_str())) } " " (status_pill(facts.sub.status)) }
+        (approvals::for_user(user, &facts.waiting))
+        div.grid {
+            (plan_card(session, user, &href, &facts))
+            (usage_card(&facts.days, &facts.plans))
+        }
+        (counters::table(&facts.sub, facts.usage.as_ref()))
+        @if let Some(spend) = &facts.spend { (spend) }
+        (credits::section(session, &href, facts.now_ms, facts.balances.as_deref(), default_balance))
+        @if session.may(Need::Support) {
+            (support::actions(session, &href, &facts.plans, &facts.sub, &counters::groups(facts.usage.as_ref())))
+        }
+        (runs::for_user(&facts.runs))
+        (user_keys::section(session, &href, &facts.keys))
+        (jobs::section(&facts.open_jobs, facts.now_ms))
+        (open_reservations(&facts.open))
+        h2 { "Recent usage (ledger)" }
+        p.muted { "The newest " (RECENT) " entries, newest first. "
+            a href=(format!("{href}/ledger")) { "Every entry, with filters" } }
+        (entries_table(&facts.events, None))
+        h2 { "Audit trail" }
+        (changes_table(&facts.changes))
+    })
+}
+
+/// Reads everything the page shows of `user`; a user no plan applies to has no usage nor
+/// balances, and their page says so rather than failing.
+async fn read(state: &AppState, project: &str, user: &UserId) -> Result<Facts, ApiError> {
+    let gateway = &state.gateway;
     let sub = gateway.accounts().subscription(project, user).await?;
     let usage = match gateway.data().usage(project, user).await {
         Ok(usage) => Some(usage),
@@ -118,12 +180,61 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         Err(GatewayError::PlanMissing(_)) => (gateway.node().now_ms(), None),
         Err(err) => return Err(err.into()),
     };
-    let plan = usage
-        .as_ref()
-        .and_then(|u| u.plan_id.as_deref())
-        .and_then(|id| plans.iter().find(|p| p.id == id));
-    let default_balance = credits::default_balance(plan);
-    let measures = numbers::measures(&plans);
+    Ok(Facts {
+        sub,
+        usage,
+        plans,
+        days,
+        events,
+        changes,
+        open,
+        open_jobs,
+        runs,
+        keys,
+        spend,
+        waiting,
+        now_ms,
+        balances,
+    })
+}
+
+/// The card of the user's plan, parent, block and overrides (each removable by support).
+fn plan_card(session: &Session, user: &UserId, href: &str, facts: &Facts) -> Markup {
+    let sub = &facts.sub;
+    html! {
+        div.card {
+            p { "Plan: " strong { (Shown(facts.usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none"))) }
+                @if sub.plan_id.is_none() { span.muted { " (the project's default plan)" } } }
+            @if let Some(parent) = &sub.parent_id {
+                p { "Draws on the budget of " code { (user_link(parent)) } }
+            }
+            p { a href=(format!("/dashboard/users?parent={}", encode(user.as_str()))) { "Members" } }
+            @if let Some(reason) = &sub.reason { p { "Blocked: " (Shown(reason)) } }
+            @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (when(started)) } }
+            @for (key, o) in &sub.overrides {
+                @let (group, value) = parse_value_key(key).unwrap_or((key.as_str(), None));
+                p.muted {
+                    "Override " code { (Shown(group)) }
+                    @if let Some(v) = &value { " · value " code { (Shown(v)) } }
+                    ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (when(at)) }
+                    @if session.may(Need::Support) {
+                        " "
+                        form.inline method="post" action=(format!("{href}/unoverride")) {
+                            (csrf(session))
+                            input type="hidden" name="groupId" value=(group);
+                            input type="hidden" name="value" value=(value.as_deref().unwrap_or(""));
+                            button.plain type="submit" aria-label=(format!("Remove the override of {key}")) { "Remove" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The card of the last 30 days' usage: a chart per unit that was used.
+fn usage_card(days: &[UsageDay], plans: &[Plan]) -> Markup {
+    let measures = numbers::measures(plans);
     let mut chart_measures: Vec<&str> = days
         .iter()
         .flat_map(|d| d.groups.iter())
@@ -132,148 +243,27 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         .collect();
     chart_measures.sort();
     chart_measures.dedup();
-    let href = user_href(user);
-    // A group once, however many values it counts per.
-    let mut groups: Vec<String> = Vec::new();
-    for c in usage.iter().flat_map(|u| u.counters.iter()) {
-        if !groups.contains(&c.group_id) {
-            groups.push(c.group_id.clone());
+    html! {
+        div.card {
+            h2 { "Daily usage, last 30 days" }
+            // One chart per unit: tokens and cents added together would mean nothing.
+            @for measure in &chart_measures {
+                h3 { (measure) }
+                (daily_chart(days, measure, &measures))
+            }
+            @if chart_measures.is_empty() { p.muted { "No usage in the last 30 days." } }
         }
     }
-    Ok(html! {
-        h1 { "User " code { (Shown(user.as_str())) } " " (status_pill(sub.status)) }
-        (approvals::for_user(user, &waiting))
-        div.grid {
-            div.card {
-                p { "Plan: " strong { (Shown(usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none"))) }
-                    @if sub.plan_id.is_none() { span.muted { " (the project's default plan)" } } }
-                @if let Some(parent) = &sub.parent_id {
-                    p { "Draws on the budget of " code { (user_link(parent)) } }
-                }
-                p { a href=(format!("/dashboard/users?parent={}", encode(user.as_str()))) { "Members" } }
-                @if let Some(reason) = &sub.reason { p { "Blocked: " (Shown(reason)) } }
-                @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (when(started)) } }
-                @for (key, o) in &sub.overrides {
-                    @let (group, value) = parse_value_key(key).unwrap_or((key.as_str(), None));
-                    p.muted {
-                        "Override " code { (Shown(group)) }
-                        @if let Some(v) = &value { " · value " code { (Shown(v)) } }
-                        ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (when(at)) }
-                        @if session.may(Need::Support) {
-                            " "
-                            form.inline method="post" action=(format!("{href}/unoverride")) {
-                                (csrf(session))
-                                input type="hidden" name="groupId" value=(group);
-                                input type="hidden" name="value" value=(value.as_deref().unwrap_or(""));
-                                button.plain type="submit" aria-label=(format!("Remove the override of {key}")) { "Remove" }
-                            }
-                        }
-                    }
-                }
-            }
-            div.card {
-                h2 { "Daily usage, last 30 days" }
-                // One chart per unit: tokens and cents added together would mean nothing.
-                @for measure in &chart_measures {
-                    h3 { (measure) }
-                    (daily_chart(&days, measure, &measures))
-                }
-                @if chart_measures.is_empty() { p.muted { "No usage in the last 30 days." } }
-            }
-        }
-        h2 { "Counters" }
-        table {
-            thead { tr { th { "Group" } th { "Unit" } th { span.sr { "Share used" } } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Resets" } } }
-            tbody {
-                @for (subject, c) in usage.iter().flat_map(levels) {
-                    tr {
-                        td { (Shown(&c.label)) br; span.muted { (Shown(&c.group_id))
-                            // A per-value group has a row, and a bar, per value it counts.
-                            @if let Some(v) = &c.value { " · value " code { (Shown(v)) } }
-                            @if let Some(s) = subject { " · pool of " (user_link(s)) } } }
-                        td { (c.unit.as_str()) }
-                        @if let Some((name, credit)) = &c.credit {
-                            td { (credits::balance_cell(name, credit)) }
-                            td.num { (c.used) } td.num { (c.reserved) } td.num.muted { "balance" }
-                        } @else {
-                            // A team's capacity leased to its members' slices is given out: it
-                            // fills the bar with what is held.
-                            td { (bar(c.used, Milli(c.reserved.0 + c.leased.0), c.quota)) }
-                            td.num {
-                                (c.used)
-                                // What its outputs came to, once any was said: a call may look
-                                // cheap and its accepted results not.
-                                @if !c.outcomes.is_empty() { br; span.muted.outcomes { (outcomes(c)) } }
-                                // What a routed call's later targets committed of it.
-                                @if c.fallback_used > Milli::ZERO { br; span.muted.fallback { (c.fallback_used) " by fallbacks" } }
-                            }
-                            td.num {
-                                (c.reserved)
-                                @if c.leased > Milli::ZERO { br; span.muted { (c.leased) " leased" } }
-                            }
-                            td.num {
-                                (c.quota)
-                                // The user's own quota, not the plan's: say so where it counts.
-                                @if subject.is_none() && overridden(&sub, c) {
-                                    " " span.pill.override title="a per-user override sets this quota" { "override" }
-                                }
-                            }
-                        }
-                        td { (when_or(c.resets_at_ms, "never")) }
-                    }
-                }
-            }
-        }
-        @if let Some(spend) = spend { (spend) }
-        (credits::section(session, &href, now_ms, balances.as_deref(), default_balance))
-        @if session.may(Need::Support) { h2 { "Support actions" }
-        div.grid {
-            div.card {
-                form.inline method="post" action=(format!("{href}/plan")) {
-                    (csrf(session))
-                    label { "Switch plan " select name="planId" { @for p in &plans { option value=(p.id) selected[sub.plan_id.as_deref() == Some(p.id.as_str())] { (Shown(&p.id)) } } } }
-                    button type="submit" { "Switch" }
-                }
-                p.muted { "On a switch, each group of the new plan carries its counter, resets it, or blocks the rest of the period (its onPlanChange):" }
-                ul.muted { @for p in &plans { li { code { (Shown(&p.id)) } ": " @for g in &p.groups { (Shown(&g.id)) " " (format!("{:?}", g.on_plan_change).to_lowercase()) "; " } } } }
-                form.inline method="post" action=(format!("{href}/override")) {
-                    (csrf(session))
-                    label { "Group " select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } } }
-                    label { "New quota " input type="number" name="quota" min="0" step="0.001" required; }
-                    label { "For hours " input type="number" name="hours" min="1" max=(MAX_OVERRIDE_HOURS) placeholder="empty: until removed"; }
-                    label { "Of one value " input type="text" name="value" maxlength=(MAX_VALUE_BYTES) placeholder="per-value groups only"; }
-                    button type="submit" { "Bump quota" }
-                }
-            }
-            div.card {
-                form.inline method="post" action=(format!("{href}/adjust")) {
-                    (csrf(session))
-                    label { "Group " select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } } }
-                    label { "Amount " input type="number" name="amount" step="0.001" placeholder="-3 refunds 3" required; }
-                    label { "Reason " input type="text" name="reason" required maxlength="256"; }
-                    button type="submit" { "Adjust" }
-                }
-                @if sub.status == Status::Blocked {
-                    form.inline method="post" action=(format!("{href}/unblock")) {
-                        (csrf(session)) button type="submit" { "Unblock" }
-                    }
-                } @else {
-                    form.inline method="post" action=(format!("{href}/block")) {
-                        (csrf(session))
-                        label { "Reason " input type="text" name="reason" required maxlength="256"; }
-                        button.danger type="submit" { "Block" }
-                    }
-                }
-            }
-        } }
-        (runs::for_user(&runs))
-        (user_keys::section(session, &href, &keys))
-        (jobs::section(&open_jobs, now_ms))
+}
+
+/// The table of the user's open reservations, soonest to expire first.
+fn open_reservations(open: &[(String, Reservation)]) -> Markup {
+    html! {
         h2 { "Open reservations" }
         table {
             thead { tr { th { "Reservation" } th { "Event" } th { "Holds" } th { "Expires" } } }
             tbody {
-                @for (id, r) in &open {
+                @for (id, r) in open {
                     tr { td { code { (Shown(id)) } } td { (Shown(&r.event)) }
                          td { @for h in &r.holds { code { (Shown(&h.group)) } " " (h.amount) " " } }
                          td { (when(r.expires_ms)) } }
@@ -281,30 +271,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                 @if open.is_empty() { tr { td colspan="4" .muted { "None." } } }
             }
         }
-        h2 { "Recent usage (ledger)" }
-        p.muted { "The newest " (RECENT) " entries, newest first. "
-            a href=(format!("{href}/ledger")) { "Every entry, with filters" } }
-        (entries_table(&events, None))
-        h2 { "Audit trail" }
-        (changes_table(&changes))
-    })
-}
-
-/// Whether the user's own counter `c` counts against an override: of its value, or of its
-/// group (which a per-value group's values without their own take).
-fn overridden(sub: &Subscription, c: &Counter) -> bool {
-    let of_value = c.value.as_deref().map(|v| value_key(&c.group_id, v));
-    of_value.is_some_and(|k| sub.overrides.contains_key(&k)) || sub.overrides.contains_key(&c.group_id)
-}
-
-/// A usage's counters with their subject: the user's own (None), then each parent's.
-fn levels(usage: &Usage) -> impl Iterator<Item = (Option<&str>, &Counter)> {
-    let own = usage.counters.iter().map(|c| (None, c));
-    let pools = usage
-        .parents
-        .iter()
-        .flat_map(|(parent, pool)| pool.counters.iter().map(move |c| (Some(parent.as_str()), c)));
-    own.chain(pools)
+    }
 }
 
 /// The page of an id the project has never seen: no subscription, no usage. Its actions are
@@ -319,14 +286,5 @@ fn never_seen(user: &UserId) -> Markup {
             p.muted { "Subscribing them, or any other action, creates the user. "
                 a href=(format!("{}?new=1", user_href(user))) { "Show the actions for a new user" } }
         }
-    }
-}
-
-/// A counter's outcomes as the counters table shows them: "2 accepted of 4 · 20 per accepted".
-fn outcomes(c: &Counter) -> Markup {
-    let said: u64 = c.outcomes.0.iter().map(|(_, n)| n).sum();
-    html! {
-        (c.outcomes.accepted()) " accepted of " (said)
-        @if let Some(cost) = c.outcomes.cost_per_accepted(c.used) { " · " (cost) " per accepted" }
     }
 }
