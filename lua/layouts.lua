@@ -102,5 +102,34 @@ local READ_KEY_COUNTERS = 1
 local READ_KEY_RESERVATIONS = 2
 local READ_KEY_OPEN = 3
 local READ_KEY_SUBSCRIPTION = 4
+-- Where each argument is in a data-plane function's ARGV (src/store/scripts/args.rs): a
+-- function's leading ones (ARG.<FUNCTION>), what follows a run of items from the place
+-- before it (ARG.TRACK_TAIL, ...), and reserve's last ones counted back from the last.
+local ARG = {
+  WRITING = {retention = 1, idempotency = 2, digest = 3, keep = 4},
+  RESERVE = {version = 5, id = 6, ttl = 7, holds = 8},
+  CHECK = {version = 1, holds = 2},
+  TRACK = {version = 5, holds = 6},
+  ADJUST = {version = 5, g = 6, f = 7, ps = 8, pe = 9, a = 10, q = 11, o = 12, amount = 13, reason = 14, audit_keep = 15, key = 16},
+  COMMIT = {id = 5, holds = 6},
+  SET_OUTCOME = {id = 5, outcome = 6, key = 7, member = 8},
+  RELEASE = {id = 5, metadata = 6},
+  EXTEND = {id = 5, ttl = 6, lifetime = 7},
+  USAGE = {groups = 1},
+  TAKE_SLICE = {version = 5, member = 6, cutoff = 7, backstop = 8, latest = 9, holds = 10},
+  SETTLE_SLICE = {member = 5, statements = 6},
+  END_SLICE = {entry = 5, field = 6, lease = 7, period_end = 8, close = 9},
+  LEASES = {rank = 1, count = 2},
+  APPEND_LEDGER = {fields = 5},
+  GRANT = {id = 5, balance = 6, amount = 7, burn = 8, effective = 9, expires = 10, record = 11, live = 12, kept = 13},
+  VOID_GRANT = {id = 5},
+  BALANCES = {balances = 5},
+  RESERVE_END = {start = 1, step = 2, fallback = 3},
+  TRACK_TAIL = {event = 1, metadata = 2, quantity = 3, key = 4, member = 5, reference = 6, run = 7, outcome = 8},
+  COMMIT_TAIL = {metadata = 1, quantity = 2, key = 3, member = 4, late = 5, outcome = 6},
+  ALTERNATIVE = {holds = 1, record = 2},
+  USAGE_GROUP = {f = 1, q = 2, b = 3, pe = 4, ro = 5},
+  STATEMENT = {lease = 1, number = 2, used = 3, held = 4},
+}
 -- About how many entries a slot's outbox keeps (src/store/scripts/entries.rs; outbox.lua).
 local OUTBOX_MAXLEN = '100000'

@@ -36,6 +36,27 @@ local function shape(KEYS, ARGV, keys, fixed, each, more, each2, last)
   return n, m
 end
 
+-- Names a call's keys or arguments: `values` (KEYS or ARGV) from place `from` (1 when not
+-- given) by `names`, in order, as a script's header lists them (`K.sub`, `A.plan`). The one
+-- place a control script reads KEYS or ARGV by position; answers the names' table and the place
+-- after them. `items` names `count` runs of `names` from `from` (a counted list of pairs, say)
+-- and answers them in a list, and the place after them.
+local function named(values, names, from)
+  local t, at = {}, from or 1
+  for i = 1, #names do
+    t[names[i]] = values[at + i - 1]
+  end
+  return t, at + #names
+end
+
+local function items(values, from, count, names)
+  local list, at = {}, from
+  for k = 1, count do
+    list[k], at = named(values, names, at)
+  end
+  return list, at
+end
+
 -- A reservation record in an encoding this code does not know is refused with an error where
 -- one is decoded (the prelude's reclaim, changes.lua, pending.lua). Records without a version
 -- are the first encoding, which differs from this one only in how it writes a hold's measure,

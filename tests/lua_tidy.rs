@@ -1,6 +1,9 @@
-//! The data plane's Lua kept readable, checked on its sources: no function of the library
-//! (`lua/library/`) runs over `MAX_FUNCTION_LINES` lines, so each reads as the few steps it
-//! takes; and no byte is compared with a bare number (`string.byte(x) == 114`), since each
+//! The Lua kept readable, checked on its sources: no function of the library (`lua/library/`)
+//! or of the control scripts (`lua/scripts/`) runs over `MAX_FUNCTION_LINES` lines, so each
+//! reads as the few steps it takes; no code names a key or an argument by its number
+//! (`KEYS[1]`, `ARGV[alt + 2 * a]`: the library reads them by the places
+//! src/store/scripts/keys.rs and args.rs declare, a control script by the names shape.lua's
+//! `named` gives them, the one place that indexes them); and no byte is compared with a bare number (`string.byte(x) == 114`), since each
 //! character the library tells text apart by has its name in head.lua, held here to its
 //! character. No Redis: it reads the files, and asks Lua 5.1's compiler (`luac5.1`, which
 //! scripts/test installs) where each function begins and ends.
@@ -18,6 +21,11 @@ fn lua_dir() -> PathBuf {
 
 /// Every Lua file of the library, by its path under lua/.
 fn library_files() -> Vec<(String, String)> {
+    files_under("library")
+}
+
+/// Every Lua file under lua/<folder>, by its path under lua/.
+fn files_under(folder: &str) -> Vec<(String, String)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -29,7 +37,7 @@ fn library_files() -> Vec<(String, String)> {
         }
     }
     let mut paths = Vec::new();
-    walk(&lua_dir().join("library"), &mut paths);
+    walk(&lua_dir().join(folder), &mut paths);
     paths.sort();
     paths
         .into_iter()
@@ -119,12 +127,11 @@ fn too_long(files: &[(String, String)]) -> Vec<String> {
 }
 
 #[test]
-fn no_function_of_the_library_is_over_80_lines() {
-    assert_eq!(
-        too_long(&library_files()),
-        Vec::<String>::new(),
-        "cut it into the steps it takes"
-    );
+fn no_function_of_the_library_or_the_scripts_is_over_80_lines() {
+    let mut files = library_files();
+    files.extend(files_under("scripts"));
+    assert!(files.len() > 60, "{} files", files.len());
+    assert_eq!(too_long(&files), Vec::<String>::new(), "cut it into the steps it takes");
     // The check finds one.
     let body = "  local x = 1\n".repeat(MAX_FUNCTION_LINES - 1);
     let planted = vec![(
@@ -210,4 +217,60 @@ fn each_named_byte_is_its_character() {
             assert!(!text.contains("local BYTE_"), "{file} declares a byte of its own");
         }
     }
+}
+
+/// Where `text`'s code (not its comments) names a key or an argument by a number: `KEYS[` or
+/// `ARGV[` with a digit in what it indexes by ("<line>: <the line>").
+fn numbered(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("--").next().unwrap_or_default();
+        for lead in ["KEYS[", "ARGV["] {
+            for (at, _) in code.match_indices(lead) {
+                if code[..at].ends_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_') {
+                    continue;
+                }
+                let mut depth = 1;
+                let index: String = code[at + lead.len()..]
+                    .chars()
+                    .take_while(|ch| {
+                        match ch {
+                            '[' => depth += 1,
+                            ']' => depth -= 1,
+                            _ => {}
+                        }
+                        depth > 0
+                    })
+                    .collect();
+                if index.contains(|ch: char| ch.is_ascii_digit()) {
+                    found.push(format!("{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_code_names_a_key_or_an_argument_by_its_number() {
+    let mut found = Vec::new();
+    let mut files = library_files();
+    files.extend(files_under("scripts"));
+    files.push((
+        "shape.lua".into(),
+        fs::read_to_string(lua_dir().join("shape.lua")).unwrap(),
+    ));
+    for (file, text) in files {
+        found.extend(numbered(&text).into_iter().map(|f| format!("{file}:{f}")));
+    }
+    assert_eq!(
+        found,
+        Vec::<String>::new(),
+        "name it: the library by keys.rs and args.rs, a control script by shape.lua's named"
+    );
+    // The check finds them, past comments and names, and passes a named one.
+    let planted = "local a = KEYS[1]\nlocal b = ARGV[#ARGV - 3] -- ARGV[2]\n\
+                   local c = ARGV[alt + 2 * a]\nlocal d = c.ARGV[ARGV_RESERVE.id]\n\
+                   local e = ARGV[#ARGV]\nlocal f = MY_KEYS[2]\nlocal g = ARGV[at(x[1])]\n";
+    assert_eq!(numbered(planted).len(), 4, "{:?}", numbered(planted));
 }

@@ -10,13 +10,14 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 2)
+local K, A = named(KEYS, {'set'}), named(ARGV, {'member', 'cap'})
 
 -- 1. A member already there is there; else room is checked before the write.
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+if redis.call('SISMEMBER', K.set, A.member) == 1 then
   return 1
 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+if redis.call('SCARD', K.set) >= tonumber(A.cap) then
   return 0
 end
-redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SADD', K.set, A.member)
 return 1

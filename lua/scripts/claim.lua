@@ -13,28 +13,29 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 4, 4)
+local K, A = named(KEYS, {'endpoints', 'deliveries', 'due', 'log'}), named(ARGV, {'now', 'lease', 'n', 'log_keep'})
 
-local now = tonumber(ARGV[1])
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 16)) do
-  redis.call('HDEL', KEYS[2], old)
-  redis.call('ZREM', KEYS[3], old)
-  redis.call('ZREM', KEYS[4], old)
+local now = tonumber(A.now)
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', K.log, '-inf', now - tonumber(A.log_keep), 'LIMIT', 0, 16)) do
+  redis.call('HDEL', K.deliveries, old)
+  redis.call('ZREM', K.due, old)
+  redis.call('ZREM', K.log, old)
 end
 local claimed = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))) do
-  local raw = redis.call('HGET', KEYS[2], id)
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', K.due, '-inf', now, 'LIMIT', 0, tonumber(A.n))) do
+  local raw = redis.call('HGET', K.deliveries, id)
   if not raw then
-    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZREM', K.due, id)
   else
     local record = cjson.decode(raw)
-    local endpoint = redis.call('HGET', KEYS[1], record.endpoint)
+    local endpoint = redis.call('HGET', K.endpoints, record.endpoint)
     if not endpoint or not cjson.decode(endpoint).enabled then
       record.state = 'failed'
       record.error = 'the endpoint is disabled or deleted'
-      redis.call('HSET', KEYS[2], id, cjson.encode(record))
-      redis.call('ZREM', KEYS[3], id)
+      redis.call('HSET', K.deliveries, id, cjson.encode(record))
+      redis.call('ZREM', K.due, id)
     else
-      redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+      redis.call('ZADD', K.due, now + tonumber(A.lease), id)
       claimed[#claimed + 1] = {id, raw, endpoint}
     end
   end

@@ -10,13 +10,14 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 2, 1)
+local K, A = named(KEYS, {'plan', 'claims'}), named(ARGV, {'user'})
 
 -- 1. A deleted plan cannot be claimed: the subscribe loses.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', K.plan) == 0 then
   return 0
 end
 
 -- 2. Claim it at Redis time; the users index drops the claim once it counts the user.
 local t = redis.call('TIME')
-redis.call('ZADD', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+redis.call('ZADD', K.claims, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), A.user)
 return 1

@@ -16,53 +16,54 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 3, 7)
+local K, A = named(KEYS, {'endpoints', 'deliveries', 'due'}), named(ARGV, {'id', 'outcome', 'status', 'error', 'now', 'next', 'fail_limit'})
 
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local raw = redis.call('HGET', K.deliveries, A.id)
 if not raw then
   return 'gone'
 end
 local record = cjson.decode(raw)
-local now = tonumber(ARGV[5])
+local now = tonumber(A.now)
 record.attempts = tonumber(record.attempts) + 1
 local tries = record.tries
 if type(tries) ~= 'table' or tries[1] == nil then
   tries = {}
 end
-tries[#tries + 1] = {at = ARGV[5], status = ARGV[3], error = ARGV[4]}
+tries[#tries + 1] = {at = A.now, status = A.status, error = A.error}
 while #tries > 10 do
   table.remove(tries, 1)
 end
 record.tries = tries
 
-local endpoint_raw = redis.call('HGET', KEYS[1], record.endpoint)
+local endpoint_raw = redis.call('HGET', K.endpoints, record.endpoint)
 local endpoint = endpoint_raw and cjson.decode(endpoint_raw)
-if ARGV[2] == 'ok' then
+if A.outcome == 'ok' then
   record.state = 'succeeded'
-  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', K.due, A.id)
   if endpoint then
     endpoint.failingSince = nil
   end
 else
-  if ARGV[2] == 'retry' then
+  if A.outcome == 'retry' then
     record.state = 'pending'
-    redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
+    redis.call('ZADD', K.due, A.next, A.id)
   else
     record.state = 'failed'
-    redis.call('ZREM', KEYS[3], ARGV[1])
+    redis.call('ZREM', K.due, A.id)
   end
   if endpoint then
-    endpoint.failingSince = endpoint.failingSince or ARGV[5]
-    if ARGV[2] == 'gone' then
+    endpoint.failingSince = endpoint.failingSince or A.now
+    if A.outcome == 'gone' then
       endpoint.enabled = false
       endpoint.disabledReason = 'the receiver answered 410 Gone'
-    elseif now - tonumber(endpoint.failingSince) >= tonumber(ARGV[7]) then
+    elseif now - tonumber(endpoint.failingSince) >= tonumber(A.fail_limit) then
       endpoint.enabled = false
       endpoint.disabledReason = 'every delivery failed for 5 days'
     end
   end
 end
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(record))
+redis.call('HSET', K.deliveries, A.id, cjson.encode(record))
 if endpoint then
-  redis.call('HSET', KEYS[1], record.endpoint, cjson.encode(endpoint))
+  redis.call('HSET', K.endpoints, record.endpoint, cjson.encode(endpoint))
 end
 return record.state

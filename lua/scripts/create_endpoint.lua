@@ -16,13 +16,14 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 2, 5)
+local K, A = named(KEYS, {'endpoints', 'entry'}), named(ARGV, {'id', 'endpoint', 'most', 'digest', 'entry_keep'})
 
 -- 1. A key seen before answers what it made, or that it came with another body.
-if ARGV[4] ~= '' then
-  local seen = redis.call('GET', KEYS[2])
+if A.digest ~= '' then
+  local seen = redis.call('GET', K.entry)
   if seen then
     local digest, id = string.match(seen, '^(%S+) (%S+)$')
-    if digest ~= ARGV[4] then
+    if digest ~= A.digest then
       return {'reused'}
     end
     return {'repeat', id}
@@ -30,14 +31,14 @@ if ARGV[4] ~= '' then
 end
 
 -- 2. The project's cap.
-local count = redis.call('HLEN', KEYS[1])
-if count >= tonumber(ARGV[3]) then
+local count = redis.call('HLEN', K.endpoints)
+if count >= tonumber(A.most) then
   return {'full', count}
 end
 
 -- 3. The endpoint, and the key's entry with it.
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[4] .. ' ' .. ARGV[1], 'PX', ARGV[5])
+redis.call('HSET', K.endpoints, A.id, A.endpoint)
+if A.digest ~= '' then
+  redis.call('SET', K.entry, A.digest .. ' ' .. A.id, 'PX', A.entry_keep)
 end
-return {'made', ARGV[1]}
+return {'made', A.id}

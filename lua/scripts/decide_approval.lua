@@ -24,10 +24,11 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 3, 10)
+local K, A = named(KEYS, {'ctr', 'sub', 'outbox'}), named(ARGV, {'field', 'group', 'request', 'decision', 'override', 'tag', 'ps', 'pe', 'reason', 'by'})
 
 -- 1. Only a pending request is decided.
-local field = ARGV[1] .. ':ap'
-local state = redis.call('HGET', KEYS[1], field)
+local field = A.field .. ':ap'
+local state = redis.call('HGET', K.ctr, field)
 if not state then
   return {'not_found'}
 end
@@ -35,36 +36,36 @@ if state ~= 'p' then
   return {'decided', state}
 end
 -- An approval's override, when new, needs room (override_room.lua).
-if ARGV[4] == 'a' and redis.call('HEXISTS', KEYS[2], 'ov:' .. ARGV[2]) == 0 and not override_room(KEYS[2]) then
+if A.decision == 'a' and redis.call('HEXISTS', K.sub, 'ov:' .. A.group) == 0 and not override_room(K.sub) then
   return {'limit'}
 end
 
 -- 2. The decision; an approval's quota as the user's override of the group, under a new
 -- subscription version so every node's cached subscription turns stale.
-redis.call('HSET', KEYS[1], field, ARGV[4])
+redis.call('HSET', K.ctr, field, A.decision)
 local quota = ''
-if ARGV[4] == 'a' then
-  quota = string.match(ARGV[5], '^(%d+)|%d*$')
+if A.decision == 'a' then
+  quota = string.match(A.override, '^(%d+)|%d*$')
   if not quota then
-    error({err = 'ERR qg contract: an approval needs an override, not ' .. ARGV[5]})
+    error({err = 'ERR qg contract: an approval needs an override, not ' .. A.override})
   end
-  local ov = 'ov:' .. ARGV[2]
-  if redis.call('HGET', KEYS[2], ov) ~= ARGV[5] then
-    redis.call('HSET', KEYS[2], ov, ARGV[5])
-    redis.call('HINCRBY', KEYS[2], 'ver', 1)
+  local ov = 'ov:' .. A.group
+  if redis.call('HGET', K.sub, ov) ~= A.override then
+    redis.call('HSET', K.sub, ov, A.override)
+    redis.call('HINCRBY', K.sub, 'ver', 1)
   end
 end
 
 -- 3. The event, moved by the node to the project's approvals and webhooks as reserve's
 -- "approval" event is.
-local plan = redis.call('HGET', KEYS[2], 'plan') or ''
-local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'tag', ARGV[6], 'plan', plan,
-  'type', 'approval_decided', 'g', string.match(ARGV[2], '^[^~]*'), 'k', '', 't', '',
+local plan = redis.call('HGET', K.sub, 'plan') or ''
+local id = redis.call('XADD', K.outbox, 'MAXLEN', '~', 100000, '*', 'tag', A.tag, 'plan', plan,
+  'type', 'approval_decided', 'g', string.match(A.group, '^[^~]*'), 'k', '', 't', '',
   'q', quota == '' and '0' or quota, 'n', '0',
-  'ps', ARGV[7], 'pe', ARGV[8], 'ap', ARGV[3], 'st', ARGV[4], 'x', string.match(ARGV[5], '|(%d*)$') or '',
-  'r', ARGV[9], 'by', ARGV[10], 'v', string.match(ARGV[2], '~(.*)$') or '')
+  'ps', A.ps, 'pe', A.pe, 'ap', A.request, 'st', A.decision, 'x', string.match(A.override, '|(%d*)$') or '',
+  'r', A.reason, 'by', A.by, 'v', string.match(A.group, '~(.*)$') or '')
 -- (The hash as Redis made it, never through unpack, which stops near 8,000 values.)
-local answer = redis.call('HGETALL', KEYS[2])
+local answer = redis.call('HGETALL', K.sub)
 table.insert(answer, 1, id)
 table.insert(answer, 1, 'ok')
 return answer

@@ -11,20 +11,21 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 4, 2)
+local K, A = named(KEYS, {'plan', 'plans', 'plan_users', 'claims'}), named(ARGV, {'plan', 'claim_ms'})
 
 -- 1. Refuse while users are on it, or are being put on it (claims younger than ARGV[2]).
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', K.plan) == 0 then
   return {'not_found'}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[2]))
-local users = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') + redis.call('ZCARD', KEYS[4])
+redis.call('ZREMRANGEBYSCORE', K.claims, '-inf', now - tonumber(A.claim_ms))
+local users = tonumber(redis.call('HGET', K.plan_users, A.plan) or '0') + redis.call('ZCARD', K.claims)
 if users > 0 then
   return {'in_use', users}
 end
 
 -- 2. Delete it: from here on no subscribe can claim it.
-redis.call('DEL', KEYS[1], KEYS[4])
-redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('DEL', K.plan, K.claims)
+redis.call('SREM', K.plans, A.plan)
 return {'ok'}

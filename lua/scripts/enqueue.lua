@@ -17,25 +17,26 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 4, 5)
+local K, A = named(KEYS, {'endpoints', 'deliveries', 'due', 'log'}), named(ARGV, {'event', 'type', 'body', 'now', 'only'})
 
 local made = {}
-local all = redis.call('HGETALL', KEYS[1])
+local all = redis.call('HGETALL', K.endpoints)
 for i = 1, #all, 2 do
   local id, endpoint = all[i], cjson.decode(all[i + 1])
-  local wanted = ARGV[5] == id and endpoint.enabled
-  if ARGV[5] == '' and endpoint.enabled then
+  local wanted = A.only == id and endpoint.enabled
+  if A.only == '' and endpoint.enabled then
     wanted = #endpoint.events == 0
     for _, t in ipairs(endpoint.events) do
-      wanted = wanted or t == ARGV[2]
+      wanted = wanted or t == A.type
     end
   end
   if wanted then
-    local delivery = id .. '.' .. ARGV[1]
-    local record = {endpoint = id, event = ARGV[1], type = ARGV[2], body = ARGV[3], state = 'pending',
-                    attempts = 0, created = ARGV[4], tries = {}}
-    if redis.call('HSETNX', KEYS[2], delivery, cjson.encode(record)) == 1 then
-      redis.call('ZADD', KEYS[3], ARGV[4], delivery)
-      redis.call('ZADD', KEYS[4], ARGV[4], delivery)
+    local delivery = id .. '.' .. A.event
+    local record = {endpoint = id, event = A.event, type = A.type, body = A.body, state = 'pending',
+                    attempts = 0, created = A.now, tries = {}}
+    if redis.call('HSETNX', K.deliveries, delivery, cjson.encode(record)) == 1 then
+      redis.call('ZADD', K.due, A.now, delivery)
+      redis.call('ZADD', K.log, A.now, delivery)
       made[#made + 1] = delivery
     end
   end

@@ -19,25 +19,26 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 6, 4)
+local K, A = named(KEYS, {'approvals', 'all', 'pending', 'approved', 'declined', 'user'}), named(ARGV, {'id', 'json', 'status', 'made'})
 
 -- 1. A pending request is written once: a repeat of its event after the decision finds it.
-if ARGV[3] == 'pending' then
-  if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+if A.status == 'pending' then
+  if redis.call('HSETNX', K.approvals, A.id, A.json) == 0 then
     return 0
   end
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
+  redis.call('ZADD', K.all, A.made, A.id)
+  redis.call('ZADD', K.pending, A.made, A.id)
+  redis.call('ZADD', K.user, A.made, A.id)
   return 1
 end
 
 -- 2. A decision replaces it, and moves it from the pending list to its own.
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+if redis.call('HGET', K.approvals, A.id) == A.json then
   return 0
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', ARGV[3] == 'approved' and KEYS[4] or KEYS[5], ARGV[4], ARGV[1])
+redis.call('HSET', K.approvals, A.id, A.json)
+redis.call('ZADD', K.all, A.made, A.id)
+redis.call('ZADD', K.user, A.made, A.id)
+redis.call('ZREM', K.pending, A.id)
+redis.call('ZADD', A.status == 'approved' and K.approved or K.declined, A.made, A.id)
 return 1

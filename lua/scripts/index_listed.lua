@@ -11,7 +11,8 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 3)
-local cap, keep = tonumber(ARGV[2]), tonumber(ARGV[3])
+local K, A = named(KEYS, {'list'}), named(ARGV, {'id', 'cap', 'life'})
+local cap, keep = tonumber(A.cap), tonumber(A.life)
 if not cap or cap < 1 or cap % 1 ~= 0 or not keep or keep < 1 or keep % 1 ~= 0 then
   return redis.error_reply('ERR qg index_listed: the cap and the time to keep must be whole numbers from 1')
 end
@@ -20,11 +21,11 @@ end
 -- An id listed already keeps its place.
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZADD', KEYS[1], 'NX', ms, ARGV[1])
+redis.call('ZADD', K.list, 'NX', ms, A.id)
 
 -- 2. The oldest past the cap go; the list outlives its newest object's record.
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(cap + 1))
-if redis.call('PTTL', KEYS[1]) < keep then
-  redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('ZREMRANGEBYRANK', K.list, 0, -(cap + 1))
+if redis.call('PTTL', K.list) < keep then
+  redis.call('PEXPIRE', K.list, keep)
 end
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZCARD', K.list)

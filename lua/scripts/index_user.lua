@@ -16,18 +16,19 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 5, 5)
+local K, A = named(KEYS, {'users', 'userinfo', 'plan_users', 'claims', 'members'}), named(ARGV, {'user', 'version', 'status', 'plan', 'parent'})
 
 -- 1. The user's claim on the plan is done with, whatever the version; older news changes
 -- nothing else.
-if ARGV[4] ~= '' then
-  redis.call('ZREM', KEYS[4], ARGV[1])
+if A.plan ~= '' then
+  redis.call('ZREM', K.claims, A.user)
 end
-local cur = redis.call('HGET', KEYS[2], ARGV[1])
+local cur = redis.call('HGET', K.userinfo, A.user)
 local ver, plan, parent = nil, nil, nil
 if cur then
   -- Plan ids never hold a "|"; the parent, last, may.
   ver, plan, parent = string.match(cur, '^(%d+)|[^|]*|([^|]*)|?(.*)$')
-  if tonumber(ver) >= tonumber(ARGV[2]) then
+  if tonumber(ver) >= tonumber(A.version) then
     return 0
   end
 end
@@ -36,19 +37,19 @@ end
 -- parent to the new one, and record the state. Ids hold no control characters, so "\0" ends
 -- the parent's part of a member entry and one parent's members sort together.
 if plan and plan ~= '' then
-  if redis.call('HINCRBY', KEYS[3], plan, -1) <= 0 then
-    redis.call('HDEL', KEYS[3], plan)
+  if redis.call('HINCRBY', K.plan_users, plan, -1) <= 0 then
+    redis.call('HDEL', K.plan_users, plan)
   end
 end
-if ARGV[4] ~= '' then
-  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+if A.plan ~= '' then
+  redis.call('HINCRBY', K.plan_users, A.plan, 1)
 end
 if parent and parent ~= '' then
-  redis.call('ZREM', KEYS[5], parent .. '\0' .. ARGV[1])
+  redis.call('ZREM', K.members, parent .. '\0' .. A.user)
 end
-if ARGV[5] ~= '' then
-  redis.call('ZADD', KEYS[5], 0, ARGV[5] .. '\0' .. ARGV[1])
+if A.parent ~= '' then
+  redis.call('ZADD', K.members, 0, A.parent .. '\0' .. A.user)
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[5])
-redis.call('ZADD', KEYS[1], 0, ARGV[1])
+redis.call('HSET', K.userinfo, A.user, A.version .. '|' .. A.status .. '|' .. A.plan .. '|' .. A.parent)
+redis.call('ZADD', K.users, 0, A.user)
 return 1

@@ -10,28 +10,29 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 2)
+local K, A = named(KEYS, {'sub'}), named(ARGV, {'group', 'override'})
 
 -- 1. An unchanged override keeps the version.
-local field = 'ov:' .. ARGV[1]
-local cur = redis.call('HGET', KEYS[1], field) or ''
-if cur == ARGV[2] then
-  local answer = redis.call('HGETALL', KEYS[1])
+local field = 'ov:' .. A.group
+local cur = redis.call('HGET', K.sub, field) or ''
+if cur == A.override then
+  local answer = redis.call('HGETALL', K.sub)
   table.insert(answer, 1, 'ok')
   return answer
 end
 
 -- 2. A new override needs room (override_room.lua).
-if cur == '' and ARGV[2] ~= '' and not override_room(KEYS[1]) then
+if cur == '' and A.override ~= '' and not override_room(K.sub) then
   return {'limit'}
 end
 
 -- 3. Write it under a new version.
-if ARGV[2] == '' then
-  redis.call('HDEL', KEYS[1], field)
+if A.override == '' then
+  redis.call('HDEL', K.sub, field)
 else
-  redis.call('HSET', KEYS[1], field, ARGV[2])
+  redis.call('HSET', K.sub, field, A.override)
 end
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-local answer = redis.call('HGETALL', KEYS[1])
+redis.call('HINCRBY', K.sub, 'ver', 1)
+local answer = redis.call('HGETALL', K.sub)
 table.insert(answer, 1, 'ok')
 return answer

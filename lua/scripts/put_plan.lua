@@ -9,14 +9,15 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 2, 2)
+local K, A = named(KEYS, {'plan', 'plans'}), named(ARGV, {'plan', 'doc'})
 
 -- 1. An unchanged document keeps its version.
-local cur = redis.call('HMGET', KEYS[1], 'doc', 'ver')
-if cur[1] == ARGV[2] then
+local cur = redis.call('HMGET', K.plan, 'doc', 'ver')
+if cur[1] == A.doc then
   return tonumber(cur[2])
 end
 
 -- 2. Store the new document under the next version.
-redis.call('HSET', KEYS[1], 'doc', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[1])
-return redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('HSET', K.plan, 'doc', A.doc)
+redis.call('SADD', K.plans, A.plan)
+return redis.call('HINCRBY', K.plan, 'ver', 1)

@@ -9,14 +9,15 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 3, 2)
+local K, A = named(KEYS, {'endpoints', 'deliveries', 'due'}), named(ARGV, {'id', 'now'})
 
 -- 1. The delivery and its endpoint.
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local raw = redis.call('HGET', K.deliveries, A.id)
 if not raw then
   return 'no_delivery'
 end
 local record = cjson.decode(raw)
-local endpoint = redis.call('HGET', KEYS[1], record.endpoint)
+local endpoint = redis.call('HGET', K.endpoints, record.endpoint)
 if not endpoint then
   return 'no_endpoint'
 end
@@ -26,6 +27,6 @@ end
 
 -- 2. Due now.
 record.state = 'pending'
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(record))
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('HSET', K.deliveries, A.id, cjson.encode(record))
+redis.call('ZADD', K.due, A.now, A.id)
 return 'ok'

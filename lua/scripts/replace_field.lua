@@ -12,14 +12,15 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 3)
+local K, A = named(KEYS, {'hash'}), named(ARGV, {'field', 'was', 'value'})
 
 -- 1. Only over the value the change was made from.
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+if redis.call('HGET', K.hash, A.field) ~= A.was then
   return 0
 end
-if ARGV[3] == '' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
+if A.value == '' then
+  redis.call('HDEL', K.hash, A.field)
 else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('HSET', K.hash, A.field, A.value)
 end
 return 1

@@ -14,14 +14,15 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 5)
+local K, A = named(KEYS, {'endpoints'}), named(ARGV, {'id', 'secret', 'now', 'keep', 'most'})
 
 -- 1. The endpoint as it stands.
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local raw = redis.call('HGET', K.endpoints, A.id)
 if not raw then
   return {'missing'}
 end
 local endpoint = cjson.decode(raw)
-local now = tonumber(ARGV[3])
+local now = tonumber(A.now)
 
 -- 2. Replaced secrets still signing (a record of the first encoding kept one as previousSecret).
 local retired = {}
@@ -37,7 +38,7 @@ if type(endpoint.previousSecret) == 'string' and tonumber(endpoint.previousUntil
 end
 
 -- 3. Room for one more, or the time the soonest one ends.
-if #retired >= tonumber(ARGV[5]) then
+if #retired >= tonumber(A.most) then
   local soonest = nil
   for _, r in ipairs(retired) do
     local ends = tonumber(r['until'])
@@ -49,10 +50,10 @@ if #retired >= tonumber(ARGV[5]) then
 end
 
 -- 4. The new secret, and the replaced one signing until the overlap ends.
-retired[#retired + 1] = {secret = endpoint.secret, ['until'] = tostring(now + tonumber(ARGV[4]))}
-endpoint.secret = ARGV[2]
+retired[#retired + 1] = {secret = endpoint.secret, ['until'] = tostring(now + tonumber(A.keep))}
+endpoint.secret = A.secret
 endpoint.retired = retired
 endpoint.previousSecret = nil
 endpoint.previousUntil = nil
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(endpoint))
+redis.call('HSET', K.endpoints, A.id, cjson.encode(endpoint))
 return {'ok'}

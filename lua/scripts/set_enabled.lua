@@ -13,14 +13,15 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 3, 3)
+local K, A = named(KEYS, {'endpoints', 'deliveries', 'due'}), named(ARGV, {'id', 'enabled', 'reason'})
 
 -- 1. The endpoint as it stands.
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local raw = redis.call('HGET', K.endpoints, A.id)
 if not raw then
   return 'missing'
 end
 local endpoint = cjson.decode(raw)
-local enable = ARGV[2] == '1'
+local enable = A.enabled == '1'
 if (endpoint.enabled and true or false) == enable then
   return 'unchanged'
 end
@@ -31,23 +32,23 @@ if enable then
   endpoint.disabledReason = nil
   endpoint.failingSince = nil
 else
-  endpoint.disabledReason = ARGV[3]
+  endpoint.disabledReason = A.reason
 end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(endpoint))
+redis.call('HSET', K.endpoints, A.id, cjson.encode(endpoint))
 
 -- 3. Disabled: its pending deliveries end as failed.
 if not enable then
-  local prefix = ARGV[1] .. '.'
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local prefix = A.id .. '.'
+  for _, id in ipairs(redis.call('ZRANGE', K.due, 0, -1)) do
     if string.sub(id, 1, #prefix) == prefix then
-      local delivery = redis.call('HGET', KEYS[2], id)
+      local delivery = redis.call('HGET', K.deliveries, id)
       if delivery then
         local record = cjson.decode(delivery)
         record.state = 'failed'
         record.error = 'the endpoint is disabled or deleted'
-        redis.call('HSET', KEYS[2], id, cjson.encode(record))
+        redis.call('HSET', K.deliveries, id, cjson.encode(record))
       end
-      redis.call('ZREM', KEYS[3], id)
+      redis.call('ZREM', K.due, id)
     end
   end
 end

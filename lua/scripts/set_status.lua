@@ -10,18 +10,19 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 2)
+local K, A = named(KEYS, {'sub'}), named(ARGV, {'status', 'reason'})
 
 -- 1. An unchanged status keeps its version.
-local cur = redis.call('HMGET', KEYS[1], 'status', 'reason')
-if (cur[1] or 'active') == ARGV[1] and (cur[2] or '') == ARGV[2] then
-  local answer = redis.call('HGETALL', KEYS[1])
+local cur = redis.call('HMGET', K.sub, 'status', 'reason')
+if (cur[1] or 'active') == A.status and (cur[2] or '') == A.reason then
+  local answer = redis.call('HGETALL', K.sub)
   table.insert(answer, 1, 'ok')
   return answer
 end
 
 -- 2. Write it under a new version, so every node's cached subscription turns stale.
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-local answer = redis.call('HGETALL', KEYS[1])
+redis.call('HSET', K.sub, 'status', A.status, 'reason', A.reason)
+redis.call('HINCRBY', K.sub, 'ver', 1)
+local answer = redis.call('HGETALL', K.sub)
 table.insert(answer, 1, 'ok')
 return answer

@@ -19,33 +19,36 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 3, 5, 2, 1, 5, 1)
+local K = named(KEYS, {'sub', 'ctr', 'periods'})
+local A, at = named(ARGV, {'version', 'plan', 'started', 'mode', 'overrides'})
 
 -- 1. Redis time, and the node's reading of the subscription checked.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then
+if (redis.call('HGET', K.sub, 'ver') or '0') ~= A.version then
   return {'stale'}
 end
-local n = tonumber(ARGV[5])
+local n = tonumber(A.overrides)
 local overrides = {}
-for i = 0, n - 1 do
-  overrides['ov:' .. ARGV[6 + 2 * i]] = ARGV[7 + 2 * i]
+local given
+given, at = items(ARGV, at, n, {'group', 'value'})
+for _, o in ipairs(given) do
+  overrides['ov:' .. o.group] = o.value
 end
-local at = 6 + 2 * n
+local listed, last = items(ARGV, at + 1, tonumber(ARGV[at]), {'rule', 'f', 'ps', 'pe', 'q'})
 local rules = {}
-for i = 0, tonumber(ARGV[at]) - 1 do
-  local j = at + 1 + i * 5
-  local rule = {f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], q = ARGV[j + 4]}
-  rule.r, rule.b = string.match(ARGV[j], '^(%a+)/?(.*)$')
+for _, l in ipairs(listed) do
+  local rule = {f = l.f, ps = l.ps, pe = l.pe, q = l.q}
+  rule.r, rule.b = string.match(l.rule, '^(%a+)/?(.*)$')
   if tonumber(rule.ps) > now or (rule.pe ~= '' and tonumber(rule.pe) <= now) then
     return {'stale'}
   end
   rules[#rules + 1] = rule
 end
-local parent_arg = ARGV[#ARGV]
+local parent_arg = ARGV[last]
 
 -- 2. What changes: the plan, the anchor, the overrides.
-local cur = redis.call('HMGET', KEYS[1], 'plan', 'lastPlan', 'startedAt', 'parent')
+local cur = redis.call('HMGET', K.sub, 'plan', 'lastPlan', 'startedAt', 'parent')
 local plan, last_plan, started = cur[1], cur[2], cur[3]
 local parent = cur[4]
 if parent_arg == 'none' then
@@ -55,8 +58,8 @@ elseif string.sub(parent_arg, 1, 1) == '=' then
 end
 local stale_overrides = {}
 local overrides_change = false
-if ARGV[4] == 'replace' then
-  local fields = redis.call('HGETALL', KEYS[1])
+if A.mode == 'replace' then
+  local fields = redis.call('HGETALL', K.sub)
   local kept = 0
   for i = 1, #fields, 2 do
     if string.sub(fields[i], 1, 3) == 'ov:' then
@@ -69,8 +72,8 @@ if ARGV[4] == 'replace' then
   end
   overrides_change = #stale_overrides > 0 or kept ~= n
 end
-if plan == ARGV[2] and started == ARGV[3] and not overrides_change and parent == cur[4] then
-  local answer = redis.call('HGETALL', KEYS[1])
+if plan == A.plan and started == A.started and not overrides_change and parent == cur[4] then
+  local answer = redis.call('HGETALL', K.sub)
   table.insert(answer, 1, 'ok')
   return answer
 end
@@ -80,10 +83,10 @@ end
 -- per-value group's rule applies to the counter of each value it counted in the period (its
 -- list, holds.lua's "<group>@<period start>:v").
 local previous = plan or last_plan
-if previous and previous ~= ARGV[2] then
+if previous and previous ~= A.plan then
   for _, rule in ipairs(rules) do
     local fields = {rule.f}
-    local list = redis.call('HGET', KEYS[2], rule.f .. ':v')
+    local list = redis.call('HGET', K.ctr, rule.f .. ':v')
     if list then
       local group, at = string.match(rule.f, '^(.*)(@[^@]*)$')
       fields = {}
@@ -95,20 +98,20 @@ if previous and previous ~= ARGV[2] then
     -- applies the mark when it next opens the allowance, wallet.lua's C.open), its quick line
     -- dropped so no reserve decides before that.
     if rule.b ~= '' then
-      redis.call('HSET', KEYS[2], rule.f .. ':pc', rule.r .. ':' .. string.format('%d', now))
-      redis.call('HDEL', KEYS[2], 'w|' .. rule.b .. '|q')
+      redis.call('HSET', K.ctr, rule.f .. ':pc', rule.r .. ':' .. string.format('%d', now))
+      redis.call('HDEL', K.ctr, 'w|' .. rule.b .. '|q')
       if rule.pe ~= '' then
-        redis.call('ZADD', KEYS[3], 'NX', rule.pe, rule.f)
+        redis.call('ZADD', K.periods, 'NX', rule.pe, rule.f)
       end
     end
     for _, f in ipairs(fields) do
-      local used = tonumber(redis.call('HGET', KEYS[2], f .. ':u') or '0')
+      local used = tonumber(redis.call('HGET', K.ctr, f .. ':u') or '0')
       if rule.r == 'reset' and used > 0 then
-        redis.call('HSET', KEYS[2], f .. ':u', '0')
+        redis.call('HSET', K.ctr, f .. ':u', '0')
       elseif rule.r == 'block' and used < tonumber(rule.q) then
-        redis.call('HSET', KEYS[2], f .. ':u', rule.q)
+        redis.call('HSET', K.ctr, f .. ':u', rule.q)
         if rule.pe ~= '' then
-          redis.call('ZADD', KEYS[3], 'NX', rule.pe, f)
+          redis.call('ZADD', K.periods, 'NX', rule.pe, f)
         end
       end
     end
@@ -116,29 +119,29 @@ if previous and previous ~= ARGV[2] then
 end
 
 -- 4. Write the subscription under a new version.
-if plan and plan ~= ARGV[2] then
-  redis.call('HSET', KEYS[1], 'lastPlan', plan)
+if plan and plan ~= A.plan then
+  redis.call('HSET', K.sub, 'lastPlan', plan)
 end
-redis.call('HSET', KEYS[1], 'plan', ARGV[2], 'startedAt', ARGV[3])
+redis.call('HSET', K.sub, 'plan', A.plan, 'startedAt', A.started)
 if parent then
-  redis.call('HSET', KEYS[1], 'parent', parent)
+  redis.call('HSET', K.sub, 'parent', parent)
 else
-  redis.call('HDEL', KEYS[1], 'parent')
+  redis.call('HDEL', K.sub, 'parent')
 end
-if not redis.call('HGET', KEYS[1], 'status') then
-  redis.call('HSET', KEYS[1], 'status', 'active')
+if not redis.call('HGET', K.sub, 'status') then
+  redis.call('HSET', K.sub, 'status', 'active')
 end
-if ARGV[4] == 'replace' then
+if A.mode == 'replace' then
   if #stale_overrides > 0 then
     for from = 1, #stale_overrides, 1000 do
-      redis.call('HDEL', KEYS[1], unpack(stale_overrides, from, math.min(from + 999, #stale_overrides)))
+      redis.call('HDEL', K.sub, unpack(stale_overrides, from, math.min(from + 999, #stale_overrides)))
     end
   end
   for field, value in pairs(overrides) do
-    redis.call('HSET', KEYS[1], field, value)
+    redis.call('HSET', K.sub, field, value)
   end
 end
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-local answer = redis.call('HGETALL', KEYS[1])
+redis.call('HINCRBY', K.sub, 'ver', 1)
+local answer = redis.call('HGETALL', K.sub)
 table.insert(answer, 1, 'ok')
 return answer

@@ -8,9 +8,10 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1, 1)
+local K, A = named(KEYS, {'lock'}), named(ARGV, {'token'})
 
 -- 1. Only the token that took it frees it.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+if redis.call('GET', K.lock) ~= A.token then
   return 0
 end
-return redis.call('DEL', KEYS[1])
+return redis.call('DEL', K.lock)

@@ -9,17 +9,18 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(KEYS, ARGV, 1)
+local K = named(KEYS, {'sub'})
 
 -- 1. Nothing to end: answer as it is.
-local plan = redis.call('HGET', KEYS[1], 'plan')
+local plan = redis.call('HGET', K.sub, 'plan')
 if not plan then
-  local answer = redis.call('HGETALL', KEYS[1])
+  local answer = redis.call('HGETALL', K.sub)
   table.insert(answer, 1, 'ok')
   return answer
 end
 
 -- 2. Remember the plan, drop the plan, its anchor and overrides, under a new version.
-local fields = redis.call('HKEYS', KEYS[1])
+local fields = redis.call('HKEYS', K.sub)
 local gone = {'plan', 'startedAt', 'parent'}
 for _, field in ipairs(fields) do
   if string.sub(field, 1, 3) == 'ov:' then
@@ -28,10 +29,10 @@ for _, field in ipairs(fields) do
 end
 -- (A thousand at a time: unpack stops near 8,000 values.)
 for from = 1, #gone, 1000 do
-  redis.call('HDEL', KEYS[1], unpack(gone, from, math.min(from + 999, #gone)))
+  redis.call('HDEL', K.sub, unpack(gone, from, math.min(from + 999, #gone)))
 end
-redis.call('HSET', KEYS[1], 'lastPlan', plan)
-redis.call('HINCRBY', KEYS[1], 'ver', 1)
-local answer = redis.call('HGETALL', KEYS[1])
+redis.call('HSET', K.sub, 'lastPlan', plan)
+redis.call('HINCRBY', K.sub, 'ver', 1)
+local answer = redis.call('HGETALL', K.sub)
 table.insert(answer, 1, 'ok')
 return answer

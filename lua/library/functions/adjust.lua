@@ -27,12 +27,12 @@ register('adjust', 'writes', function(c)
   if first then
     return first
   end
-  local holds = read_holds(c, 6, 1, now)
+  local holds = read_holds(c, ARG.ADJUST.g, 1, now)
   if not holds then
     return {'stale'}
   end
   local version, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], holds, now)
-  if version ~= ARGV[5] then
+  if version ~= ARGV[ARG.ADJUST.version] then
     return {'stale'}
   end
   if reclaim(c, now) then
@@ -43,7 +43,7 @@ register('adjust', 'writes', function(c)
   -- 2. Move the used amount, clamped at zero.
   local h = holds[1]
   local before = read_counters(c, holds)[1]
-  local over, moved_from, moved_to = move_counters(c, holds, ':u', function() return tonumber(ARGV[13]) end)
+  local over, moved_from, moved_to = move_counters(c, holds, ':u', function() return tonumber(ARGV[ARG.ADJUST.amount]) end)
   if over then
     return {'overflow', over}
   end
@@ -51,14 +51,14 @@ register('adjust', 'writes', function(c)
   local after = read_counters(c, holds)[1]
 
   -- 3. Keep the audit trail.
-  local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[13],
+  local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[ARG.ADJUST.amount],
                  applied = string.format('%d', after - before), before = string.format('%d', before),
-                 after = string.format('%d', after), reason = ARGV[14]}
+                 after = string.format('%d', after), reason = ARGV[ARG.ADJUST.reason]}
   redis.call('LPUSH', KEYS[KEY_AUDIT], cjson.encode(entry))
-  redis.call('LTRIM', KEYS[KEY_AUDIT], 0, tonumber(ARGV[15]) - 1)
+  redis.call('LTRIM', KEYS[KEY_AUDIT], 0, tonumber(ARGV[ARG.ADJUST.audit_keep]) - 1)
   if after ~= before then
     ledger(c, now, holds, function() return string.format('%d', after - before) end,
-      {'kind', 'adjustment', 'ref', '', 'reason', ARGV[14], 'key', ARGV[16]})
+      {'kind', 'adjustment', 'ref', '', 'reason', ARGV[ARG.ADJUST.reason], 'key', ARGV[ARG.ADJUST.key]})
   end
   local head = {}
   head[ADJUSTED.status], head[ADJUSTED.applied] = 'ok', after - before

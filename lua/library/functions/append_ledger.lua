@@ -25,7 +25,7 @@ register('append_ledger', 'writes', function(c)
   -- 2. The entry and its groups' used rollups, unless the project keeps no ledger now; an
   -- outcome it carries (a commit's, or a later one replacing `previous`) counts in this
   -- level's counters of its groups as a commit at this level counts it (outcomes.lua).
-  local fields, entry = cjson.decode(ARGV[5]), {}
+  local fields, entry = cjson.decode(ARGV[ARG.APPEND_LEDGER.fields]), {}
   for k = 1, #fields - 1, 2 do
     entry[fields[k]] = fields[k + 1]
   end
@@ -43,7 +43,7 @@ register('append_ledger', 'writes', function(c)
     count_outcome(c, counters, ends, names, tonumber(entry.counted or now), entry.outcome, entry.previous,
       model_of(entry.metadata))
   end
-  if ARGV[4] ~= '' then
+  if ARGV[ARG.WRITING.keep] ~= '' then
     if entry.kind ~= 'outcome' then
       local parts = {}
       for i, g in ipairs(groups) do
@@ -52,7 +52,7 @@ register('append_ledger', 'writes', function(c)
       end
       by_model(c, now, model_of(entry.metadata), parts)
     end
-    redis.call('XADD', KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - ARGV[4]), '*', unpack(fields))
+    redis.call('XADD', KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - ARGV[ARG.WRITING.keep]), '*', unpack(fields))
   end
   return remember(c, {'ok'}, now)
 end)

@@ -21,7 +21,7 @@ register('balances', 'writes', function(c)
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
   local n, m = shape(KEYS, ARGV, 11, 5, 1, 1, HOLD_FIELDS, 1)
   local at = decided_at(ARGV[#ARGV], now)
-  local allowances = at and read_holds(c, 7 + n, m, at)
+  local allowances = at and read_holds(c, ARG.BALANCES.balances + n + 2, m, at)
   if not allowances then
     return {'stale'}
   end
@@ -45,7 +45,7 @@ register('balances', 'writes', function(c)
   -- 2. Every balance the plan names or a grant was made in (C.balance_names).
   local named = {}
   for i = 1, n do
-    named[i] = ARGV[5 + i]
+    named[i] = ARGV[ARG.BALANCES.balances + i]
   end
   local names = C.balance_names(c, KEYS[KEY_GRANTS], named)
   -- The grants listed: each balance's live ones (in its wallet) and the last 100 that finished

@@ -20,7 +20,7 @@ register('check', 'reads', function(c)
 
   -- 1. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at, holds, quota_in_force = checked(c, 3, n, KEYS[READ_KEY_SUBSCRIPTION], ARGV[1])
+  local at, holds, quota_in_force = checked(c, ARG.CHECK.holds + 1, n, KEYS[READ_KEY_SUBSCRIPTION], ARGV[ARG.CHECK.version])
   if not at then
     return {'stale'}
   end

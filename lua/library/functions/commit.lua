@@ -32,7 +32,7 @@ register('commit', 'writes', function(c)
   end
 
   -- 2. Expired holds go back, then the reservation decides by its state.
-  local record, state, raw = find_reservation(c, ARGV[5], now)
+  local record, state, raw = find_reservation(c, ARGV[ARG.COMMIT.id], now)
   if not record then
     return raw
   end
@@ -44,7 +44,7 @@ register('commit', 'writes', function(c)
     local reply = append_fired(c, append_counters(c, commit_head(record.l == '1' and 1 or 0, raw), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)))
     return record.w and C.append(c, reply, record.h, record.w, now) or reply
   end
-  if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
+  if ARGV[ARG.COMMIT.holds] ~= '' and tonumber(ARGV[ARG.COMMIT.holds]) ~= #record.h then
     return {'mismatch'}
   end
   if record.run and state == 'expired' then
@@ -77,10 +77,10 @@ register('commit', 'writes', function(c)
   -- 4. The record ends committed, with its outcome; then its ledger entry, in the same step.
   record.l = late and '1' or '0'
   if record.run then
-    R.finish(c, ARGV[5], record)
+    R.finish(c, ARGV[ARG.COMMIT.id], record)
   end
   local outcome = commit_outcome(c, record, l)
-  finish(c, ARGV[5], record, 'committed', now)
+  finish(c, ARGV[ARG.COMMIT.id], record, 'committed', now)
   commit_ledger(c, record, late, l, outcome, burned)
 
   -- 5. The answer: the record as it ended, the counters, the alerts and the balances.

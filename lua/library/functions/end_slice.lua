@@ -33,14 +33,14 @@ register('end_slice', 'writes', function(c)
   end
 
   -- 2. A slice named by its lease; else the entry, as its script wrote it.
-  if ARGV[5] == '' then
-    local ended = S.close_ended(c, ARGV[6], ARGV[7], ARGV[8], ARGV[9] == '1')
+  if ARGV[ARG.END_SLICE.entry] == '' then
+    local ended = S.close_ended(c, ARGV[ARG.END_SLICE.field], ARGV[ARG.END_SLICE.lease], ARGV[ARG.END_SLICE.period_end], ARGV[ARG.END_SLICE.close] == '1')
     if ended == 'early' then
       return {'early'}
     end
     return append_fired(c, {'ok'})
   end
-  local found = redis.call('XRANGE', KEYS[KEY_OUTBOX], ARGV[5], ARGV[5])
+  local found = redis.call('XRANGE', KEYS[KEY_OUTBOX], ARGV[ARG.END_SLICE.entry], ARGV[ARG.END_SLICE.entry])
   if #found == 0 then
     return {'ok'}
   end
@@ -55,8 +55,8 @@ register('end_slice', 'writes', function(c)
       return {'early'}
     end
   else
-    error({err = 'ERR qg contract: outbox entry ' .. ARGV[5] .. ' is no intent and no mark'})
+    error({err = 'ERR qg contract: outbox entry ' .. ARGV[ARG.END_SLICE.entry] .. ' is no intent and no mark'})
   end
-  redis.call('XDEL', KEYS[KEY_OUTBOX], ARGV[5])
+  redis.call('XDEL', KEYS[KEY_OUTBOX], ARGV[ARG.END_SLICE.entry])
   return append_fired(c, {'ok'})
 end)

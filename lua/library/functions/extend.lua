@@ -15,7 +15,7 @@ register('extend', 'writes', function(c)
   shape(KEYS, ARGV, 10, 7)
 
   -- 1. Expired holds go back; only a held reservation can be extended.
-  local record, state, reply = find_reservation(c, ARGV[5], now)
+  local record, state, reply = find_reservation(c, ARGV[ARG.EXTEND.id], now)
   if not record then
     return reply
   end
@@ -25,15 +25,15 @@ register('extend', 'writes', function(c)
   end
 
   -- 2. The new expiry, capped at creation + the longest lifetime.
-  local expires = math.min(now + tonumber(ARGV[6]), tonumber(record.c) + tonumber(ARGV[7]))
+  local expires = math.min(now + tonumber(ARGV[ARG.EXTEND.ttl]), tonumber(record.c) + tonumber(ARGV[ARG.EXTEND.lifetime]))
   -- (A nearer expiry than it had may be nearer than "~open" says no hold expires before:
   -- prelude.lua's reclaim_due. Without the field, the next reserve asks the open set.)
   if expires < tonumber(record.x) then
     redis.call('HDEL', KEYS[KEY_COUNTERS], '~open')
   end
   record.x = string.format('%d', expires)
-  redis.call('HSET', KEYS[KEY_RESERVATIONS], ARGV[5], cjson.encode(record))
-  redis.call('ZADD', KEYS[KEY_OPEN], expires, ARGV[5])
+  redis.call('HSET', KEYS[KEY_RESERVATIONS], ARGV[ARG.EXTEND.id], cjson.encode(record))
+  redis.call('ZADD', KEYS[KEY_OPEN], expires, ARGV[ARG.EXTEND.id])
   local reply = {}
   reply[EXTENDED.status], reply[EXTENDED.expires], reply[EXTENDED.parent] = 'ok', expires, record.p or ''
   return reply

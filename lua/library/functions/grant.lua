@@ -34,43 +34,43 @@ register('grant', 'writes', function(c)
   -- 2. Finished grants leave the wallet; a balance has at most ARGV[12] live ones. What their
   -- state still owes the ledger (credits given back to a voided or expired grant since the last
   -- call that wrote it) is written first: once out of the wallet, nothing would.
-  local w = C.wallet(c, ARGV[6], now)
-  C.log(c, ARGV[6], w, now)
-  if C.compact(c, w, KEYS[KEY_GRANTS], ARGV[6]) >= tonumber(ARGV[12]) then
+  local w = C.wallet(c, ARGV[ARG.GRANT.balance], now)
+  C.log(c, ARGV[ARG.GRANT.balance], w, now)
+  if C.compact(c, w, KEYS[KEY_GRANTS], ARGV[ARG.GRANT.balance]) >= tonumber(ARGV[ARG.GRANT.live]) then
     C.save(c, now, true, true)
     return {'limit'}
   end
 
   -- 3. The grant, in burn order, pays debt first; its category ("p" promotional, "" paid) and
   -- cost basis go with every credit it burns, for the ledger's revenue.
-  local a = ARGV[7] + 0
-  local record = cjson.decode(ARGV[11])
+  local a = ARGV[ARG.GRANT.amount] + 0
+  local record = cjson.decode(ARGV[ARG.GRANT.record])
   local cat = record.category == 'promotional' and 'p' or ''
   local cb = record.costBasis or ''
-  C.entry(c, now, {'kind', 'grant', 'ref', ARGV[5], 'balance', ARGV[6], 'credits', ARGV[7], 'category', cat, 'cost', cb,
+  C.entry(c, now, {'kind', 'grant', 'ref', ARGV[ARG.GRANT.id], 'balance', ARGV[ARG.GRANT.balance], 'credits', ARGV[ARG.GRANT.amount], 'category', cat, 'cost', cb,
     'key', record.keyId or ''})
-  local grant, paid = C.add(c, w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0,
+  local grant, paid = C.add(c, w, {i = ARGV[ARG.GRANT.id], k = ARGV[ARG.GRANT.burn], f = ARGV[ARG.GRANT.effective], x = ARGV[ARG.GRANT.expires], a = a, r = a, h = 0, c = 0, e = 0,
     v = 0, cat = cat, cb = cb}, now)
-  redis.call('HSET', KEYS[KEY_GRANTS], ARGV[5], ARGV[11])
+  redis.call('HSET', KEYS[KEY_GRANTS], ARGV[ARG.GRANT.id], ARGV[ARG.GRANT.record])
   -- The subject's balances by name ("~balances", read by balances.lua), begun with its first
   -- grant; a subject granted before names were kept has its list built by balances.lua first.
   local known = redis.call('HGET', KEYS[KEY_GRANTS], '~balances')
   if not known and redis.call('HLEN', KEYS[KEY_GRANTS]) == 1 then
     known = '\n'
   end
-  if known and not string.find(known, '\n' .. ARGV[6] .. '\n', 1, true) then
-    redis.call('HSET', KEYS[KEY_GRANTS], '~balances', known .. ARGV[6] .. '\n')
+  if known and not string.find(known, '\n' .. ARGV[ARG.GRANT.balance] .. '\n', 1, true) then
+    redis.call('HSET', KEYS[KEY_GRANTS], '~balances', known .. ARGV[ARG.GRANT.balance] .. '\n')
   end
   C.save(c, now, true, true)
   -- GRANTED, then its AMOUNTS and the debt it paid.
   local reply = {}
-  reply[GRANTED.status], reply[GRANTED.id] = 'ok', ARGV[5]
+  reply[GRANTED.status], reply[GRANTED.id] = 'ok', ARGV[ARG.GRANT.id]
   C.amounts(c, grant, reply)
   reply[GRANTED_FIELDS + AMOUNTS_FIELDS + 1] = paid
   remember(c, append_fired(c, reply), now)
-  if ARGV[2] ~= '' then
+  if ARGV[ARG.WRITING.idempotency] ~= '' then
     -- Pruned when its longer keep ends, not the retention window's.
-    redis.call('ZADD', KEYS[KEY_ENDED], string.format('%d', now + ARGV[13]), 'i:' .. ARGV[2])
+    redis.call('ZADD', KEYS[KEY_ENDED], string.format('%d', now + ARGV[ARG.GRANT.kept]), 'i:' .. ARGV[ARG.WRITING.idempotency])
   end
   return reply
 end)

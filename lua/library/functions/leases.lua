@@ -15,7 +15,7 @@ register('leases', 'reads', function(c)
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
   shape(KEYS, ARGV, 3, 2)
 
-  local from, count = ARGV[1] + 0, math.min(ARGV[2] + 0, 1000)
+  local from, count = ARGV[ARG.LEASES.rank] + 0, math.min(ARGV[ARG.LEASES.count] + 0, 1000)
   local ids = redis.call('ZRANGE', KEYS[READ_KEY_OPEN], from, from + count - 1)
   local reply = {}
   reply[LEASES.status], reply[LEASES.now] = 'ok', c.now

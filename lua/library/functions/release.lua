@@ -26,7 +26,7 @@ register('release', 'writes', function(c)
   end
 
   -- 1. Expired holds go back, then the reservation decides by its state.
-  local record, state, raw = find_reservation(c, ARGV[5], now)
+  local record, state, raw = find_reservation(c, ARGV[ARG.RELEASE.id], now)
   if not record then
     return raw
   end
@@ -40,7 +40,7 @@ register('release', 'writes', function(c)
   if state == 'expired' then
     -- The holds went back when they expired; only the ending is written.
     record.rx = '1'
-    finish(c, ARGV[5], record, 'released', now)
+    finish(c, ARGV[ARG.RELEASE.id], record, 'released', now)
     return with_balances(append_counters(c, release_head('expired', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
   end
 
@@ -50,7 +50,7 @@ register('release', 'writes', function(c)
   local drawn = record.ru and select(2, R.settle(c, record, true, function() return nil end)) or {}
   -- A run given back (a level above denied its start) has no line any more.
   if record.run then
-    R.finish(c, ARGV[5], record)
+    R.finish(c, ARGV[ARG.RELEASE.id], record)
   end
   -- Holds on slices go back to the lease they were placed on (slices.lua).
   local closed = S.fields(c, record)
@@ -65,12 +65,12 @@ register('release', 'writes', function(c)
   for _, h in ipairs(record.h) do
     rollup(c, now, h.g, 'r', 1)
   end
-  finish(c, ARGV[5], record, 'released', now)
+  finish(c, ARGV[ARG.RELEASE.id], record, 'released', now)
   -- The hold's end in the ledger, with no usage: a replay of the ledger sees what the
   -- reservation held and from when (a run's own release is its steps' business).
   if not record.run then
-    ledger(c, now, record.h, function() return nil end, with_alternatives({'kind', 'release', 'ref', ARGV[5],
-      'event', record.e, 'metadata', ARGV[6] ~= '' and ARGV[6] or record.md or '', 'quantity', record.qt or '',
+    ledger(c, now, record.h, function() return nil end, with_alternatives({'kind', 'release', 'ref', ARGV[ARG.RELEASE.id],
+      'event', record.e, 'metadata', ARGV[ARG.RELEASE.metadata] ~= '' and ARGV[ARG.RELEASE.metadata] or record.md or '', 'quantity', record.qt or '',
       'since', record.cr or record.c,
       'at', record.c}, record))
   end

@@ -49,9 +49,9 @@ register('reserve', 'writes', function(c)
   -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it: its holds, then its
   -- alternatives, each its count of those holds and its record (alternatives.lua).
   local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 4)
-  local alt_arg = 9 + HOLD_FIELDS * n
+  local alt_arg = ARG.RESERVE.holds + 1 + HOLD_FIELDS * n
   -- (A plain reserve's one count is its holds': their texts compared, no call made.)
-  local count = m == 1 and ARGV[alt_arg + 1] == ARGV[8] and n or A.counts(c, alt_arg, n, m)
+  local count = m == 1 and ARGV[alt_arg + ARG.ALTERNATIVE.holds] == ARGV[ARG.RESERVE.holds] and n or A.counts(c, alt_arg, n, m)
 
   -- 1. Repeat: a repeat answers the first answer whatever changed since (prelude.lua).
   local first = repeated(c)
@@ -61,7 +61,7 @@ register('reserve', 'writes', function(c)
 
   -- 2. Check: the node's assumptions against Redis, its instant, its periods and the
   -- subscription's version (holds.lua), every alternative's before anything is read.
-  local at, holds, quota_in_force = checked(c, 9, count, KEYS[KEY_SUBSCRIPTION], ARGV[5])
+  local at, holds, quota_in_force = checked(c, ARG.RESERVE.holds + 1, count, KEYS[KEY_SUBSCRIPTION], ARGV[ARG.RESERVE.version])
   local others = at and m > 1 and A.checked(c, at, alt_arg, m)
   if not at or others == nil then
     return {'stale'}
@@ -72,42 +72,41 @@ register('reserve', 'writes', function(c)
   -- 4. Decide: every group checked before anything is written (an attempt after the first of
   -- an original action, its chain's caps too: fallbacks.lua). An alternative denied with
   -- another after it is kept (`passed`) and the next read and decided, until one admits.
-  local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - 2], ARGV[#ARGV - 1], ARGV[alt_arg + 2], 1, nil, false
-  local chain, run, counters, admits, admitted, fired_at, open, open_before, gave, reply, allowed, short =
-    F.of(c, ARGV[#ARGV - 3], m)
+  local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - ARG.RESERVE_END.step], ARGV[#ARGV - ARG.RESERVE_END.start], ARGV[alt_arg + ARG.ALTERNATIVE.record], 1, nil, false
+  local chain, run, read, reply, allowed, short = F.of(c, ARGV[#ARGV - ARG.RESERVE_END.fallback], m)
   while true do
     run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
-    counters, admits, admitted, fired_at, open, open_before, gave = reserve_read(c, holds, run)
-    if not counters then
+    read = reserve_read(c, holds, run)
+    if not read then
       return {'more'}
     end
-    reclaimed = reclaimed or gave
-    reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[7], chain)
+    reclaimed = reclaimed or read.reclaimed
+    reply, allowed, short = reserve_decide(c, holds, quota_in_force, read.counters, run, at + ARGV[ARG.RESERVE.ttl], chain)
     if short then
       return short
     elseif allowed == 1 or a == m then
       break
     end
     passed = passed or {}
-    passed[a], a = {holds, quota_in_force, counters, reply, run, tail, fired_at}, a + 1
-    holds, quota_in_force, tail = others[a][1], others[a][2], ARGV[alt_arg + 2 * a]
+    passed[a], a = {holds, quota_in_force, read.counters, reply, run, tail, read.fired_at}, a + 1
+    holds, quota_in_force, tail = others[a][1], others[a][2], ARGV[A.at(alt_arg, a) + ARG.ALTERNATIVE.record]
   end
 
   -- 5. Write: all holds and the reservation (with the denials of the alternatives before it),
   -- or the denial's alerts, requests and counts; the passed alternatives' as a denial's.
   if allowed == 1 then
     tail = holds.clamped and record_clamped(tail, holds, reply) or tail
-    local overflow, drawn, alerting = admit_counters(c, holds, counters, reply, run, open, open_before, admits,
-      admitted)
+    local overflow, drawn, alerting = admit_counters(c, holds, read, reply, run)
     if overflow then
       return {'overflow', overflow}
     end
     admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn, chain)
     if alerting then
-      admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
+      admit_alerts(c, holds, quota_in_force, read.counters, reply, read.fired_at)
     end
   else
-    reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, fired_at, open, open_before, passed, run)
+    reserve_deny(c, {holds = holds, quota_in_force = quota_in_force, read = read, reply = reply, tail = tail, at = at,
+      passed = passed, run = run})
   end
   -- Reserves prune only when they gave expired holds back: commits, releases and tracks prune
   -- always, so the common admit stays cheap and ended records still go.

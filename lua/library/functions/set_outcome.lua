@@ -23,14 +23,14 @@ register('set_outcome', 'writes', function(c)
   shape(KEYS, ARGV, 10, 8)
 
   -- 1. Expired holds go back first (a reservation whose time is up is expired, not held).
-  local record, state, raw = find_reservation(c, ARGV[5], now)
+  local record, state, raw = find_reservation(c, ARGV[ARG.SET_OUTCOME.id], now)
   if not record then
     return raw
   end
   if state ~= 'committed' then
     return {'conflict', state}
   end
-  local word, previous = ARGV[6], record.o
+  local word, previous = ARGV[ARG.SET_OUTCOME.outcome], record.o
   if previous == word then
     return append_fired(c, {'ok', previous, raw})
   end
@@ -51,12 +51,12 @@ register('set_outcome', 'writes', function(c)
     record.oc = string.format('%d', changes + 1)
   end
   local text = cjson.encode(record)
-  redis.call('HSET', KEYS[KEY_RESERVATIONS], ARGV[5], text)
+  redis.call('HSET', KEYS[KEY_RESERVATIONS], ARGV[ARG.SET_OUTCOME.id], text)
 
   -- 3. The ledger says so (no usage: its groups' amounts are 0), at this level and, for holds
   -- on slices, at their ancestors', where append_ledger.lua counts it in their counters.
-  if ARGV[4] ~= '' then
-    local fields = {'kind', 'outcome', 'ref', ARGV[5], 'event', record.e, 'metadata', record.md or '',
+  if ARGV[ARG.WRITING.keep] ~= '' then
+    local fields = {'kind', 'outcome', 'ref', ARGV[ARG.SET_OUTCOME.id], 'event', record.e, 'metadata', record.md or '',
       'at', record.c, 'counted', record.t, 'outcome', word}
     if previous then
       fields[#fields + 1], fields[#fields + 2] = 'previous', previous
@@ -67,10 +67,10 @@ register('set_outcome', 'writes', function(c)
     local function none(_, h)
       return h.k ~= 'c' and '0' or nil
     end
-    ancestor_ledgers(c, record, none, attributed({unpack(fields)}, ARGV[7], ''))
+    ancestor_ledgers(c, record, none, attributed({unpack(fields)}, ARGV[ARG.SET_OUTCOME.key], ''))
     ledger(c, now, record.h, function(i, h)
       return not (record.sl and record.sl[tostring(i)]) and none(i, h) or nil
-    end, attributed(fields, ARGV[7], ARGV[8]))
+    end, attributed(fields, ARGV[ARG.SET_OUTCOME.key], ARGV[ARG.SET_OUTCOME.member]))
   end
   return append_fired(c, {'ok', previous or '', text})
 end)

@@ -24,8 +24,8 @@ register('settle_slice', 'writes', function(c)
 
   local reply = {'ok'}
   for i = 1, n do
-    local j = 6 + 4 * (i - 1)
-    local applied, still = apply_statement(c, ARGV[5], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4])
+    local j = ARG.SETTLE_SLICE.statements + ARG.STATEMENT.held * (i - 1)
+    local applied, still = apply_statement(c, ARGV[ARG.SETTLE_SLICE.member], ARGV[j + ARG.STATEMENT.lease], ARGV[j + ARG.STATEMENT.number], ARGV[j + ARG.STATEMENT.used], ARGV[j + ARG.STATEMENT.held])
     if not applied then
       return still
     end

@@ -44,16 +44,13 @@ register('take_slice', 'writes', function(c)
   if m ~= n then
     error({err = 'ERR qg contract: take_slice takes ' .. n .. ' holds and ' .. m .. ' leases'})
   end
-  -- Take i's TAKE values are at take_at(i) + TAKE.<name>.
-  local first = 11 + n * HOLD_FIELDS
-  local function take_at(i)
-    return first + (i - 1) * TAKE_FIELDS
-  end
+  -- Take i's TAKE values are at take_at(first, i) + TAKE.<name> (takes.lua).
+  local first = ARG.TAKE_SLICE.holds + 1 + n * HOLD_FIELDS
 
   -- 1. Ids seen before: refused when one was settled before it was taken.
   local known = {}
   for i = 1, n do
-    local raw = redis.call('HGET', KEYS[KEY_RESERVATIONS], ARGV[take_at(i) + TAKE.ls])
+    local raw = redis.call('HGET', KEYS[KEY_RESERVATIONS], ARGV[take_at(first, i) + TAKE.ls])
     if raw then
       local record = cjson.decode(raw)
       if not record.ls or record.s ~= 'held' then
@@ -65,7 +62,7 @@ register('take_slice', 'writes', function(c)
 
   -- 2. The node's assumptions checked against Redis, as a reserve's.
   local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 11, n, at)
+  local holds = at and read_holds(c, ARG.TAKE_SLICE.holds + 1, n, at)
   if not holds then
     return {'stale'}
   end
@@ -76,7 +73,7 @@ register('take_slice', 'writes', function(c)
     end
   end
   local version, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], holds, now)
-  if version ~= ARGV[5] then
+  if version ~= ARGV[ARG.TAKE_SLICE.version] then
     return {'stale'}
   end
 
@@ -86,9 +83,9 @@ register('take_slice', 'writes', function(c)
   end
   -- The closed slices' statements, before anything is sized: what they did not spend is back.
   for i = 1, n do
-    local t = take_at(i)
+    local t = take_at(first, i)
     if ARGV[t + TAKE.cl] ~= '' then
-      local applied, early = apply_statement(c, ARGV[6], ARGV[t + TAKE.cl], ARGV[t + TAKE.n], ARGV[t + TAKE.u],
+      local applied, early = apply_statement(c, ARGV[ARG.TAKE_SLICE.member], ARGV[t + TAKE.cl], ARGV[t + TAKE.n], ARGV[t + TAKE.u],
         ARGV[t + TAKE.h])
       if not applied then
         return early

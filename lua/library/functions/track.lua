@@ -34,7 +34,7 @@ register('track', 'writes', function(c)
 
   -- 2. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at, holds, quota_in_force = checked(c, 7, n, KEYS[KEY_SUBSCRIPTION], ARGV[5])
+  local at, holds, quota_in_force = checked(c, ARG.TRACK.holds + 1, n, KEYS[KEY_SUBSCRIPTION], ARGV[ARG.TRACK.version])
   if not at then
     return {'stale'}
   end
@@ -46,11 +46,11 @@ register('track', 'writes', function(c)
 
   -- 4. Count every group, or none when one would pass what a counter holds exactly; a step's
   -- holds of its run's groups count in the run instead (runs.lua), after the check.
-  local l = 7 + HOLD_FIELDS * n
+  local l = ARG.TRACK.holds + HOLD_FIELDS * n
   if holds.note_values then
     cap_values(c, holds)
   end
-  local step = ARGV[l + 6] ~= '' and R.track(c, ARGV[l + 6], holds)
+  local step = ARGV[l + ARG.TRACK_TAIL.run] ~= '' and R.track(c, ARGV[l + ARG.TRACK_TAIL.run], holds)
   local over = holds.credits and C.past_exact(c, holds, now)
   if over then
     return {'overflow', over}
@@ -73,19 +73,19 @@ register('track', 'writes', function(c)
   -- 5. The ledger entry and the day's rollups, in the same step as the counters.
   -- With its decision instant, which chose its windows (the entry's id is Redis's time);
   -- formatted only when the project keeps a ledger to write it in.
-  local fields = {'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
-    'quantity', ARGV[l + 2], 'at', ARGV[4] ~= '' and string.format('%d', at) or ''}
+  local fields = {'kind', 'track', 'ref', ARGV[l + ARG.TRACK_TAIL.reference], 'event', ARGV[l + ARG.TRACK_TAIL.event], 'metadata', ARGV[l + ARG.TRACK_TAIL.metadata],
+    'quantity', ARGV[l + ARG.TRACK_TAIL.quantity], 'at', ARGV[ARG.WRITING.keep] ~= '' and string.format('%d', at) or ''}
   if step then
     R.named(c, fields, step.id, step.action, step.kind)
   end
   -- What the output came to, when the call says: counted in its counters and rollups.
-  local outcome = ARGV[l + 7]
+  local outcome = ARGV[l + ARG.TRACK_TAIL.outcome]
   if outcome ~= '' then
     fields[#fields + 1], fields[#fields + 2] = 'outcome', outcome
     local counters, ends, groups = outcome_holds(holds)
-    count_outcome(c, counters, ends, groups, now, outcome, nil, model_of(ARGV[l + 1]))
+    count_outcome(c, counters, ends, groups, now, outcome, nil, model_of(ARGV[l + ARG.TRACK_TAIL.metadata]))
   end
-  ledger(c, now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))
+  ledger(c, now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + ARG.TRACK_TAIL.key], ARGV[l + ARG.TRACK_TAIL.member]), burned))
   prune(c, now)
   local reply = append_fired(c, append_counters(c, {'ok'}, holds, quota_in_force))
   if holds.credits then

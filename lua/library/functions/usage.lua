@@ -31,15 +31,15 @@ register('usage', 'reads', function(c)
   -- 2. Every group's counter as it stands, with the quota in force.
   local groups, credited = {}, false
   for i = 1, n do
-    local j = 5 * i - 3
-    local f, b = ARGV[j], ARGV[j + 2]
+    local j = ARG.USAGE.groups + ARG.USAGE_GROUP.ro * (i - 1)
+    local f, b = ARGV[j + ARG.USAGE_GROUP.f], ARGV[j + ARG.USAGE_GROUP.b]
     -- (A per-value group's field is "<group>~<value>@<start>": its value's override, else its
     -- group's, holds; counters.lua's quotas.)
     local g, v, ps = string.match(f, '^([^~@]*)~?(.-)@([^@]*)$')
-    groups[i] = {g = g, v = v ~= '' and v or nil, f = f, q = ARGV[j + 1]}
+    groups[i] = {g = g, v = v ~= '' and v or nil, f = f, q = ARGV[j + ARG.USAGE_GROUP.q]}
     if b ~= '' then
-      local ro = ARGV[j + 4]
-      groups[i].b, groups[i].ps, groups[i].pe, groups[i].ro = b, ps, ARGV[j + 3], ro ~= '' and ro + 0 or nil
+      local ro = ARGV[j + ARG.USAGE_GROUP.ro]
+      groups[i].b, groups[i].ps, groups[i].pe, groups[i].ro = b, ps, ARGV[j + ARG.USAGE_GROUP.pe], ro ~= '' and ro + 0 or nil
       credited = true
     end
   end

@@ -18,7 +18,7 @@ register('void_grant', 'writes', function(c)
   if reclaim(c, now) then
     return {'more'}
   end
-  local raw = redis.call('HGET', KEYS[KEY_GRANTS], ARGV[5])
+  local raw = redis.call('HGET', KEYS[KEY_GRANTS], ARGV[ARG.VOID_GRANT.id])
   if not raw then
     return {'not_found'}
   end
@@ -26,7 +26,7 @@ register('void_grant', 'writes', function(c)
 
   -- 2. A live grant is in the wallet; a finished one kept its final amounts.
   local w = C.wallet(c, balance, now)
-  local g = C.find(c, w, ARGV[5])
+  local g = C.find(c, w, ARGV[ARG.VOID_GRANT.id])
   -- VOIDED, then the grant's AMOUNTS: a finished grant's as its "n|<id>" field keeps them,
   -- in their order.
   local reply = {}
@@ -37,7 +37,7 @@ register('void_grant', 'writes', function(c)
     C.save(c, now, true, true)
     C.amounts(c, g, reply)
   else
-    for v in string.gmatch(redis.call('HGET', KEYS[KEY_GRANTS], 'n|' .. ARGV[5]) or '', '%d+') do
+    for v in string.gmatch(redis.call('HGET', KEYS[KEY_GRANTS], 'n|' .. ARGV[ARG.VOID_GRANT.id]) or '', '%d+') do
       reply[#reply + 1] = v + 0
     end
   end

@@ -20,6 +20,12 @@
 
 local A = {}
 do
+  -- Where alternative a's arguments begin, less one (its ALTERNATIVE values follow), in a call
+  -- whose alternatives are counted at ARGV[alt_arg]: each takes as many as its last place.
+  function A.at(alt_arg, a)
+    return alt_arg + ARG.ALTERNATIVE.record * (a - 1)
+  end
+
   -- The counts of the alternatives' holds (alternative a's at ARGV[alt_arg + 2a - 1]): each a
   -- whole number, together the call's `n`, at most MAX_ALTERNATIVES of them; else an error
   -- reply. Answers the first's.
@@ -30,16 +36,16 @@ do
     end
     local total = 0
     for a = 1, m do
-      local count = tonumber(ARGV[alt_arg + 2 * a - 1])
+      local count = tonumber(ARGV[A.at(alt_arg, a) + ARG.ALTERNATIVE.holds])
       if not count or count < 0 or count % 1 ~= 0 then
-        error({err = 'ERR qg contract: alternative ' .. a .. ' counts its holds as ' .. tostring(ARGV[alt_arg + 2 * a - 1])})
+        error({err = 'ERR qg contract: alternative ' .. a .. ' counts its holds as ' .. tostring(ARGV[A.at(alt_arg, a) + ARG.ALTERNATIVE.holds])})
       end
       total = total + count
     end
     if total ~= n then
       error({err = 'ERR qg contract: the alternatives count ' .. total .. ' holds of ' .. n})
     end
-    return ARGV[alt_arg + 1] + 0
+    return ARGV[alt_arg + ARG.ALTERNATIVE.holds] + 0
   end
 
   -- The holds of alternatives 2 to m (holds.lua's read_holds) and their quotas in force, after
@@ -49,15 +55,15 @@ do
   -- plain reserve, one alternative, makes no call here.)
   function A.checked(c, at, alt_arg, m)
     local ARGV, list = c.ARGV, {}
-    local first = 9 + HOLD_FIELDS * ARGV[alt_arg + 1]
+    local first = ARG.RESERVE.holds + 1 + HOLD_FIELDS * ARGV[alt_arg + ARG.ALTERNATIVE.holds]
     for a = 2, m do
-      local count = ARGV[alt_arg + 2 * a - 1] + 0
+      local count = ARGV[A.at(alt_arg, a) + ARG.ALTERNATIVE.holds] + 0
       local holds = read_holds(c, first, count, at)
       if not holds then
         return nil
       end
       local ver, quota_in_force = subscription(c, c.KEYS[KEY_SUBSCRIPTION], holds, c.now)
-      if ver ~= ARGV[5] then
+      if ver ~= ARGV[ARG.RESERVE.version] then
         return nil
       end
       list[a], first = {holds, quota_in_force}, first + HOLD_FIELDS * count

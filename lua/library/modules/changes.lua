@@ -45,7 +45,7 @@ local function finish(c, id, record, state, now)
   record.t = string.format('%d', now)
   redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
   redis.call('ZREM', c.KEYS[KEY_OPEN], id)
-  redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[1]), id)
+  redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[ARG.WRITING.retention]), id)
 end
 
 -- Commit, release and extend start alike: expired holds go back first (which also makes this
@@ -82,7 +82,7 @@ local function ledger_group(h, amount)
 end
 
 local function ledger(c, now, holds, amount_of, fields)
-  local keep_ms = c.ARGV[4]
+  local keep_ms = c.ARGV[ARG.WRITING.keep]
   if keep_ms == '' then
     return
   end
@@ -117,7 +117,7 @@ end
 -- (a "ledger" note: the ancestor, the entry's fields as JSON), which the node moves to the
 -- ancestor's ledger, naming the member, once (append_ledger.lua).
 local function ancestor_ledgers(c, record, amount_of, fields)
-  if c.ARGV[4] == '' or not record.sl then
+  if c.ARGV[ARG.WRITING.keep] == '' or not record.sl then
     return
   end
   local by, order = {}, {}

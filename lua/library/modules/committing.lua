@@ -15,14 +15,14 @@
 local function commit_amounts(c, record, state)
   local ARGV = c.ARGV
   local held = state ~= 'expired'
-  local l = ARGV[6] == '' and 7 or 7 + tonumber(ARGV[6])
+  local l = ARGV[ARG.COMMIT.holds] == '' and ARG.COMMIT.holds or ARG.COMMIT.holds + tonumber(ARGV[ARG.COMMIT.holds])
   local late = not held
-  if ARGV[l + 4] ~= '' then
-    late = ARGV[l + 4] == '1'
+  if ARGV[l + ARG.COMMIT_TAIL.late] ~= '' then
+    late = ARGV[l + ARG.COMMIT_TAIL.late] == '1'
   end
-  local used = record.run and R.ended(c, ARGV[5], record)
+  local used = record.run and R.ended(c, ARGV[ARG.COMMIT.id], record)
   for i, h in ipairs(record.h) do
-    h.n = used and string.format('%d', used(h)) or ARGV[6] ~= '' and ARGV[6 + i] or h.a
+    h.n = used and string.format('%d', used(h)) or ARGV[ARG.COMMIT.holds] ~= '' and ARGV[ARG.COMMIT.holds + i] or h.a
   end
   local drawn, live = {}, false
   if record.ru then
@@ -114,8 +114,8 @@ end
 -- outcome ("" for none).
 local function commit_outcome(c, record, l)
   local ARGV = c.ARGV
-  local outcome = ARGV[l + 5]
-  local model = model_of(ARGV[l] ~= '' and ARGV[l] or record.md)
+  local outcome = ARGV[l + ARG.COMMIT_TAIL.outcome]
+  local model = model_of(ARGV[l + ARG.COMMIT_TAIL.metadata] ~= '' and ARGV[l + ARG.COMMIT_TAIL.metadata] or record.md)
   if model ~= model_of(record.md) then
     record.om = model
   end
@@ -134,9 +134,9 @@ end
 -- run's close counts no usage of its own: its steps' entries did (and carry their run). A hold
 -- on a slice is its ancestor's usage: its level's entry, not this one's.
 local function commit_ledger(c, record, late, l, outcome, burned)
-  local ARGV, id = c.ARGV, c.ARGV[5]
-  local metadata = ARGV[l] ~= '' and ARGV[l] or record.md or ''
-  local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
+  local ARGV, id = c.ARGV, c.ARGV[ARG.COMMIT.id]
+  local metadata = ARGV[l + ARG.COMMIT_TAIL.metadata] ~= '' and ARGV[l + ARG.COMMIT_TAIL.metadata] or record.md or ''
+  local quantity = ARGV[l + ARG.COMMIT_TAIL.quantity] ~= '' and ARGV[l + ARG.COMMIT_TAIL.quantity] or record.qt or ''
   local kind = record.run and 'run_close' or late and 'late_commit' or 'commit'
   local fields = {'kind', kind, 'ref', id, 'event', record.e, 'metadata', metadata, 'quantity', quantity,
     'since', record.cr or record.c, 'at', record.c, 'reserved', record.qt or ''}
@@ -157,12 +157,12 @@ local function commit_ledger(c, record, late, l, outcome, burned)
     return not record.run and h.k ~= 'c' and h.n or nil
   end
   if record.sl then
-    ancestor_ledgers(c, record, counted, attributed({unpack(fields)}, ARGV[l + 2], ''))
+    ancestor_ledgers(c, record, counted, attributed({unpack(fields)}, ARGV[l + ARG.COMMIT_TAIL.key], ''))
   end
   ledger(c, c.now, record.h, function(i, h)
     return not (record.sl and record.sl[tostring(i)]) and counted(i, h) or nil
   end,
-    credited(attributed(fields, ARGV[l + 2], ARGV[l + 3]), burned))
+    credited(attributed(fields, ARGV[l + ARG.COMMIT_TAIL.key], ARGV[l + ARG.COMMIT_TAIL.member]), burned))
 end
 
 -- committing.lua ends --

@@ -120,7 +120,7 @@ do
       return
     end
     redis.call('HSET', c.KEYS[KEY_COUNTERS], 'fb|' .. f.chain, f.list .. '\n' .. id)
-    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', c.now + c.ARGV[1]), 'c:' .. f.chain)
+    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', c.now + c.ARGV[ARG.WRITING.retention]), 'c:' .. f.chain)
   end
 end
 

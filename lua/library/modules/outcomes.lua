@@ -73,7 +73,7 @@ end
 -- (then "other"), so cost per accepted output is answered per model. `parts` are
 -- {group, used, accepted} changes; a part that changes nothing writes nothing.
 local function by_model(c, at, model, parts)
-  if c.ARGV[4] == '' or not model then
+  if c.ARGV[ARG.WRITING.keep] == '' or not model then
     return
   end
   local DAY_MS = 86400000
@@ -131,7 +131,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
       redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', unpack(noted))
     end
   end
-  if c.ARGV[4] == '' or #groups == 0 then
+  if c.ARGV[ARG.WRITING.keep] == '' or #groups == 0 then
     return
   end
   local DAY_MS = 86400000

@@ -193,7 +193,7 @@ local INDEX_TEXT = {'1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12
 -- for pruning with the ledger: in the periods set, scored so that prune takes them when the
 -- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
 local function note_day(c, day, groups)
-  local prune_at = (day + 1) * 86400000 + c.ARGV[4] - c.ARGV[1]
+  local prune_at = (day + 1) * 86400000 + c.ARGV[ARG.WRITING.keep] - c.ARGV[ARG.WRITING.retention]
   redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
 end
 
@@ -202,7 +202,7 @@ end
 -- A day's fields are pruned with the ledger: the first write of a field schedules it in the
 -- periods set, scored so that prune takes it when the day is `keep_ms` old.
 local function rollup(c, at, group, stat, delta)
-  local keep_ms, DAY_MS = c.ARGV[4], 86400000
+  local keep_ms, DAY_MS = c.ARGV[ARG.WRITING.keep], 86400000
   if keep_ms == '' or delta == 0 then
     return
   end
@@ -225,7 +225,7 @@ end
 -- fields to the rollups hash's (src/store/rollups.rs); prune takes them with the day's others.
 -- The field of `holds`, nil when the project keeps no rollups.
 local function admits_field(c, holds)
-  if c.ARGV[4] == '' or #holds == 0 then
+  if c.ARGV[ARG.WRITING.keep] == '' or #holds == 0 then
     return nil
   end
   local set = holds[1].g
@@ -338,10 +338,10 @@ do
     end
     if record.run then
       R.expired(c, id, record, burned, now)
-    elseif c.ARGV[4] ~= '' then
+    elseif c.ARGV[ARG.WRITING.keep] ~= '' then
       -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
       -- a replay of the ledger sees what the reservation held from when until when.
-      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - c.ARGV[4]), '*', unpack(with_alternatives({
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - c.ARGV[ARG.WRITING.keep]), '*', unpack(with_alternatives({
         'kind', 'expiry', 'ref', id, 'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '',
         'since', record.cr or record.c, 'at', record.c, 'until', until_ms}, record)))
     end
@@ -367,7 +367,7 @@ do
         rollup(c, day * DAY_MS, group, 'x', n)
       end
     end
-    local ended, score = {}, string.format('%d', now + c.ARGV[1])
+    local ended, score = {}, string.format('%d', now + c.ARGV[ARG.WRITING.retention])
     for _, id in ipairs(done) do
       ended[#ended + 1] = score
       ended[#ended + 1] = id
@@ -438,7 +438,7 @@ end
 -- number per call. Only calls that write anyway prune, so a denial stays cheap.
 local function prune(c, now)
   -- How many ended entries and old periods a call takes, as the command takes it.
-  local PRUNE_LIMIT, retention_ms = '16', c.ARGV[1] + 0
+  local PRUNE_LIMIT, retention_ms = '16', c.ARGV[ARG.WRITING.retention] + 0
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[KEY_ENDED], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(id, 1, 2) == 'i:' then
       redis.call('HDEL', c.KEYS[KEY_IDEMPOTENCY], string.sub(id, 3))
@@ -490,10 +490,10 @@ end
 -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
 -- or {"reused"} when the key came with another body.
 local function repeated(c)
-  if c.ARGV[2] == '' then
+  if c.ARGV[ARG.WRITING.idempotency] == '' then
     return nil
   end
-  local stored = redis.call('HGET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[2])
+  local stored = redis.call('HGET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[ARG.WRITING.idempotency])
   if not stored then
     return nil
   end
@@ -503,7 +503,7 @@ local function repeated(c)
   if not digest then
     digest, reply = string.match(stored, '^(%x*)|(.*)$')
   end
-  if digest ~= c.ARGV[3] then
+  if digest ~= c.ARGV[ARG.WRITING.digest] then
     return {'reused'}
   end
   return {'repeat', reply, at or ''}
@@ -514,14 +514,14 @@ end
 -- answered in the windows of the first call. Numbers are stored as integer strings, so cjson
 -- never formats one.
 local function remember(c, reply, now, at)
-  if c.ARGV[2] ~= '' then
+  if c.ARGV[ARG.WRITING.idempotency] ~= '' then
     local copy = {}
     for i, v in ipairs(reply) do
       copy[i] = type(v) == 'number' and string.format('%d', v) or v
     end
     local decided = string.format('%d', at or now)
-    redis.call('HSET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[2], c.ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
-    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[1]), 'i:' .. c.ARGV[2])
+    redis.call('HSET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[ARG.WRITING.idempotency], c.ARGV[ARG.WRITING.digest] .. '|' .. decided .. '|' .. cjson.encode(copy))
+    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[ARG.WRITING.retention]), 'i:' .. c.ARGV[ARG.WRITING.idempotency])
   end
   return reply
 end

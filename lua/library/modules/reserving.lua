@@ -1,8 +1,8 @@
 -- reserving.lua: the steps of a reserve (functions/reserve.lua) after its check, a function
 -- each: read the counters, decide, write an admit or a denial, answer. The last module, after
--- holds.lua (whose read and weigh they use) and approvals.lua. What one step hands the next is
--- passed along as values, not kept in a table: a table a call makes costs it in Lua's
--- garbage collection, and a reserve makes none but those it needs.
+-- holds.lua (whose read and weigh they use) and approvals.lua. What the read hands the next
+-- steps is one table (`read`, below), made once per weighing: a table a call makes costs it in
+-- Lua's garbage collection, so a reserve makes none but those it needs.
 
 -- The counters a reserve decides on (prelude.lua's read_counters, with what it reads besides:
 -- "~open", the day's admits of its groups, what each hold fired, the quick lines of its
@@ -17,9 +17,10 @@
 -- bring one nearer, deletes it. Holds that leave the set leave it lower than it need be, which
 -- costs one look at the set once it has passed.
 -- Answers nil when more expired holds are due than a call gives back (the reserve answers
--- "more"); else the counters, the day's admits field and its count, where the holds' fired
--- marks begin among the counters, "~open" as it stands now (as read while nothing was due)
--- and as it was read (nil when unknown), and whether expired holds went back.
+-- "more"); else what it read, `read`: {counters, admits (the day's admits field), admitted
+-- (its count), fired_at (where the holds' fired marks begin among the counters), open ("~open"
+-- as it stands now, as read while nothing was due), open_before (as it was read, nil when
+-- unknown), reclaimed (whether expired holds went back)}.
 local function reserve_read(c, holds, run)
   local admits = admits_field(c, holds)
   local counters, open_before, admitted, fired_at = read_counters(c, holds, true, run, admits)
@@ -28,7 +29,8 @@ local function reserve_read(c, holds, run)
     if holds.slices then
       S.place(c, holds, counters)
     end
-    return counters, admits, admitted, fired_at, open_before, open_before, false
+    return {counters = counters, admits = admits, admitted = admitted, fired_at = fired_at, open = open_before,
+      open_before = open_before, reclaimed = false}
   end
   local more, reclaimed = reclaim(c, now)
   if more then
@@ -41,7 +43,8 @@ local function reserve_read(c, holds, run)
   if holds.slices then
     S.place(c, holds, counters)
   end
-  return counters, admits, admitted, fired_at, first[2] and first[2] + 0 or MAX_EXACT, open_before, reclaimed
+  return {counters = counters, admits = admits, admitted = admitted, fired_at = fired_at,
+    open = first[2] and first[2] + 0 or MAX_EXACT, open_before = open_before, reclaimed = reclaimed}
 end
 
 -- Decides: every group checked before anything is written. The answer carries the decision:
@@ -60,7 +63,7 @@ local function reserve_decide(c, holds, quota_in_force, counters, run, expires, 
   local reply = holds.credits and {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
     nil, nil} or {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
   reply[RESERVED.status], reply[RESERVED.id], reply[RESERVED.expires], reply[RESERVED.allowed] =
-    'ok', c.ARGV[6], expires, 0
+    'ok', c.ARGV[ARG.RESERVE.id], expires, 0
   if run and run.id then
     R.judge(c, run, counters, holds)
   end
@@ -104,14 +107,15 @@ end
 -- An admit's counters, in one HSET: each hold's held with its amount (a hold drawn from a run
 -- holds nothing on the user's counter: the run does), a quick-path hold's amount added to its
 -- balance's journal (wallet.lua's header), "~open" lowered to this reservation's expiry when that is nearer (`open` as it
--- stands, `open_before` as read), the day's admits of its groups (`admits`, counted `admitted`
+-- stands, `open_before` as read: reserve_read's `read`), the day's admits of its groups (`admits`, counted `admitted`
 -- so far; prelude.lua's admits_field) and a step's or a run's start's fields (R.admit); then
 -- the periods of new counters and the values of per-value groups. The answer shows each hold's
 -- held with this one (a rolling window's, its window's; a slice hold's verdict is its slice's
 -- line, with the ancestor's holds as its lease left them). Answers the group whose held
 -- counter would pass MAX_EXACT (nothing is written then); else nil, which holds a step drew
 -- from its run, and whether a hold has thresholds an admit can cross.
-local function admit_counters(c, holds, counters, reply, run, open, open_before, admits, admitted)
+local function admit_counters(c, holds, read, reply, run)
+  local counters, admits, admitted = read.counters, read.admits, read.admitted
   -- (Placed by count: `writes` is made with empty slots, so its length is not its border.)
   -- (Hold i's held in the answer at r, verdict_at(RESERVED_FIELDS, i) + VERDICT.held, stepped
   -- as weigh steps it: each call of a function costs a Redis function some 500 instructions.)
@@ -139,8 +143,8 @@ local function admit_counters(c, holds, counters, reply, run, open, open_before,
       end
     end
   end
-  local lowest = math.min(open, reply[RESERVED.expires])
-  if lowest ~= open_before then
+  local lowest = math.min(read.open, reply[RESERVED.expires])
+  if lowest ~= read.open_before then
     writes[k + 1], writes[k + 2], k = '~open', lowest, k + 2
   end
   if admits then
@@ -151,7 +155,7 @@ local function admit_counters(c, holds, counters, reply, run, open, open_before,
   end
   local numbers = k
   if run then
-    k, drawn = R.admit(c, run, holds, writes, k, c.ARGV[6], counters)
+    k, drawn = R.admit(c, run, holds, writes, k, c.ARGV[ARG.RESERVE.id], counters)
   end
   write_fields(c, writes, numbers)
   note_periods(c, holds, counters)
@@ -170,7 +174,7 @@ end
 -- it), and a step's record says which holds it drew from its run ("rd"). An attempt after the
 -- first of an original action (`chain`) joins its chain's list (F.admit).
 local function admit_record(c, holds, tail, at, expires, drawn, chain)
-  local now, id = c.now, c.ARGV[6]
+  local now, id = c.now, c.ARGV[ARG.RESERVE.id]
   local x = string.format('%d', expires)
   local parts = holds.credits and C.hold_reserved(c, holds, now) or ''
   if holds.slices then
@@ -271,7 +275,7 @@ do
     if set then
       rollup(c, now, set, 'd', 1)
     end
-    local keep_ms = c.ARGV[4]
+    local keep_ms = c.ARGV[ARG.WRITING.keep]
     if keep_ms ~= '' and rollup(c, now, '~', 'd', 1) <= 100 then
       -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md"),
       -- after a step's run, action and kind ("ru", "ra", "rk"), before its holds ("h", last):
@@ -337,16 +341,21 @@ do
     return denials
   end
 
-  -- A denial's writes: each denying hold's (deny_holds). A wallet this denial read whole,
+  -- A denial's writes, of `denial`: {holds, quota_in_force, read (reserve_read's), reply
+  -- (reserve_decide's), tail (the record the node encoded), at (the decision instant), passed
+  -- (the alternatives weighed before, or nil), run (a step's or a run's start, or nil)}.
+  -- Each denying hold's (deny_holds). A wallet this denial read whole,
   -- because its quick line could not decide (a grant started or expired since the line was
   -- written, or the line knew other low-balance amounts or another allowance), is saved with a
   -- fresh line: the next call decides on the line again, so a client hammering a denied
   -- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
-  -- written as the open set says it now (`open`), when it had passed (`open_before`, as read).
+  -- written as the open set says it now (`read.open`), when it had passed (`read.open_before`).
   -- Then the denial is counted (count_denial); a call of alternatives denies those it passed
   -- first (`passed`, deny_passed), and its entry says them all.
-  function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, fired_at, open, open_before, passed, run)
-    deny_holds(c, holds, quota_in_force, counters, reply, tail, fired_at)
+  function reserve_deny(c, denial)
+    local holds, reply, tail, passed, run, read = denial.holds, denial.reply, denial.tail, denial.passed, denial.run,
+      denial.read
+    deny_holds(c, holds, denial.quota_in_force, read.counters, reply, tail, read.fired_at)
     local denials
     if passed then
       denials = deny_passed(c, passed)
@@ -356,10 +365,10 @@ do
     if c.wallets then
       C.save(c, c.now, true)
     end
-    if open ~= open_before then
-      redis.call('HSET', c.KEYS[KEY_COUNTERS], '~open', string.format('%d', open))
+    if read.open ~= read.open_before then
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], '~open', string.format('%d', read.open))
     end
-    count_denial(c, holds, reply, tail, at, run, denials)
+    count_denial(c, holds, reply, tail, denial.at, run, denials)
   end
 end
 

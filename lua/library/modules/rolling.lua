@@ -52,7 +52,7 @@ end
 -- call decided at an instant behind Redis's by the skew a node's may have.
 local function prune_score(c, f, pe)
   local out = rolls_out(f)
-  return out and string.format('%d', out + DECISION_SKEW_MS - c.ARGV[1]) or pe
+  return out and string.format('%d', out + DECISION_SKEW_MS - c.ARGV[ARG.WRITING.retention]) or pe
 end
 
 -- rolling.lua ends --

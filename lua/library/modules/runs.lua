@@ -460,7 +460,7 @@ do
   -- "expired": no usage of its own (its steps' entries counted it), the credits it burned.
   -- Written here, not by changes.lua's ledger, which comes after the prelude that expires it.
   function R.expired(c, id, record, burned, now)
-    local keep_ms = c.ARGV[4]
+    local keep_ms = c.ARGV[ARG.WRITING.keep]
     if keep_ms == '' then
       return
     end

@@ -188,7 +188,7 @@ do
         -- Named by the call's random part, not its whole id: the member's id (up to 256
         -- bytes, base64url in a reservation id) would otherwise be in every slice line, closed
         -- lease's field, statement and record naming the lease.
-        local lease = 'l' .. string.match(c.ARGV[6], '[^.]*$') .. '.' .. i
+        local lease = 'l' .. string.match(c.ARGV[ARG.RESERVE.id], '[^.]*$') .. '.' .. i
         answer[k + SHORT.i], answer[k + SHORT.ls] = i, lease
         answer[k + SHORT.intent] = outbox(c, false, 'type', 'lease', 'tag', tag, 'p', ancestor(h.f), 'ls', lease)
         answer[2] = answer[2] + 1
@@ -228,7 +228,7 @@ do
       local held = (v[2] or 0) + 0
       state(c, l.f, l.lease, n, (v[1] or 0) + 0, held)
       if held == 0 and v[3] == '0' then
-        redis.call('ZADD', c.KEYS[KEY_PERIODS], 'LT', string.format('%d', c.now + STATED_KEEP_MS - c.ARGV[1]), f)
+        redis.call('ZADD', c.KEYS[KEY_PERIODS], 'LT', string.format('%d', c.now + STATED_KEEP_MS - c.ARGV[ARG.WRITING.retention]), f)
       end
     end
   end

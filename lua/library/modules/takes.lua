@@ -4,6 +4,11 @@
 -- leasing, the threshold, the closed slice's statement) begin at ARGV[first] for its first
 -- hold, TAKE_FIELDS a take.
 
+-- Where take i's TAKE values begin, less one, when the first take's begin after `first`.
+local function take_at(first, i)
+  return first + (i - 1) * TAKE_FIELDS
+end
+
 -- How long a take's new slices live, and how much each leases: one slice life near the limit,
 -- and as many lives as the parent has twice the threshold free before this take, up to the
 -- latest end, in every group taken (they end together). Capacity in an idle slice can deny
@@ -15,12 +20,12 @@
 -- below the threshold (the take answers "direct", and writes nothing).
 local function size_slices(c, holds, known, counters, quota_in_force, at, first)
   local ARGV = c.ARGV
-  local base, latest = ARGV[7] + 0, ARGV[9] + 0
+  local base, latest = ARGV[ARG.TAKE_SLICE.cutoff] + 0, ARGV[ARG.TAKE_SLICE.latest] + 0
   local ends, lives = base, nil
   for i = 1, #holds do
     if not known[i] then
       local free = quota_in_force[i] - counters[2 * i - 1] - counters[2 * i]
-      local more = math.floor(free / (2 * math.max(1, ARGV[first + (i - 1) * TAKE_FIELDS + TAKE.th])))
+      local more = math.floor(free / (2 * math.max(1, ARGV[take_at(first, i) + TAKE.th])))
       lives = lives and math.min(lives, more) or more
     end
   end
@@ -51,9 +56,9 @@ end
 -- held and quota in force.
 local function write_leases(c, holds, known, amounts, counters, quota_in_force, at, ends, first)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
-  local reply, backstop = {}, string.format('%d', ARGV[8] + (ends - (ARGV[7] + 0)))
+  local reply, backstop = {}, string.format('%d', ARGV[ARG.TAKE_SLICE.backstop] + (ends - (ARGV[ARG.TAKE_SLICE.cutoff] + 0)))
   for i = 1, #holds do
-    local id, h, record, amount = ARGV[first + (i - 1) * TAKE_FIELDS + TAKE.ls], holds[i], known[i], amounts[i]
+    local id, h, record, amount = ARGV[take_at(first, i) + TAKE.ls], holds[i], known[i], amounts[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     if record then
       amount = record.h[1].a + 0
@@ -62,7 +67,7 @@ local function write_leases(c, holds, known, amounts, counters, quota_in_force, 
       local leased = redis.call('HGET', KEYS[KEY_COUNTERS], h.f .. ':l')
       held = held + amount
       write_fields(c, {h.f .. ':h', held, h.f .. ':l', (leased and leased + 0 or 0) + amount})
-      record = {v = RECORD_VERSION, s = 'held', ls = ARGV[6], e = '', qt = h.a, c = string.format('%d', at),
+      record = {v = RECORD_VERSION, s = 'held', ls = ARGV[ARG.TAKE_SLICE.member], e = '', qt = h.a, c = string.format('%d', at),
         cr = string.format('%d', now), x = backstop, sx = string.format('%d', ends), sn = '0', su = '0', sk = h.a,
         h = {h}}
       redis.call('HSET', KEYS[KEY_RESERVATIONS], id, cjson.encode(record))

@@ -621,7 +621,7 @@ do
   -- Ledger entries of credits (KEY_LEDGER, trimmed as changes.lua's ledger trims
   -- it; none when the project keeps no ledger, ARGV[4] ""): `fields` as XADD takes them.
   function C.entry(c, now, fields)
-    local keep_ms = c.ARGV[4]
+    local keep_ms = c.ARGV[ARG.WRITING.keep]
     if keep_ms ~= '' then
       redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
     end

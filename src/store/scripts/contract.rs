@@ -9,7 +9,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use redis::Script;
 
-use super::{keys, layouts};
+use super::{args, keys, layouts};
 
 /// Values per hold (layouts::hold).
 pub const HOLD_FIELDS: usize = layouts::hold::FIELDS;
@@ -186,24 +186,22 @@ impl Contract {
     }
 }
 
-const W: usize = WRITING_ARGS;
-
 contracts! {
-    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), counted(1, Each::Values(2)), fixed(4)]);
-    CHECK = function!("check", keys: READING_KEYS, args: &[counted(2, Each::Hold), fixed(1)]);
-    TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Hold), fixed(9)]);
-    ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(W + 1 + HOLD_FIELDS + 4)]);
-    COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(1)), fixed(6)]);
-    SET_OUTCOME = function!("set_outcome", keys: WRITING_KEYS, args: &[fixed(W + 4)]);
-    RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 2)]);
-    EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
-    RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
-    USAGE = function!("usage", keys: READING_KEYS, args: &[counted(1, Each::Values(5))]);
-    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 6, Each::Hold), counted(1, Each::Take), fixed(1)]);
-    SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(4))]);
-    END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
-    LEASES = function!("leases", keys: READING_KEYS - 1, args: &[fixed(2)]);
-    APPEND_LEDGER = function!("append_ledger", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
+    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(args::RESERVE.end(), Each::Hold), counted(1, Each::Values(args::ALTERNATIVE.names.len())), fixed(args::RESERVE_END.names.len() + 1)]);
+    CHECK = function!("check", keys: READING_KEYS, args: &[counted(args::CHECK.end(), Each::Hold), fixed(1)]);
+    TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(args::TRACK.end(), Each::Hold), fixed(args::TRACK_TAIL.names.len() + 1)]);
+    ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(args::ADJUST.end())]);
+    COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(args::COMMIT.end(), Each::Values(1)), fixed(args::COMMIT_TAIL.names.len())]);
+    SET_OUTCOME = function!("set_outcome", keys: WRITING_KEYS, args: &[fixed(args::SET_OUTCOME.end())]);
+    RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(args::RELEASE.end())]);
+    EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(args::EXTEND.end())]);
+    RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(args::WRITING.end())]);
+    USAGE = function!("usage", keys: READING_KEYS, args: &[counted(args::USAGE.end(), Each::Values(args::USAGE_GROUP.names.len()))]);
+    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(args::TAKE_SLICE.end(), Each::Hold), counted(1, Each::Take), fixed(1)]);
+    SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(args::SETTLE_SLICE.end(), Each::Values(args::STATEMENT.names.len()))]);
+    END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(args::END_SLICE.end())]);
+    LEASES = function!("leases", keys: READING_KEYS - 1, args: &[fixed(args::LEASES.end())]);
+    APPEND_LEDGER = function!("append_ledger", keys: WRITING_KEYS, args: &[fixed(args::APPEND_LEDGER.end())]);
     SUBSCRIBE = eval!("subscribe.lua", keys: 3, args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)]);
     UNSUBSCRIBE = eval!("unsubscribe.lua", keys: 1, args: &[]);
     SET_STATUS = eval!("set_status.lua", keys: 1, args: &[fixed(2)]);
@@ -219,9 +217,9 @@ contracts! {
     CREATE_ENDPOINT = eval!("create_endpoint.lua", keys: 2, args: &[fixed(5)]);
     ROTATE_SECRET = eval!("rotate_secret.lua", keys: 1, args: &[fixed(5)]);
     SET_ENABLED = eval!("set_enabled.lua", keys: 3, args: &[fixed(3)]);
-    GRANT = function!("grant", keys: WRITING_KEYS + 1, args: &[fixed(W + 9)]);
-    VOID_GRANT = function!("void_grant", keys: WRITING_KEYS + 1, args: &[fixed(W + 1)]);
-    BALANCES = function!("balances", keys: WRITING_KEYS + 1, args: &[counted(W + 1, Each::Values(1)), counted(1, Each::Hold), fixed(1)]);
+    GRANT = function!("grant", keys: WRITING_KEYS + 1, args: &[fixed(args::GRANT.end())]);
+    VOID_GRANT = function!("void_grant", keys: WRITING_KEYS + 1, args: &[fixed(args::VOID_GRANT.end())]);
+    BALANCES = function!("balances", keys: WRITING_KEYS + 1, args: &[counted(args::BALANCES.end(), Each::Values(1)), counted(1, Each::Hold), fixed(1)]);
     DECIDE_APPROVAL = eval!(["override_room.lua"] "decide_approval.lua", keys: 3, args: &[fixed(10)]);
     INDEX_APPROVAL = eval!("index_approval.lua", keys: 6, args: &[fixed(4)]);
     UNLOCK = eval!("unlock.lua", keys: 1, args: &[fixed(1)]);
@@ -346,8 +344,9 @@ mod tests {
                 for p in LAYOUTS {
                     let dotted = format!("{}.", p.lua);
                     for (at, _) in line.match_indices(&dotted) {
-                        // Not the tail of a longer name (RUN. inside RUN_GROUP. cannot be).
-                        if line[..at].ends_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_') {
+                        // Not the tail of a longer name (RUN. inside RUN_GROUP. cannot be), nor
+                        // a field of another table (ARG.USAGE., args.rs's).
+                        if line[..at].ends_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.') {
                             continue;
                         }
                         let field: String = line[at + dotted.len()..]

@@ -518,6 +518,7 @@ pub(crate) fn lua() -> String {
     ));
     out.push_str(&super::alternatives::lua());
     out.push_str(&super::keys::lua());
+    out.push_str(&super::args::lua());
     out.push_str(&super::entries::lua());
     out
 }

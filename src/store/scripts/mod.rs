@@ -11,6 +11,7 @@
 mod account;
 mod alternatives;
 mod approvals;
+pub(crate) mod args;
 mod call;
 pub mod contract;
 mod credits;
