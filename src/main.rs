@@ -174,7 +174,7 @@ fn main() -> ExitCode {
 /// The library's text on standard output; a reader that stops early (`| head -1`) is no error.
 fn print_library() -> anyhow::Result<()> {
     use std::io::Write;
-    let text = &quota_gateway::store::library::LIBRARY.text;
+    let text = &quota_gateway::surface::store::library::LIBRARY.text;
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(()),
@@ -208,7 +208,7 @@ fn init_logs() {
 }
 
 fn catalog(command: CatalogCommand) -> anyhow::Result<()> {
-    use quota_gateway::quota::catalog::{diff, Catalog, BUILT_IN};
+    use quota_gateway::surface::quota::catalog::{diff, Catalog, BUILT_IN};
     let load = |name: &str| -> anyhow::Result<Catalog> {
         let text = match name {
             "built-in" => BUILT_IN.to_string(),
@@ -253,7 +253,7 @@ fn import_catalog(
     version: Option<String>,
     out: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    use quota_gateway::quota::catalog_import::{import, Provenance};
+    use quota_gateway::surface::quota::catalog_import::{import, Provenance};
     let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
     let version = version.unwrap_or_else(|| format!("imported-{as_of}"));

@@ -59,7 +59,7 @@ fn series_key(name: &str, labels: &[(&'static str, &str)]) -> u64 {
 
 /// Counters every request touches, kept as plain atomics so the hot path takes no lock.
 #[derive(Clone, Copy, Debug)]
-pub enum Fixed {
+pub(crate) enum Fixed {
     RedisCalls,
     StaleAnswers,
     CacheHit(CacheKind),
@@ -67,7 +67,7 @@ pub enum Fixed {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum CacheKind {
+pub(crate) enum CacheKind {
     Plan,
     Settings,
     Key,
@@ -93,7 +93,7 @@ impl Fixed {
 }
 
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     fixed: [AtomicU64; 10],
     /// The series of each key (almost always one).
     counters: Mutex<BTreeMap<u64, Vec<Series>>>,
@@ -123,7 +123,7 @@ const COUNTERS: &[(&str, &str)] = &[
 
 impl Metrics {
     /// Adds one to a counter of the hot path.
-    pub fn bump(&self, counter: Fixed) {
+    pub(crate) fn bump(&self, counter: Fixed) {
         self.fixed[counter.slot()].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -132,7 +132,7 @@ impl Metrics {
     }
 
     /// Adds one to the counter `name` with `labels`.
-    pub fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
+    pub(crate) fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
         if let Ok(mut counters) = self.counters.lock() {
             let series = counters.entry(series_key(name, labels)).or_default();
             match series.iter_mut().find(|s| s.is(name, labels)) {
@@ -147,7 +147,7 @@ impl Metrics {
     }
 
     /// Records how long one call of `script` took.
-    pub fn observe_script(&self, script: &str, took: Duration) {
+    pub(crate) fn observe_script(&self, script: &str, took: Duration) {
         let seconds = took.as_secs_f64();
         if let Ok(mut histograms) = self.histograms.lock() {
             if !histograms.contains_key(script) {
@@ -166,8 +166,9 @@ impl Metrics {
         }
     }
 
-    /// The current value of one counter (for tests and readiness).
-    pub fn value(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
+    /// The current value of one counter (for tests).
+    #[cfg(test)]
+    pub(crate) fn value(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
         let Ok(counters) = self.counters.lock() else {
             return 0;
         };
@@ -202,12 +203,12 @@ impl Metrics {
     }
 
     /// Moves the gauge of proxied calls whose commit waits for Redis by `delta`.
-    pub fn commits_waiting(&self, delta: i64) {
+    pub(crate) fn commits_waiting(&self, delta: i64) {
         self.commits_waiting.fetch_add(delta, Ordering::Relaxed);
     }
 
     /// The text exposition format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let name = "qg_proxy_commits_waiting";
         let _ = writeln!(

@@ -32,9 +32,10 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
     let project = key.reader_project(state, req, &user).await?;
     // The user's open jobs are read beside the usage script (another slot), not after it.
     let data = state.gateway.data();
+    let jobs = data.jobs();
     let (usage, jobs) = futures_util::join!(
         data.usage(&project, &user),
-        data.open_jobs(&project, user.as_str(), MAX_JOBS_SHOWN)
+        jobs.open_jobs(&project, user.as_str(), MAX_JOBS_SHOWN)
     );
     let (usage, jobs) = (usage?, jobs?);
     let mut response = HttpResponse::Ok();

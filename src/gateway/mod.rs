@@ -44,7 +44,7 @@ pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub(crate) use workers::Workers;
 
 use crate::quota::MeasureError;
-use crate::store::{StoreConfig, StoreError};
+use crate::store::{AccountsStore, ConsoleStore, StoreConfig, StoreError};
 use crate::webhooks::WebhookSettings;
 
 /// Could not decide. Being denied is a `Decision`, never an error.
@@ -177,6 +177,24 @@ pub struct Gateway {
     workers: Arc<Workers>,
     /// Behind an `Arc`, so a `Gateway`'s clone copies no second node.
     lab: Arc<Lab>,
+    /// The views of the store the accounts and the console borrow (behind an `Arc`, as the
+    /// workers).
+    lent: Arc<Lent>,
+}
+
+/// The views of the store the gateway lends with the planes it builds per call.
+struct Lent {
+    accounts: AccountsStore,
+    console: ConsoleStore,
+}
+
+impl Lent {
+    fn over(node: &Node) -> Arc<Lent> {
+        Arc::new(Lent {
+            accounts: AccountsStore::over(&node.store),
+            console: ConsoleStore::over(&node.store),
+        })
+    }
 }
 
 impl Gateway {
@@ -187,6 +205,7 @@ impl Gateway {
         Ok(Gateway {
             lab: Arc::new(Lab::new(data.node.clone())),
             workers: Arc::new(Workers::new(data.clone(), Arc::default())),
+            lent: Lent::over(&data.node),
             data,
         })
     }
@@ -213,8 +232,11 @@ impl Gateway {
         // Before any plane is used, as the catalog: the lab holds its own copy of the node.
         self.data.node.store.set_traces(traces.clone());
         self.data.node.traces = traces;
+        // Every view of the store is a copy of its handles: each taken again, with the tracer.
+        self.data.view_again();
         Gateway {
             lab: Arc::new(Lab::new(self.data.node.clone())),
+            lent: Lent::over(&self.data.node),
             ..self
         }
         .with_workers_rebuilt()
@@ -233,7 +255,7 @@ impl Gateway {
         Gateway {
             workers: Arc::new(Workers::new(data.clone(), Arc::new(settings))),
             data,
-            lab: self.lab,
+            ..self
         }
     }
 
@@ -283,12 +305,12 @@ impl Gateway {
     /// Projects, keys, user keys, subscriptions, plans, prices, webhook endpoints, users, the
     /// overview, the audit log's pages and the first start: what operators manage.
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.data, &self.workers)
+        Accounts::new(&self.data, &self.workers, &self.lent.accounts)
     }
 
     /// Operators, their invitations, dashboard sessions and sign-in.
     pub(crate) fn console(&self) -> Console<'_> {
-        Console::new(&self.data.node)
+        Console::new(&self.data.node, &self.lent.console)
     }
 
     /// The pricing lab's simulations.

@@ -9,10 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use super::audit::{Action, Actor, Change};
 use super::cache::Cache;
-use super::outcome::{Outcomes, Subscriber};
+use super::outcome::{Observed, Outcome, Outcomes, Subscriber, Verb};
+use super::retry::Refresh;
 use super::{Clock, GatewayError};
 use crate::metrics::traces::Traces;
-use crate::metrics::Metrics;
+use crate::metrics::{Fixed, Metrics};
 use crate::quota::catalog::Catalog;
 use crate::quota::{ChangeEntry, KeyRecord, UserId};
 use crate::secrets::{self, digest, digests_equal};
@@ -213,5 +214,34 @@ impl Node {
             detail,
         };
         self.record(project, by, change).await;
+    }
+}
+
+impl Node {
+    /// Hands the outcome of one call, started at `started`, to every subscriber.
+    pub(super) fn report<T: Observed>(
+        &self,
+        verb: Verb,
+        project: &str,
+        user: Option<&UserId>,
+        started: std::time::Instant,
+        answer: &T,
+    ) {
+        self.outcomes.publish(&Outcome {
+            verb,
+            project,
+            user,
+            effect: answer.effect(),
+            took: started.elapsed(),
+        });
+    }
+}
+
+impl Refresh for Node {
+    /// Counts the stale answer, forgets the user's subscription and measures the clock again.
+    async fn refresh(&self, project: &str, user: &UserId) -> Result<(), GatewayError> {
+        self.metrics.bump(Fixed::StaleAnswers);
+        self.cache.forget_user(project, user.as_str());
+        self.sync_clock().await
     }
 }

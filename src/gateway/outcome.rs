@@ -144,23 +144,3 @@ impl<T: Observed> Observed for Result<T, GatewayError> {
         }
     }
 }
-
-impl super::node::Node {
-    /// Hands the outcome of one call, started at `started`, to every subscriber.
-    pub(super) fn report<T: Observed>(
-        &self,
-        verb: Verb,
-        project: &str,
-        user: Option<&UserId>,
-        started: std::time::Instant,
-        answer: &T,
-    ) {
-        self.outcomes.publish(&Outcome {
-            verb,
-            project,
-            user,
-            effect: answer.effect(),
-            took: started.elapsed(),
-        });
-    }
-}

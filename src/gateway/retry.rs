@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use super::node::Node;
 use super::GatewayError;
-use crate::metrics::Fixed;
 use crate::quota::UserId;
 use crate::secrets::id_bytes;
 use crate::store::Reply;
@@ -27,15 +25,6 @@ pub(super) trait Refresh {
     /// A random draw for the backoff's jitter.
     fn jitter(&self) -> u16 {
         u16::from_le_bytes(id_bytes::<2>())
-    }
-}
-
-impl Refresh for Node {
-    /// Counts the stale answer, forgets the user's subscription and measures the clock again.
-    async fn refresh(&self, project: &str, user: &UserId) -> Result<(), GatewayError> {
-        self.metrics.bump(Fixed::StaleAnswers);
-        self.cache.forget_user(project, user.as_str());
-        self.sync_clock().await
     }
 }
 

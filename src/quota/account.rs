@@ -3,14 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::Problem;
+use super::plan_check::Problem;
 use super::subscription::Status;
 
 /// The longest label a key may have, in bytes.
-pub const MAX_KEY_LABEL_BYTES: usize = 128;
+pub(crate) const MAX_KEY_LABEL_BYTES: usize = 128;
 
 /// A key's label: at most 128 bytes, without control characters (`label`).
-pub fn check_key_label(label: &str) -> Result<(), Problem> {
+pub(crate) fn check_key_label(label: &str) -> Result<(), Problem> {
     if label.len() > MAX_KEY_LABEL_BYTES || label.chars().any(char::is_control) {
         return Err(Problem {
             field: "label".into(),
@@ -59,7 +59,7 @@ pub struct AuditEntry {
 /// Which changes a reading of the audit log keeps: those of one user, of one action
 /// (`user.block`) or resource (`user`, every `user.…`), by one actor; each unset keeps all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChangeFilter {
+pub(crate) struct ChangeFilter {
     pub user: Option<String>,
     pub action: Option<String>,
     pub actor: Option<String>,
@@ -67,7 +67,7 @@ pub struct ChangeFilter {
 
 impl ChangeFilter {
     /// Of one user only.
-    pub fn of_user(user: &str) -> ChangeFilter {
+    pub(crate) fn of_user(user: &str) -> ChangeFilter {
         ChangeFilter {
             user: Some(user.to_string()),
             ..ChangeFilter::default()
@@ -75,11 +75,11 @@ impl ChangeFilter {
     }
 
     /// Keeps every change.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.user.is_none() && self.action.is_none() && self.actor.is_none()
     }
 
-    pub fn keeps(&self, e: &ChangeEntry) -> bool {
+    pub(crate) fn keeps(&self, e: &ChangeEntry) -> bool {
         let action = self.action.as_deref().is_none_or(|a| match e.action.strip_prefix(a) {
             Some(rest) => rest.is_empty() || (!a.contains('.') && rest.starts_with('.')),
             None => false,
@@ -91,7 +91,7 @@ impl ChangeFilter {
 }
 
 /// An audit-log filter's action: `<resource>` or `<resource>.<verb>`, lowercase words.
-pub fn check_action(text: &str) -> Result<(), &'static str> {
+pub(crate) fn check_action(text: &str) -> Result<(), &'static str> {
     let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     let ok = text.len() <= 64 && text.split('.').count() <= 2 && text.split('.').all(word);
     ok.then_some(())
@@ -118,7 +118,7 @@ pub struct ChangeEntry {
 
 /// How a plan deletion went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanDeletion {
+pub(crate) enum PlanDeletion {
     Deleted,
     NotFound,
     /// Users are on the plan: how many.
@@ -127,7 +127,7 @@ pub enum PlanDeletion {
 
 /// Which users of the index a page lists.
 #[derive(Debug, Clone, Default)]
-pub struct UserFilter {
+pub(crate) struct UserFilter {
     pub plan_id: Option<String>,
     pub status: Option<Status>,
     /// Only ids that start with this.

@@ -7,7 +7,7 @@ use super::plan::{Plan, Unmatched};
 use super::subscription::{Status, Subscription};
 
 /// The plan to decide `input` by, or the reason it is denied without looking at a counter.
-pub fn admit<'p>(sub: &Subscription, plan: Option<&'p Plan>, input: &EventInput) -> Result<&'p Plan, Reason> {
+pub(crate) fn admit<'p>(sub: &Subscription, plan: Option<&'p Plan>, input: &EventInput) -> Result<&'p Plan, Reason> {
     if sub.status == Status::Blocked {
         return Err(Reason::UserBlocked);
     }

@@ -2,16 +2,16 @@
 //! in a period, become webhook events. The scripts decide them; this is the plan's side and
 //! the events as the domain sees them.
 
-use super::plan::{GroupCheck, Problems};
+use super::plan_check::{GroupCheck, Problems};
 
 /// Thresholds of a plan that names none.
-pub const DEFAULT_ALERTS: [u16; 2] = [80, 100];
+pub(crate) const DEFAULT_ALERTS: [u16; 2] = [80, 100];
 /// The highest threshold: soft groups pass their quota, so 150 % can mean something.
 const MAX_THRESHOLD: u32 = 1000;
 const MAX_THRESHOLDS: usize = 10;
 
 /// A plan's or group's `alerts` list, checked, sorted and without repeats.
-pub fn thresholds(list: &[u32]) -> Result<Vec<u16>, &'static str> {
+pub(crate) fn thresholds(list: &[u32]) -> Result<Vec<u16>, &'static str> {
     if list.len() > MAX_THRESHOLDS {
         return Err("must list at most 10 thresholds");
     }
@@ -25,7 +25,7 @@ pub fn thresholds(list: &[u32]) -> Result<Vec<u16>, &'static str> {
 }
 
 /// The thresholds as the scripts take them: "50,80,100" ("" for none).
-pub fn script_list(thresholds: &[u16]) -> String {
+pub(crate) fn script_list(thresholds: &[u16]) -> String {
     thresholds.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
 }
 
@@ -80,7 +80,7 @@ pub(super) fn script_arg(check: &mut GroupCheck, alerts: &[u16]) -> String {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AlertKind {
+pub(crate) enum AlertKind {
     /// Usage (open holds for in-flight groups) went from below a threshold to at or above it.
     ThresholdCrossed,
     /// The first denial of the user by the group in the period.
@@ -97,7 +97,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// The webhook event type.
-    pub fn event_type(self) -> &'static str {
+    pub(crate) fn event_type(self) -> &'static str {
         match self {
             AlertKind::ThresholdCrossed => "quota.threshold_crossed",
             AlertKind::LimitReached => "quota.limit_reached",
@@ -109,7 +109,7 @@ impl AlertKind {
     }
 
     /// Every kind, as endpoints may ask for them.
-    pub const ALL: [AlertKind; 6] = [
+    pub(crate) const ALL: [AlertKind; 6] = [
         AlertKind::ThresholdCrossed,
         AlertKind::LimitReached,
         AlertKind::LowBalance,
@@ -118,13 +118,8 @@ impl AlertKind {
         AlertKind::ApprovalDecided,
     ];
 
-    /// A balance's alert rather than a quota group's.
-    pub fn of_credits(self) -> bool {
-        matches!(self, AlertKind::LowBalance | AlertKind::Depleted)
-    }
-
     /// An approval request's event, which also keeps the project's list of them.
-    pub fn of_approvals(self) -> bool {
+    pub(crate) fn of_approvals(self) -> bool {
         matches!(self, AlertKind::ApprovalRequested | AlertKind::ApprovalDecided)
     }
 }

@@ -10,7 +10,7 @@ use super::counter::Counter;
 use super::decision::{Decision, Reason};
 
 /// The most alternatives one reserve may name.
-pub const MAX_ALTERNATIVES: usize = 8;
+pub(crate) const MAX_ALTERNATIVES: usize = 8;
 
 /// What a reserve of alternatives decided.
 #[derive(Debug, Clone)]
@@ -102,7 +102,8 @@ impl Alternatives {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quota::{Denial, Mode, Unit};
+    use crate::quota::decision::Denial;
+    use crate::quota::plan_kinds::{Mode, Unit};
 
     fn denial(group: &str, reason: Reason, at: i64) -> Decision {
         let mut d = Decision::denied(reason, at);

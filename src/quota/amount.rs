@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The largest quota or quantity, in units.
-pub const MAX_UNITS: u64 = 1_000_000_000_000;
+pub(crate) const MAX_UNITS: u64 = 1_000_000_000_000;
 
 /// An amount in milli-units: `Milli(333)` is `0.333` on the wire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,7 +52,7 @@ impl Milli {
 
 /// Parses a non-negative decimal as an integer count of `10^-decimals` units, exactly,
 /// refusing more decimals than that and values above `max_scaled`.
-pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, AmountError> {
+pub(crate) fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, AmountError> {
     let text = text.trim();
     if let Some(rest) = text.strip_prefix('-') {
         // "-0" is zero; anything else below zero is refused.
@@ -107,7 +107,7 @@ pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, A
 }
 
 /// A signed amount (an adjustment) in milli-units: `-3` is `-3000`.
-pub fn parse_signed_milli(text: &str) -> Result<i64, AmountError> {
+pub(crate) fn parse_signed_milli(text: &str) -> Result<i64, AmountError> {
     let text = text.trim();
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),

@@ -89,7 +89,13 @@ pub struct Approval {
 /// group) in the period starting at `period_start_ms`: one per subject, group, value and
 /// period, the same on every node, so the node names it to the script that opens it and to the
 /// answer that reports it pending.
-pub fn approval_id(project: &str, subject: &str, group: &str, value: Option<&str>, period_start_ms: i64) -> String {
+pub(crate) fn approval_id(
+    project: &str,
+    subject: &str,
+    group: &str,
+    value: Option<&str>,
+    period_start_ms: i64,
+) -> String {
     let mut hash = Sha256::new();
     for part in [project, subject, group, &period_start_ms.to_string()] {
         hash.update(part.as_bytes());

@@ -113,7 +113,7 @@ pub struct CatalogPrice<'c> {
 }
 
 /// A model name: `[A-Za-z0-9_.:/-]{1,128}`.
-pub fn check_model(name: &str) -> Result<(), &'static str> {
+pub(crate) fn check_model(name: &str) -> Result<(), &'static str> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
@@ -126,7 +126,7 @@ pub fn check_model(name: &str) -> Result<(), &'static str> {
 }
 
 /// A provider's name: `[a-z0-9][a-z0-9_.-]{0,63}` (`openai`, `vertex_ai-language-models`).
-pub fn check_provider(name: &str) -> Result<(), &'static str> {
+pub(crate) fn check_provider(name: &str) -> Result<(), &'static str> {
     let ok = name.len() <= 64
         && name
             .bytes()

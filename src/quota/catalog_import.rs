@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::amount::{parse_scaled, AmountError};
 use super::catalog::{check_entry, check_model, Catalog, CatalogDoc, CatalogEntry};
-use super::price::{dollars, MAX_PRICE_MICRO, PRICE_DECIMALS};
+use super::dollars::{dollars, MAX_PRICE_MICRO, PRICE_DECIMALS};
 use super::price_tiers::{BatchDoc, LongContextDoc};
 
 /// What an import made: the catalog, the models left out and why, and the fields not carried.

@@ -4,7 +4,8 @@ use super::amount::Milli;
 use super::credit::Credit;
 use super::outcomes::Outcomes;
 use super::period::Window;
-use super::plan::{LimitGroup, Mode, Unit};
+use super::plan::LimitGroup;
+use super::plan_kinds::{Mode, Unit};
 
 /// A counter as a script read it, in milli-units: used, held, and the quota in force; and a
 /// balance group's balance.

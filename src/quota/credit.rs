@@ -5,7 +5,7 @@
 
 use super::amount::Milli;
 use super::ids::check_id;
-use super::plan::GroupCheck;
+use super::plan_check::GroupCheck;
 
 /// What a balance group of a plan says: the balance it counts against, and how far below
 /// zero its reserves may go.
@@ -59,7 +59,7 @@ impl Balance {
 }
 
 /// The most live grants (anything remaining or held) one subject may have in one balance.
-pub const MAX_LIVE_GRANTS: usize = 100;
+pub(crate) const MAX_LIVE_GRANTS: usize = 100;
 
 /// A balance as a script answered it beside a balance group's counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,7 +176,13 @@ impl Category {
 /// (lower first), then expiry (soonest first, none last), then promotional before paid, then
 /// effective time, then grant id. Numbers are written with fixed widths so the string order is
 /// their order; an allowance's key ("!", wallet.lua) sorts before every grant's.
-pub fn burn_key(priority: u8, expires_ms: Option<i64>, category: Category, effective_ms: i64, id: &str) -> String {
+pub(crate) fn burn_key(
+    priority: u8,
+    expires_ms: Option<i64>,
+    category: Category,
+    effective_ms: i64,
+    id: &str,
+) -> String {
     // 13 digits reach the year 2286; expiry and effective time are checked to fit.
     let expiry = expires_ms.map_or_else(|| "9".repeat(13), |ms| format!("{ms:013}"));
     let kind = match category {
@@ -188,7 +194,7 @@ pub fn burn_key(priority: u8, expires_ms: Option<i64>, category: Category, effec
 
 /// The latest instant a grant may name (expiry or effective time): the widest the burn key
 /// writes, 13 digits of milliseconds.
-pub const MAX_GRANT_MS: i64 = 9_999_999_999_998;
+pub(crate) const MAX_GRANT_MS: i64 = 9_999_999_999_998;
 
 /// Credits of one category over a span of the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -298,7 +304,8 @@ mod tests {
     /// truncated thousandths: the revenue is summed exactly and rounded once.
     #[test]
     fn revenue_is_summed_exactly_and_rounded_once() {
-        use crate::quota::{UsageEvent, UsageKind, UserId};
+        use crate::quota::ids::UserId;
+        use crate::quota::ledger::{UsageEvent, UsageKind};
         let burn = UsageEvent {
             credits: vec![super::super::ledger::CreditMove {
                 group_id: Some("credits".into()),

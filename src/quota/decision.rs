@@ -183,3 +183,15 @@ impl Decision {
         self
     }
 }
+
+/// A step's whole-step denial as runs.lua codes it (R.step), 0 for none.
+pub(crate) fn step_denial(code: i64) -> Option<Reason> {
+    match code {
+        1 => Some(Reason::RunEnded),
+        2 => Some(Reason::RunStepsExhausted),
+        3 => Some(Reason::ActionAttemptsExhausted),
+        4 => Some(Reason::FallbackBudgetExhausted),
+        5 => Some(Reason::RunTooDeep),
+        _ => None,
+    }
+}

@@ -57,7 +57,7 @@ const MAX_METADATA_STRING_BYTES: usize = 256;
 /// The rules every metadata object follows (an event's, a commit's, a grant's): at most 32
 /// keys of at most 64 bytes, each value a string of at most 256 bytes, a finite number, a
 /// boolean or null. The error names the key at fault (`metadata.<key>`, or `metadata`).
-pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), (String, &'static str)> {
+pub(crate) fn check_metadata(metadata: &Map<String, Value>) -> Result<(), (String, &'static str)> {
     if metadata.len() > MAX_METADATA_KEYS {
         return Err(("metadata".to_string(), "must have at most 32 keys"));
     }

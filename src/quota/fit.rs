@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use super::amount::Milli;
 use super::event::EventInput;
 use super::measure::Measure;
-use super::plan::{GroupCheck, Mode, Unit};
+use super::plan_check::GroupCheck;
+use super::plan_kinds::{Mode, Unit};
 use super::price::OUTPUT;
 
 /// A group's `fit` and `minFit`: None when a hold must fit whole, else the least a clamped
@@ -117,7 +118,7 @@ fn amount_at(measure: &Measure, input: &EventInput, x: Milli) -> Option<Milli> {
 
 /// The least amount a clamped hold of `measure` may take: what the event shrunk to `min` of
 /// its elastic part measures. None when the event cannot shrink (it asks no more than `min`).
-pub fn least_amount(measure: &Measure, input: &EventInput, min: Milli, whole_amount: Milli) -> Option<Milli> {
+pub(crate) fn least_amount(measure: &Measure, input: &EventInput, min: Milli, whole_amount: Milli) -> Option<Milli> {
     let (_, full) = elastic(input);
     if full.0 <= min.0 {
         return None;
@@ -147,7 +148,11 @@ fn covered(measure: &Measure, input: &EventInput, min: Milli, held: Milli) -> Mi
 
 /// What a call is granted when some of its holds clamped: per clamped hold its measure and
 /// the amount it holds, each covering some of the elastic part; the call gets the least.
-pub fn fitted<'m>(input: &EventInput, min: Milli, clamped: impl IntoIterator<Item = (&'m Measure, Milli)>) -> Fitted {
+pub(crate) fn fitted<'m>(
+    input: &EventInput,
+    min: Milli,
+    clamped: impl IntoIterator<Item = (&'m Measure, Milli)>,
+) -> Fitted {
     let (kind, full) = elastic(input);
     let x = clamped
         .into_iter()
@@ -162,7 +167,7 @@ pub fn fitted<'m>(input: &EventInput, min: Milli, clamped: impl IntoIterator<Ite
 }
 
 /// The event as granted: the levels above a clamped level hold what the call was granted.
-pub fn shrink(input: &EventInput, fitted: &Fitted) -> EventInput {
+pub(crate) fn shrink(input: &EventInput, fitted: &Fitted) -> EventInput {
     let x = match fitted.output_tokens {
         Some(tokens) => Milli(tokens * TOKEN),
         None => fitted.quantity,
@@ -178,7 +183,8 @@ pub fn shrink(input: &EventInput, fitted: &Fitted) -> EventInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quota::{MeasureDoc, UserId};
+    use crate::quota::ids::UserId;
+    use crate::quota::measure::MeasureDoc;
     use serde_json::json;
 
     fn event(quantity: u64, metadata: Value) -> EventInput {

@@ -21,7 +21,7 @@ use super::value::{value_key, value_of};
 
 /// One group's part of an event: its window, the amount its measure gives, its quota.
 #[derive(Debug, Clone)]
-pub struct Hold<'p> {
+pub(crate) struct Hold<'p> {
     pub group: &'p str,
     pub window: Window,
     pub amount: Milli,
@@ -55,7 +55,7 @@ pub struct Hold<'p> {
 /// whose group, the subscription version it decided with, and the lease this reserve hands
 /// over to be placed, if any.
 #[derive(Debug, Clone)]
-pub struct SliceHold<'p> {
+pub(crate) struct SliceHold<'p> {
     pub ancestor: &'p super::UserId,
     pub version: u64,
     pub place: Option<&'p Placement>,
@@ -64,7 +64,7 @@ pub struct SliceHold<'p> {
 /// A lease a reserve places on its slice: what its ancestor leased (take_slice) and the intent
 /// the short reserve wrote for it.
 #[derive(Debug, Clone)]
-pub struct Placement {
+pub(crate) struct Placement {
     pub lease: String,
     pub amount: Milli,
     pub ends_ms: i64,
@@ -78,13 +78,18 @@ pub struct Placement {
 
 impl<'p> Hold<'p> {
     /// A hold of `amount` on `group` in `window`, measured by the group's own measure.
-    pub fn new(group: &'p LimitGroup, window: Window, amount: Milli) -> Hold<'p> {
+    pub(crate) fn new(group: &'p LimitGroup, window: Window, amount: Milli) -> Hold<'p> {
         Hold::measured(group, Cow::Borrowed(&group.measure), window, amount)
     }
 
     /// A hold of `amount` on `group` in `window`, measured by `measure` (the group's, or its
     /// matching rule's), which the record keeps for the commit.
-    pub fn measured(group: &'p LimitGroup, measure: Cow<'p, Measure>, window: Window, amount: Milli) -> Hold<'p> {
+    pub(crate) fn measured(
+        group: &'p LimitGroup,
+        measure: Cow<'p, Measure>,
+        window: Window,
+        amount: Milli,
+    ) -> Hold<'p> {
         Hold {
             group: &group.id,
             window,
@@ -111,7 +116,7 @@ impl<'p> Hold<'p> {
 /// the scripts weigh it (lua/library/modules/holds.lua's weigh): a hard group (or an approval group) denies
 /// when its quota is 0 or used, held and the amount pass it; a soft group never. A balance
 /// group is its wallet's to decide, which a replay does not keep: never denied here.
-pub fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {
+pub(crate) fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {
     if hold.mode == Mode::Soft || hold.balance.is_some() {
         return false;
     }
@@ -125,7 +130,7 @@ pub fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {
 }
 
 /// The matched groups of one event, in plan order, with their holds.
-pub struct Prepared<'p> {
+pub(crate) struct Prepared<'p> {
     pub groups: Vec<&'p LimitGroup>,
     pub holds: Vec<Hold<'p>>,
     /// A priced group the event's model has no price for, which denies it before any script.
@@ -134,7 +139,7 @@ pub struct Prepared<'p> {
 
 /// What reserve or check read back: allowed or not, and per hold its counter after the
 /// decision and whether it would pass its quota.
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub allowed: bool,
     pub holds: Vec<(Amounts, bool)>,
     // The per-hold lists below end at their last hold with something to say (a hold past the
@@ -156,7 +161,7 @@ pub struct Verdict {
 impl Verdict {
     /// The verdict of the holds from `at` on, which this one no longer has; a step's answer
     /// stays with the holds before.
-    pub fn split_off(&mut self, at: usize) -> Verdict {
+    pub(crate) fn split_off(&mut self, at: usize) -> Verdict {
         let at = at.min(self.holds.len());
         Verdict {
             allowed: self.allowed,
@@ -173,7 +178,7 @@ impl Verdict {
 /// What a step's script answered of its run: a denial of the whole step, the run's steps and
 /// fallbacks so far, and per hold what the run has left of its group (None: not the run's).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepAnswer {
+pub(crate) struct StepAnswer {
     pub denial: Option<Reason>,
     pub steps: u64,
     pub fallbacks: u64,
@@ -183,7 +188,7 @@ pub struct StepAnswer {
 /// The matched groups' holds at `now_ms`, with the user's `overrides` and the price of the
 /// event's model (looked up only for a plan that prices); `in_flight` false leaves out
 /// concurrent groups (track ignores them).
-pub fn prepare<'p>(
+pub(crate) fn prepare<'p>(
     plan: &'p Plan,
     input: &EventInput,
     price: Option<&EventPrice>,
@@ -250,7 +255,7 @@ fn fit_of(group: &LimitGroup, measure: &Measure, input: &EventInput, amount: Mil
 /// The hold of an adjustment of `group` in its current window at `now_ms`, with the user's
 /// `overrides` as an event's holds have them. The amount is the adjustment's, given rather
 /// than measured, so the hold carries no measure and holds nothing itself.
-pub fn prepare_adjustment<'p>(
+pub(crate) fn prepare_adjustment<'p>(
     group: &'p LimitGroup,
     started_ms: i64,
     now_ms: i64,
@@ -268,7 +273,7 @@ pub fn prepare_adjustment<'p>(
 
 impl Prepared<'_> {
     /// Names the approval request of each approval group's hold: `subject`'s, in `project`.
-    pub fn name_approvals(&mut self, project: &str, subject: &str) {
+    pub(crate) fn name_approvals(&mut self, project: &str, subject: &str) {
         for hold in &mut self.holds {
             if hold.mode == Mode::Approval {
                 hold.approval = Some(approval_id(
@@ -283,14 +288,14 @@ impl Prepared<'_> {
     }
 
     /// Leaves every threshold out: the scripts then decide no alert.
-    pub fn mute_alerts(&mut self) {
+    pub(crate) fn mute_alerts(&mut self) {
         for hold in &mut self.holds {
             hold.alerts = "";
         }
     }
 
     /// The counters of the matched groups from the amounts a script read.
-    pub fn counters<'v>(&self, amounts: impl IntoIterator<Item = &'v Amounts>) -> Vec<Counter> {
+    pub(crate) fn counters<'v>(&self, amounts: impl IntoIterator<Item = &'v Amounts>) -> Vec<Counter> {
         self.groups
             .iter()
             .zip(&self.holds)
@@ -300,7 +305,7 @@ impl Prepared<'_> {
     }
 
     /// The decision of reserve or check, made at `now_ms`.
-    pub fn decision(&self, verdict: &Verdict, granted: Option<Granted>, now_ms: i64) -> Decision {
+    pub(crate) fn decision(&self, verdict: &Verdict, granted: Option<Granted>, now_ms: i64) -> Decision {
         let denied_by: Vec<Denial> = self
             .groups
             .iter()
@@ -379,7 +384,7 @@ impl Prepared<'_> {
     }
 
     /// What `input` was granted when some of its holds clamped (`verdict.clamped`), else None.
-    pub fn fitted(&self, input: &EventInput, verdict: &Verdict) -> Option<Fitted> {
+    pub(crate) fn fitted(&self, input: &EventInput, verdict: &Verdict) -> Option<Fitted> {
         let clamped: Vec<(&Measure, Milli)> = self
             .holds
             .iter()
@@ -401,7 +406,7 @@ impl Prepared<'_> {
     }
 
     /// What a step's answer says of run `run_id`: per group the run holds, what it has left.
-    pub fn run_progress(&self, answer: &StepAnswer, run_id: &str) -> RunProgress {
+    pub(crate) fn run_progress(&self, answer: &StepAnswer, run_id: &str) -> RunProgress {
         RunProgress {
             run_id: run_id.to_string(),
             remaining: self

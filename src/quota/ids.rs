@@ -132,20 +132,20 @@ impl fmt::Display for ReservationId {
 }
 
 /// Plan, group and project ids: `[A-Za-z0-9_.-]{1,64}`, but never `.` or `..`.
-pub fn check_id(id: &str) -> Result<(), &'static str> {
+pub(crate) fn check_id(id: &str) -> Result<(), &'static str> {
     check_charset(id, 64, |b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         .map_err(|_| "must match [A-Za-z0-9_.-]{1,64}")?;
     check_not_dots(id)
 }
 
 /// Event names: `[A-Za-z0-9_.:-]{1,128}`.
-pub fn check_event(event: &str) -> Result<(), &'static str> {
+pub(crate) fn check_event(event: &str) -> Result<(), &'static str> {
     check_charset(event, 128, |b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
         .map_err(|_| "must match [A-Za-z0-9_.:-]{1,128}")
 }
 
 /// User ids: any UTF-8 of 1 to 256 bytes without control characters, but never `.` or `..`.
-pub fn check_user_id(user: &str) -> Result<(), &'static str> {
+pub(crate) fn check_user_id(user: &str) -> Result<(), &'static str> {
     if user.is_empty() || user.len() > 256 {
         return Err("must be 1 to 256 bytes");
     }
@@ -166,7 +166,7 @@ fn check_not_dots(id: &str) -> Result<(), &'static str> {
 }
 
 /// The most bytes of a reason (for blocking a user, for an adjustment).
-pub const MAX_REASON_BYTES: usize = 256;
+pub(crate) const MAX_REASON_BYTES: usize = 256;
 
 /// Why an operator blocked a user or adjusted a counter: 1 to 256 bytes without control
 /// characters, not only spaces. Valid by construction, so the gateway's verbs take only this.
@@ -201,7 +201,7 @@ fn check_charset(s: &str, max: usize, allowed: impl Fn(u8) -> bool) -> Result<()
 }
 
 /// Reads an id back from `escape`'s text; None when it is no such text.
-pub fn unescape(text: &str) -> Option<String> {
+pub(crate) fn unescape(text: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(text.len());
     let mut rest = text.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
@@ -219,7 +219,7 @@ pub fn unescape(text: &str) -> Option<String> {
 
 /// Percent-encodes `%`, `{`, `}`, `:`, `@` and whitespace: ids as Redis keys and fields hold
 /// them (`store::layout`), so distinct ids never share a key or a field.
-pub fn escape(id: &str) -> Cow<'_, str> {
+pub(crate) fn escape(id: &str) -> Cow<'_, str> {
     let special = |c: char| matches!(c, '%' | '{' | '}' | ':' | '@') || c.is_whitespace();
     if !id.contains(special) {
         return Cow::Borrowed(id);
@@ -241,7 +241,7 @@ pub fn escape(id: &str) -> Cow<'_, str> {
 /// The position of a Redis stream entry as a cursor carries it (`<ms>-<seq>`), refused unless
 /// Redis can start a range after it and end one before it: past `u64::MAX` there is no next
 /// entry and before `0-0` no previous one, and either would fail in Redis, not here.
-pub fn stream_position(text: &str) -> Option<&str> {
+pub(crate) fn stream_position(text: &str) -> Option<&str> {
     let (ms, seq) = text.split_once('-')?;
     let (ms, seq) = (ms.parse::<u64>().ok()?, seq.parse::<u64>().ok()?);
     let inside = ms < u64::MAX && seq < u64::MAX && (ms, seq) != (0, 0);

@@ -79,7 +79,7 @@ impl JobRecord {
 }
 
 /// A job's or a file's place in the project's records.
-pub fn job_key(upstream: &str, id: &str) -> String {
+pub(crate) fn job_key(upstream: &str, id: &str) -> String {
     format!("{upstream}/{id}")
 }
 
@@ -89,7 +89,7 @@ pub fn job_key(upstream: &str, id: &str) -> String {
 /// the provider, by what the gateway sent with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PendingJob {
+pub(crate) struct PendingJob {
     /// The job as it will be recorded, its `id` empty until the provider names it.
     pub job: JobRecord,
     /// The caller's Idempotency-Key, if any.
@@ -105,18 +105,18 @@ pub struct PendingJob {
 impl PendingJob {
     /// Its place in the project's records and the sweeper's list: `<upstream>/pending:<hold>`
     /// (a provider's id has no `:`, so no job's key is one).
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         pending_key(&self.job.upstream, &self.job.reservation)
     }
 }
 
 /// A pending job's key, by its upstream and its hold.
-pub fn pending_key(upstream: &str, reservation: &str) -> String {
+pub(crate) fn pending_key(upstream: &str, reservation: &str) -> String {
     format!("{upstream}/{PENDING}{reservation}")
 }
 
 /// The hold a pending job's key names; None for a job's key.
-pub fn pending_hold(key: &str) -> Option<&str> {
+pub(crate) fn pending_hold(key: &str) -> Option<&str> {
     key.split_once('/')?.1.strip_prefix(PENDING)
 }
 
@@ -125,7 +125,7 @@ const PENDING: &str = "pending:";
 /// A file uploaded through the door.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FileRecord {
+pub(crate) struct FileRecord {
     pub user: String,
     pub purpose: String,
     /// A batch input file: its lines' model, endpoint, count and summed worst case (the
@@ -140,7 +140,7 @@ pub struct FileRecord {
 /// What a batch input file asks for, summed over its lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BatchFile {
+pub(crate) struct BatchFile {
     pub model: String,
     /// The path every line calls (`/v1/chat/completions`).
     pub url: String,
@@ -151,14 +151,14 @@ pub struct BatchFile {
 /// One of a user's lists of what the door made, as the provider's `.list()` pages it: the
 /// jobs of one kind, or the files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listed {
+pub(crate) enum Listed {
     Jobs(JobKind),
     Files,
 }
 
 impl Listed {
     /// Its name in the list's key.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Listed::Jobs(kind) => kind.as_str(),
             Listed::Files => "file",
@@ -169,7 +169,7 @@ impl Listed {
 /// Where a page of a list starts: at its first id, just after an id (the next page), or just
 /// before one (Anthropic's `before_id`: the page before, walking back to the first).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cursor {
+pub(crate) enum Cursor {
     Start,
     After(String),
     Before(String),
@@ -178,7 +178,7 @@ pub enum Cursor {
 /// A page of a list's ids, in the list's order, and whether more follow it in the way the
 /// cursor walks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListPage {
+pub(crate) struct ListPage {
     pub ids: Vec<String>,
     pub more: bool,
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::amount::Milli;
 use super::credit::Category;
 use super::ids::UserId;
-use super::plan::Unit;
+use super::plan_kinds::Unit;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsageKind {
@@ -252,10 +252,10 @@ pub struct UsageDay {
 }
 
 /// A UTC day in ms.
-pub const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// The UTC day of a Unix time in ms.
-pub fn day_of(ms: i64) -> i64 {
+pub(crate) fn day_of(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use super::measure::{Measure, MeasureDoc};
-use super::plan::{GroupCheck, MatchRule, MAX_RULES};
-use super::plan_doc::{check_pattern, metadata_pattern_ok};
+use super::plan_check::GroupCheck;
+use super::plan_doc::{check_pattern, metadata_pattern_ok, MatchRule};
 
 impl MatchRule {
     /// True when the event name fits the pattern and every metadata key of the rule agrees.
@@ -18,6 +18,9 @@ impl MatchRule {
             })
     }
 }
+
+/// The most match rules a group has.
+pub(super) const MAX_RULES: usize = 16;
 
 /// A group's match rules: 1 to `MAX_RULES`, each an event pattern, metadata values to match
 /// (scalars, or arrays of them), and its own measure when it has one; answers each rule's.

@@ -9,13 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::amount::{parse_scaled, AmountError, Milli, MAX_UNITS};
+use super::dollars::decimal;
+use super::event_numbers::metadata_number;
+pub(crate) use super::event_numbers::MeasureError;
 use super::price::{self, EventPrice, ModelPrice, PriceOrigin};
-pub use super::priced::{PriceRule, Priced, PricedDoc};
+pub(crate) use super::priced::{PriceRule, Priced, PricedDoc};
 
 /// Weights have at most 6 decimals: they are kept in millionths.
 const WEIGHT_DECIMALS: u32 = 6;
 const MAX_WEIGHT_MICRO: u64 = 1_000_000 * 1_000_000;
-pub const MAX_WEIGHTS: usize = 32;
+pub(crate) const MAX_WEIGHTS: usize = 32;
 
 /// The measure as written in a plan, on a group or on one of its match rules: exactly one of
 /// the three fields.
@@ -71,14 +74,6 @@ pub enum Measure {
     Price(PriceRule),
     /// A hold's resolved price.
     Priced(Box<Priced>),
-}
-
-/// The event lacks or misstates a number a measure needs; `field` is its JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {detail}")]
-pub struct MeasureError {
-    pub field: String,
-    pub detail: String,
 }
 
 impl MeasureDoc {
@@ -309,38 +304,6 @@ fn scaled(total: u128, field: &str, what: &str) -> Result<Milli, MeasureError> {
         _ => Err(MeasureError {
             field: field.into(),
             detail: format!("{what} {}", AmountError::TooLarge { max: MAX_UNITS }),
-        }),
-    }
-}
-
-/// Millionths as a JSON number with its decimals, exactly (`250` is `0.00025`).
-pub(super) fn decimal(micro: u64) -> Value {
-    let scale = 10u64.pow(WEIGHT_DECIMALS);
-    let mut text = format!("{}.{:06}", micro / scale, micro % scale);
-    while text.ends_with('0') {
-        text.pop();
-    }
-    if text.ends_with('.') {
-        text.pop();
-    }
-    // serde_json keeps a number's text as written (arbitrary precision), so this never rounds.
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-pub(super) fn metadata_number(metadata: &Map<String, Value>, key: &str) -> Result<Milli, MeasureError> {
-    let field = || format!("metadata.{key}");
-    match metadata.get(key) {
-        None => Err(MeasureError {
-            field: field(),
-            detail: "is required: a limit group of the plan measures it".into(),
-        }),
-        Some(Value::Number(n)) => Milli::parse(&n.to_string()).map_err(|e| MeasureError {
-            field: field(),
-            detail: e.to_string(),
-        }),
-        Some(_) => Err(MeasureError {
-            field: field(),
-            detail: "must be a number: a limit group of the plan measures it".into(),
         }),
     }
 }

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ids::check_id;
-use super::plan::Problem;
+use super::plan_check::Problem;
 
 /// At most this many operators in a deployment: the list is read whole.
-pub const MAX_OPERATORS: usize = 1_000;
+pub(crate) const MAX_OPERATORS: usize = 1_000;
 /// A password's length in characters: long enough to resist guessing, short enough that a
 /// client cannot make the node hash a megabyte.
-pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=128;
+pub(crate) const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=128;
 /// An invitation (or a password reset) can be taken up for this long.
-pub const INVITE_TTL_MS: u64 = 72 * 3_600_000;
+pub(crate) const INVITE_TTL_MS: u64 = 72 * 3_600_000;
 
 /// What an operator may do in a project, each role including the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
@@ -139,7 +139,7 @@ fn problem(field: &str, detail: &str) -> Problem {
 /// An operator's address, lower-cased: one `@` with text on both sides, at most 254 bytes, no
 /// spaces or control characters (`email`). Whether it receives mail is the inviter's to know:
 /// the invitation is a link they hand over.
-pub fn checked_email(email: &str) -> Result<String, Problem> {
+pub(crate) fn checked_email(email: &str) -> Result<String, Problem> {
     let email = email.trim().to_lowercase();
     let shape = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && !domain.is_empty() && !domain.contains('@') && domain.contains('.')
@@ -154,7 +154,7 @@ pub fn checked_email(email: &str) -> Result<String, Problem> {
 }
 
 /// A display name: 1 to 128 bytes, no control characters (`name`).
-pub fn check_name(name: &str) -> Result<(), Problem> {
+pub(crate) fn check_name(name: &str) -> Result<(), Problem> {
     if name.trim().is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
         return Err(problem("name", "must be 1 to 128 bytes without control characters"));
     }
@@ -163,7 +163,7 @@ pub fn check_name(name: &str) -> Result<(), Problem> {
 
 /// Roles by project: at least one, each project id valid (`roles`). Whether the projects
 /// exist is the gateway's to check.
-pub fn check_roles(roles: &BTreeMap<String, Role>) -> Result<(), Problem> {
+pub(crate) fn check_roles(roles: &BTreeMap<String, Role>) -> Result<(), Problem> {
     if roles.is_empty() {
         return Err(problem("roles", "must give a role in at least one project"));
     }
@@ -175,7 +175,7 @@ pub fn check_roles(roles: &BTreeMap<String, Role>) -> Result<(), Problem> {
 
 /// A new password: 12 to 128 characters (`password`), of which at least 12 are not white
 /// space and at least 4 differ: twelve spaces, or one key held down, guard nothing.
-pub fn check_password(password: &str) -> Result<(), Problem> {
+pub(crate) fn check_password(password: &str) -> Result<(), Problem> {
     let n = password.chars().count();
     if !PASSWORD_CHARS.contains(&n) {
         return Err(problem("password", "must be 12 to 128 characters"));

@@ -7,13 +7,13 @@
 use super::amount::Milli;
 
 /// The outcome that makes an output count as delivered.
-pub const ACCEPTED: &str = "accepted";
+pub(crate) const ACCEPTED: &str = "accepted";
 
 /// The longest outcome word, in bytes.
-pub const MAX_OUTCOME: usize = 32;
+pub(crate) const MAX_OUTCOME: usize = 32;
 
 /// An outcome word: 1 to 32 of `a-z`, `0-9`, `_`, `.`, `-`.
-pub fn check_outcome(word: &str) -> Result<(), &'static str> {
+pub(crate) fn check_outcome(word: &str) -> Result<(), &'static str> {
     let ok = !word.is_empty()
         && word.len() <= MAX_OUTCOME
         && word

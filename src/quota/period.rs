@@ -27,10 +27,10 @@ pub enum PeriodKind {
 /// How many sub-windows a rolling window counts in: an admission counts from its sub-window's
 /// start for the window and one sub-window more (so at most 5 % longer than the window, never
 /// shorter), and a user's group keeps at most ROLL_BUCKETS + 1 sub-windows' counters.
-pub const ROLL_BUCKETS: u32 = 20;
+pub(crate) const ROLL_BUCKETS: u32 = 20;
 
 /// The longest rolling window, in seconds: a day.
-pub const MAX_ROLLING_SECONDS: u32 = 86_400;
+pub(crate) const MAX_ROLLING_SECONDS: u32 = 86_400;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Anchor {

@@ -9,15 +9,17 @@ use super::credit::Balance;
 use super::ids::check_id;
 use super::measure::{Measure, MeasureDoc};
 use super::period::{Period, PeriodKind, Window};
-pub use super::plan_doc::{AllowanceDoc, GroupDoc, MatchRule, PeriodDoc, PlanDoc, RolloverDoc};
-pub use super::plan_kinds::{Mode, PlanChange, Review, Unit, Unmatched};
-use super::{alerts, fit, matching, plan_period, priced, value};
+pub(crate) use super::plan_check::Problem;
+use super::plan_check::{GroupCheck, Problems};
+pub(crate) use super::plan_doc::{AllowanceDoc, GroupDoc, MatchRule, PeriodDoc, PlanDoc, RolloverDoc};
+use super::plan_kinds::Inherited;
+pub(crate) use super::plan_kinds::{Mode, PlanChange, Review, Unit, Unmatched};
+use super::{alerts, fit, matching, plan_period, value};
 
-pub const MAX_GROUPS: usize = 32;
-pub const MAX_RULES: usize = 16;
+pub(crate) const MAX_GROUPS: usize = 32;
 const MAX_LABEL: usize = 256;
 /// The longest `owner`, in bytes.
-pub const MAX_OWNER: usize = 128;
+pub(crate) const MAX_OWNER: usize = 128;
 
 /// A validated plan.
 #[derive(Debug, Clone)]
@@ -67,53 +69,6 @@ pub struct LimitGroup {
     /// What the attempts after the first of one original action may hold and spend together
     /// in this group (`maxFallbackSpend`; lua/library/modules/fallbacks.lua decides it).
     pub max_fallback_spend: Option<Milli>,
-}
-
-/// One thing wrong with a plan, with the JSON path of the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub field: String,
-    pub detail: String,
-}
-
-/// The problems found in a plan document, in the order they were found: each check adds its
-/// own and goes on, so one answer lists them all.
-#[derive(Default)]
-pub(super) struct Problems(Vec<Problem>);
-
-impl Problems {
-    pub(super) fn add(&mut self, field: impl Into<String>, detail: &str) {
-        self.0.push(Problem {
-            field: field.into(),
-            detail: detail.to_string(),
-        });
-    }
-}
-
-/// One group of a plan document under check: its problems are named under `groups[i].`.
-pub(super) struct GroupCheck<'a> {
-    pub(super) doc: &'a GroupDoc,
-    index: usize,
-    problems: &'a mut Problems,
-}
-
-impl GroupCheck<'_> {
-    /// A problem with `field` of the group (`quota`, `period.type`, `matches[0].event`).
-    pub(super) fn problem(&mut self, field: &str, detail: &str) {
-        self.problems.add(format!("groups[{}].{field}", self.index), detail);
-    }
-}
-
-/// What a plan's groups take from the plan when they say nothing of their own.
-pub(super) struct Inherited {
-    /// The plan's default period.
-    pub(super) period: Period,
-    /// Whether the plan names a `periodType` (a wrong one too; a rolling one is refused and
-    /// counts as none): without one, each group must name its own.
-    pub(super) period_named: bool,
-    pub(super) alerts: Vec<u16>,
-    pub(super) owner: Option<String>,
-    pub(super) review: Option<Review>,
 }
 
 impl Plan {
@@ -263,7 +218,7 @@ impl LimitGroup {
         let rule_measures = matching::rule_measures(check);
         let on_plan_change = PlanChange::of_group(check);
         let measure = group_measure(check);
-        let priced = priced::check_prices(check, (&measure, &rule_measures), balance.is_some(), unit);
+        let priced = check_prices(check, (&measure, &rule_measures), balance.is_some(), unit);
         let fit = fit::min_fit(check, balance.is_some(), mode, unit);
         let alerts = alerts::of_group(
             check,
@@ -322,4 +277,43 @@ impl LimitGroup {
             _ => self.period.window(now_ms, started_ms),
         }
     }
+}
+
+/// Whether a group prices calls by their model (its measure, or a rule's): a price counts
+/// money, in cents or in a balance's credits at a rate per dollar; a priced record is the
+/// gateway's, never a plan's. `measures`: the group's, then each rule's.
+fn check_prices(
+    check: &mut GroupCheck,
+    (measure, rule_measures): (&Measure, &[Option<Measure>]),
+    balance: bool,
+    unit: Unit,
+) -> bool {
+    let mut priced = false;
+    let fields = std::iter::once(("measure".to_string(), Some(measure)));
+    let rules = rule_measures
+        .iter()
+        .enumerate()
+        .map(|(j, m)| (format!("matches[{j}].measure"), m.as_ref()));
+    for (field, m) in fields.chain(rules) {
+        match m {
+            Some(Measure::Priced(_)) => check.problem(
+                &field,
+                "must not be priced: the gateway writes that in reservations; price with \"price\"",
+            ),
+            Some(Measure::Price(rule)) => {
+                priced = true;
+                match (balance, unit, rule.credits_per_dollar_micro) {
+                    (true, _, None) => check.problem(&field, "needs creditsPerDollar on a balance group"),
+                    (false, Unit::Cents, Some(_)) => check.problem(
+                        &field,
+                        "must not have creditsPerDollar on a cents group: a dollar is 100 cents",
+                    ),
+                    (true, _, Some(_)) | (false, Unit::Cents, None) => {}
+                    (false, _, _) => check.problem(&field, "can price only a cents group or a balance group"),
+                }
+            }
+            _ => {}
+        }
+    }
+    priced
 }

@@ -1,7 +1,9 @@
 //! The closed choices of a plan: units, modes, plan-change rules, what unmatched events do,
-//! each read from its document's word here (a wrong word is a problem, and the default stands).
+//! each read from its document's word here (a wrong word is a problem, and the default stands);
+//! and what a plan's groups inherit from it (`Inherited`).
 
-use super::plan::{GroupCheck, Problems};
+use super::period::Period;
+use super::plan_check::{GroupCheck, Problems};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -157,4 +159,16 @@ impl PlanChange {
             }
         }
     }
+}
+
+/// What a plan's groups take from the plan when they say nothing of their own.
+pub(super) struct Inherited {
+    /// The plan's default period.
+    pub(super) period: Period,
+    /// Whether the plan names a `periodType` (a wrong one too; a rolling one is refused and
+    /// counts as none): without one, each group must name its own.
+    pub(super) period_named: bool,
+    pub(super) alerts: Vec<u16>,
+    pub(super) owner: Option<String>,
+    pub(super) review: Option<Review>,
 }

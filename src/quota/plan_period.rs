@@ -3,8 +3,10 @@
 //! not be. The arithmetic of periods is `period.rs`'s.
 
 use super::period::{Anchor, Period, PeriodKind, MAX_ROLLING_SECONDS};
-use super::plan::{GroupCheck, Inherited, Mode, PlanDoc, Problems, Unit};
+use super::plan_check::{GroupCheck, Problems};
+use super::plan_doc::PlanDoc;
 use super::plan_doc::{PeriodDoc, ANCHORS, PERIOD_TYPES};
+use super::plan_kinds::{Inherited, Mode, Unit};
 
 /// The plan's default period, and whether the plan names a `periodType` its groups may take
 /// (a rolling window is a group's own, never a plan's).

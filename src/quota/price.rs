@@ -9,28 +9,27 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::amount::{parse_scaled, Milli};
+use super::amount::parse_scaled;
+use super::amount::Milli;
+use super::dollars::optional_micro;
+pub(crate) use super::dollars::{dollars, micro_dollars, PriceError};
 use super::price_tiers::{BatchDoc, BatchPrice, LongContext, LongContextDoc};
 
-/// Prices have at most 6 decimals of a dollar: they are kept in micro-dollars.
-pub const PRICE_DECIMALS: u32 = 6;
-/// The dearest price taken: a million dollars per million tokens, or per image.
-pub(super) const MAX_PRICE_MICRO: u64 = 1_000_000 * 1_000_000;
 /// A provider's reported cost has at most 9 decimals of a dollar.
 const COST_DECIMALS: u32 = 9;
 /// The counts a price reads, by their metadata names (the proxy's token names).
-pub const INPUT: &str = "input_tokens";
-pub const CACHED_INPUT: &str = "cached_input_tokens";
-pub const CACHE_WRITE: &str = "cache_write_tokens";
-pub const OUTPUT: &str = "output_tokens";
-pub const IMAGES: &str = "images";
-pub const AUDIO_INPUT: &str = "audio_input_tokens";
-pub const AUDIO_OUTPUT: &str = "audio_output_tokens";
-pub const AUDIO_SECONDS: &str = "audio_seconds";
-pub const INPUT_CHARACTERS: &str = "input_characters";
-pub const VIDEO_SECONDS: &str = "video_seconds";
+pub(crate) const INPUT: &str = "input_tokens";
+pub(crate) const CACHED_INPUT: &str = "cached_input_tokens";
+pub(crate) const CACHE_WRITE: &str = "cache_write_tokens";
+pub(crate) const OUTPUT: &str = "output_tokens";
+pub(crate) const IMAGES: &str = "images";
+pub(crate) const AUDIO_INPUT: &str = "audio_input_tokens";
+pub(crate) const AUDIO_OUTPUT: &str = "audio_output_tokens";
+pub(crate) const AUDIO_SECONDS: &str = "audio_seconds";
+pub(crate) const INPUT_CHARACTERS: &str = "input_characters";
+pub(crate) const VIDEO_SECONDS: &str = "video_seconds";
 /// The provider's own cost of a call in USD (OpenRouter's `usage.cost`).
-pub const COST: &str = "cost";
+pub(crate) const COST: &str = "cost";
 /// At most this many image prices per model.
 const MAX_IMAGE_PRICES: usize = 32;
 
@@ -63,7 +62,9 @@ pub struct ModelPrice {
 /// (The document's shape; the field is read as `Value` and checked by `to_price`.)
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
-pub enum PerSecond {
+// Only the schema's: a document's value is read as `Value`, so no variant is ever built.
+#[allow(dead_code)]
+pub(crate) enum PerSecond {
     One(f64),
     BySize(BTreeMap<String, f64>),
 }
@@ -115,45 +116,6 @@ pub struct PriceDoc {
     /// Prices of the provider's batch API; kept and shown, no call is priced by them yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchDoc>,
-}
-
-/// What is wrong with a price, naming its field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {detail}")]
-pub struct PriceError {
-    pub field: String,
-    pub detail: String,
-}
-
-impl PriceError {
-    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> PriceError {
-        PriceError {
-            field: field.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-/// A price in micro-dollars from a JSON number; the error names `field`. `null` is none.
-pub fn micro_dollars(field: &str, value: &Value) -> Result<u64, PriceError> {
-    match value {
-        Value::Number(n) => parse_scaled(&n.to_string(), PRICE_DECIMALS, MAX_PRICE_MICRO)
-            .map_err(|e| PriceError::new(field, format!("{e}"))),
-        _ => Err(PriceError::new(field, "must be a number of US dollars")),
-    }
-}
-
-pub(super) fn optional_micro(field: &str, value: &Option<Value>) -> Result<Option<u64>, PriceError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => micro_dollars(field, v).map(Some),
-    }
-}
-
-/// Micro-dollars as a JSON number with its decimals, exactly (`2500000` is `2.5`): millionths,
-/// as a measure writes its weights.
-pub fn dollars(micro: u64) -> Value {
-    super::measure::decimal(micro)
 }
 
 /// Prices by key (an image's quality and size, a video's size) in micro-dollars: each key 1 to
@@ -414,7 +376,7 @@ pub struct Counts {
 /// A project's own price of a model, as stored and answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProjectPrice {
+pub(crate) struct ProjectPrice {
     pub price: PriceDoc,
     #[serde(rename = "updatedAt")]
     pub updated_at_ms: i64,
@@ -422,12 +384,12 @@ pub struct ProjectPrice {
 
 /// A project's prices as a node keeps them: each model's, parsed once.
 #[derive(Debug, Clone, Default)]
-pub struct ProjectPrices {
+pub(crate) struct ProjectPrices {
     pub by_model: std::collections::HashMap<String, (ModelPrice, ProjectPrice)>,
 }
 
 /// At most this many prices per project.
-pub const MAX_PROJECT_PRICES: usize = 1_000;
+pub(crate) const MAX_PROJECT_PRICES: usize = 1_000;
 
 /// Where a hold's price came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -488,7 +450,7 @@ impl PriceBook {
 
 /// Femto-dollars times micro-units per dollar times a markup in millionths, as milli-units:
 /// divided by 10^24, rounding up, so a priced call never rounds to less than it cost.
-pub fn femto_to_milli(femto: u128, units_per_dollar_micro: u64, markup_micro: u64) -> Option<Milli> {
+pub(crate) fn femto_to_milli(femto: u128, units_per_dollar_micro: u64, markup_micro: u64) -> Option<Milli> {
     let factor = u128::from(units_per_dollar_micro).checked_mul(u128::from(markup_micro))?;
     let scaled = femto.checked_mul(factor)?;
     let milli = u64::try_from(scaled.div_ceil(1_000_000_000_000_000_000_000_000)).ok()?;
@@ -496,7 +458,7 @@ pub fn femto_to_milli(femto: u128, units_per_dollar_micro: u64, markup_micro: u6
 }
 
 /// A reported cost in USD (up to 9 decimals) as femto-dollars; the error names `field`.
-pub fn cost_femto(field: &str, value: &Value) -> Result<u128, PriceError> {
+pub(crate) fn cost_femto(field: &str, value: &Value) -> Result<u128, PriceError> {
     match value {
         Value::Number(n) => parse_scaled(&n.to_string(), COST_DECIMALS, u64::MAX / 2)
             .map(|nano| u128::from(nano) * 1_000_000)

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::price::{dollars, micro_dollars, optional_micro, PriceError};
+use super::dollars::{dollars, micro_dollars, optional_micro, PriceError};
 
 /// The largest threshold taken, the largest context window the catalog takes.
 const MAX_OVER_INPUT_TOKENS: u64 = 100_000_000;

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::amount::{AmountError, Milli, MAX_UNITS};
-use super::measure::{metadata_number, Measure, MeasureError};
-use super::plan::{GroupCheck, Unit};
+use super::event_numbers::{metadata_number, MeasureError};
 use super::price::{self, Counts, ModelPrice, PriceOrigin};
 use super::price_tiers::LongContext;
 
@@ -22,45 +21,6 @@ pub struct PriceRule {
     /// Credits per dollar in millionths on a balance group; None on a cents group.
     pub credits_per_dollar_micro: Option<u64>,
     pub unpriced_allow: bool,
-}
-
-/// Whether a group prices calls by their model (its measure, or a rule's): a price counts
-/// money, in cents or in a balance's credits at a rate per dollar; a priced record is the
-/// gateway's, never a plan's. `measures`: the group's, then each rule's.
-pub(super) fn check_prices(
-    check: &mut GroupCheck,
-    (measure, rule_measures): (&Measure, &[Option<Measure>]),
-    balance: bool,
-    unit: Unit,
-) -> bool {
-    let mut priced = false;
-    let fields = std::iter::once(("measure".to_string(), Some(measure)));
-    let rules = rule_measures
-        .iter()
-        .enumerate()
-        .map(|(j, m)| (format!("matches[{j}].measure"), m.as_ref()));
-    for (field, m) in fields.chain(rules) {
-        match m {
-            Some(Measure::Priced(_)) => check.problem(
-                &field,
-                "must not be priced: the gateway writes that in reservations; price with \"price\"",
-            ),
-            Some(Measure::Price(rule)) => {
-                priced = true;
-                match (balance, unit, rule.credits_per_dollar_micro) {
-                    (true, _, None) => check.problem(&field, "needs creditsPerDollar on a balance group"),
-                    (false, Unit::Cents, Some(_)) => check.problem(
-                        &field,
-                        "must not have creditsPerDollar on a cents group: a dollar is 100 cents",
-                    ),
-                    (true, _, Some(_)) | (false, Unit::Cents, None) => {}
-                    (false, _, _) => check.problem(&field, "can price only a cents group or a balance group"),
-                }
-            }
-            _ => {}
-        }
-    }
-    priced
 }
 
 /// Cents per dollar, in millionths.

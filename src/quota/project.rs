@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::check_id;
-use super::plan::Problem;
+use super::plan_check::Problem;
 
 /// At most this many allowed origins per project.
 const MAX_ORIGINS: usize = 32;
@@ -79,7 +79,7 @@ fn problem(field: impl Into<String>, detail: impl Into<String>) -> Problem {
 }
 
 /// A default plan's id, checked as any plan id (`defaultPlan`).
-pub fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, Problem> {
+pub(crate) fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, Problem> {
     if let Some(plan) = &plan {
         check_id(plan).map_err(|d| problem("defaultPlan", d))?;
     }
@@ -87,7 +87,7 @@ pub fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, Prob
 }
 
 /// Allowed origins, at most 32, each an origin or a subdomain pattern (`allowedOrigins[i]`).
-pub fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, Problem> {
+pub(crate) fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, Problem> {
     if origins.len() > MAX_ORIGINS {
         return Err(problem("allowedOrigins", "must have at most 32 origins"));
     }

@@ -1,12 +1,15 @@
 //! A reservation as it was recorded: its state and, per hold, the group, window, amount and
 //! measure it was made under, so commit and release never depend on the plan as it is now.
 
+use std::collections::BTreeMap;
+
 use super::amount::Milli;
 use super::counter::{Amounts, Counter};
 use super::measure::Measure;
 use super::period::Window;
-use super::plan::{Mode, Plan, Unit};
-use super::run::{RunRecord, StepKind};
+use super::plan::Plan;
+use super::plan_kinds::{Mode, Unit};
+use super::run::{RunGroup, RunRecord, StepKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReservationState {
@@ -135,5 +138,79 @@ impl Reservation {
                 }
             })
             .collect()
+    }
+}
+
+impl RunRecord {
+    /// Per group the run holds (`holds`, its record's, in their order): its budget and what
+    /// became of it.
+    pub fn groups(&self, holds: &[ReservationHold]) -> Vec<RunGroup> {
+        let get = |map: &BTreeMap<String, Milli>, g: &str| map.get(g).copied().unwrap_or(Milli::ZERO);
+        holds
+            .iter()
+            .map(|h| RunGroup {
+                group: h.group.clone(),
+                unit: h.unit,
+                budget: h.amount,
+                used: get(&self.used, &h.group),
+                open: get(&self.open, &h.group),
+                fallback_spent: get(&self.fallback_spent, &h.group),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_groups_follow_its_holds_and_what_is_left_never_goes_below_zero() {
+        let hold = |group: &str, milli: u64| ReservationHold {
+            group: group.to_string(),
+            amount: Milli(milli),
+            quota: Milli(100_000),
+            mode: Mode::Hard,
+            balance: None,
+            unit: Unit::Count,
+            measure: Measure::Quantity,
+            window: Window::fixed(0, None),
+            committed: None,
+            value: None,
+            ancestor: None,
+        };
+        let run = RunRecord {
+            used: BTreeMap::from([
+                ("calls".to_string(), Milli(6_000)),
+                ("tokens".to_string(), Milli(9_000)),
+            ]),
+            open: BTreeMap::from([("tokens".to_string(), Milli(2_000))]),
+            fallback_spent: BTreeMap::from([("calls".to_string(), Milli(3_000))]),
+            ..RunRecord::default()
+        };
+        let groups = run.groups(&[hold("tokens", 10_000), hold("calls", 10_000), hold("idle", 5_000)]);
+        let shown: Vec<(&str, u64, u64, u64, u64, u64)> = groups
+            .iter()
+            .map(|g| {
+                let remaining = g.remaining().0;
+                (
+                    g.group.as_str(),
+                    g.budget.0,
+                    g.used.0,
+                    g.open.0,
+                    remaining,
+                    g.fallback_spent.0,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                // A commit above its hold can take a group past its budget: nothing is left.
+                ("tokens", 10_000, 9_000, 2_000, 0, 0),
+                ("calls", 10_000, 6_000, 0, 4_000, 3_000),
+                ("idle", 5_000, 0, 0, 5_000, 0),
+            ]
+        );
     }
 }

@@ -5,13 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::amount::Milli;
-use super::decision::Reason;
 use super::ids::ReservationId;
-use super::plan::Unit;
-use super::reservation::ReservationHold;
-
-/// Runs within runs: a run, its child and the child's child.
-pub const MAX_RUN_DEPTH: usize = 3;
+use super::plan_kinds::Unit;
 
 /// What a step is to its action: the first try, a retry, or a fallback to another provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,18 +57,6 @@ pub struct RunLimits {
     pub max_fallback_spend: Option<Milli>,
 }
 
-/// A step's whole-step denial as runs.lua codes it (R.step), 0 for none.
-pub fn step_denial(code: i64) -> Option<Reason> {
-    match code {
-        1 => Some(Reason::RunEnded),
-        2 => Some(Reason::RunStepsExhausted),
-        3 => Some(Reason::ActionAttemptsExhausted),
-        4 => Some(Reason::FallbackBudgetExhausted),
-        5 => Some(Reason::RunTooDeep),
-        _ => None,
-    }
-}
-
 /// What a step's answer says of its run, so an agent can wrap up before it is cut off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunProgress {
@@ -98,25 +81,6 @@ pub struct RunRecord {
     pub children: Vec<String>,
     /// When its expiry settled it (None while open, and for a run that was closed).
     pub expired_ms: Option<i64>,
-}
-
-impl RunRecord {
-    /// Per group the run holds (`holds`, its record's, in their order): its budget and what
-    /// became of it.
-    pub fn groups(&self, holds: &[ReservationHold]) -> Vec<RunGroup> {
-        let get = |map: &BTreeMap<String, Milli>, g: &str| map.get(g).copied().unwrap_or(Milli::ZERO);
-        holds
-            .iter()
-            .map(|h| RunGroup {
-                group: h.group.clone(),
-                unit: h.unit,
-                budget: h.amount,
-                used: get(&self.used, &h.group),
-                open: get(&self.open, &h.group),
-                fallback_spent: get(&self.fallback_spent, &h.group),
-            })
-            .collect()
-    }
 }
 
 /// One group a run holds, as a reader sees it: its budget and what became of it.
@@ -156,61 +120,5 @@ impl RunState {
             RunState::Closed => "closed",
             RunState::Expired => "expired",
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_runs_groups_follow_its_holds_and_what_is_left_never_goes_below_zero() {
-        use crate::quota::{Measure, Mode, Window};
-        let hold = |group: &str, milli: u64| ReservationHold {
-            group: group.to_string(),
-            amount: Milli(milli),
-            quota: Milli(100_000),
-            mode: Mode::Hard,
-            balance: None,
-            unit: Unit::Count,
-            measure: Measure::Quantity,
-            window: Window::fixed(0, None),
-            committed: None,
-            value: None,
-            ancestor: None,
-        };
-        let run = RunRecord {
-            used: BTreeMap::from([
-                ("calls".to_string(), Milli(6_000)),
-                ("tokens".to_string(), Milli(9_000)),
-            ]),
-            open: BTreeMap::from([("tokens".to_string(), Milli(2_000))]),
-            fallback_spent: BTreeMap::from([("calls".to_string(), Milli(3_000))]),
-            ..RunRecord::default()
-        };
-        let groups = run.groups(&[hold("tokens", 10_000), hold("calls", 10_000), hold("idle", 5_000)]);
-        let shown: Vec<(&str, u64, u64, u64, u64, u64)> = groups
-            .iter()
-            .map(|g| {
-                let remaining = g.remaining().0;
-                (
-                    g.group.as_str(),
-                    g.budget.0,
-                    g.used.0,
-                    g.open.0,
-                    remaining,
-                    g.fallback_spent.0,
-                )
-            })
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                // A commit above its hold can take a group past its budget: nothing is left.
-                ("tokens", 10_000, 9_000, 2_000, 0, 0),
-                ("calls", 10_000, 6_000, 0, 4_000, 3_000),
-                ("idle", 5_000, 0, 0, 5_000, 0),
-            ]
-        );
     }
 }

@@ -22,15 +22,15 @@ impl Status {
 }
 
 /// The longest an override set "for N hours" lasts: a year.
-pub const MAX_OVERRIDE_HOURS: i64 = 8_760;
+pub(crate) const MAX_OVERRIDE_HOURS: i64 = 8_760;
 /// The most overrides one subject keeps (a group's, or one value's of a per-value group):
 /// lua/scripts/override.lua and lua/scripts/decide_approval.lua refuse one more, so the subscription a script
 /// reads stays bounded.
-pub const MAX_OVERRIDES: usize = 1_000;
+pub(crate) const MAX_OVERRIDES: usize = 1_000;
 
 /// The latest expiry an override may have: 9999-12-31T23:59:59.999Z, the last instant RFC 3339
 /// writes with four digits. Scripts compare expiries as Lua numbers, exact below 2^53.
-pub const LATEST_EXPIRY_MS: i64 = 253_402_300_799_999;
+pub(crate) const LATEST_EXPIRY_MS: i64 = 253_402_300_799_999;
 
 /// A per-user quota for one group, in force until `expires_at_ms` (Redis time) when set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,14 +5,14 @@
 
 use serde_json::{Map, Value};
 
+use super::event_numbers::MeasureError;
 use super::ids::escape;
-use super::measure::MeasureError;
-use super::plan::GroupCheck;
+use super::plan_check::GroupCheck;
 
 /// Distinct values per subject, group and period.
-pub const MAX_VALUES: usize = 64;
+pub(crate) const MAX_VALUES: usize = 64;
 /// The longest value, in bytes.
-pub const MAX_VALUE_BYTES: usize = 128;
+pub(crate) const MAX_VALUE_BYTES: usize = 128;
 
 /// A group's `per`: a metadata key of 1 to 64 bytes; never on a balance group, whose grants
 /// are the subject's whatever the call.
@@ -34,13 +34,13 @@ pub(super) fn per_key(check: &mut GroupCheck) -> Option<String> {
 /// The key of an override of one value of per-value group `group` (the user's override of
 /// the group applies to the values without one): the group, `~` and the value escaped as the
 /// value's counter field has it, so the scripts find it from the field.
-pub fn value_key(group: &str, value: &str) -> String {
+pub(crate) fn value_key(group: &str, value: &str) -> String {
     format!("{group}~{}", escape(value))
 }
 
 /// An override's key read back: its group, and the value it is of when it is one value's.
 /// None for a key `value_key` did not write.
-pub fn parse_value_key(key: &str) -> Option<(&str, Option<String>)> {
+pub(crate) fn parse_value_key(key: &str) -> Option<(&str, Option<String>)> {
     match key.split_once('~') {
         None => Some((key, None)),
         Some((group, escaped)) => Some((group, Some(super::ids::unescape(escaped)?))),
@@ -50,7 +50,7 @@ pub fn parse_value_key(key: &str) -> Option<(&str, Option<String>)> {
 /// The value an event gives a per-value group keyed by `key`: a string (1 to 128 bytes without
 /// control characters) or a number (as written); anything else, or none, is the event's error,
 /// named by its JSON path.
-pub fn value_of(key: &str, group: &str, metadata: &Map<String, Value>) -> Result<String, MeasureError> {
+pub(crate) fn value_of(key: &str, group: &str, metadata: &Map<String, Value>) -> Result<String, MeasureError> {
     let bad = |detail: String| MeasureError {
         field: format!("metadata.{key}"),
         detail,
@@ -70,7 +70,7 @@ pub fn value_of(key: &str, group: &str, metadata: &Map<String, Value>) -> Result
 }
 
 /// A value: 1 to 128 bytes without control characters.
-pub fn check_value(text: &str) -> Result<(), &'static str> {
+pub(crate) fn check_value(text: &str) -> Result<(), &'static str> {
     if text.is_empty() || text.len() > MAX_VALUE_BYTES || text.chars().any(char::is_control) {
         return Err("must be 1 to 128 bytes without control characters");
     }

@@ -4,12 +4,12 @@
 use redis::AsyncCommands;
 
 use super::scripts::{self, AdjustArgs, Adjustment, Idempotency, Reply};
-use super::{Store, StoreError};
+use super::{DataStore, StoreError};
 use crate::quota::{AuditEntry, Hold, UserId};
 
-impl Store {
+impl DataStore {
     /// Answers the applied change in signed milli-units and the counter after it.
-    pub async fn adjust(
+    pub(crate) async fn adjust(
         &self,
         project: &str,
         user: &UserId,
@@ -28,7 +28,7 @@ impl Store {
     }
 
     /// The user's audit trail, newest first.
-    pub async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
+    pub(crate) async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
         let key = self.keys.user(project, user.as_str()).audit().to_string();
         let raw: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.lrange(&key, 0, -1).await?) })

@@ -2,15 +2,15 @@
 //! held, in one call of reserve.lua (scripts/alternatives.rs).
 
 use super::scripts::{self, Alternative, Idempotency, Reply, ReserveArgs, Weighed};
-use super::{Store, StoreError};
+use super::{DataStore, StoreError};
 use crate::quota::UserId;
 
-impl Store {
+impl DataStore {
     /// Holds the first of `alternatives` that every matched group admits at `user`'s level;
     /// `args` is what they share, `asked` every alternative the call asked for
     /// (`scripts::asked_text`), which the record keeps.
     #[allow(clippy::too_many_arguments)]
-    pub async fn reserve_first(
+    pub(crate) async fn reserve_first(
         &self,
         project: &str,
         user: &UserId,

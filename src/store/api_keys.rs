@@ -1,13 +1,13 @@
 //! API keys in Redis: only SHA-256 digests are stored, once under the digest (for lookups) and
 //! once in the project's list (for listing and revocation).
 
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, AccountsStore, Store, StoreError};
 use crate::quota::KeyRecord;
 use redis::AsyncCommands;
 
-impl Store {
+impl AccountsStore {
     /// Stores a new key's record under its digest and in its project's list.
-    pub async fn put_key(&self, record: &KeyRecord) -> Result<(), StoreError> {
+    pub(crate) async fn put_key(&self, record: &KeyRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record).map_err(|e| corrupt("key", e))?;
         let (digest_key, list) = (
             self.keys.api_key(&record.digest_hex),
@@ -23,7 +23,7 @@ impl Store {
     }
 
     /// A project's keys, without their secret part, oldest first.
-    pub async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, StoreError> {
+    pub(crate) async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, StoreError> {
         let list = self.keys.project_keys(project);
         let raw: Vec<String> = self.run(|mut conn| async move { Ok(conn.hvals(&list).await?) }).await?;
         let mut records = raw
@@ -36,7 +36,7 @@ impl Store {
 
     /// Deletes a key: its digest first, so no node can load it again, then its list entry.
     /// False when the project has no such key.
-    pub async fn delete_key(&self, project: &str, key_id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_key(&self, project: &str, key_id: &str) -> Result<bool, StoreError> {
         let list = self.keys.project_keys(project);
         let raw: Option<String> = {
             let list = &list;
@@ -54,9 +54,11 @@ impl Store {
         .await?;
         Ok(true)
     }
+}
 
+impl Store {
     /// The key with this digest, as stored.
-    pub async fn load_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, StoreError> {
+    pub(crate) async fn load_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, StoreError> {
         let key = self.keys.api_key(digest_hex);
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await?;
         raw.map(|json| serde_json::from_str(&json).map_err(|e| corrupt("key", e)))

@@ -6,18 +6,19 @@ use redis::AsyncCommands;
 
 use super::scripts::{self, ApprovalDecided, DecideArgs, Reply};
 use super::subscriptions::{encode_override, from_hash};
-use super::{Store, StoreError};
+use super::{DataStore, StoreError};
 use crate::quota::{Approval, ApprovalStatus, Override, Subscription, UserId};
 
 /// How a decision went, as the gateway sees it.
 #[derive(Debug)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Decided now: the event's outbox id (its time is the decision's) and the subscription.
     Done {
         event: String,
         sub: Subscription,
     },
-    Already(ApprovalStatus),
+    /// Decided before, as it stands (the gateway answers as for an unknown one).
+    Already(#[allow(dead_code)] ApprovalStatus),
     NotFound,
     /// The approval's override would be one more than the subject may keep.
     OverrideLimit,
@@ -31,12 +32,12 @@ const MAX_BATCHES: usize = 50;
 const SAME_MS_SLACK: usize = 64;
 
 /// A page of approval requests: oldest first, and where the next page starts.
-pub type ApprovalPage = (Vec<Approval>, Option<(i64, String)>);
+pub(crate) type ApprovalPage = (Vec<Approval>, Option<(i64, String)>);
 
-impl Store {
+impl DataStore {
     /// Brings the project's copy of `a` up to it: a pending request is written once, a decided
     /// one replaces it. Answers whether the copy changed.
-    pub async fn index_approval(&self, project: &str, a: &Approval) -> Result<bool, StoreError> {
+    pub(crate) async fn index_approval(&self, project: &str, a: &Approval) -> Result<bool, StoreError> {
         let [hash, all, pending, approved, declined] = self.keys.approvals(project);
         let keys = &[
             hash,
@@ -54,7 +55,7 @@ impl Store {
     }
 
     /// One request as the project's copy has it.
-    pub async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, StoreError> {
+    pub(crate) async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, StoreError> {
         let [hash, ..] = self.keys.approvals(project);
         let raw: Option<String> = self
             .run(|mut conn| async move { Ok(conn.hget(&hash, id).await?) })
@@ -64,7 +65,7 @@ impl Store {
 
     /// Up to `limit` requests (of one status, or all; of one user, or all), oldest first, after
     /// `after` (the time and id a previous page ended at).
-    pub async fn approvals(
+    pub(crate) async fn approvals(
         &self,
         project: &str,
         status: Option<ApprovalStatus>,
@@ -157,12 +158,12 @@ impl Store {
     }
 
     /// The alerts outbox of `user`'s slot, where their scripts put the events they fire.
-    pub fn outbox_of(&self, project: &str, user: &str) -> String {
+    pub(crate) fn outbox_of(&self, project: &str, user: &str) -> String {
         self.keys.user(project, user).outbox().to_string()
     }
 
     /// How many requests wait for a decision.
-    pub async fn pending_approvals(&self, project: &str) -> Result<u64, StoreError> {
+    pub(crate) async fn pending_approvals(&self, project: &str) -> Result<u64, StoreError> {
         let [_, _, pending, ..] = self.keys.approvals(project);
         self.run(|mut conn| async move { Ok(conn.zcard(&pending).await?) })
             .await
@@ -170,7 +171,7 @@ impl Store {
 
     /// Decides pending request `a` as its `status` says (approved with the override `o`, or
     /// declined with its reason), in the subject's slot.
-    pub async fn decide_approval(
+    pub(crate) async fn decide_approval(
         &self,
         project: &str,
         user: &UserId,

@@ -2,7 +2,7 @@
 //! one entry of a capped stream (`<prefix>:{<project>}:auditlog`, about the last 100,000),
 //! read newest first.
 
-use super::{Store, StoreError};
+use super::{AccountsStore, Store, StoreError};
 use crate::quota::{ChangeEntry, ChangeFilter};
 
 /// Entries the log keeps, about (trimmed approximately, so cheaply).
@@ -33,7 +33,7 @@ fn entry((id, fields): (String, Vec<(String, String)>)) -> ChangeEntry {
 }
 
 impl Store {
-    pub async fn append_change(&self, project: &str, change: &ChangeEntry) -> Result<(), StoreError> {
+    pub(crate) async fn append_change(&self, project: &str, change: &ChangeEntry) -> Result<(), StoreError> {
         let key = self.keys.audit_log(project);
         self.run(|mut conn| async move {
             let _: String = redis::cmd("XADD")
@@ -56,11 +56,13 @@ impl Store {
         })
         .await
     }
+}
 
+impl AccountsStore {
     /// Up to `limit` changes older than `before` (an entry id; None: the newest), only those
     /// `filter` keeps; and the id to continue before, when more may follow. A filtered page
     /// looks at most `MAX_SCAN` entries, so it may come back short with a next id.
-    pub async fn changes(
+    pub(crate) async fn changes(
         &self,
         project: &str,
         before: Option<&str>,

@@ -3,7 +3,7 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{DataStore, StoreError};
 
 /// A run lives at most a day; its closed actions are kept as long.
 const KEPT_MS: i64 = 24 * 3_600_000;
@@ -12,9 +12,9 @@ fn field(run: &str, action: &str) -> String {
     format!("{run}|{action}")
 }
 
-impl Store {
+impl DataStore {
     /// Closes `action` of `run` to further attempts, saying why.
-    pub async fn close_action(
+    pub(crate) async fn close_action(
         &self,
         project: &str,
         user: &str,
@@ -33,7 +33,7 @@ impl Store {
     }
 
     /// Why `action` of `run` was closed, if it was.
-    pub async fn closed_action(
+    pub(crate) async fn closed_action(
         &self,
         project: &str,
         user: &str,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::scripts::layouts::grant_amounts;
 use super::scripts::{self, Decided, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
-use super::{Store, StoreError};
+use super::{DataStore, StoreError};
 use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
 use crate::quota::{BalanceView, Category, Grant, GrantAmounts, GrantInput, Hold, Milli, UserId};
 
@@ -98,7 +98,7 @@ fn grant_amounts_of(texts: [&str; grant_amounts::FIELDS]) -> Result<GrantAmounts
 
 /// What a grant call made.
 #[derive(Debug, Clone)]
-pub enum GrantMade {
+pub(crate) enum GrantMade {
     Made {
         grant: Box<Grant>,
         debt_paid: Milli,
@@ -108,10 +108,10 @@ pub enum GrantMade {
     Limit,
 }
 
-impl Store {
+impl DataStore {
     /// Adds a grant `id` made at `now_ms`; a repeat of `idempotency` answers the first grant.
     #[allow(clippy::too_many_arguments)]
-    pub async fn grant(
+    pub(crate) async fn grant(
         &self,
         project: &str,
         user: &UserId,
@@ -198,7 +198,7 @@ impl Store {
     }
 
     /// Voids grant `id`: its balance and the grant after it; None when there is no such grant.
-    pub async fn void_grant(
+    pub(crate) async fn void_grant(
         &self,
         project: &str,
         user: &UserId,
@@ -228,7 +228,7 @@ impl Store {
     /// The subject's balances (those `names` and those it has grants of), each with its
     /// grants in burn order; the `allowances` (a hold of each balance group of the plan, at
     /// `at`) opened or moved to the quota in force first, as a reserve would.
-    pub async fn balances(
+    pub(crate) async fn balances(
         &self,
         project: &str,
         user: &UserId,

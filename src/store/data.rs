@@ -8,10 +8,10 @@ use super::scripts::{
     self, Decided, Extended, Idempotency, LedgerEntry, OutcomeReply, Reply, ReserveArgs, Reserved, SettleReply,
     UsageField, Writing,
 };
-use super::{record, Store, StoreError};
+use super::{record, DataStore, StoreError};
 use crate::quota::{Hold, Milli, Reservation, ReservationId, UserId, Verdict, Window};
 
-impl Store {
+impl DataStore {
     /// What every writing script is told first; `ledger` is whether the project keeps a ledger
     /// (and with it the daily rollups).
     pub(super) fn writing<'a>(
@@ -29,7 +29,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn reserve(
+    pub(crate) async fn reserve(
         &self,
         project: &str,
         user: &UserId,
@@ -55,7 +55,7 @@ impl Store {
     /// Reads only, so it is timed but not replicated. "More" when more expired
     /// holds were due than the script reads in one call: a batch of them has been reclaimed
     /// meanwhile, and the caller asks again.
-    pub async fn check(
+    pub(crate) async fn check(
         &self,
         project: &str,
         user: &UserId,
@@ -96,7 +96,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn track(
+    pub(crate) async fn track(
         &self,
         project: &str,
         user: &UserId,
@@ -119,7 +119,7 @@ impl Store {
     /// Commits the reservation's record at `subject`'s level (the user's, or a parent's);
     /// `read` is the record as read for the actual amounts, when it was.
     #[allow(clippy::too_many_arguments)]
-    pub async fn commit(
+    pub(crate) async fn commit(
         &self,
         project: &str,
         subject: &UserId,
@@ -141,7 +141,7 @@ impl Store {
 
     /// Says what a committed reservation's output came to, at `subject`'s level.
     #[allow(clippy::too_many_arguments)]
-    pub async fn set_outcome(
+    pub(crate) async fn set_outcome(
         &self,
         project: &str,
         subject: &UserId,
@@ -162,7 +162,7 @@ impl Store {
 
     /// Releases a reservation at `subject`'s level; its ledger entry's metadata is `metadata`
     /// ("" for the reservation's own).
-    pub async fn release(
+    pub(crate) async fn release(
         &self,
         project: &str,
         subject: &UserId,
@@ -179,7 +179,7 @@ impl Store {
         .await
     }
 
-    pub async fn extend(
+    pub(crate) async fn extend(
         &self,
         project: &str,
         subject: &UserId,
@@ -198,7 +198,7 @@ impl Store {
     }
 
     /// The record of a reservation of `project` at `subject`'s level, or None.
-    pub async fn reservation(
+    pub(crate) async fn reservation(
         &self,
         project: &str,
         subject: &UserId,
@@ -213,7 +213,7 @@ impl Store {
 
     /// An open run's fields in the user's counters hash (lua/library/modules/runs.lua), by name: none once it
     /// has ended. Found by their common prefix (run ids hold no glob character).
-    pub async fn run_fields(
+    pub(crate) async fn run_fields(
         &self,
         project: &str,
         user: &UserId,
@@ -245,7 +245,7 @@ impl Store {
     }
 
     /// Up to `limit` of the user's open reservations, soonest to expire first, with their ids.
-    pub async fn open_reservations(
+    pub(crate) async fn open_reservations(
         &self,
         project: &str,
         user: &UserId,
@@ -278,7 +278,7 @@ impl Store {
     /// Up to `limit` of the user's runs the records still keep (open ones and those ended
     /// within the retention window), newest first, with their ids. Runs share the
     /// reservations hash, so it is scanned for their ids, a bounded number of fields.
-    pub async fn runs(
+    pub(crate) async fn runs(
         &self,
         project: &str,
         user: &UserId,
@@ -323,7 +323,7 @@ impl Store {
 
     /// The used and held milli-units of each of a rolling window's sub-windows (`windows`, of
     /// `group`), in one HMGET: what a denial reads to say when room is back.
-    pub async fn sub_windows(
+    pub(crate) async fn sub_windows(
         &self,
         project: &str,
         user: &UserId,
@@ -350,7 +350,7 @@ impl Store {
 
     /// The values each per-value group (`group`, `window`) counted in its window, as holds.lua
     /// lists them; one HMGET.
-    pub async fn listed_values(
+    pub(crate) async fn listed_values(
         &self,
         project: &str,
         user: &UserId,
@@ -374,7 +374,7 @@ impl Store {
             .collect())
     }
 
-    pub async fn usage(
+    pub(crate) async fn usage(
         &self,
         project: &str,
         user: &UserId,

@@ -3,23 +3,25 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{AccountsStore, Store, StoreError};
 
 impl Store {
     /// Moves the config epoch: every node drops its cached plans, settings and keys.
-    pub async fn bump_epoch(&self) -> Result<(), StoreError> {
+    pub(crate) async fn bump_epoch(&self) -> Result<(), StoreError> {
         let key = self.keys.epoch();
         self.run(|mut conn| async move { Ok(conn.incr(&key, 1).await?) }).await
     }
 
-    pub async fn epoch(&self) -> Result<Option<i64>, StoreError> {
+    pub(crate) async fn epoch(&self) -> Result<Option<i64>, StoreError> {
         let key = self.keys.epoch();
         self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await
     }
+}
 
+impl AccountsStore {
     /// The deployment's secret for signing user tokens: `fresh` when this call stored it,
     /// else the one the first node stored.
-    pub async fn signing_key(&self, fresh: &str) -> Result<String, StoreError> {
+    pub(crate) async fn signing_key(&self, fresh: &str) -> Result<String, StoreError> {
         let key = self.keys.signing();
         self.run(|mut conn| async move {
             let _: bool = conn.set_nx(&key, fresh).await?;
@@ -29,13 +31,13 @@ impl Store {
     }
 
     /// The stored root token digest, written once at first start when none is configured.
-    pub async fn root_digest(&self) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn root_digest(&self) -> Result<Option<String>, StoreError> {
         let key = self.keys.root();
         self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await
     }
 
     /// Stores the root token digest unless one exists; true when this call stored it.
-    pub async fn init_root_digest(&self, digest_hex: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn init_root_digest(&self, digest_hex: &str) -> Result<bool, StoreError> {
         let key = self.keys.root();
         self.run(|mut conn| async move { Ok(conn.set_nx(&key, digest_hex).await?) })
             .await

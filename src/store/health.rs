@@ -8,7 +8,7 @@ use super::{Failure, Store, StoreError};
 impl Store {
     /// `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must not be used,
     /// `Err` when it does not answer.
-    pub async fn readiness(&self) -> Result<Result<(), String>, StoreError> {
+    pub(crate) async fn readiness(&self) -> Result<Result<(), String>, StoreError> {
         self.run(|mut conn| async move {
             let one: i64 = redis::cmd("EVAL").arg("return 1").arg(0).query_async(&mut conn).await?;
             Ok(one)

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use redis::aio::ConnectionLike;
 
 use super::scripts::library::{self, LIBRARY};
-use super::{Failure, Store, StoreError};
+use super::{AccountsStore, Failure, StoreError};
 
-impl Store {
+impl AccountsStore {
     /// Loads this build's library on every primary and removes the other builds' libraries
     /// this build supersedes (`library::removes`). Answers the names it removed.
-    pub async fn install_library(&self) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn install_library(&self) -> Result<Vec<String>, StoreError> {
         let mut removed = Vec::new();
         if self.backend.is_cluster() {
             for (node, client) in self.primaries().await? {

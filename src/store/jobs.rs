@@ -13,20 +13,20 @@
 use redis::AsyncCommands;
 
 use super::layout::escape;
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, JobStore, StoreError};
 use crate::quota::{pending_key, FileRecord, JobRecord, PendingJob};
 
 /// A job's record outlives its end by this long (its owner reads it and its files later).
-pub const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
+pub(crate) const ENDED_KEPT_MS: i64 = 30 * 86_400_000;
 /// A file's record lives this long after its upload.
-pub const FILE_KEPT_MS: i64 = 30 * 86_400_000;
+pub(crate) const FILE_KEPT_MS: i64 = 30 * 86_400_000;
 
-impl Store {
+impl JobStore {
     /// Records a job its provider named: its record, its reservation's pointer, its user's
     /// listing, when the sweeper polls it first; then its pending record goes. False, with
     /// nothing but the pending record changed, when the job was recorded already (the sweeper
     /// found it at the provider first).
-    pub async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<bool, StoreError> {
+    pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<bool, StoreError> {
         let json = serde_json::to_string(job).map_err(|e| corrupt("job", e))?;
         let key = job.key();
         let keep = (job.ends_ms - job.created_ms).max(0) + ENDED_KEPT_MS;
@@ -65,7 +65,12 @@ impl Store {
 
     /// Records a job before its submission is forwarded, and when the sweeper first looks
     /// for it at the provider (unless its submission's answer is recorded by then).
-    pub async fn put_pending_job(&self, project: &str, pending: &PendingJob, look_ms: i64) -> Result<(), StoreError> {
+    pub(crate) async fn put_pending_job(
+        &self,
+        project: &str,
+        pending: &PendingJob,
+        look_ms: i64,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(pending).map_err(|e| corrupt("job", e))?;
         let key = pending.key();
         let keep = (pending.job.ends_ms - pending.job.created_ms).max(0) + ENDED_KEPT_MS;
@@ -80,7 +85,7 @@ impl Store {
     }
 
     /// A pending job's record, by its key (`<upstream>/pending:<hold>`).
-    pub async fn pending_job(&self, project: &str, key: &str) -> Result<Option<PendingJob>, StoreError> {
+    pub(crate) async fn pending_job(&self, project: &str, key: &str) -> Result<Option<PendingJob>, StoreError> {
         let record = self.keys.jobs(project, &format!("jobpending:{key}"));
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&record).await?) }).await?;
         raw.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("job", e)))
@@ -88,7 +93,7 @@ impl Store {
     }
 
     /// Forgets a pending job (its hold was settled without the provider's job).
-    pub async fn drop_pending_job(&self, project: &str, key: &str) -> Result<(), StoreError> {
+    pub(crate) async fn drop_pending_job(&self, project: &str, key: &str) -> Result<(), StoreError> {
         let record = self.keys.jobs(project, &format!("jobpending:{key}"));
         let (due, member) = (self.keys.jobs_due(), due_member(project, key));
         self.run(|mut conn| async move {
@@ -100,7 +105,7 @@ impl Store {
     }
 
     /// A job's record, by the upstream that made it and the provider's id.
-    pub async fn job(&self, project: &str, key: &str) -> Result<Option<JobRecord>, StoreError> {
+    pub(crate) async fn job(&self, project: &str, key: &str) -> Result<Option<JobRecord>, StoreError> {
         let record = self.keys.jobs(project, &format!("job:{key}"));
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&record).await?) }).await?;
         raw.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("job", e)))
@@ -108,14 +113,14 @@ impl Store {
     }
 
     /// The job a reservation holds for (`<upstream>/<id>`), if it was recorded.
-    pub async fn job_of_hold(&self, project: &str, reservation: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn job_of_hold(&self, project: &str, reservation: &str) -> Result<Option<String>, StoreError> {
         let hold = self.keys.jobs(project, &format!("jobhold:{reservation}"));
         self.run(|mut conn| async move { Ok(conn.get(&hold).await?) }).await
     }
 
     /// Rewrites a job's record (files it made, its end); an ended job leaves its user's listing
     /// and the sweeper's, and its record is kept a while for its owner's reads.
-    pub async fn update_job(&self, project: &str, job: &JobRecord) -> Result<(), StoreError> {
+    pub(crate) async fn update_job(&self, project: &str, job: &JobRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(job).map_err(|e| corrupt("job", e))?;
         let key = job.key();
         let record = self.keys.jobs(project, &format!("job:{key}"));
@@ -139,7 +144,7 @@ impl Store {
 
     /// Takes a lease on a job for `ms` (`what`: `jobclaim` to settle it, `jobpoll` to poll it):
     /// false when another node holds it.
-    pub async fn lease_job(
+    pub(crate) async fn lease_job(
         &self,
         project: &str,
         what: &str,
@@ -164,21 +169,21 @@ impl Store {
     }
 
     /// Takes a job out of the sweeper's list (its record is gone).
-    pub async fn unschedule_job(&self, project: &str, key: &str) -> Result<(), StoreError> {
+    pub(crate) async fn unschedule_job(&self, project: &str, key: &str) -> Result<(), StoreError> {
         let (due, member) = (self.keys.jobs_due(), due_member(project, key));
         self.run(|mut conn| async move { Ok(conn.zrem(&due, &member).await?) })
             .await
     }
 
     /// When the sweeper polls a job next.
-    pub async fn schedule_job(&self, project: &str, key: &str, poll_ms: i64) -> Result<(), StoreError> {
+    pub(crate) async fn schedule_job(&self, project: &str, key: &str, poll_ms: i64) -> Result<(), StoreError> {
         let (due, member) = (self.keys.jobs_due(), due_member(project, key));
         self.run(|mut conn| async move { Ok(conn.zadd(&due, &member, poll_ms).await?) })
             .await
     }
 
     /// Up to `limit` jobs due for a poll at `now_ms`, across projects: (project, `<upstream>/<id>`).
-    pub async fn due_jobs(&self, now_ms: i64, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+    pub(crate) async fn due_jobs(&self, now_ms: i64, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
         let due = self.keys.jobs_due();
         let members: Vec<String> = self
             .run(|mut conn| async move {
@@ -194,7 +199,12 @@ impl Store {
     }
 
     /// A user's open jobs, oldest first, at most `limit`.
-    pub async fn open_jobs(&self, project: &str, user: &str, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+    pub(crate) async fn open_jobs(
+        &self,
+        project: &str,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, StoreError> {
         let open = self.open_jobs_key(project, user);
         let keys: Vec<String> = {
             let open = &open;
@@ -218,7 +228,7 @@ impl Store {
     }
 
     /// Records a file uploaded through the door (or made by a job).
-    pub async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), StoreError> {
+    pub(crate) async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(file).map_err(|e| corrupt("file", e))?;
         let record = self.keys.jobs(project, &format!("jobfile:{key}"));
         self.run(|mut conn| async move { Ok(conn.pset_ex(&record, &json, FILE_KEPT_MS as u64).await?) })
@@ -226,7 +236,7 @@ impl Store {
     }
 
     /// A file's record, by the upstream that has it and the provider's id.
-    pub async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, StoreError> {
+    pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, StoreError> {
         let record = self.keys.jobs(project, &format!("jobfile:{key}"));
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&record).await?) }).await?;
         raw.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("file", e)))

@@ -2,14 +2,14 @@
 //! All state of one end user shares the hash tag `{<project>:<user>}`; ids are escaped so that
 //! distinct ids never share a key or a field and a user id can never move another user's tag.
 
-pub use crate::quota::ids::escape;
+pub(crate) use crate::quota::ids::escape;
 use crate::quota::ids::unescape;
 
 use super::slots;
 use crate::quota::Window;
 
 /// The project and user ids of a user's hash tag (`<project>:<user>`, both escaped).
-pub fn parse_user_tag(tag: &str) -> Option<(String, String)> {
+pub(crate) fn parse_user_tag(tag: &str) -> Option<(String, String)> {
     let (project, user) = tag.split_once(':')?;
     Some((unescape(project)?, unescape(user)?))
 }
@@ -352,14 +352,14 @@ impl Layout {
 
 /// The counter field of a per-value group's `value` in its window (`<group>~<value>@<start>`,
 /// the value escaped; holds.lua reads it back), or of a group's window (`counter_field`).
-pub fn value_field(group: &str, value: Option<&str>, window: &Window) -> String {
+pub(crate) fn value_field(group: &str, value: Option<&str>, window: &Window) -> String {
     let mut field = String::with_capacity(group.len() + value.map_or(0, |v| v.len() + 1) + 24);
     push_value_field(&mut field, group, value, window);
     field
 }
 
 /// `value_field` written at the end of `out` (a slice's field puts its ancestor in front).
-pub fn push_value_field(out: &mut String, group: &str, value: Option<&str>, window: &Window) {
+pub(crate) fn push_value_field(out: &mut String, group: &str, value: Option<&str>, window: &Window) {
     out.push_str(group);
     if let Some(value) = value {
         out.push('~');
@@ -370,7 +370,7 @@ pub fn push_value_field(out: &mut String, group: &str, value: Option<&str>, wind
 
 /// How many sub-windows before its own a rolling sub-window's counter field counts (its
 /// `<buckets>`); 0 for any other field.
-pub fn rolling_buckets(field: &str) -> u32 {
+pub(crate) fn rolling_buckets(field: &str) -> u32 {
     let Some((_, rest)) = field.rsplit_once("@r") else {
         return 0;
     };
@@ -385,7 +385,7 @@ pub fn rolling_buckets(field: &str) -> u32 {
 
 /// The value of a per-value group's counter field (`value_field`), unescaped; None for a
 /// group's own counter.
-pub fn value_in_field(field: &str) -> Option<String> {
+pub(crate) fn value_in_field(field: &str) -> Option<String> {
     let (_, rest) = field.split_once('~')?;
     let (value, _) = rest.rsplit_once('@')?;
     unescape(value)
@@ -393,7 +393,7 @@ pub fn value_in_field(field: &str) -> Option<String> {
 
 /// The values a per-value group counted in a period, as holds.lua lists them in the field
 /// `<group>@<start>:v` ("\n<value>\n...\n", each escaped), unescaped.
-pub fn listed_values(list: &str) -> Vec<String> {
+pub(crate) fn listed_values(list: &str) -> Vec<String> {
     list.split('\n')
         .filter(|v| !v.is_empty())
         .filter_map(unescape)
@@ -403,7 +403,7 @@ pub fn listed_values(list: &str) -> Vec<String> {
 /// The counter field of a group's window, without its `:u` / `:h` suffix. A rolling window's
 /// sub-window is "<group>@r<start>/<length ms>/<buckets>": the scripts find the sub-windows
 /// before it from its own name (lua/library/modules/rolling.lua).
-pub fn counter_field(group: &str, window: &Window) -> String {
+pub(crate) fn counter_field(group: &str, window: &Window) -> String {
     value_field(group, None, window)
 }
 

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 
-use super::{Store, StoreError};
+use super::{DataStore, Store, StoreError};
 use crate::quota::ids::unescape;
 use crate::quota::ledger::HeldSpan;
 use crate::quota::ledger::PriceNote;
@@ -38,7 +38,7 @@ fn bad(what: &str) -> StoreError {
 impl Store {
     /// Up to `count` entries of `user`'s ledger after `after` (a position, exclusive) or from
     /// `from_ms`, up to `to_ms` (exclusive), oldest first.
-    pub async fn ledger(
+    pub(crate) async fn ledger(
         &self,
         project: &str,
         user: &UserId,
@@ -72,10 +72,12 @@ impl Store {
             .map(|(position, fields)| entry(user, position, fields))
             .collect()
     }
+}
 
+impl DataStore {
     /// The newest `count` entries of `user`'s ledger older than `before` (an entry's position;
     /// None: from the newest), newest first.
-    pub async fn ledger_newest(
+    pub(crate) async fn ledger_newest(
         &self,
         project: &str,
         user: &UserId,

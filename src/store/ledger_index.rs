@@ -6,13 +6,13 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{AccountsStore, DataStore, StoreError};
 use crate::quota::{UserId, DAY_MS};
 
-impl Store {
+impl DataStore {
     /// Notes `user` in the project's users index and in the ledger index of each of `days`
     /// (one round trip); each day's set lapses when the ledger no longer keeps that day.
-    pub async fn index_ledger_user(&self, project: &str, user: &UserId, days: &[i64]) -> Result<(), StoreError> {
+    pub(crate) async fn index_ledger_user(&self, project: &str, user: &UserId, days: &[i64]) -> Result<(), StoreError> {
         let (users, day_index) = (self.keys.users(project), self.keys.ledger_days(project));
         let newest = days.iter().copied().max().unwrap_or_default();
         let oldest_kept = newest.saturating_sub(self.ledger_retention_ms / DAY_MS + 1);
@@ -44,7 +44,7 @@ impl Store {
 
     /// The first day of the index from `from_day` to `to_day` (both included) after `after`
     /// (exclusive), if any.
-    pub async fn next_ledger_day(
+    pub(crate) async fn next_ledger_day(
         &self,
         project: &str,
         from_day: i64,
@@ -63,7 +63,7 @@ impl Store {
     }
 
     /// The first user with entries on `day` after `after` (exclusive) in id order, if any.
-    pub async fn next_ledger_user(
+    pub(crate) async fn next_ledger_user(
         &self,
         project: &str,
         day: i64,
@@ -79,10 +79,12 @@ impl Store {
             .await?;
         Ok(users.into_iter().next().and_then(|u| UserId::parse(&u).ok()))
     }
+}
 
+impl AccountsStore {
     /// The instant from which the ledger index is complete: `fresh` when this call stored it
     /// (a deployment's first node), else the one stored before.
-    pub async fn ledger_index_since(&self, fresh_ms: i64) -> Result<i64, StoreError> {
+    pub(crate) async fn ledger_index_since(&self, fresh_ms: i64) -> Result<i64, StoreError> {
         let key = self.keys.ledger_index_since();
         self.run(|mut conn| async move {
             let _: bool = conn.set_nx(&key, fresh_ms).await?;

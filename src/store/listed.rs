@@ -9,31 +9,31 @@
 use redis::AsyncCommands;
 
 use super::contract::INDEX_LISTED;
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, JobStore, StoreError};
 use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed};
 
 /// The most ids a user's list of one kind keeps: past it the oldest go.
-pub const MAX_LISTED: usize = 10_000;
+pub(crate) const MAX_LISTED: usize = 10_000;
 /// How far a page looks past its cursor's rank, for ids listed or dropped between the rank's
 /// reading and the page's: a list changes by a few ids at a time.
 const SLACK: usize = 16;
 
 /// One user's list.
-pub struct ListOf<'a> {
+pub(crate) struct ListOf<'a> {
     pub project: &'a str,
     pub user: &'a str,
     pub upstream: &'a str,
     pub what: Listed,
 }
 
-impl Store {
+impl JobStore {
     fn listed_key(&self, list: &ListOf<'_>) -> String {
         self.keys
             .listed(list.project, list.user, list.upstream, list.what.as_str())
     }
 
     /// Lists `id` at the head of `list`, which lives at least `keep_ms` more.
-    pub async fn list_object(&self, list: &ListOf<'_>, id: &str, keep_ms: i64) -> Result<(), StoreError> {
+    pub(crate) async fn list_object(&self, list: &ListOf<'_>, id: &str, keep_ms: i64) -> Result<(), StoreError> {
         let key = self.listed_key(list);
         let _: i64 = self
             .run(|mut conn| async move {
@@ -51,7 +51,7 @@ impl Store {
     }
 
     /// Takes ids out of `list` (deleted, or gone at the provider).
-    pub async fn unlist(&self, list: &ListOf<'_>, ids: &[String]) -> Result<(), StoreError> {
+    pub(crate) async fn unlist(&self, list: &ListOf<'_>, ids: &[String]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -62,7 +62,7 @@ impl Store {
 
     /// A page of at most `limit` ids of `list` from `cursor`, newest first (oldest first with
     /// `oldest_first`). An id the cursor names that the list does not hold gives an empty page.
-    pub async fn listed_page(
+    pub(crate) async fn listed_page(
         &self,
         list: &ListOf<'_>,
         oldest_first: bool,
@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// The records of jobs by their keys (`<upstream>/<id>`), None where one has expired.
-    pub async fn jobs_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<JobRecord>>, StoreError> {
+    pub(crate) async fn jobs_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<JobRecord>>, StoreError> {
         let raw = self.records(project, "job", keys).await?;
         raw.into_iter()
             .map(|r| {
@@ -138,7 +138,11 @@ impl Store {
     }
 
     /// The records of files by their keys, None where one has expired.
-    pub async fn job_files_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<FileRecord>>, StoreError> {
+    pub(crate) async fn job_files_of(
+        &self,
+        project: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<FileRecord>>, StoreError> {
         let raw = self.records(project, "jobfile", keys).await?;
         raw.into_iter()
             .map(|r| {

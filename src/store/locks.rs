@@ -3,29 +3,31 @@
 //! `unlock.lua` only while still the taker's, and lapsing by themselves when a node dies.
 
 use super::contract::UNLOCK;
-use super::{Store, StoreError};
+use super::{AccountsStore, DataStore, Store, StoreError};
 
-impl Store {
+impl DataStore {
     /// Takes the project's lease on parent changes for `ttl_ms` under `token`; false when
     /// another taker holds it.
-    pub async fn lock_parents(&self, project: &str, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+    pub(crate) async fn lock_parents(&self, project: &str, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
         self.lock(self.keys.parents_lock(project), token, ttl_ms).await
     }
 
     /// Gives the lease up if `token` still holds it.
-    pub async fn unlock_parents(&self, project: &str, token: &str) -> Result<(), StoreError> {
+    pub(crate) async fn unlock_parents(&self, project: &str, token: &str) -> Result<(), StoreError> {
         self.unlock(self.keys.parents_lock(project), token).await
     }
+}
 
+impl AccountsStore {
     /// Takes the project's lease on computing its overview (one node at a time).
-    pub async fn lock_overview(&self, project: &str, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+    pub(crate) async fn lock_overview(&self, project: &str, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
         let [_, lock] = self.keys.overview(project);
         self.lock(lock, token, ttl_ms).await
     }
 
     /// Keeps the overview's lease `ttl_ms` longer, while its taker is still counting (were
     /// it lapsed and taken by another, that one's is kept: both are counting the same).
-    pub async fn renew_overview(&self, project: &str, ttl_ms: u64) -> Result<(), StoreError> {
+    pub(crate) async fn renew_overview(&self, project: &str, ttl_ms: u64) -> Result<(), StoreError> {
         let [_, lock] = self.keys.overview(project);
         self.run(|mut conn| async move {
             let _: i64 = redis::cmd("PEXPIRE")
@@ -38,11 +40,13 @@ impl Store {
         .await
     }
 
-    pub async fn unlock_overview(&self, project: &str, token: &str) -> Result<(), StoreError> {
+    pub(crate) async fn unlock_overview(&self, project: &str, token: &str) -> Result<(), StoreError> {
         let [_, lock] = self.keys.overview(project);
         self.unlock(lock, token).await
     }
+}
 
+impl Store {
     async fn lock(&self, key: String, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
         let taken: Option<String> = self
             .run(|mut conn| async move {

@@ -18,7 +18,7 @@ mod failure;
 mod health;
 mod install;
 mod jobs;
-pub mod layout;
+pub(crate) mod layout;
 mod ledger;
 mod ledger_index;
 mod listed;
@@ -27,6 +27,7 @@ mod operators;
 mod outbox;
 mod overview;
 mod pipe;
+mod planes;
 mod plans;
 mod prices;
 mod progress;
@@ -34,14 +35,14 @@ mod projects;
 mod record;
 mod rollups;
 mod route_fallbacks;
-pub mod run_fields;
+pub(crate) mod run_fields;
 mod scripts;
 mod server;
 mod sessions;
 mod sign_in;
 mod simulations;
 mod slices;
-pub mod slots;
+pub(crate) mod slots;
 mod subscriptions;
 mod user_keys;
 mod users;
@@ -51,23 +52,25 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use approvals::{ApprovalPage, Decision as ApprovalDecision};
+pub(crate) use approvals::{ApprovalPage, Decision as ApprovalDecision};
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
-pub use credits::GrantMade;
-pub use failure::Failure;
-pub use jobs::{ENDED_KEPT_MS, FILE_KEPT_MS};
-pub use listed::{ListOf, MAX_LISTED};
-pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
+pub(crate) use credits::GrantMade;
+pub(crate) use failure::Failure;
+pub(crate) use jobs::{ENDED_KEPT_MS, FILE_KEPT_MS};
+pub(crate) use listed::ListOf;
+pub(crate) use outbox::{LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
+pub(crate) use planes::{AccountsStore, ConsoleStore, DataStore, JobStore, LabStore, WorkersStore};
 use progress::Progress;
+pub(crate) use scripts::library;
 pub(crate) use scripts::{asked_text, Alternative, Asked, Weighed};
-pub use scripts::{contract, every_script, library};
-pub use scripts::{
-    AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, FallbackArgs, Fired, Held, Idempotency, LedgerEntry,
-    OpenLease, OutcomeReply, ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short,
-    SliceEnded, Statement, SubscribeArgs, Take, TakeLease, Taken, UsageField,
+pub use scripts::{contract, every_script};
+pub(crate) use scripts::{
+    AdjustArgs, Decided, Ending, Extended, FallbackArgs, Fired, Held, Idempotency, LedgerEntry, OutcomeReply,
+    ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement,
+    SubscribeArgs, Take, TakeLease, Taken, UsageField,
 };
-pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
+pub(crate) use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 
 use layout::Layout;
 
@@ -173,7 +176,7 @@ pub struct StoreConfig {
 
 /// Redis, as one node reaches it; cheap to clone.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     backend: Backend,
     /// The configured URL (seeds in cluster mode), for reaching each primary by itself.
     redis_url: String,
@@ -192,7 +195,7 @@ pub struct Store {
 
 impl Store {
     /// Builds the connections lazily, so a node can start before Redis.
-    pub fn new(config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
+    pub(crate) fn new(config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
         let progress = Arc::new(Progress::new());
         let backend = Backend::new(
             config.redis_mode,
@@ -329,7 +332,7 @@ impl Store {
     }
 
     /// Redis `TIME` in Unix milliseconds.
-    pub async fn time_ms(&self) -> Result<i64, StoreError> {
+    pub(crate) async fn time_ms(&self) -> Result<i64, StoreError> {
         self.run(|mut conn| async move {
             let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut conn).await?;
             Ok(secs * 1000 + micros / 1000)

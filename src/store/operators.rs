@@ -6,12 +6,12 @@
 use redis::AsyncCommands;
 
 use super::contract::REPLACE_FIELD;
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, ConsoleStore, StoreError};
 use crate::quota::operator::OperatorRecord;
 
-impl Store {
+impl ConsoleStore {
     /// Stores a new operator; false when the address is taken.
-    pub async fn create_operator(&self, record: &OperatorRecord) -> Result<bool, StoreError> {
+    pub(crate) async fn create_operator(&self, record: &OperatorRecord) -> Result<bool, StoreError> {
         let json = serde_json::to_string(record).map_err(|e| corrupt("operator", e))?;
         let key = self.keys.operators();
         let email = &record.email;
@@ -20,7 +20,7 @@ impl Store {
     }
 
     /// An operator's record and the text it is stored as, which `replace_operator` compares.
-    pub async fn load_operator_text(&self, email: &str) -> Result<Option<(String, OperatorRecord)>, StoreError> {
+    pub(crate) async fn load_operator_text(&self, email: &str) -> Result<Option<(String, OperatorRecord)>, StoreError> {
         let key = self.keys.operators();
         let raw: Option<String> = self
             .run(|mut conn| async move { Ok(conn.hget(&key, email).await?) })
@@ -34,7 +34,7 @@ impl Store {
 
     /// Replaces the record of operator `email` by `record` (None: removes it) only while it
     /// is still stored as `was`; false when another change wrote it first, or removed it.
-    pub async fn replace_operator(
+    pub(crate) async fn replace_operator(
         &self,
         email: &str,
         was: &str,
@@ -60,7 +60,7 @@ impl Store {
         Ok(replaced == 1)
     }
 
-    pub async fn load_operator(&self, email: &str) -> Result<Option<OperatorRecord>, StoreError> {
+    pub(crate) async fn load_operator(&self, email: &str) -> Result<Option<OperatorRecord>, StoreError> {
         let key = self.keys.operators();
         let raw: Option<String> = self
             .run(|mut conn| async move { Ok(conn.hget(&key, email).await?) })
@@ -70,7 +70,7 @@ impl Store {
     }
 
     /// Every operator, by email (at most `MAX_OPERATORS`, so read whole).
-    pub async fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+    pub(crate) async fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
         let key = self.keys.operators();
         let raw: Vec<String> = self.run(|mut conn| async move { Ok(conn.hvals(&key).await?) }).await?;
         let mut all = raw
@@ -81,12 +81,12 @@ impl Store {
         Ok(all)
     }
 
-    pub async fn count_operators(&self) -> Result<usize, StoreError> {
+    pub(crate) async fn count_operators(&self) -> Result<usize, StoreError> {
         let key = self.keys.operators();
         self.run(|mut conn| async move { Ok(conn.hlen(&key).await?) }).await
     }
 
-    pub async fn delete_operator(&self, email: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_operator(&self, email: &str) -> Result<bool, StoreError> {
         let key = self.keys.operators();
         let removed: i64 = self
             .run(|mut conn| async move { Ok(conn.hdel(&key, email).await?) })
@@ -95,7 +95,7 @@ impl Store {
     }
 
     /// Opens an invitation for `email`, expiring after `ttl_ms`.
-    pub async fn put_invite(&self, digest_hex: &str, email: &str, ttl_ms: u64) -> Result<(), StoreError> {
+    pub(crate) async fn put_invite(&self, digest_hex: &str, email: &str, ttl_ms: u64) -> Result<(), StoreError> {
         let key = self.keys.invite(digest_hex);
         self.run(|mut conn| async move {
             let _: () = conn.pset_ex(&key, email, ttl_ms).await?;
@@ -106,14 +106,14 @@ impl Store {
 
     /// The email an open invitation is for, without ending it (the page that asks for a
     /// password reads it; only setting the password ends it).
-    pub async fn invite(&self, digest_hex: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn invite(&self, digest_hex: &str) -> Result<Option<String>, StoreError> {
         let key = self.keys.invite(digest_hex);
         self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await
     }
 
     /// Ends an invitation; the email it was for, when it was still open (so two tabs cannot
     /// both take it up).
-    pub async fn take_invite(&self, digest_hex: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn take_invite(&self, digest_hex: &str) -> Result<Option<String>, StoreError> {
         let key = self.keys.invite(digest_hex);
         self.run(|mut conn| async move { Ok(redis::cmd("GETDEL").arg(&key).query_async(&mut conn).await?) })
             .await

@@ -7,14 +7,14 @@ use super::record::unit_of_code;
 use super::scripts::entries::{self, field, Entry};
 use super::scripts::Statement;
 use super::slots::SLOTS;
-use super::{Store, StoreError};
+use super::{DataStore, StoreError, WorkersStore};
 use crate::quota::alerts::AlertKind;
 use crate::quota::ids::unescape;
 use crate::quota::{ApprovalStatus, Milli, Unit};
 
 /// One alert a script decided.
 #[derive(Debug, Clone)]
-pub struct OutboxEntry {
+pub(crate) struct OutboxEntry {
     /// Stable: the same event has the same id however often it is moved.
     pub event_id: String,
     /// The entry's id in its outbox.
@@ -45,7 +45,7 @@ pub struct OutboxEntry {
 
 /// The fields of an approval request's event beyond an alert's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApprovalNote {
+pub(crate) struct ApprovalNote {
     pub id: String,
     /// A request's: the denied event, the amount it asked and what open reservations held.
     pub event: String,
@@ -127,7 +127,7 @@ impl<'a> Read<'a> {
 /// What a slot's outbox holds: alerts for the webhooks, and the leases' notes
 /// (lua/library/modules/slices.lua), read apart.
 #[derive(Debug, Default)]
-pub struct Outboxed {
+pub(crate) struct Outboxed {
     pub alerts: Vec<OutboxEntry>,
     pub leases: Vec<LeaseNote>,
 }
@@ -135,7 +135,7 @@ pub struct Outboxed {
 /// A note of the leases in a member's slot outbox: a statement for an ancestor's lease, an
 /// intent to take one, or the mark of a placed slice.
 #[derive(Debug, Clone)]
-pub struct LeaseNote {
+pub(crate) struct LeaseNote {
     pub outbox: String,
     pub position: String,
     pub project: String,
@@ -146,7 +146,7 @@ pub struct LeaseNote {
 }
 
 #[derive(Debug, Clone)]
-pub enum LeaseNoteKind {
+pub(crate) enum LeaseNoteKind {
     Statement(Statement),
     Intent,
     Placed,
@@ -271,10 +271,10 @@ fn entry(outbox: &str, read: &Read<'_>) -> Result<OutboxEntry, StoreError> {
     })
 }
 
-impl Store {
+impl DataStore {
     /// The entries `ids` of `outbox` that are still there (a repeated reply names ids moved
     /// long ago).
-    pub async fn outbox_entries(&self, outbox: &str, ids: &[String]) -> Result<Outboxed, StoreError> {
+    pub(crate) async fn outbox_entries(&self, outbox: &str, ids: &[String]) -> Result<Outboxed, StoreError> {
         let mut found = Outboxed::default();
         for id in ids {
             let raw: Vec<RawEntry> = self
@@ -294,9 +294,27 @@ impl Store {
         Ok(found)
     }
 
+    /// Removes moved entries from their outbox.
+    pub(crate) async fn outbox_done(&self, outbox: &str, positions: &[String]) -> Result<(), StoreError> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        self.run(|mut conn| async move {
+            let _: i64 = redis::cmd("XDEL")
+                .arg(outbox)
+                .arg(positions)
+                .query_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl WorkersStore {
     /// How many slots' outboxes `outbox_stale` reads in one call: a pipeline on one server
     /// (256 of them: 64 round trips a sweep), one slot on a Cluster.
-    pub fn outboxes_per_read(&self) -> usize {
+    pub(crate) fn outboxes_per_read(&self) -> usize {
         if self.backend.is_cluster() {
             1
         } else {
@@ -309,7 +327,7 @@ impl Store {
     /// for all of them: the sweeper reads every slot's outbox, and one call per outbox was
     /// 16,384 round trips a minute, in one burst, most of them reading nothing. (On a Cluster a
     /// pipeline must keep to one slot: the sweeper asks for one slot at a time there.)
-    pub async fn outbox_stale(
+    pub(crate) async fn outbox_stale(
         &self,
         slots: std::ops::Range<usize>,
         before_ms: i64,
@@ -339,7 +357,7 @@ impl Store {
 
     /// Takes the sweeper's turn for `ttl_ms` unless another node has it: one node sweeps at a
     /// time, so the deployment reads the outboxes once per interval whatever its size.
-    pub async fn take_sweep_turn(&self, ttl_ms: u64) -> Result<bool, StoreError> {
+    pub(crate) async fn take_sweep_turn(&self, ttl_ms: u64) -> Result<bool, StoreError> {
         let key = format!("{}:sweeper", self.keys.prefix());
         let taken: Option<String> = self
             .run(|mut conn| async move {
@@ -354,22 +372,6 @@ impl Store {
             })
             .await?;
         Ok(taken.is_some())
-    }
-
-    /// Removes moved entries from their outbox.
-    pub async fn outbox_done(&self, outbox: &str, positions: &[String]) -> Result<(), StoreError> {
-        if positions.is_empty() {
-            return Ok(());
-        }
-        self.run(|mut conn| async move {
-            let _: i64 = redis::cmd("XDEL")
-                .arg(outbox)
-                .arg(positions)
-                .query_async(&mut conn)
-                .await?;
-            Ok(())
-        })
-        .await
     }
 }
 

@@ -4,16 +4,16 @@
 
 use std::time::Duration;
 
-use super::{Store, StoreError};
+use super::{AccountsStore, StoreError};
 
-impl Store {
-    pub async fn overview(&self, project: &str) -> Result<Option<String>, StoreError> {
+impl AccountsStore {
+    pub(crate) async fn overview(&self, project: &str) -> Result<Option<String>, StoreError> {
         let [key, _] = self.keys.overview(project);
         self.run(|mut conn| async move { Ok(redis::cmd("GET").arg(&key).query_async(&mut conn).await?) })
             .await
     }
 
-    pub async fn put_overview(&self, project: &str, text: String, keep: Duration) -> Result<(), StoreError> {
+    pub(crate) async fn put_overview(&self, project: &str, text: String, keep: Duration) -> Result<(), StoreError> {
         let [key, _] = self.keys.overview(project);
         self.put_expiring(key, text, keep).await
     }

@@ -4,7 +4,7 @@
 use redis::AsyncCommands;
 
 use super::scripts::{self, DeletePlanReply, PlanKeys};
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, AccountsStore, Store, StoreError};
 use crate::quota::{Plan, PlanDeletion, PlanDoc, UserId};
 
 /// How long a claim on a plan keeps it from being deleted: far longer than a subscribe takes
@@ -12,9 +12,9 @@ use crate::quota::{Plan, PlanDeletion, PlanDoc, UserId};
 /// leaves one behind, and it lapses.
 pub(crate) const CLAIM_TTL_MS: i64 = 60_000;
 
-impl Store {
+impl AccountsStore {
     /// Stores a validated plan; returns its version (unchanged when the document is).
-    pub async fn put_plan(&self, project: &str, plan: &Plan) -> Result<u64, StoreError> {
+    pub(crate) async fn put_plan(&self, project: &str, plan: &Plan) -> Result<u64, StoreError> {
         let mut doc = plan.doc.clone();
         doc.version = None;
         let json = serde_json::to_string(&doc).map_err(|e| corrupt("plan", e))?;
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Deletes a plan that no user is on and none is being put on.
-    pub async fn delete_plan(&self, project: &str, id: &str) -> Result<PlanDeletion, StoreError> {
+    pub(crate) async fn delete_plan(&self, project: &str, id: &str) -> Result<PlanDeletion, StoreError> {
         let (plan, plans, plan_users, claims) = (
             self.keys.plan(project, id),
             self.keys.plans(project),
@@ -49,21 +49,21 @@ impl Store {
 
     /// Notes that `user` is about to be put on plan `id`, so the plan cannot be deleted meanwhile;
     /// false when there is no such plan. The users index drops the claim once it counts the user.
-    pub async fn claim_plan(&self, project: &str, id: &str, user: &UserId) -> Result<bool, StoreError> {
+    pub(crate) async fn claim_plan(&self, project: &str, id: &str, user: &UserId) -> Result<bool, StoreError> {
         let (plan, claims) = (self.keys.plan(project, id), self.keys.plan_claims(project, id));
         self.run(|mut conn| async move { scripts::claim_plan(&mut conn, &plan, &claims, user.as_str()).await })
             .await
     }
 
     /// Drops a claim whose subscribe did not happen (the claim would lapse anyway).
-    pub async fn drop_claim(&self, project: &str, id: &str, user: &UserId) -> Result<(), StoreError> {
+    pub(crate) async fn drop_claim(&self, project: &str, id: &str, user: &UserId) -> Result<(), StoreError> {
         let claims = self.keys.plan_claims(project, id);
         self.run(|mut conn| async move { Ok(conn.zrem(&claims, user.as_str()).await?) })
             .await
     }
 
     /// The ids of every plan of a project, sorted.
-    pub async fn plan_ids(&self, project: &str) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn plan_ids(&self, project: &str) -> Result<Vec<String>, StoreError> {
         let key = self.keys.plans(project);
         let mut ids: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.smembers(&key).await?) })
@@ -71,9 +71,11 @@ impl Store {
         ids.sort();
         Ok(ids)
     }
+}
 
+impl Store {
     /// One plan as stored, validated again on the way in.
-    pub async fn load_plan(&self, project: &str, id: &str) -> Result<Option<Plan>, StoreError> {
+    pub(crate) async fn load_plan(&self, project: &str, id: &str) -> Result<Option<Plan>, StoreError> {
         let key = self.keys.plan(project, id);
         let (doc, version): (Option<String>, Option<u64>) = self
             .run(|mut conn| async move {

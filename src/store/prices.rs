@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use redis::AsyncCommands;
 
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, AccountsStore, Store, StoreError};
 use crate::quota::price::{PriceDoc, ProjectPrice};
 
 impl Store {
     /// Every price the project set, by model.
-    pub async fn load_prices(&self, project: &str) -> Result<BTreeMap<String, ProjectPrice>, StoreError> {
+    pub(crate) async fn load_prices(&self, project: &str) -> Result<BTreeMap<String, ProjectPrice>, StoreError> {
         let key = self.keys.prices(project);
         let raw: BTreeMap<String, String> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
@@ -22,9 +22,11 @@ impl Store {
             })
             .collect()
     }
+}
 
+impl AccountsStore {
     /// Sets the project's price of `model`; the count of prices it has after.
-    pub async fn put_price(
+    pub(crate) async fn put_price(
         &self,
         project: &str,
         model: &str,
@@ -45,7 +47,7 @@ impl Store {
     }
 
     /// Removes the project's price of `model`; false when it had none.
-    pub async fn delete_price(&self, project: &str, model: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_price(&self, project: &str, model: &str) -> Result<bool, StoreError> {
         let (key, model) = (self.keys.prices(project), model.to_string());
         let removed: i64 = self
             .run(|mut conn| async move { Ok(conn.hdel(&key, &model).await?) })
@@ -54,7 +56,7 @@ impl Store {
     }
 
     /// How many prices the project has set.
-    pub async fn count_prices(&self, project: &str) -> Result<usize, StoreError> {
+    pub(crate) async fn count_prices(&self, project: &str) -> Result<usize, StoreError> {
         let key = self.keys.prices(project);
         self.run(|mut conn| async move { Ok(conn.hlen(&key).await?) }).await
     }

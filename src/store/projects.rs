@@ -1,12 +1,12 @@
 //! Projects and their settings (default plan, allowed origins) in Redis.
 
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, AccountsStore, Store, StoreError};
 use crate::quota::ProjectSettings;
 use redis::AsyncCommands;
 
-impl Store {
+impl AccountsStore {
     /// Creates a project; false when the id is taken.
-    pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, StoreError> {
+    pub(crate) async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, StoreError> {
         let json = serde_json::to_string(settings).map_err(|e| corrupt("settings", e))?;
         let (settings_key, projects_key) = (self.keys.settings(id), self.keys.projects());
         self.run(|mut conn| async move {
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Replaces a project's settings; false when there is no such project.
-    pub async fn update_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, StoreError> {
+    pub(crate) async fn update_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, StoreError> {
         let json = serde_json::to_string(settings).map_err(|e| corrupt("settings", e))?;
         let key = self.keys.settings(id);
         let updated: Option<String> = self
@@ -39,9 +39,11 @@ impl Store {
             .await?;
         Ok(updated.is_some())
     }
+}
 
+impl Store {
     /// The ids of every project, sorted.
-    pub async fn project_ids(&self) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn project_ids(&self) -> Result<Vec<String>, StoreError> {
         let key = self.keys.projects();
         let mut ids: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.smembers(&key).await?) })
@@ -51,7 +53,7 @@ impl Store {
     }
 
     /// A project's settings as stored; None when there is no such project.
-    pub async fn load_settings(&self, id: &str) -> Result<Option<ProjectSettings>, StoreError> {
+    pub(crate) async fn load_settings(&self, id: &str) -> Result<Option<ProjectSettings>, StoreError> {
         let key = self.keys.settings(id);
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await?;
         raw.map(|json| serde_json::from_str(&json).map_err(|e| corrupt("settings", e)))

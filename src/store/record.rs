@@ -351,7 +351,7 @@ impl Store {
     /// record still reads as it did: a hold that clamped holds less than the node encoded, and
     /// its commit's ledger entry says what was held. Only the record's own field changes (every
     /// counter already holds the clamped amounts); false when the record changed meanwhile.
-    pub async fn record_quantity(
+    pub(crate) async fn record_quantity(
         &self,
         project: &str,
         user: &str,

@@ -20,7 +20,13 @@ impl Store {
     /// The user's rollups of the UTC days from `from_day` to `to_day` (both included), by day
     /// and group. One read of a hash the retention bounds (days x groups x 5 fields), and the
     /// admits in the counters hash, a scan of its fields that match.
-    pub async fn rollups(&self, project: &str, user: &UserId, from_day: i64, to_day: i64) -> Result<Days, StoreError> {
+    pub(crate) async fn rollups(
+        &self,
+        project: &str,
+        user: &UserId,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Days, StoreError> {
         let keys = self.keys.user(project, user.as_str());
         let (daily, ctr) = (keys.daily(), keys.ctr());
         // (Text values: the outcomes' field is packed, outcomes.lua.)

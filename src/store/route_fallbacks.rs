@@ -6,14 +6,20 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{DataStore, StoreError};
 
 /// A month and a day: the dashboard reads the last 30 days.
 const KEPT_MS: i64 = 31 * 86_400_000;
 
-impl Store {
+impl DataStore {
     /// Counts one attempt of `route` that gave way on `day` for `reason`.
-    pub async fn count_fallback(&self, project: &str, day: i64, route: &str, reason: &str) -> Result<(), StoreError> {
+    pub(crate) async fn count_fallback(
+        &self,
+        project: &str,
+        day: i64,
+        route: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let key = self.keys.route_fallbacks(project);
         let field = format!("{day}|{route}|{reason}");
         self.run(|mut conn| async move {
@@ -25,7 +31,7 @@ impl Store {
     }
 
     /// The counts from `from_day` on: (day, route, reason, count), in no order.
-    pub async fn route_fallbacks(
+    pub(crate) async fn route_fallbacks(
         &self,
         project: &str,
         from_day: i64,

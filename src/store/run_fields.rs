@@ -9,7 +9,7 @@ use super::scripts::layouts::{self, limits, run_step};
 
 /// A step's run as reserve and track take it (`layouts::run_step`): its parts in their
 /// declared order, which the caller joins with "|" (ids and kinds hold none).
-pub fn step_parts(step: &Step) -> [&str; run_step::FIELDS] {
+pub(crate) fn step_parts(step: &Step) -> [&str; run_step::FIELDS] {
     let mut parts = [""; run_step::FIELDS];
     for (at, value) in [
         (run_step::RUN, step.run_id.as_str()),
@@ -23,7 +23,7 @@ pub fn step_parts(step: &Step) -> [&str; run_step::FIELDS] {
 
 /// A run's limits as its record keeps them ("L", `layouts::limits`): "|"-separated, each "" for
 /// none.
-pub fn encode_limits(l: &RunLimits) -> String {
+pub(crate) fn encode_limits(l: &RunLimits) -> String {
     let mut parts = [""; limits::FIELDS].map(String::from);
     for (at, value) in [
         (limits::STEPS, l.steps),
@@ -39,7 +39,7 @@ pub fn encode_limits(l: &RunLimits) -> String {
 
 /// What `encode_limits` wrote (or, before runs had a `maxFallbackSpend`, wrote without its
 /// last field); None when it is not that.
-pub fn decode_limits(text: &str) -> Option<RunLimits> {
+pub(crate) fn decode_limits(text: &str) -> Option<RunLimits> {
     let mut parts: Vec<Option<Option<u64>>> = text
         .split('|')
         .map(|p| match p {
@@ -66,7 +66,7 @@ pub fn decode_limits(text: &str) -> Option<RunLimits> {
 /// "r|<run>" (`layouts::run`, then a `layouts::run_group` per group), packed with cmsgpack; "r|<run>|~<action>" (attempts) and
 /// "r|<run>|^" (children, a line each). None without its first field (the run has ended) or
 /// when one is not as the scripts write it.
-pub fn parse_fields(id: &str, fields: &[(String, Vec<u8>)]) -> Option<RunRecord> {
+pub(crate) fn parse_fields(id: &str, fields: &[(String, Vec<u8>)]) -> Option<RunRecord> {
     let key = format!("r|{id}");
     let mut head = None;
     let mut run = RunRecord::default();

@@ -16,7 +16,7 @@ const NEEDED: [(&str, &[&str]); 2] = [
 impl Store {
     /// What the server (every primary of a cluster) lacks of `NEEDED`, named with its
     /// commands, e.g. "functions (FUNCTION, FCALL, FCALL_RO)"; empty when it has it all.
-    pub async fn missing_capabilities(&self) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn missing_capabilities(&self) -> Result<Vec<String>, StoreError> {
         let mut missing = Vec::new();
         if self.backend.is_cluster() {
             for (node, client) in self.primaries().await? {

@@ -3,10 +3,10 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{ConsoleStore, StoreError};
 
-impl Store {
-    pub async fn put_session(&self, digest_hex: &str, json: &str, idle_ms: u64) -> Result<(), StoreError> {
+impl ConsoleStore {
+    pub(crate) async fn put_session(&self, digest_hex: &str, json: &str, idle_ms: u64) -> Result<(), StoreError> {
         let key = format!("{}:session:{digest_hex}", self.keys.prefix());
         self.run(|mut conn| async move {
             let _: () = conn.pset_ex(&key, json, idle_ms).await?;
@@ -16,7 +16,7 @@ impl Store {
     }
 
     /// The session's JSON, its idle expiry renewed; None when it expired or never was.
-    pub async fn touch_session(&self, digest_hex: &str, idle_ms: u64) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn touch_session(&self, digest_hex: &str, idle_ms: u64) -> Result<Option<String>, StoreError> {
         let key = format!("{}:session:{digest_hex}", self.keys.prefix());
         self.run(|mut conn| async move {
             Ok(redis::cmd("GETEX")
@@ -29,7 +29,7 @@ impl Store {
         .await
     }
 
-    pub async fn delete_session(&self, digest_hex: &str) -> Result<(), StoreError> {
+    pub(crate) async fn delete_session(&self, digest_hex: &str) -> Result<(), StoreError> {
         let key = format!("{}:session:{digest_hex}", self.keys.prefix());
         self.run(|mut conn| async move {
             let _: i64 = conn.del(&key).await?;

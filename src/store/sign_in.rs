@@ -5,13 +5,13 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{ConsoleStore, StoreError};
 
-impl Store {
+impl ConsoleStore {
     /// Counts one attempt on the counter `name`: answers the attempts in the current window,
     /// this one included, and the milliseconds until the window ends. Counted before the
     /// attempt is judged, so parallel attempts cannot all slip under the limit.
-    pub async fn count_attempt(&self, name: &str, window_ms: u64) -> Result<(u64, u64), StoreError> {
+    pub(crate) async fn count_attempt(&self, name: &str, window_ms: u64) -> Result<(u64, u64), StoreError> {
         let key = format!("{}:signin:{name}", self.keys.prefix());
         self.run(|mut conn| async move {
             let (count, ttl_ms): (u64, i64) = redis::pipe()

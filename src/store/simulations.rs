@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use super::{Store, StoreError};
+use super::{LabStore, Store, StoreError};
 use crate::quota::UserId;
 
-impl Store {
+impl LabStore {
     /// Writes a simulation's state (or, with `progress`, its progress beside it), to expire
     /// `keep` from now.
-    pub async fn put_simulation(
+    pub(crate) async fn put_simulation(
         &self,
         project: &str,
         id: &str,
@@ -26,6 +26,33 @@ impl Store {
         self.put_expiring(key, text, keep).await
     }
 
+    /// A simulation's state and its progress (the two keys share the project's slot).
+    pub(crate) async fn simulation(
+        &self,
+        project: &str,
+        id: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        let keys = [
+            self.keys.simulation(project, id),
+            self.keys.simulation_progress(project, id),
+        ];
+        self.run(|mut conn| async move {
+            let mut both: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+            let progress = both.pop().flatten();
+            Ok((both.pop().flatten(), progress))
+        })
+        .await
+    }
+
+    /// How many entries `user`'s ledger keeps, whatever their times (XLEN).
+    pub(crate) async fn ledger_length(&self, project: &str, user: &UserId) -> Result<u64, StoreError> {
+        let key = self.keys.user(project, user.as_str()).ledger().to_string();
+        self.run(|mut conn| async move { Ok(redis::cmd("XLEN").arg(&key).query_async(&mut conn).await?) })
+            .await
+    }
+}
+
+impl Store {
     /// A string that expires `keep` after this write (a simulation's state, the overview's
     /// count).
     pub(super) async fn put_expiring(&self, key: String, text: String, keep: Duration) -> Result<(), StoreError> {
@@ -41,26 +68,5 @@ impl Store {
             Ok(())
         })
         .await
-    }
-
-    /// A simulation's state and its progress (the two keys share the project's slot).
-    pub async fn simulation(&self, project: &str, id: &str) -> Result<(Option<String>, Option<String>), StoreError> {
-        let keys = [
-            self.keys.simulation(project, id),
-            self.keys.simulation_progress(project, id),
-        ];
-        self.run(|mut conn| async move {
-            let mut both: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
-            let progress = both.pop().flatten();
-            Ok((both.pop().flatten(), progress))
-        })
-        .await
-    }
-
-    /// How many entries `user`'s ledger keeps, whatever their times (XLEN).
-    pub async fn ledger_length(&self, project: &str, user: &UserId) -> Result<u64, StoreError> {
-        let key = self.keys.user(project, user.as_str()).ledger().to_string();
-        self.run(|mut conn| async move { Ok(redis::cmd("XLEN").arg(&key).query_async(&mut conn).await?) })
-            .await
     }
 }

@@ -2,12 +2,12 @@
 //! ancestor's slot, the end of what a dead node left at a member's.
 
 use super::scripts::{self, Ending, OpenLease, Reply, SliceEnded, Statement, Take, Taken};
-use super::{Fired, Idempotency, Store, StoreError};
+use super::{DataStore, Fired, Idempotency, StoreError};
 use crate::quota::Milli;
 
-impl Store {
+impl DataStore {
     /// Leases a slice of `ancestor`'s group (the take's hold) to `t.member`.
-    pub async fn take_slice(
+    pub(crate) async fn take_slice(
         &self,
         project: &str,
         ancestor: &str,
@@ -25,7 +25,7 @@ impl Store {
 
     /// Applies `member`'s statements of its slices to their leases at `ancestor`, in one
     /// script; answers the alerts they fired there.
-    pub async fn settle_slice(
+    pub(crate) async fn settle_slice(
         &self,
         project: &str,
         ancestor: &str,
@@ -44,7 +44,7 @@ impl Store {
 
     /// Appends `ancestor`'s ledger entry of a member's commit on a slice (its fields and values
     /// as JSON), once per `note` (the outbox entry it was moved from).
-    pub async fn append_ledger(
+    pub(crate) async fn append_ledger(
         &self,
         project: &str,
         ancestor: &str,
@@ -68,7 +68,7 @@ impl Store {
 
     /// Ends what `ending` names at `member`'s slot: an outbox entry's intent or slice, or a
     /// slice by its lease.
-    pub async fn end_slice(
+    pub(crate) async fn end_slice(
         &self,
         project: &str,
         member: &str,
@@ -86,7 +86,7 @@ impl Store {
 
     /// What `member`'s slot counts on its slice of `ancestor`'s counter `field` under `lease`
     /// (used, held); None when nothing is there.
-    pub async fn slice_counts(
+    pub(crate) async fn slice_counts(
         &self,
         project: &str,
         member: &str,
@@ -100,7 +100,7 @@ impl Store {
     }
 
     /// Every lease `team`'s level has open, read a page at a time; and Redis time.
-    pub async fn leases(&self, project: &str, team: &str) -> Result<(i64, Vec<OpenLease>), StoreError> {
+    pub(crate) async fn leases(&self, project: &str, team: &str) -> Result<(i64, Vec<OpenLease>), StoreError> {
         /// Ids of the open set read per call: a page's reply stays small.
         const PAGE: u64 = 500;
         let keys = &self.keys.user(project, team);

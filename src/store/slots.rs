@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-pub const SLOTS: usize = 16_384;
+pub(crate) const SLOTS: usize = 16_384;
 
 /// CRC16/XMODEM, as Redis Cluster hashes keys.
 fn crc16(bytes: &[u8]) -> u16 {
@@ -23,7 +23,7 @@ fn crc16(bytes: &[u8]) -> u16 {
 }
 
 /// The slot of a key, by its hash tag when it has one (as Redis Cluster decides it).
-pub fn slot(key: &str) -> usize {
+pub(crate) fn slot(key: &str) -> usize {
     let bytes = key.as_bytes();
     let tagged = key
         .find('{')
@@ -34,7 +34,7 @@ pub fn slot(key: &str) -> usize {
 }
 
 /// For every slot, a short hash tag that lands in it, found once by trying "s0", "s1", ...
-pub fn tag(slot: usize) -> &'static str {
+pub(crate) fn tag(slot: usize) -> &'static str {
     static TAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
         let mut tags = vec![String::new(); SLOTS];
         let mut missing = SLOTS;

@@ -4,20 +4,22 @@
 use redis::AsyncCommands;
 
 use super::scripts::{self, IndexKeys, Reply, SubscribeArgs, SubscriptionHash};
-use super::{Store, StoreError};
+use super::{AccountsStore, DataStore, Store, StoreError};
 use crate::quota::{Milli, Override, Status, Subscription, UserId};
 
 impl Store {
     /// The user's subscription as Redis has it now (the empty one when there is none).
-    pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, StoreError> {
+    pub(crate) async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, StoreError> {
         let key = self.keys.user(project, user.as_str()).sub().to_string();
         let pairs: Vec<(String, String)> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
             .await?;
         Ok(from_hash(user, pairs))
     }
+}
 
-    pub async fn subscribe(
+impl AccountsStore {
+    pub(crate) async fn subscribe(
         &self,
         project: &str,
         user: &UserId,
@@ -31,7 +33,7 @@ impl Store {
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.
-    pub async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Reply<Subscription>, StoreError> {
+    pub(crate) async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Reply<Subscription>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let reply = self
             .run(|mut conn| async move { scripts::unsubscribe(&mut conn, keys).await })
@@ -40,7 +42,7 @@ impl Store {
     }
 
     /// Blocks (with a reason) or unblocks the user.
-    pub async fn set_status(
+    pub(crate) async fn set_status(
         &self,
         project: &str,
         user: &UserId,
@@ -55,7 +57,7 @@ impl Store {
     }
 
     /// Sets or (with `None`) removes one group's override.
-    pub async fn set_override(
+    pub(crate) async fn set_override(
         &self,
         project: &str,
         user: &UserId,
@@ -69,9 +71,11 @@ impl Store {
             .await?;
         Ok(reply.map(|hash| hash.map(|h| from_hash(user, h))))
     }
+}
 
+impl DataStore {
     /// Brings the users index up to `sub`'s version.
-    pub async fn index_user(&self, project: &str, sub: &Subscription) -> Result<(), StoreError> {
+    pub(crate) async fn index_user(&self, project: &str, sub: &Subscription) -> Result<(), StoreError> {
         let (users, info, plan_users, members) = (
             self.keys.users(project),
             self.keys.user_info(project),

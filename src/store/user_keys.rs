@@ -4,13 +4,13 @@
 use redis::AsyncCommands;
 
 use super::contract::ADD_CAPPED;
-use super::{corrupt, Store, StoreError};
+use super::{corrupt, AccountsStore, StoreError};
 use crate::quota::KeyRecord;
 
-impl Store {
+impl AccountsStore {
     /// Stores a new user key, unless its user has `cap` keys already (false then, nothing
     /// written): the count and the listing are one step, so parallel mints never pass the cap.
-    pub async fn put_user_key(&self, record: &KeyRecord, cap: usize) -> Result<bool, StoreError> {
+    pub(crate) async fn put_user_key(&self, record: &KeyRecord, cap: usize) -> Result<bool, StoreError> {
         let json = serde_json::to_string(record).map_err(|e| corrupt("user key", e))?;
         let user = record.user_id.as_deref().unwrap_or_default();
         let (digest_key, by_id, of_user) = (
@@ -46,14 +46,14 @@ impl Store {
     }
 
     /// How many keys `user` has.
-    pub async fn user_key_count(&self, project: &str, user: &str) -> Result<usize, StoreError> {
+    pub(crate) async fn user_key_count(&self, project: &str, user: &str) -> Result<usize, StoreError> {
         let of_user = self.keys.user_keys_of(project, user);
         self.run(|mut conn| async move { Ok(conn.scard(&of_user).await?) })
             .await
     }
 
     /// One user's keys, oldest first.
-    pub async fn user_keys(&self, project: &str, user: &str) -> Result<Vec<KeyRecord>, StoreError> {
+    pub(crate) async fn user_keys(&self, project: &str, user: &str) -> Result<Vec<KeyRecord>, StoreError> {
         let (by_id, of_user) = (self.keys.user_keys(project), self.keys.user_keys_of(project, user));
         let ids: Vec<String> = {
             let of_user = &of_user;
@@ -81,7 +81,7 @@ impl Store {
 
     /// Deletes a user key: its digest first, so no node can load it again. None when the
     /// project has no such key, else the record it was.
-    pub async fn delete_user_key(&self, project: &str, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+    pub(crate) async fn delete_user_key(&self, project: &str, id: &str) -> Result<Option<KeyRecord>, StoreError> {
         let by_id = self.keys.user_keys(project);
         let raw: Option<String> = {
             let by_id = &by_id;

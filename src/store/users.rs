@@ -4,17 +4,17 @@
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreError};
+use super::{AccountsStore, DataStore, Store, StoreError, WorkersStore};
 use crate::quota::{Status, UserEntry, UserFilter, UserPage};
 
 /// At most this many index entries are read to fill one filtered page.
 const MAX_SCAN: usize = 5_000;
 
-impl Store {
+impl AccountsStore {
     /// Whether the project has any state of `user`: an entry in the users index (a
     /// subscription state, or a usage change with the ledger kept), a subscription, or counters
     /// (usage, holds or credits, also with the ledger off).
-    pub async fn user_listed(&self, project: &str, user: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn user_listed(&self, project: &str, user: &str) -> Result<bool, StoreError> {
         let key = self.keys.users(project);
         let score: Option<f64> = self
             .run(|mut conn| async move { Ok(conn.zscore(&key, user).await?) })
@@ -30,9 +30,11 @@ impl Store {
             .await?;
         Ok(found > 0)
     }
+}
 
+impl Store {
     /// Up to `limit` users after `after` that pass `filter`.
-    pub async fn users(
+    pub(crate) async fn users(
         &self,
         project: &str,
         after: Option<&str>,
@@ -137,12 +139,12 @@ impl Store {
 /// The most teams a plan edit looks at for slices to end.
 const MAX_TEAMS_READ: usize = 10_000;
 
-impl Store {
+impl WorkersStore {
     /// The parents (teams) of the project whose subscription is on `plan`, read from the
     /// members index one parent a round trip (the index is in parent order, so each read
     /// jumps past the last parent's members) and the users index's copy of each subscription.
     /// At most 10,000 parents are read.
-    pub async fn teams_on_plan(&self, project: &str, plan: &str) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn teams_on_plan(&self, project: &str, plan: &str) -> Result<Vec<String>, StoreError> {
         let (key, info_key) = (&self.keys.members(project), &self.keys.user_info(project));
         let mut teams = Vec::new();
         let mut from = "-".to_string();
@@ -173,18 +175,20 @@ impl Store {
         }
         Ok(teams)
     }
+}
 
+impl AccountsStore {
     /// How many users are on each plan (the users index's counts).
-    pub async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    pub(crate) async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let key = self.keys.plan_users(project);
         self.run(|mut conn| async move { Ok(conn.hgetall(&key).await?) }).await
     }
 }
 
-impl Store {
+impl DataStore {
     /// How many levels of members hang under `parent`: 0 without members, 1 when none of its
     /// members has members, else 2 (chains are at most three levels, so no more is looked for).
-    pub async fn levels_below(&self, project: &str, parent: &str) -> Result<usize, StoreError> {
+    pub(crate) async fn levels_below(&self, project: &str, parent: &str) -> Result<usize, StoreError> {
         let key = &self.keys.members(project);
         let scope = |id: &str| {
             let (prefix, end) = members_range(id);

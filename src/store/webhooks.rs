@@ -7,14 +7,14 @@
 use redis::AsyncCommands;
 
 use super::scripts::Idempotency;
-use super::{Store, StoreError};
+use super::{AccountsStore, Store, StoreError, WorkersStore};
 use crate::quota::{DeliveryRecord, EndpointRecord};
 
 use super::contract::{CLAIM, COMPLETE, CREATE_ENDPOINT, ENQUEUE, REDELIVER, ROTATE_SECRET, SET_ENABLED};
 
 /// What create_endpoint.lua did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EndpointMade {
+pub(crate) enum EndpointMade {
     Made,
     /// The Idempotency-Key made this endpoint before.
     Repeat(String),
@@ -26,7 +26,7 @@ pub enum EndpointMade {
 
 /// What rotate_secret.lua did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretRotated {
+pub(crate) enum SecretRotated {
     Done,
     Missing,
     /// As many replaced secrets sign as may; the soonest stops at this ms.
@@ -35,7 +35,7 @@ pub enum SecretRotated {
 
 /// What redeliver.lua did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Redelivered {
+pub(crate) enum Redelivered {
     Due,
     NoDelivery,
     NoEndpoint,
@@ -53,7 +53,7 @@ fn head(reply: &[String], script: &str) -> Result<(String, Option<String>), Stor
 
 /// A delivery this node claimed, with its endpoint as it stood.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub(crate) struct Claimed {
     pub id: String,
     pub delivery: DeliveryRecord,
     pub endpoint: EndpointRecord,
@@ -61,7 +61,7 @@ pub struct Claimed {
 
 /// How an attempt ended, for complete.lua.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryOutcome {
+pub(crate) enum DeliveryOutcome {
     Ok,
     /// Failed; the next attempt is due at this ms.
     Retry(i64),
@@ -73,7 +73,7 @@ pub enum DeliveryOutcome {
 
 /// One attempt as complete.lua records it.
 #[derive(Debug, Clone)]
-pub struct Attempted<'a> {
+pub(crate) struct Attempted<'a> {
     pub outcome: DeliveryOutcome,
     pub status: Option<u16>,
     pub error: &'a str,
@@ -84,10 +84,10 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Protocol(format!("{what}: {e}").into())
 }
 
-impl Store {
+impl AccountsStore {
     /// Makes an endpoint unless the project has `cap` already; with an Idempotency-Key, only the
     /// first call with that key makes one, and the key is kept for the retention window.
-    pub async fn create_endpoint(
+    pub(crate) async fn create_endpoint(
         &self,
         project: &str,
         id: &str,
@@ -133,7 +133,7 @@ impl Store {
 
     /// Gives an endpoint `secret`; the one it replaces signs too for `overlap_ms`, and at most
     /// `max_retired` replaced secrets sign at once.
-    pub async fn rotate_secret(
+    pub(crate) async fn rotate_secret(
         &self,
         project: &str,
         id: &str,
@@ -167,7 +167,7 @@ impl Store {
 
     /// Enables or disables an endpoint (disabling ends its pending deliveries); None when there
     /// is no such endpoint, else whether it changed.
-    pub async fn set_endpoint_enabled(
+    pub(crate) async fn set_endpoint_enabled(
         &self,
         project: &str,
         id: &str,
@@ -200,20 +200,7 @@ impl Store {
         Ok(changed)
     }
 
-    pub async fn endpoints(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, StoreError> {
-        let [endpoints, ..] = &self.keys.webhooks(project);
-        let raw: Vec<(String, String)> = self
-            .run(|mut conn| async move { Ok(conn.hgetall(endpoints).await?) })
-            .await?;
-        let mut list = raw
-            .into_iter()
-            .map(|(id, json)| Ok((id, serde_json::from_str(&json).map_err(|e| corrupt("endpoint", e))?)))
-            .collect::<Result<Vec<(String, EndpointRecord)>, StoreError>>()?;
-        list.sort_by_key(|(_, e)| e.created_at);
-        Ok(list)
-    }
-
-    pub async fn delete_endpoint(&self, project: &str, id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_endpoint(&self, project: &str, id: &str) -> Result<bool, StoreError> {
         let [endpoints, ..] = &self.keys.webhooks(project);
         let removed: i64 = self
             .run(|mut conn| async move { Ok(conn.hdel(endpoints, id).await?) })
@@ -224,102 +211,13 @@ impl Store {
         Ok(removed > 0)
     }
 
-    /// One delivery of the event per endpoint that wants it (or only to `only`); the ids of the
-    /// deliveries made (none for an event enqueued before).
-    pub async fn enqueue(
-        &self,
-        project: &str,
-        event_id: &str,
-        kind: &str,
-        body: &str,
-        now_ms: i64,
-        only: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
-        let keys = &self.keys.webhooks(project);
-        self.run(|mut conn| async move {
-            Ok(ENQUEUE
-                .script()
-                .key(&keys[..])
-                .arg(event_id)
-                .arg(kind)
-                .arg(body)
-                .arg(now_ms)
-                .arg(only.unwrap_or(""))
-                .invoke_async(&mut conn)
-                .await?)
-        })
-        .await
-    }
-
-    /// Up to `count` due deliveries, this node's for `lease_ms`.
-    pub async fn claim(
-        &self,
-        project: &str,
-        now_ms: i64,
-        lease_ms: i64,
-        count: usize,
-        keep_ms: i64,
-    ) -> Result<Vec<Claimed>, StoreError> {
-        let keys = &self.keys.webhooks(project);
-        let raw: Vec<(String, String, String)> = self
-            .run(|mut conn| async move {
-                Ok(CLAIM
-                    .script()
-                    .key(&keys[..])
-                    .arg(now_ms)
-                    .arg(lease_ms)
-                    .arg(count)
-                    .arg(keep_ms)
-                    .invoke_async(&mut conn)
-                    .await?)
-            })
-            .await?;
-        raw.into_iter()
-            .map(|(id, delivery, endpoint)| {
-                Ok(Claimed {
-                    id,
-                    delivery: serde_json::from_str(&delivery).map_err(|e| corrupt("delivery", e))?,
-                    endpoint: serde_json::from_str(&endpoint).map_err(|e| corrupt("endpoint", e))?,
-                })
-            })
-            .collect()
-    }
-
-    /// Records an attempt's outcome.
-    pub async fn complete(
+    /// Makes a delivery due now, when its endpoint is enabled.
+    pub(crate) async fn redeliver(
         &self,
         project: &str,
         delivery: &str,
-        attempt: &Attempted<'_>,
-        failing_limit_ms: i64,
-    ) -> Result<(), StoreError> {
-        let keys = &self.keys.webhooks(project);
-        let (kind, next) = match attempt.outcome {
-            DeliveryOutcome::Ok => ("ok", 0),
-            DeliveryOutcome::Retry(at) => ("retry", at),
-            DeliveryOutcome::Fail => ("fail", 0),
-            DeliveryOutcome::Gone => ("gone", 0),
-        };
-        self.run(|mut conn| async move {
-            let _: String = COMPLETE
-                .script()
-                .key(&keys[..3])
-                .arg(delivery)
-                .arg(kind)
-                .arg(attempt.status.map(|s| s.to_string()).unwrap_or_default())
-                .arg(attempt.error)
-                .arg(attempt.at_ms)
-                .arg(next)
-                .arg(failing_limit_ms)
-                .invoke_async(&mut conn)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Makes a delivery due now, when its endpoint is enabled.
-    pub async fn redeliver(&self, project: &str, delivery: &str, now_ms: i64) -> Result<Redelivered, StoreError> {
+        now_ms: i64,
+    ) -> Result<Redelivered, StoreError> {
         let keys = &self.keys.webhooks(project);
         let answer: String = self
             .run(|mut conn| async move {
@@ -342,7 +240,7 @@ impl Store {
     }
 
     /// The newest deliveries of one endpoint, at most `limit`, from the last 1,000 of the project.
-    pub async fn deliveries(
+    pub(crate) async fn deliveries(
         &self,
         project: &str,
         endpoint: &str,
@@ -391,5 +289,116 @@ impl Store {
                 Ok((id, record))
             })
             .collect()
+    }
+}
+
+impl Store {
+    pub(crate) async fn endpoints(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, StoreError> {
+        let [endpoints, ..] = &self.keys.webhooks(project);
+        let raw: Vec<(String, String)> = self
+            .run(|mut conn| async move { Ok(conn.hgetall(endpoints).await?) })
+            .await?;
+        let mut list = raw
+            .into_iter()
+            .map(|(id, json)| Ok((id, serde_json::from_str(&json).map_err(|e| corrupt("endpoint", e))?)))
+            .collect::<Result<Vec<(String, EndpointRecord)>, StoreError>>()?;
+        list.sort_by_key(|(_, e)| e.created_at);
+        Ok(list)
+    }
+
+    /// One delivery of the event per endpoint that wants it (or only to `only`); the ids of the
+    /// deliveries made (none for an event enqueued before).
+    pub(crate) async fn enqueue(
+        &self,
+        project: &str,
+        event_id: &str,
+        kind: &str,
+        body: &str,
+        now_ms: i64,
+        only: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let keys = &self.keys.webhooks(project);
+        self.run(|mut conn| async move {
+            Ok(ENQUEUE
+                .script()
+                .key(&keys[..])
+                .arg(event_id)
+                .arg(kind)
+                .arg(body)
+                .arg(now_ms)
+                .arg(only.unwrap_or(""))
+                .invoke_async(&mut conn)
+                .await?)
+        })
+        .await
+    }
+}
+
+impl WorkersStore {
+    /// Up to `count` due deliveries, this node's for `lease_ms`.
+    pub(crate) async fn claim(
+        &self,
+        project: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        count: usize,
+        keep_ms: i64,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let keys = &self.keys.webhooks(project);
+        let raw: Vec<(String, String, String)> = self
+            .run(|mut conn| async move {
+                Ok(CLAIM
+                    .script()
+                    .key(&keys[..])
+                    .arg(now_ms)
+                    .arg(lease_ms)
+                    .arg(count)
+                    .arg(keep_ms)
+                    .invoke_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        raw.into_iter()
+            .map(|(id, delivery, endpoint)| {
+                Ok(Claimed {
+                    id,
+                    delivery: serde_json::from_str(&delivery).map_err(|e| corrupt("delivery", e))?,
+                    endpoint: serde_json::from_str(&endpoint).map_err(|e| corrupt("endpoint", e))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records an attempt's outcome.
+    pub(crate) async fn complete(
+        &self,
+        project: &str,
+        delivery: &str,
+        attempt: &Attempted<'_>,
+        failing_limit_ms: i64,
+    ) -> Result<(), StoreError> {
+        let keys = &self.keys.webhooks(project);
+        let (kind, next) = match attempt.outcome {
+            DeliveryOutcome::Ok => ("ok", 0),
+            DeliveryOutcome::Retry(at) => ("retry", at),
+            DeliveryOutcome::Fail => ("fail", 0),
+            DeliveryOutcome::Gone => ("gone", 0),
+        };
+        self.run(|mut conn| async move {
+            let _: String = COMPLETE
+                .script()
+                .key(&keys[..3])
+                .arg(delivery)
+                .arg(kind)
+                .arg(attempt.status.map(|s| s.to_string()).unwrap_or_default())
+                .arg(attempt.error)
+                .arg(attempt.at_ms)
+                .arg(next)
+                .arg(failing_limit_ms)
+                .invoke_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -411,7 +411,7 @@ async fn a_list_of_one_users_requests_pages_through_theirs_alone() {
 async fn a_request_whose_period_ended_is_closed_not_left_pending() {
     let app = crate::support::spawn_app().await;
     app.put_plan(plan()).await;
-    let approvals = quota_gateway::store::layout::Layout::new(&app.prefix).approvals("default")[0].clone();
+    let approvals = quota_gateway::surface::store::layout::Layout::new(&app.prefix).approvals("default")[0].clone();
     // The copy of a user's request, its period moved into the past as time passing would.
     let open_and_end = |user: &'static str| {
         let app = app.clone_for_node();

@@ -1,7 +1,7 @@
 //! The plan examples the book and the README show (```json blocks, not run) are valid plans,
 //! so a reader can paste them as they are. The runnable blocks are run by `scripts/book test`.
 
-use quota_gateway::quota::Plan;
+use quota_gateway::surface::quota::Plan;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 

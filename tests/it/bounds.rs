@@ -17,7 +17,7 @@ fn per_model_plan() -> Value {
 /// Writes `n` overrides of values of group `premium` straight into the user's subscription,
 /// as a user who set them one by one would have them.
 fn seed_overrides(app: &TestApp, user: &str, n: usize) {
-    let sub = quota_gateway::store::layout::Layout::new(&app.prefix)
+    let sub = quota_gateway::surface::store::layout::Layout::new(&app.prefix)
         .user("default", user)
         .sub()
         .to_string();
@@ -161,7 +161,7 @@ async fn the_balances_read_lists_live_grants_and_the_last_hundred_finished() {
         "the oldest is no longer listed"
     );
     // Written before the names were kept: the read finds them once, the old way.
-    let keys = quota_gateway::store::layout::Layout::new(&app.prefix).user("default", "many");
+    let keys = quota_gateway::surface::store::layout::Layout::new(&app.prefix).user("default", "many");
     let _: i64 = shared().query(&["HDEL", &keys.grants(), "~balances"]);
     let (_, again) = app.json(Method::GET, "/v1/users/many/balances", None).await;
     assert_eq!(again["data"][0]["balance"], "credits", "{again}");

@@ -2,8 +2,8 @@
 //! of another shape than it declares, a malformed hold's options, and a reservation record of
 //! an encoding it does not know, with an error reply, never by reading defaults.
 
-use quota_gateway::store::contract::{Contract, HOLD_FIELDS, WRITING_ARGS, WRITING_KEYS};
-use quota_gateway::store::every_script;
+use quota_gateway::surface::store::contract::{Contract, HOLD_FIELDS, WRITING_ARGS, WRITING_KEYS};
+use quota_gateway::surface::store::every_script;
 use redis::{RedisResult, Value};
 
 use crate::support::redis::{shared, slot_keys};
@@ -152,7 +152,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
 
 #[test]
 fn a_reserve_refuses_a_step_that_does_not_name_its_run_action_and_kind() {
-    use quota_gateway::store::contract::RESERVE;
+    use quota_gateway::surface::store::contract::RESERVE;
     let redis = shared();
     let call = |step: &str| -> (Vec<String>, Vec<String>) {
         let head = ["60000", "", "", "", "0", "r_x", "60000", "1"]
@@ -185,7 +185,7 @@ fn a_reserve_refuses_a_step_that_does_not_name_its_run_action_and_kind() {
 
 #[test]
 fn a_reserve_refuses_a_fallback_that_does_not_name_its_chain() {
-    use quota_gateway::store::contract::RESERVE;
+    use quota_gateway::surface::store::contract::RESERVE;
     let redis = shared();
     let call = |fallback: &str| -> (Vec<String>, Vec<String>) {
         let head = ["60000", "", "", "", "0", "r_x", "60000", "1"]
@@ -252,7 +252,10 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
         // The record is as it was: a refusal writes nothing first.
         assert_eq!(redis.query::<i64>(&["ZCARD", &keys[2]]), 1, "{}", contract.file);
         // The encoding this code writes is read.
-        let keys = plant_record(&unique_prefix(), quota_gateway::store::contract::RECORD_VERSION);
+        let keys = plant_record(
+            &unique_prefix(),
+            quota_gateway::surface::store::contract::RECORD_VERSION,
+        );
         let answer = redis.run_script(contract, &keys[..contract.keys], &args);
         assert!(answer.is_ok(), "{}: {answer:?}", contract.file);
     }

@@ -6,8 +6,8 @@
 use proptest::prelude::*;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::{Gateway, Granting, ParentChange, Settlement};
-use quota_gateway::quota::{Category, EventInput, GrantInput, Milli, Plan, ReservationId, UserId};
-use quota_gateway::store::layout::Layout;
+use quota_gateway::surface::quota::{Category, EventInput, GrantInput, Milli, Plan, ReservationId, UserId};
+use quota_gateway::surface::store::layout::Layout;
 use serde_json::json;
 
 use crate::support::{redis, service_on_shared, unique_prefix};

@@ -800,7 +800,7 @@ async fn a_short_root_token_is_warned_about_at_start_up() {
             .env("QG_REDIS_URL", redis::shared().target().url)
             .env(
                 "QG_REDIS_MODE",
-                if redis::shared().target().mode == quota_gateway::store::RedisMode::Cluster {
+                if redis::shared().target().mode == quota_gateway::surface::store::RedisMode::Cluster {
                     "cluster"
                 } else {
                     "standalone"

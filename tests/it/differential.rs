@@ -231,7 +231,7 @@ async fn standalone_and_cluster_answer_and_keep_the_same() {
         crate::support::spawn_app_on(
             &redis::Target {
                 url: cluster.url(),
-                mode: quota_gateway::store::RedisMode::Cluster,
+                mode: quota_gateway::surface::store::RedisMode::Cluster,
             },
             &prefix,
             None,

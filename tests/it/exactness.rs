@@ -178,7 +178,7 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
 #[tokio::test]
 async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period() {
     use quota_gateway::gateway::Clock;
-    use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
+    use quota_gateway::surface::quota::{EventInput, Milli, Plan, UserId};
 
     let store = service_on_shared(&unique_prefix()).await;
     let doc = serde_json::from_value(json!({ "periodType": "minute",

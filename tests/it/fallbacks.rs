@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::{Commit, Gateway, ParentChange, Settlement};
-use quota_gateway::quota::{
+use quota_gateway::surface::quota::{
     Decision, EventInput, FallbackOf, Milli, Plan, Reason, ReservationId, RunLimits, Step, StepKind, UserId,
 };
 use serde_json::{json, Value};
@@ -173,7 +173,7 @@ async fn a_chains_list_is_pruned_a_retention_after_its_last_attempt() {
         { "id": "calls", "unit": "count", "quota": 1000, "maxFallbackSpend": 10, "matches": [ { "event": "*" } ] } ] }),
     )
     .await;
-    let ctr = quota_gateway::store::layout::Layout::new(&prefix)
+    let ctr = quota_gateway::surface::store::layout::Layout::new(&prefix)
         .user("p", "u")
         .ctr()
         .to_string();
@@ -198,7 +198,7 @@ async fn a_chains_list_is_pruned_a_retention_after_its_last_attempt() {
 /// A node (the service layer alone) on `clock`'s Redis under `prefix`, its clock synced, ended
 /// records and chains kept a retention of 60 s.
 async fn stepped_node(clock: &crate::support::redis::Stepped, prefix: &str) -> Gateway {
-    let gateway = Gateway::new(&quota_gateway::store::StoreConfig {
+    let gateway = Gateway::new(&quota_gateway::surface::store::StoreConfig {
         redis_mode: clock.target().mode,
         redis_url: clock.target().url,
         clock_skew_ms: 0,
@@ -318,7 +318,7 @@ async fn a_chain_lists_at_most_32_attempts_and_the_33rd_after_the_first_is_denie
     let admitted: Vec<ReservationId> = decisions.iter().filter(|d| d.allowed).map(held).collect();
     assert_eq!(admitted.len(), 32);
     assert_fallback_denials(decisions.iter().filter(|d| !d.allowed));
-    let ctr = quota_gateway::store::layout::Layout::new(&prefix)
+    let ctr = quota_gateway::surface::store::layout::Layout::new(&prefix)
         .user("p", "u")
         .ctr()
         .to_string();

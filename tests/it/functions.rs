@@ -3,7 +3,7 @@
 //! own. What each answer carries beyond its tag is the API tests' business; these hold every
 //! entry point to the answers its header promises, whatever node calls it.
 
-use quota_gateway::store::contract::{self, Contract};
+use quota_gateway::surface::store::contract::{self, Contract};
 use redis::Value;
 
 use crate::support::redis::{shared, slot_keys};

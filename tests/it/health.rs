@@ -44,11 +44,11 @@ async fn the_suite_runs_on_the_topology_it_was_asked_for() {
     let target = redis::shared().target();
     match std::env::var("QG_TEST_TOPOLOGY").as_deref() {
         Ok("cluster") => {
-            assert_eq!(target.mode, quota_gateway::store::RedisMode::Cluster);
+            assert_eq!(target.mode, quota_gateway::surface::store::RedisMode::Cluster);
             let info: String = redis::shared().query(&["CLUSTER", "INFO"]);
             assert!(info.contains("cluster_known_nodes:3"), "{info}");
         }
-        _ => assert_eq!(target.mode, quota_gateway::store::RedisMode::Standalone),
+        _ => assert_eq!(target.mode, quota_gateway::surface::store::RedisMode::Standalone),
     }
     let app = spawn_app().await;
     let res = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();

@@ -384,7 +384,7 @@ async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_neve
     member_of(&app, "m1", "team_acme").await;
     let calls = app.redis_calls().await;
     // A node wrote m1's intent to take a lease (its reserve was short), then died.
-    let keys = quota_gateway::store::layout::Layout::new(&prefix).user("default", "m1");
+    let keys = quota_gateway::surface::store::layout::Layout::new(&prefix).user("default", "m1");
     let tag = keys
         .ctr()
         .split_once('{')

@@ -210,7 +210,7 @@ async fn under_parallel_tracks_and_commits_from_two_nodes_the_ledger_sums_to_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_holds_end_is_one_entry_however_many_calls_end_it_at_once() {
     use crate::support::{redis, spawn_app_on, unique_prefix};
-    use quota_gateway::store::layout::Layout;
+    use quota_gateway::surface::store::layout::Layout;
 
     let prefix = unique_prefix();
     let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;

@@ -2,8 +2,8 @@
 //! (a wallet it loaded, the alerts it fired), a node loads the library when it starts and
 //! again when Redis has lost it, and it removes older builds' libraries, never a newer one's.
 
-use quota_gateway::store::contract::{self, WRITING_KEYS};
-use quota_gateway::store::library::LIBRARY;
+use quota_gateway::surface::store::contract::{self, WRITING_KEYS};
+use quota_gateway::surface::store::library::LIBRARY;
 use redis::Value;
 use serde_json::json;
 
@@ -253,7 +253,7 @@ fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_six() {
         args.push(format!(r#""v":"2","e":"e","qt":"1000","h":[{}]}}"#, holds.join(",")));
         args.extend([String::new(), String::new(), String::new(), redis_now_ms()]);
         let mut cmd = redis::cmd("FCALL");
-        cmd.arg(quota_gateway::store::library::function_name("reserve"))
+        cmd.arg(quota_gateway::surface::store::library::function_name("reserve"))
             .arg(k.len())
             .arg(&k)
             .arg(&args);

@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Extension, Gateway, Settlement};
-use quota_gateway::quota::{EventInput, ReservationId, UserId};
-use quota_gateway::quota::{Milli, Plan};
-use quota_gateway::store::layout::Layout;
+use quota_gateway::surface::quota::{EventInput, ReservationId, UserId};
+use quota_gateway::surface::quota::{Milli, Plan};
+use quota_gateway::surface::store::layout::Layout;
 use serde_json::json;
 
 use crate::support::{ledger_sums, service_on_shared, unique_prefix};

@@ -89,7 +89,7 @@ async fn logs_carry_every_request_and_no_secret() {
         .env("QG_REDIS_URL", redis::shared().target().url)
         .env(
             "QG_REDIS_MODE",
-            if redis::shared().target().mode == quota_gateway::store::RedisMode::Cluster {
+            if redis::shared().target().mode == quota_gateway::surface::store::RedisMode::Cluster {
                 "cluster"
             } else {
                 "standalone"

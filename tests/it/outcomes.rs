@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Commit, Effect, Outcome, Settlement, Subscriber, Verb};
-use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
+use quota_gateway::surface::quota::{EventInput, Milli, Plan, UserId};
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};

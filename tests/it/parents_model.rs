@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Gateway, Settlement};
-use quota_gateway::quota::{Denial, EventInput, Milli, Plan, Reason, ReservationId, UserId};
+use quota_gateway::surface::quota::{Denial, EventInput, Milli, Plan, Reason, ReservationId, UserId};
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
@@ -139,7 +139,7 @@ fn input(member_index: usize, milli: u64) -> EventInput {
 }
 
 /// Every entry of `subject`'s ledger.
-async fn ledger(gateway: &Gateway, subject: &UserId) -> Vec<quota_gateway::quota::UsageEvent> {
+async fn ledger(gateway: &Gateway, subject: &UserId) -> Vec<quota_gateway::surface::quota::UsageEvent> {
     let query = quota_gateway::gateway::LedgerQuery {
         user: Some(subject),
         member: None,
@@ -162,8 +162,9 @@ async fn ledger(gateway: &Gateway, subject: &UserId) -> Vec<quota_gateway::quota
 async fn check_ledgers(gateway: &Gateway, model: &Model) -> Result<(), TestCaseError> {
     let team = UserId::parse("team").unwrap();
     let pool = ledger(gateway, &team).await;
-    let sum =
-        |entries: &[quota_gateway::quota::UsageEvent]| entries.iter().map(|e| e.groups[0].amount_milli).sum::<i64>();
+    let sum = |entries: &[quota_gateway::surface::quota::UsageEvent]| {
+        entries.iter().map(|e| e.groups[0].amount_milli).sum::<i64>()
+    };
     prop_assert_eq!(sum(&pool) as u64, model.pool.used, "the pool's ledger");
     let mut own_entries = std::collections::BTreeMap::new();
     for i in 0..MEMBERS {

@@ -444,7 +444,7 @@ async fn a_clamped_proxied_call_asks_the_provider_for_no_more_than_was_held() {
 
 #[tokio::test]
 async fn a_catalog_file_with_a_malformed_entry_stops_the_node_naming_it() {
-    let mut catalog: Value = serde_json::from_str(quota_gateway::quota::catalog::BUILT_IN).unwrap();
+    let mut catalog: Value = serde_json::from_str(quota_gateway::surface::quota::catalog::BUILT_IN).unwrap();
     let name = catalog["models"][2]["model"].as_str().unwrap().to_string();
     catalog["models"][2]["outputPerMillion"] = json!("a lot");
     let path = std::env::temp_dir().join(format!("{}-catalog.json", crate::support::unique_prefix()));
@@ -573,7 +573,7 @@ async fn a_call_naming_no_maximum_output_is_held_at_the_catalogs_output_limit_ca
 
 #[tokio::test]
 async fn catalog_diff_prints_every_changed_price_for_review() {
-    let mut newer: Value = serde_json::from_str(quota_gateway::quota::catalog::BUILT_IN).unwrap();
+    let mut newer: Value = serde_json::from_str(quota_gateway::surface::quota::catalog::BUILT_IN).unwrap();
     let model = newer["models"][0]["model"].as_str().unwrap().to_string();
     newer["models"][0]["outputPerMillion"] = json!(123.5);
     newer["version"] = json!("2099-01-01");
@@ -705,7 +705,7 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
     );
     assert_eq!(imported["models"][0]["source"], "https://example.com/prices.json");
 
-    let catalog = quota_gateway::quota::catalog::Catalog::parse(&imported.to_string()).unwrap();
+    let catalog = quota_gateway::surface::quota::catalog::Catalog::parse(&imported.to_string()).unwrap();
     let app = node_with_catalog(&output).await;
     assert_eq!(catalog.version(), "imported-2026-11-28");
     app.put_plan(dollars_plan(json!({}))).await;

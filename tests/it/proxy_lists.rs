@@ -384,9 +384,9 @@ async fn a_list_shows_each_object_as_the_provider_has_it_now_and_settles_a_job_i
 /// never seen past its cap (an add and a trim apart would show it so), and ends at it.
 #[test]
 fn a_users_list_is_never_seen_past_its_cap_under_parallel_adds() {
-    use quota_gateway::store::contract::INDEX_LISTED;
+    use quota_gateway::surface::store::contract::INDEX_LISTED;
     let redis = shared();
-    let key = quota_gateway::store::layout::Layout::new(&unique_prefix()).listed("p", "u", "openai", "batch");
+    let key = quota_gateway::surface::store::layout::Layout::new(&unique_prefix()).listed("p", "u", "openai", "batch");
     let done = Arc::new(AtomicBool::new(false));
     let reader = {
         let (key, done) = (key.clone(), done.clone());

@@ -10,9 +10,9 @@ use std::time::Duration;
 use proptest::prelude::*;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::{Gateway, LedgerQuery, ParentChange};
-use quota_gateway::quota::replay::{replay, PlanSpan, Subject, Timeline};
-use quota_gateway::quota::{EventInput, Milli, Plan, ReasonText, ReservationId, UsageEvent, UserId};
-use quota_gateway::store::layout::Layout;
+use quota_gateway::surface::quota::replay::{replay, PlanSpan, Subject, Timeline};
+use quota_gateway::surface::quota::{EventInput, Milli, Plan, ReasonText, ReservationId, UsageEvent, UserId};
+use quota_gateway::surface::store::layout::Layout;
 use serde_json::{json, Value};
 
 use crate::support::{redis, service_on_shared, unique_prefix};
@@ -459,7 +459,7 @@ async fn a_reserve_of_alternatives_is_replayed_by_choosing_among_them_under_the_
     assert_eq!(live.chosen, [Some(0), Some(1), Some(1)]);
     let timeline = Timeline::of(&ledger(&lab.gateway, &recorded).await);
     let baseline = replay(&subject(&recorded, &live, &lab.plans), &timeline, i64::MIN..i64::MAX);
-    let count = |o: &quota_gateway::quota::replay::Outcome, group: &str| {
+    let count = |o: &quota_gateway::surface::quota::replay::Outcome, group: &str| {
         o.counters
             .iter()
             .filter(|((g, _, _), _)| g == group)

@@ -224,7 +224,7 @@ async fn a_rolling_group_keeps_its_windows_sub_windows_and_no_more() {
 /// (A decision that read only the sub-windows before its own would admit five more.)
 #[test]
 fn a_call_decided_behind_another_nodes_clock_counts_the_later_sub_windows() {
-    use quota_gateway::store::contract;
+    use quota_gateway::surface::store::contract;
     use redis::Value;
 
     let redis = crate::support::redis::shared();

@@ -610,7 +610,7 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
     let (app, clock) = spawn_app_stepped().await;
     app.put_plan(plan()).await;
     app.subscribe("ay", "plan_agents", None).await;
-    let ctr = quota_gateway::store::layout::Layout::new(&app.prefix)
+    let ctr = quota_gateway::surface::store::layout::Layout::new(&app.prefix)
         .user("default", "ay")
         .ctr()
         .to_string();

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::{Gateway, ParentChange, Settlement};
-use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, RunLimits, RunState, Step, StepKind, UserId};
-use quota_gateway::store::layout::Layout;
+use quota_gateway::surface::quota::{
+    EventInput, Milli, Plan, ReservationId, RunLimits, RunState, Step, StepKind, UserId,
+};
+use quota_gateway::surface::store::layout::Layout;
 use serde_json::json;
 
 use crate::support::{ledger_sums, service_on_shared, unique_prefix};

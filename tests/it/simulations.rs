@@ -312,7 +312,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
     use quota_gateway::gateway::audit::Actor;
     use quota_gateway::gateway::lab::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus};
     use quota_gateway::gateway::ParentChange;
-    use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
+    use quota_gateway::surface::quota::{EventInput, Milli, Plan, UserId};
 
     const USERS: usize = 1_000;
     // A measure of size, not of topology: the cluster run leaves it to the standalone one.

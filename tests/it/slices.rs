@@ -4,7 +4,7 @@
 //! and a lease no statement settled by its backstop counts as used whole
 //! (docs/decisions/0060-leased-slices.md).
 
-use quota_gateway::store::contract;
+use quota_gateway::surface::store::contract;
 use redis::Value;
 
 use crate::support::redis::{shared, slot_keys};

@@ -167,7 +167,7 @@ async fn read(state: &AppState, project: &str, user: &UserId) -> Result<Facts, A
         .changes(project, None, &ChangeFilter::of_user(user.as_str()), 20)
         .await?;
     let open = gateway.data().open_reservations(project, user, 20).await?;
-    let open_jobs = gateway.data().open_jobs(project, user.as_str(), 50).await?;
+    let open_jobs = gateway.data().jobs().open_jobs(project, user.as_str(), 50).await?;
     let runs = gateway.data().runs(project, user, runs::LISTED + 1).await?;
     let keys = gateway.accounts().user_keys(project, user).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;

@@ -62,7 +62,7 @@ impl Accounts<'_> {
     /// `fresh` is asked for (unless one is under way). Without any, it waits up to
     /// `FIRST_WAIT` for the first. A lease Redis could not give shows the last count.
     pub(crate) async fn overview(&self, project: &str, days: i64, fresh: bool) -> Result<Overview, GatewayError> {
-        let kept: Option<Activity> = match self.data.node.store.overview(project).await? {
+        let kept: Option<Activity> = match self.store.overview(project).await? {
             Some(text) => serde_json::from_str(&text).ok(),
             None => None,
         };
@@ -77,7 +77,7 @@ impl Accounts<'_> {
             });
         }
         let token = hex::encode(random_bytes::<16>());
-        match self.data.node.store.lock_overview(project, &token, LEASE_MS).await {
+        match self.store.lock_overview(project, &token, LEASE_MS).await {
             Ok(true) => {}
             // Another node is counting.
             Ok(false) => {
@@ -97,19 +97,19 @@ impl Accounts<'_> {
         }
         // The computation outlives this view: it holds a copy of the workers (and so of the
         // data plane under them) and views the accounts through it.
-        let (workers, owned) = (self.workers.clone(), project.to_string());
+        let (workers, store, owned) = (self.workers.clone(), self.store.clone(), project.to_string());
         let computing = tokio::spawn(async move {
-            let gateway = Accounts::new(&workers.data, &workers);
+            let gateway = Accounts::new(&workers.data, &workers, &store);
             let computed = gateway.compute_activity(&owned, today - (days - 1), today).await;
             match &computed {
                 Ok(activity) => {
                     if let Ok(text) = serde_json::to_string(activity) {
-                        let kept = gateway.data.node.store.put_overview(&owned, text, KEEP).await;
+                        let kept = gateway.store.put_overview(&owned, text, KEEP).await;
                         if let Err(err) = kept {
                             tracing::warn!(%err, project = owned, "the overview could not be kept");
                         }
                     }
-                    let _ = gateway.data.node.store.unlock_overview(&owned, &token).await;
+                    let _ = gateway.store.unlock_overview(&owned, &token).await;
                 }
                 // The lease stays until it lapses: the next count waits that long.
                 Err(err) => tracing::warn!(%err, project = owned, "the overview could not be counted"),
@@ -146,8 +146,6 @@ impl Accounts<'_> {
         let mut after: Option<String> = None;
         loop {
             let page = self
-                .data
-                .node
                 .store
                 .users(project, after.as_deref(), PAGE, &UserFilter::default())
                 .await?;
@@ -159,7 +157,7 @@ impl Accounts<'_> {
             activity.users += page.data.len();
             self.add_activity(project, &users, from_day, to_day, &mut activity)
                 .await?;
-            self.data.node.store.renew_overview(project, LEASE_MS).await?;
+            self.store.renew_overview(project, LEASE_MS).await?;
             after = page.next_after;
             if after.is_none() {
                 break;
@@ -185,7 +183,7 @@ impl Accounts<'_> {
         // background computation's task needs.
         let read: Vec<_> = futures_util::stream::iter(users.iter().cloned())
             .map(|user| async move {
-                let rollups = self.data.node.store.rollups(project, &user, from_day, to_day).await;
+                let rollups = self.store.rollups(project, &user, from_day, to_day).await;
                 (user, rollups)
             })
             .buffer_unordered(32)

@@ -60,8 +60,6 @@ impl Accounts<'_> {
         };
         let started = Instant::now();
         let stored = self
-            .data
-            .node
             .store
             .put_key(&record)
             .await
@@ -74,7 +72,7 @@ impl Accounts<'_> {
 
     /// A project's keys, without their secret part, oldest first.
     pub(crate) async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, GatewayError> {
-        Ok(self.data.node.store.keys(project).await?)
+        Ok(self.store.keys(project).await?)
     }
 
     /// Revokes a key: every node refuses it once it sees the new config epoch. False when
@@ -89,7 +87,7 @@ impl Accounts<'_> {
     ) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let revoked = self.data.node.store.delete_key(project, key_id).await?;
+            let revoked = self.store.delete_key(project, key_id).await?;
             if revoked {
                 self.data.node.bump_epoch().await?;
             }

@@ -14,6 +14,6 @@ impl Accounts<'_> {
         filter: &ChangeFilter,
         limit: usize,
     ) -> Result<(Vec<ChangeEntry>, Option<String>), GatewayError> {
-        Ok(self.data.node.store.changes(project, before, filter, limit).await?)
+        Ok(self.store.changes(project, before, filter, limit).await?)
     }
 }

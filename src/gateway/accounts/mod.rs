@@ -29,6 +29,7 @@ pub use switch_preview::SwitchRow;
 pub use user_keys::{KeyUser, MAX_USER_KEYS};
 
 use super::{DataPlane, Workers};
+use crate::store::AccountsStore;
 
 /// The accounts' verbs over the data plane and the workers: a view the gateway lends
 /// (`Gateway::accounts`), as the console is, so holding one costs nothing and a `Gateway`'s
@@ -37,10 +38,12 @@ use super::{DataPlane, Workers};
 pub struct Accounts<'a> {
     data: &'a DataPlane,
     workers: &'a Workers,
+    /// The accounts' view of the store (`store/planes.rs`), held by the gateway.
+    store: &'a AccountsStore,
 }
 
 impl<'a> Accounts<'a> {
-    pub(super) fn new(data: &'a DataPlane, workers: &'a Workers) -> Accounts<'a> {
-        Accounts { data, workers }
+    pub(super) fn new(data: &'a DataPlane, workers: &'a Workers, store: &'a AccountsStore) -> Accounts<'a> {
+        Accounts { data, workers, store }
     }
 }

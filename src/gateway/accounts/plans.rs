@@ -23,7 +23,7 @@ impl Accounts<'_> {
     pub async fn put_plan(&self, project: &str, plan: &Plan, by: &Actor) -> Result<u64, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let version = self.data.node.store.put_plan(project, plan).await?;
+            let version = self.store.put_plan(project, plan).await?;
             self.data.node.bump_epoch().await?;
             Ok(version)
         }
@@ -54,7 +54,7 @@ impl Accounts<'_> {
     pub(crate) async fn delete_plan(&self, project: &str, id: &str, by: &Actor) -> Result<PlanDeletion, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let deletion = self.data.node.store.delete_plan(project, id).await?;
+            let deletion = self.store.delete_plan(project, id).await?;
             if deletion == PlanDeletion::Deleted {
                 self.data.node.bump_epoch().await?;
             }
@@ -84,8 +84,8 @@ impl Accounts<'_> {
     /// Every plan of a project, ordered by id, read from Redis.
     pub(crate) async fn plans(&self, project: &str) -> Result<Vec<Plan>, GatewayError> {
         let mut plans = Vec::new();
-        for id in self.data.node.store.plan_ids(project).await? {
-            if let Some(plan) = self.data.node.store.load_plan(project, &id).await? {
+        for id in self.store.plan_ids(project).await? {
+            if let Some(plan) = self.store.load_plan(project, &id).await? {
                 plans.push(plan);
             }
         }

@@ -26,11 +26,11 @@ impl Accounts<'_> {
             .await?
             .by_model
             .contains_key(model);
-        if !known && self.data.node.store.count_prices(project).await? >= MAX_PROJECT_PRICES {
+        if !known && self.store.count_prices(project).await? >= MAX_PROJECT_PRICES {
             return Ok(None);
         }
         let at_ms = self.data.node.now_ms();
-        self.data.node.store.put_price(project, model, price, at_ms).await?;
+        self.store.put_price(project, model, price, at_ms).await?;
         self.data.node.bump_epoch().await?;
         let change = Change {
             action: Action::PricePut,
@@ -48,7 +48,7 @@ impl Accounts<'_> {
     /// Removes the project's price of `model`: the catalog prices it again. False when the
     /// project had none.
     pub(crate) async fn delete_price(&self, project: &str, model: &str, by: &Actor) -> Result<bool, GatewayError> {
-        let removed = self.data.node.store.delete_price(project, model).await?;
+        let removed = self.store.delete_price(project, model).await?;
         if removed {
             self.data.node.bump_epoch().await?;
             let change = Change {

@@ -15,7 +15,7 @@ impl Accounts<'_> {
     pub(crate) async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let created = self.data.node.store.create_project(id, settings).await?;
+            let created = self.store.create_project(id, settings).await?;
             if created {
                 self.data.node.bump_epoch().await?;
             }
@@ -35,7 +35,7 @@ impl Accounts<'_> {
     ) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let updated = self.data.node.store.update_project(id, settings).await?;
+            let updated = self.store.update_project(id, settings).await?;
             if updated {
                 self.data.node.bump_epoch().await?;
             }
@@ -59,7 +59,7 @@ impl Accounts<'_> {
     /// Every project with its settings, ordered by id.
     pub(crate) async fn projects(&self) -> Result<Vec<(String, ProjectSettings)>, GatewayError> {
         let mut projects = Vec::new();
-        for id in self.data.node.store.project_ids().await? {
+        for id in self.store.project_ids().await? {
             if let Some(settings) = self.data.node.project_settings(&id).await? {
                 projects.push((id, settings));
             }

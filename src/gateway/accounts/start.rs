@@ -23,7 +23,7 @@ impl Accounts<'_> {
     /// whatever this start created.
     pub(crate) async fn start(&self, configured_root: Option<&str>) -> Result<FirstStart, GatewayError> {
         self.data.node.sync_clock().await?;
-        for name in self.data.node.store.install_library().await? {
+        for name in self.store.install_library().await? {
             tracing::info!(library = %name, "removed another build's function library");
         }
         let mut first = FirstStart::default();
@@ -32,16 +32,10 @@ impl Accounts<'_> {
             None => {
                 let token = secrets::new_root_token();
                 // Two nodes starting at once: only the one whose digest was stored prints its token.
-                if self
-                    .data
-                    .node
-                    .store
-                    .init_root_digest(&secrets::digest_hex(&token))
-                    .await?
-                {
+                if self.store.init_root_digest(&secrets::digest_hex(&token)).await? {
                     first.root_token = Some(token);
                 }
-                let stored = self.data.node.store.root_digest().await?.unwrap_or_default();
+                let stored = self.store.root_digest().await?.unwrap_or_default();
                 hex::decode(stored)
                     .ok()
                     .and_then(|d| <[u8; 32]>::try_from(d).ok())
@@ -53,7 +47,7 @@ impl Accounts<'_> {
             first.default_key = Some(key);
         }
         let fresh = hex::encode(secrets::random_bytes::<32>());
-        let stored = self.data.node.store.signing_key(&fresh).await?;
+        let stored = self.store.signing_key(&fresh).await?;
         // The signing key is made by a deployment's very first start: such a deployment keeps
         // the ledger index from the beginning. One that kept a ledger before the index existed
         // has it complete from the next UTC day on (nodes of the earlier version may still be
@@ -66,7 +60,7 @@ impl Accounts<'_> {
         let _ = self
             .data
             .ledger_since
-            .set(self.data.node.store.ledger_index_since(index_from).await?);
+            .set(self.store.ledger_index_since(index_from).await?);
         let signing_key =
             hex::decode(stored).map_err(|_| StoreError::Protocol("the stored signing key is malformed".into()))?;
         let _ = self.data.node.secrets.root_digest.set(root_digest);

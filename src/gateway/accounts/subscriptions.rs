@@ -48,7 +48,7 @@ impl Observed for Subscription {
 impl Accounts<'_> {
     /// The user's subscription as Redis has it now (the empty one when there is none).
     pub(crate) async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
-        Ok(self.data.node.store.subscription(project, user).await?)
+        Ok(self.store.subscription(project, user).await?)
     }
 
     /// Refuses a subscription start in the future (beyond the callers' clock differences),
@@ -86,7 +86,7 @@ impl Accounts<'_> {
         // A member that leaves its team ends its slices of the team's (slices.rs).
         let before = match (self.data.leases.enabled, parent) {
             (true, ParentChange::Set(_) | ParentChange::Remove) => {
-                self.data.node.store.subscription(project, user).await?.parent_id
+                self.store.subscription(project, user).await?.parent_id
             }
             _ => None,
         };
@@ -95,14 +95,14 @@ impl Accounts<'_> {
                 self.data.check_parent(project, user, parent).await?;
             }
             // The claim and a plan deletion meet in the project's slot: one of them loses.
-            if !self.data.node.store.claim_plan(project, &plan.id, user).await? {
+            if !self.store.claim_plan(project, &plan.id, user).await? {
                 return Err(GatewayError::PlanNotFound(plan.id.clone()));
             }
             let subscribed = self
                 .data
                 .node
                 .drive(project, user, async || {
-                    let current = self.data.node.store.subscription(project, user).await?;
+                    let current = self.store.subscription(project, user).await?;
                     let now_ms = self.data.node.clock.now_ms();
                     // A new subscription starts at the current whole second: a start a few
                     // milliseconds ahead of Redis time would make every period look stale.
@@ -117,14 +117,14 @@ impl Accounts<'_> {
                         rules: plan_change_rules(plan, now_ms, started_ms),
                         parent: parent.stored(),
                     };
-                    Ok(self.data.node.store.subscribe(project, user, &args).await?)
+                    Ok(self.store.subscribe(project, user, &args).await?)
                 })
                 .await;
             match subscribed {
                 Ok(sub) => self.data.changed(project, sub).await,
                 Err(err) => {
                     // A claim left behind only delays a deletion until it lapses.
-                    let _ = self.data.node.store.drop_claim(project, &plan.id, user).await;
+                    let _ = self.store.drop_claim(project, &plan.id, user).await;
                     Err(err)
                 }
             }
@@ -140,7 +140,7 @@ impl Accounts<'_> {
             .report(Verb::Subscribe, project, Some(user), started, &answer);
         let sub = answer?;
         if let Some(left) = before.filter(|b| sub.parent_id.as_ref() != Some(b)) {
-            self.data.end_slices_soon(project, &left, Some(user.as_str()));
+            self.data.leases().end_slices_soon(project, &left, Some(user.as_str()));
         }
         let parent_id = match parent {
             ParentChange::Set(parent) => Some(parent),
@@ -163,7 +163,7 @@ impl Accounts<'_> {
     ) -> Result<Subscription, GatewayError> {
         let sub = self
             .change(Verb::Unsubscribe, project, user, async || {
-                Ok(self.data.node.store.unsubscribe(project, user).await?)
+                Ok(self.store.unsubscribe(project, user).await?)
             })
             .await?;
         let detail = json!({ "planId": sub.last_plan });
@@ -188,7 +188,7 @@ impl Accounts<'_> {
         };
         let sub = self
             .change(verb, project, user, async || {
-                Ok(self.data.node.store.set_status(project, user, status, text).await?)
+                Ok(self.store.set_status(project, user, status, text).await?)
             })
             .await?;
         let (action, detail) = match reason {
@@ -238,7 +238,7 @@ impl Accounts<'_> {
                 detail: detail.into(),
             })?;
         }
-        let current = self.data.node.store.subscription(project, user).await?;
+        let current = self.store.subscription(project, user).await?;
         match (value, &current.plan_id) {
             (Some(_), None) => return Err(GatewayError::NoSubscription(user.to_string())),
             (None, _) if !current.exists() => return Err(GatewayError::NoSubscription(user.to_string())),
@@ -272,9 +272,7 @@ impl Accounts<'_> {
         let sub = self
             .change(verb, project, user, async || {
                 // None: the override would be one more than a subject may keep.
-                self.data
-                    .node
-                    .store
+                self.store
                     .set_override(project, user, &key, value)
                     .await?
                     .ok_or_else(|| GatewayError::OverrideLimit(MAX_OVERRIDES))

@@ -58,7 +58,7 @@ impl Accounts<'_> {
         }
         let started = Instant::now();
         let minted = async {
-            if self.data.node.store.user_key_count(project, user.as_str()).await? >= MAX_USER_KEYS {
+            if self.store.user_key_count(project, user.as_str()).await? >= MAX_USER_KEYS {
                 return Err(GatewayError::UserKeyLimit(MAX_USER_KEYS));
             }
             let key = secrets::new_api_key(secrets::USER_KEY_PREFIX);
@@ -73,7 +73,7 @@ impl Accounts<'_> {
                 user_id: Some(user.as_str().to_string()),
                 expires_at_ms,
             };
-            if !self.data.node.store.put_user_key(&record, MAX_USER_KEYS).await? {
+            if !self.store.put_user_key(&record, MAX_USER_KEYS).await? {
                 return Err(GatewayError::UserKeyLimit(MAX_USER_KEYS));
             }
             Ok((record, key))
@@ -95,14 +95,14 @@ impl Accounts<'_> {
 
     /// One user's keys, without their secret part, oldest first.
     pub(crate) async fn user_keys(&self, project: &str, user: &UserId) -> Result<Vec<KeyRecord>, GatewayError> {
-        Ok(self.data.node.store.user_keys(project, user.as_str()).await?)
+        Ok(self.store.user_keys(project, user.as_str()).await?)
     }
 
     /// Revokes a user key; false when the project has no such key.
     pub(crate) async fn revoke_user_key(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let revoked = self.data.node.store.delete_user_key(project, id).await?;
+            let revoked = self.store.delete_user_key(project, id).await?;
             if revoked.is_some() {
                 self.data.node.bump_epoch().await?;
             }

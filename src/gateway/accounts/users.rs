@@ -13,17 +13,17 @@ impl Accounts<'_> {
         limit: usize,
         filter: &UserFilter,
     ) -> Result<UserPage, GatewayError> {
-        Ok(self.data.node.store.users(project, after, limit, filter).await?)
+        Ok(self.store.users(project, after, limit, filter).await?)
     }
 
     /// Whether the project has ever seen `user`: a subscription, or any usage.
     pub(crate) async fn user_seen(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
-        Ok(self.data.node.store.user_listed(project, user.as_str()).await?)
+        Ok(self.store.user_listed(project, user.as_str()).await?)
     }
 
     /// How many users are on each plan (users on the default plan without a subscription are
     /// not counted).
     pub(crate) async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, GatewayError> {
-        Ok(self.data.node.store.plan_member_counts(project).await?)
+        Ok(self.store.plan_member_counts(project).await?)
     }
 }

@@ -88,8 +88,6 @@ impl Accounts<'_> {
             created_at: Some(self.data.node.clock.now_ms()),
         };
         let made = self
-            .data
-            .node
             .store
             .create_endpoint(
                 project,
@@ -139,7 +137,7 @@ impl Accounts<'_> {
     }
 
     pub(crate) async fn webhooks(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, GatewayError> {
-        Ok(self.data.node.store.endpoints(project).await?)
+        Ok(self.store.endpoints(project).await?)
     }
 
     pub(crate) async fn webhook(&self, project: &str, id: &str) -> Result<Option<EndpointRecord>, GatewayError> {
@@ -159,7 +157,7 @@ impl Accounts<'_> {
         reason: Option<&ReasonText>,
         by: &Actor,
     ) -> Result<bool, GatewayError> {
-        let deleted = self.data.node.store.delete_endpoint(project, id).await?;
+        let deleted = self.store.delete_endpoint(project, id).await?;
         self.data.node.cache.clear_config();
         if deleted {
             let detail = reason_detail(reason);
@@ -192,8 +190,6 @@ impl Accounts<'_> {
         let secret = sign::new_secret();
         let now = self.data.node.clock.now_ms();
         let rotated = self
-            .data
-            .node
             .store
             .rotate_secret(project, id, &secret, now, ROTATION_OVERLAP_MS, MAX_RETIRED_SECRETS)
             .await?;
@@ -229,12 +225,7 @@ impl Accounts<'_> {
         by: &Actor,
     ) -> Result<EndpointRecord, GatewayError> {
         let reason = format!("disabled by {}", by.name());
-        let changed = self
-            .data
-            .node
-            .store
-            .set_endpoint_enabled(project, id, enabled, &reason)
-            .await?;
+        let changed = self.store.set_endpoint_enabled(project, id, enabled, &reason).await?;
         let not_found = || GatewayError::WebhookNotFound(id.to_string());
         let changed = changed.ok_or_else(not_found)?;
         if changed {
@@ -278,8 +269,6 @@ impl Accounts<'_> {
         )
         .map_err(GatewayError::encode("a test event's body"))?;
         let made = self
-            .data
-            .node
             .store
             .enqueue(project, &event_id, TEST_EVENT, &body, now, Some(id))
             .await?;
@@ -296,7 +285,7 @@ impl Accounts<'_> {
         id: &str,
         limit: usize,
     ) -> Result<Vec<(String, DeliveryRecord)>, GatewayError> {
-        Ok(self.data.node.store.deliveries(project, id, limit).await?)
+        Ok(self.store.deliveries(project, id, limit).await?)
     }
 
     /// Makes one delivery of this endpoint due now; false when there is none. A disabled
@@ -306,8 +295,6 @@ impl Accounts<'_> {
             return Ok(false);
         }
         match self
-            .data
-            .node
             .store
             .redeliver(project, delivery, self.data.node.clock.now_ms())
             .await?

@@ -32,7 +32,7 @@ impl Console<'_> {
         change: impl Fn(&OperatorRecord) -> Edit,
     ) -> Result<Option<(OperatorRecord, Edit)>, GatewayError> {
         for _ in 0..CHANGE_ATTEMPTS {
-            let Some((text, current)) = self.node.store.load_operator_text(email).await? else {
+            let Some((text, current)) = self.store.load_operator_text(email).await? else {
                 return Ok(None);
             };
             let next = change(&current);
@@ -41,7 +41,7 @@ impl Console<'_> {
                 Edit::Write(record) => Some(record),
                 Edit::Remove => None,
             };
-            if self.node.store.replace_operator(email, &text, written).await? {
+            if self.store.replace_operator(email, &text, written).await? {
                 return Ok(Some((current, next)));
             }
         }

@@ -75,7 +75,7 @@ impl Console<'_> {
         roles: BTreeMap<String, Role>,
         by: &Actor,
     ) -> Result<Invitation, GatewayError> {
-        if self.node.store.count_operators().await? >= MAX_OPERATORS {
+        if self.store.count_operators().await? >= MAX_OPERATORS {
             return Err(GatewayError::OperatorLimit(MAX_OPERATORS));
         }
         let token = random_token(43);
@@ -90,7 +90,7 @@ impl Console<'_> {
             invited_by: by.id.clone(),
             offers: BTreeMap::new(),
         };
-        if !self.node.store.create_operator(&operator).await? {
+        if !self.store.create_operator(&operator).await? {
             return Err(GatewayError::OperatorExists(email.to_string()));
         }
         let invitation = self.open_invitation(operator, token).await?;
@@ -144,9 +144,9 @@ impl Console<'_> {
             return Err(GatewayError::OperatorExists(email.to_string()));
         };
         if let Some(old) = before.offers.get(project) {
-            self.node.store.take_invite(&old.digest).await?;
+            self.store.take_invite(&old.digest).await?;
         }
-        self.node.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
+        self.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
         let detail = json!({ "email": email, "name": name, "role": role.as_str() });
         self.record_operator(project, by, Action::OperatorInvite, &before.id, detail)
             .await;
@@ -173,7 +173,7 @@ impl Console<'_> {
         };
         // The last link ends now, not at its expiry.
         if let Some(old) = before.invite_digest {
-            self.node.store.take_invite(&old).await?;
+            self.store.take_invite(&old).await?;
         }
         for project in operator.roles.keys() {
             let detail = json!({ "invitation": "new" });
@@ -184,8 +184,7 @@ impl Console<'_> {
     }
 
     async fn open_invitation(&self, operator: OperatorRecord, token: String) -> Result<Invitation, GatewayError> {
-        self.node
-            .store
+        self.store
             .put_invite(&digest_hex(&token), &operator.email, INVITE_TTL_MS)
             .await?;
         let expires_at_ms = self.node.now_ms() + INVITE_TTL_MS as i64;
@@ -198,7 +197,7 @@ impl Console<'_> {
 
     /// Every operator, by email.
     pub(crate) async fn operators(&self) -> Result<Vec<OperatorRecord>, GatewayError> {
-        Ok(self.node.store.operators().await?)
+        Ok(self.store.operators().await?)
     }
 
     /// The operator of this id.
@@ -212,7 +211,7 @@ impl Console<'_> {
 
     /// The operator of this address, as stored now (a session's check on every request).
     pub(crate) async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorRecord>, GatewayError> {
-        Ok(self.node.store.load_operator(email).await?)
+        Ok(self.store.load_operator(email).await?)
     }
 
     /// Changes an operator's name or roles; an operator left with no role is removed.
@@ -282,7 +281,7 @@ impl Console<'_> {
     /// Removes an operator: their sessions end at their next request.
     pub(crate) async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
         let operator = self.operator(id).await?;
-        self.node.store.delete_operator(&operator.email).await?;
+        self.store.delete_operator(&operator.email).await?;
         self.record_removal(&operator, by).await;
         Ok(())
     }
@@ -299,10 +298,10 @@ impl Console<'_> {
     /// Who an open invitation is for; None when it expired, was taken up or replaced.
     pub(crate) async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
         let digest = digest_hex(token);
-        let Some(email) = self.node.store.invite(&digest).await? else {
+        let Some(email) = self.store.invite(&digest).await? else {
             return Ok(None);
         };
-        let Some(operator) = self.node.store.load_operator(&email).await? else {
+        let Some(operator) = self.store.load_operator(&email).await? else {
             return Ok(None);
         };
         if operator.invite_digest.as_deref() == Some(digest.as_str()) {
@@ -341,7 +340,7 @@ impl Console<'_> {
                 .await;
         }
         let operator = invited.operator;
-        if self.node.store.take_invite(&digest).await?.is_none() {
+        if self.store.take_invite(&digest).await?.is_none() {
             return Ok(Taken::Gone); // taken up meanwhile, in another tab
         }
         let password_hash = hash(password.to_string()).await;
@@ -377,18 +376,17 @@ impl Console<'_> {
         password: &str,
     ) -> Result<Taken, GatewayError> {
         let (tries, _) = self
-            .node
             .store
             .count_attempt(&format!("offer:{digest}"), INVITE_TTL_MS)
             .await?;
         if tries > OFFER_TRIES {
-            self.node.store.take_invite(digest).await?;
+            self.store.take_invite(digest).await?;
             return Ok(Taken::Gone);
         }
         if self.check_password(email, password).await?.is_none() {
             return Ok(Taken::WrongPassword);
         }
-        if self.node.store.take_invite(digest).await?.is_none() {
+        if self.store.take_invite(digest).await?.is_none() {
             return Ok(Taken::Gone);
         }
         let changed = self
@@ -419,7 +417,7 @@ impl Console<'_> {
         email: &str,
         password: &str,
     ) -> Result<Option<OperatorRecord>, GatewayError> {
-        let operator = self.node.store.load_operator(email).await?;
+        let operator = self.store.load_operator(email).await?;
         let phc = operator.as_ref().and_then(|o| o.password_hash.clone());
         // An unknown address, or one invited and not yet active, is checked against a decoy:
         // the answer takes as long, so it does not tell which addresses are operators.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sign_in::Credential;
+use super::credential::Credential;
 use super::Console;
 use crate::gateway::audit::Actor;
 use crate::gateway::GatewayError;
@@ -83,7 +83,6 @@ impl Console<'_> {
     async fn key_session(&self, credential: &str) -> Result<Option<Session>, GatewayError> {
         if self.node.is_root(credential)? {
             let project = self
-                .node
                 .store
                 .project_ids()
                 .await?
@@ -118,14 +117,14 @@ impl Console<'_> {
 
     async fn save_session(&self, cookie: &str, session: &Session) -> Result<(), GatewayError> {
         let json = serde_json::to_string(session).map_err(GatewayError::encode("a session"))?;
-        Ok(self.node.store.put_session(&digest_hex(cookie), &json, IDLE_MS).await?)
+        Ok(self.store.put_session(&digest_hex(cookie), &json, IDLE_MS).await?)
     }
 
     /// The live session a cookie names, its idle expiry renewed; None when it expired, was
     /// signed out, or its key was revoked (then it is ended too).
     pub(crate) async fn session(&self, cookie: &str) -> Result<Option<Session>, GatewayError> {
         let digest = digest_hex(cookie);
-        let Some(json) = self.node.store.touch_session(&digest, IDLE_MS).await? else {
+        let Some(json) = self.store.touch_session(&digest, IDLE_MS).await? else {
             return Ok(None);
         };
         let Ok(session) = serde_json::from_str::<Session>(&json) else {
@@ -154,7 +153,7 @@ impl Console<'_> {
             })
         };
         if live.is_none() {
-            self.node.store.delete_session(&digest).await?;
+            self.store.delete_session(&digest).await?;
         }
         Ok(live)
     }
@@ -190,7 +189,7 @@ impl Console<'_> {
     }
 
     pub(crate) async fn sign_out(&self, cookie: &str) -> Result<(), GatewayError> {
-        Ok(self.node.store.delete_session(&digest_hex(cookie)).await?)
+        Ok(self.store.delete_session(&digest_hex(cookie)).await?)
     }
 }
 

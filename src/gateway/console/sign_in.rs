@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 
+use super::credential::Credential;
 use super::sessions::Session;
 use super::Console;
 use crate::gateway::GatewayError;
@@ -23,15 +24,6 @@ pub(crate) const ATTEMPTS_PER_CREDENTIAL: u64 = 20;
 /// Attempts at one operator's address per window from all addresses together: guessing spread
 /// over many addresses still runs at a few hundred a minute at most.
 pub(crate) const ATTEMPTS_PER_OPERATOR: u64 = 200;
-
-/// What a person signs in with.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Credential<'a> {
-    /// A project's secret key or the root token.
-    Key(&'a str),
-    /// An operator's address (lower-cased) and password.
-    Password { email: &'a str, password: &'a str },
-}
 
 impl Credential<'_> {
     /// The counters its attempts from `client` count against, with their limits: a key's
@@ -80,7 +72,7 @@ impl Console<'_> {
         let mut counters = vec![(format!("a:{address}"), ATTEMPTS_PER_ADDRESS)];
         counters.extend(credential.counters(&address));
         for (name, limit) in counters {
-            let (count, left_ms) = self.node.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
+            let (count, left_ms) = self.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
             if count > limit {
                 return Ok(SignIn::Throttled {
                     retry_after_s: left_ms.div_ceil(1000).max(1),

@@ -95,7 +95,7 @@ impl DataPlane {
                 }
                 let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
                 let mut prepared = prepare_adjustment(group, started_ms, self.node.clock.now_ms(), overrides);
-                self.alerts_for(project, &mut prepared).await?;
+                self.alerts().alerts_for(project, &mut prepared).await?;
                 // One group, so one hold.
                 let hold = &prepared.holds[0];
                 let args = AdjustArgs {
@@ -106,12 +106,11 @@ impl DataPlane {
                     key_id: by.id.clone(),
                 };
                 let reply = self
-                    .node
                     .store
                     .adjust(project, user, hold, &args, idempotency.map(Idempotency::stored), ledger)
                     .await?;
                 Ok(reply.map(|made| {
-                    self.alerts_fired(made.fired);
+                    self.alerts().alerts_fired(made.fired);
                     Adjusted::Done {
                         counter: Box::new(Counter::of(group, hold.window, &made.amounts)),
                         applied_milli: made.applied_milli,
@@ -143,6 +142,6 @@ impl DataPlane {
 
     /// The user's audit trail, newest first.
     pub(crate) async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, GatewayError> {
-        Ok(self.node.store.adjustments(project, user).await?)
+        Ok(self.store.adjustments(project, user).await?)
     }
 }

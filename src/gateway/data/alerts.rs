@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::resolve::Freshness;
-use super::DataPlane;
+use super::{Alerts, DataPlane};
 use crate::gateway::GatewayError;
 use crate::json::rfc3339;
 use crate::quota::Review;
@@ -48,14 +48,14 @@ impl GroupPolicy {
     }
 }
 
-impl DataPlane {
+impl Alerts<'_> {
     /// Whether the project has an enabled webhook endpoint: alerts are decided only then, so
     /// a project without webhooks pays nothing for them.
     pub(crate) async fn alerting(&self, project: &str) -> Result<bool, GatewayError> {
         if let Some(on) = self.node.cache.alerting(project) {
             return Ok(on);
         }
-        let on = self.node.store.endpoints(project).await?.iter().any(|(_, e)| e.enabled);
+        let on = self.store.endpoints(project).await?.iter().any(|(_, e)| e.enabled);
         self.node.cache.put_alerting(project, on);
         Ok(on)
     }
@@ -74,8 +74,8 @@ impl DataPlane {
         if fired.ids.is_empty() || self.skip_moves() {
             return;
         }
-        let gateway = self.clone();
-        tokio::spawn(async move { gateway.alerts_moved(fired).await });
+        let gateway = DataPlane::clone(self);
+        tokio::spawn(async move { gateway.alerts().alerts_moved(fired).await });
     }
 
     /// Moves what a script fired now (an answer that names an approval request waits for it);
@@ -85,9 +85,9 @@ impl DataPlane {
             return;
         }
         let moved = async {
-            let entries = self.node.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+            let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
             // A script that ended or closed slices wrote their statements there too (slices.rs).
-            self.settle_notes(entries.leases).await?;
+            self.leases().settle_notes(entries.leases).await?;
             self.move_alerts(entries.alerts).await
         };
         if let Err(err) = moved.await {
@@ -112,8 +112,7 @@ impl DataPlane {
                 false => self.alert_body(&entry).await?,
             };
             let kind = entry.kind.event_type();
-            self.node
-                .store
+            self.store
                 .enqueue(
                     &entry.project,
                     &entry.event_id,
@@ -126,7 +125,7 @@ impl DataPlane {
             done.entry(entry.outbox).or_default().push(entry.position);
         }
         for (outbox, positions) in done {
-            self.node.store.outbox_done(&outbox, &positions).await?;
+            self.store.outbox_done(&outbox, &positions).await?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Reserve of alternatives: of up to eight events in the order an app prefers them (Model A,
 //! then Model B), the first that every matched group of every level admits is held. At the
 //! user's level one script weighs them in turn and holds the first that fits
-//! (`Store::reserve_first`), so no other call changes the picture between the denial of one and
+//! (`DataStore::reserve_first`), so no other call changes the picture between the denial of one and
 //! the hold of the next. A user with parents then reserves the chosen one at each level above,
 //! as a reserve of it would (`levels.rs`); when a level above denies it, its holds go back and
 //! the alternatives after it are weighed again from the user's level: one script per level, in
@@ -120,8 +120,8 @@ impl DataPlane {
             // the next alternative.
             let teams = decision.leased_by(input.user.as_str());
             if !teams.is_empty() {
-                Box::pin(self.recall_slices(project, &teams)).await?;
-                self.leased_back(&mut decision);
+                Box::pin(self.leases().recall_slices(project, &teams)).await?;
+                self.leases().leased_back(&mut decision);
             }
             passed.push((chosen, decision));
             from = chosen + 1;
@@ -223,7 +223,6 @@ impl DataPlane {
                 };
                 let ledger = self.node.keeps_ledger(project).await?;
                 let reply = self
-                    .node
                     .store
                     .reserve_first(
                         project,
@@ -261,9 +260,9 @@ impl DataPlane {
     ) -> Result<Vec<(usize, Decision)>, GatewayError> {
         let Weighed { held, verdicts, fired } = weighed;
         if verdicts.iter().any(|v| v.pending.iter().any(|p| *p)) {
-            Box::pin(self.alerts_moved(fired)).await;
+            Box::pin(self.alerts().alerts_moved(fired)).await;
         } else {
-            self.alerts_fired(fired);
+            self.alerts().alerts_fired(fired);
         }
         let mut decided = Vec::with_capacity(verdicts.len());
         for (((i, admitted), prepared), verdict) in weighing.iter().zip(verdicts) {

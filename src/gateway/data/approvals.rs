@@ -44,7 +44,6 @@ impl DataPlane {
         limit: usize,
     ) -> Result<ApprovalPage, GatewayError> {
         let (mut page, next) = self
-            .node
             .store
             .approvals(project, status, user.map(UserId::as_str), after, limit)
             .await?;
@@ -76,17 +75,17 @@ impl DataPlane {
         a.decided_at_ms = Some(now_ms);
         a.reason = Some("its period ended before a decision".into());
         a.decided_by = by.map(|b| b.name().to_string());
-        self.node.store.index_approval(project, &a).await?;
-        Ok(self.node.store.approval(project, &a.id).await?.unwrap_or(a))
+        self.store.index_approval(project, &a).await?;
+        Ok(self.store.approval(project, &a.id).await?.unwrap_or(a))
     }
 
     pub(crate) async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, GatewayError> {
-        Ok(self.node.store.approval(project, id).await?)
+        Ok(self.store.approval(project, id).await?)
     }
 
     /// How many requests wait for a decision (the dashboard's count).
     pub(crate) async fn pending_approvals(&self, project: &str) -> Result<u64, GatewayError> {
-        Ok(self.node.store.pending_approvals(project).await?)
+        Ok(self.store.pending_approvals(project).await?)
     }
 
     /// Approves or declines request `id`, once: the subject's slot decides it together with
@@ -100,7 +99,7 @@ impl DataPlane {
         verdict: &Verdict,
         by: &Actor,
     ) -> Result<Deciding, GatewayError> {
-        let Some(request) = self.node.store.approval(project, id).await? else {
+        let Some(request) = self.store.approval(project, id).await? else {
             return Ok(Deciding::NotFound);
         };
         if request.status != ApprovalStatus::Pending {
@@ -147,7 +146,6 @@ impl DataPlane {
             .node
             .drive(project, &user, async || {
                 Ok(self
-                    .node
                     .store
                     .decide_approval(project, &user, &decided, quota.as_ref())
                     .await?)
@@ -158,7 +156,7 @@ impl DataPlane {
             // Decided meanwhile by someone else (or its state pruned with an ended period):
             // the project's copy catches up from that decision's event.
             ApprovalDecision::Already(_) | ApprovalDecision::NotFound => {
-                let current = self.node.store.approval(project, id).await?.unwrap_or(request);
+                let current = self.store.approval(project, id).await?.unwrap_or(request);
                 return Ok(Deciding::Already(Box::new(current)));
             }
             ApprovalDecision::OverrideLimit => return Err(GatewayError::OverrideLimit(MAX_OVERRIDES)),
@@ -168,14 +166,10 @@ impl DataPlane {
         self.changed(project, sub).await?;
         // The decision's event is moved now, so the list and the webhooks have it before the
         // answer; a node that dies first leaves it to the sweeper.
-        let outbox = self.node.store.outbox_of(project, user.as_str());
-        let entries = self
-            .node
-            .store
-            .outbox_entries(&outbox, std::slice::from_ref(&event))
-            .await?;
-        self.move_alerts(entries.alerts).await?;
-        let approval = self.node.store.approval(project, id).await?.unwrap_or(decided);
+        let outbox = self.store.outbox_of(project, user.as_str());
+        let entries = self.store.outbox_entries(&outbox, std::slice::from_ref(&event)).await?;
+        self.alerts().move_alerts(entries.alerts).await?;
+        let approval = self.store.approval(project, id).await?.unwrap_or(decided);
         let (action, detail) = match verdict {
             Verdict::Approve { .. } => (
                 Action::ApprovalApprove,
@@ -201,7 +195,7 @@ impl DataPlane {
         };
         let project = &entry.project;
         let approval = if note.status == ApprovalStatus::Pending {
-            let group = self.group_policy(entry).await?;
+            let group = self.alerts().group_policy(entry).await?;
             Approval {
                 id: note.id.clone(),
                 user_id: entry.user.clone(),
@@ -226,7 +220,7 @@ impl DataPlane {
                 review_every: group.review_every.map(str::to_string),
             }
         } else {
-            let Some(mut a) = self.node.store.approval(project, &note.id).await? else {
+            let Some(mut a) = self.store.approval(project, &note.id).await? else {
                 return Ok(None);
             };
             a.status = note.status;
@@ -237,9 +231,9 @@ impl DataPlane {
             a.decided_by = Some(note.by.clone()).filter(|b| !b.is_empty());
             a
         };
-        self.node.store.index_approval(project, &approval).await?;
+        self.store.index_approval(project, &approval).await?;
         // A repeat of a request's event finds it decided: the copy answers.
-        Ok(self.node.store.approval(project, &note.id).await?)
+        Ok(self.store.approval(project, &note.id).await?)
     }
 }
 

@@ -13,8 +13,8 @@ impl DataPlane {
         self.node
             .cache
             .put_user(project, &sub.user_id, std::sync::Arc::new(sub.clone()));
-        self.node.store.index_user(project, &sub).await?;
-        self.end_slices_soon(project, &sub.user_id, None);
+        self.store.index_user(project, &sub).await?;
+        self.leases().end_slices_soon(project, &sub.user_id, None);
         Ok(sub)
     }
 }

@@ -22,7 +22,6 @@ impl DataPlane {
         }
         let run = step.run_id.as_str();
         Ok(self
-            .node
             .store
             .close_action(project, user.as_str(), run, &step.action, why)
             .await?)
@@ -40,7 +39,6 @@ impl DataPlane {
         }
         let run = step.run_id.as_str();
         Ok(self
-            .node
             .store
             .closed_action(project, user.as_str(), run, &step.action)
             .await?)

@@ -54,7 +54,6 @@ impl DataPlane {
             .drive(project, user, async || {
                 let now_ms = self.node.clock.now_ms();
                 Ok(self
-                    .node
                     .store
                     .grant(
                         project,
@@ -75,7 +74,7 @@ impl DataPlane {
                 debt_paid,
                 fired,
             } => {
-                self.alerts_fired(fired);
+                self.alerts().alerts_fired(fired);
                 // A repeat was audited when it was first made.
                 if grant.id == id {
                     let detail = json!({ "grantId": grant.id, "balance": input.balance,
@@ -108,11 +107,11 @@ impl DataPlane {
         let voided = self
             .node
             .drive(project, user, async || {
-                Ok(self.node.store.void_grant(project, user, grant_id, ledger).await?)
+                Ok(self.store.void_grant(project, user, grant_id, ledger).await?)
             })
             .await?;
         let voided = voided.map(|(grant, fired)| {
-            self.alerts_fired(fired);
+            self.alerts().alerts_fired(fired);
             grant
         });
         if let Some(grant) = &voided {
@@ -161,7 +160,6 @@ impl DataPlane {
                     .collect();
                 let at = self.decided(None);
                 Ok(self
-                    .node
                     .store
                     .balances(project, user, &names, &allowances, at, ledger)
                     .await?)

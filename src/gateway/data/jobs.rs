@@ -1,7 +1,7 @@
 //! The door's async jobs and uploaded files, as the proxy records and reads them
 //! (`store/jobs.rs`): each verb the store's, in the gateway's errors.
 
-use super::DataPlane;
+use super::{DataPlane, Jobs};
 use crate::gateway::GatewayError;
 use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed, PendingJob};
 use crate::store::{ListOf, ENDED_KEPT_MS, FILE_KEPT_MS};
@@ -18,11 +18,11 @@ fn of<'a>((project, user, upstream, what): List<'a>) -> ListOf<'a> {
     }
 }
 
-impl DataPlane {
+impl Jobs<'_> {
     /// Records a job its provider named, then lists it as its user's; false when it was
     /// recorded already.
     pub(crate) async fn put_job(&self, project: &str, job: &JobRecord, poll_ms: i64) -> Result<bool, GatewayError> {
-        if !self.node.store.put_job(project, job, poll_ms).await? {
+        if !self.job_store.put_job(project, job, poll_ms).await? {
             return Ok(false);
         }
         let keep = (job.ends_ms - job.created_ms).max(0) + ENDED_KEPT_MS;
@@ -38,7 +38,7 @@ impl DataPlane {
     /// Lists an object recorded already. A list that could not be written leaves the object
     /// out of its owner's `.list()`, and nothing else: the record serves and settles it.
     async fn list(&self, list: ListOf<'_>, id: &str, keep_ms: i64) {
-        if let Err(err) = self.node.store.list_object(&list, id, keep_ms).await {
+        if let Err(err) = self.job_store.list_object(&list, id, keep_ms).await {
             tracing::warn!(%err, id, "proxy: an object could not be listed as its user's");
         }
     }
@@ -49,27 +49,27 @@ impl DataPlane {
         pending: &PendingJob,
         look_ms: i64,
     ) -> Result<(), GatewayError> {
-        Ok(self.node.store.put_pending_job(project, pending, look_ms).await?)
+        Ok(self.job_store.put_pending_job(project, pending, look_ms).await?)
     }
 
     pub(crate) async fn pending_job(&self, project: &str, key: &str) -> Result<Option<PendingJob>, GatewayError> {
-        Ok(self.node.store.pending_job(project, key).await?)
+        Ok(self.job_store.pending_job(project, key).await?)
     }
 
     pub(crate) async fn drop_pending_job(&self, project: &str, key: &str) -> Result<(), GatewayError> {
-        Ok(self.node.store.drop_pending_job(project, key).await?)
+        Ok(self.job_store.drop_pending_job(project, key).await?)
     }
 
     pub(crate) async fn job(&self, project: &str, key: &str) -> Result<Option<JobRecord>, GatewayError> {
-        Ok(self.node.store.job(project, key).await?)
+        Ok(self.job_store.job(project, key).await?)
     }
 
     pub(crate) async fn job_of_hold(&self, project: &str, reservation: &str) -> Result<Option<String>, GatewayError> {
-        Ok(self.node.store.job_of_hold(project, reservation).await?)
+        Ok(self.job_store.job_of_hold(project, reservation).await?)
     }
 
     pub(crate) async fn update_job(&self, project: &str, job: &JobRecord) -> Result<(), GatewayError> {
-        Ok(self.node.store.update_job(project, job).await?)
+        Ok(self.job_store.update_job(project, job).await?)
     }
 
     pub(crate) async fn lease_job(
@@ -80,19 +80,19 @@ impl DataPlane {
         node: &str,
         ms: u64,
     ) -> Result<bool, GatewayError> {
-        Ok(self.node.store.lease_job(project, what, key, node, ms).await?)
+        Ok(self.job_store.lease_job(project, what, key, node, ms).await?)
     }
 
     pub(crate) async fn unschedule_job(&self, project: &str, key: &str) -> Result<(), GatewayError> {
-        Ok(self.node.store.unschedule_job(project, key).await?)
+        Ok(self.job_store.unschedule_job(project, key).await?)
     }
 
     pub(crate) async fn schedule_job(&self, project: &str, key: &str, poll_ms: i64) -> Result<(), GatewayError> {
-        Ok(self.node.store.schedule_job(project, key, poll_ms).await?)
+        Ok(self.job_store.schedule_job(project, key, poll_ms).await?)
     }
 
     pub(crate) async fn due_jobs(&self, now_ms: i64, limit: usize) -> Result<Vec<(String, String)>, GatewayError> {
-        Ok(self.node.store.due_jobs(now_ms, limit).await?)
+        Ok(self.job_store.due_jobs(now_ms, limit).await?)
     }
 
     /// A user's open jobs, oldest first, at most `limit`.
@@ -102,12 +102,12 @@ impl DataPlane {
         user: &str,
         limit: usize,
     ) -> Result<Vec<JobRecord>, GatewayError> {
-        Ok(self.node.store.open_jobs(project, user, limit).await?)
+        Ok(self.job_store.open_jobs(project, user, limit).await?)
     }
 
     /// Records a file uploaded through the door (or made by a job), then lists it as its user's.
     pub(crate) async fn put_job_file(&self, project: &str, key: &str, file: &FileRecord) -> Result<(), GatewayError> {
-        self.node.store.put_job_file(project, key, file).await?;
+        self.job_store.put_job_file(project, key, file).await?;
         if let Some((upstream, id)) = key.split_once('/') {
             self.list(of((project, &file.user, upstream, Listed::Files)), id, FILE_KEPT_MS)
                 .await;
@@ -116,7 +116,7 @@ impl DataPlane {
     }
 
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, GatewayError> {
-        Ok(self.node.store.job_file(project, key).await?)
+        Ok(self.job_store.job_file(project, key).await?)
     }
 
     /// A page of a user's list, newest first (oldest first with `oldest_first`).
@@ -128,20 +128,19 @@ impl DataPlane {
         limit: usize,
     ) -> Result<ListPage, GatewayError> {
         Ok(self
-            .node
-            .store
+            .job_store
             .listed_page(&of(list), oldest_first, cursor, limit)
             .await?)
     }
 
     /// Takes ids out of a user's list.
     pub(crate) async fn unlist(&self, list: List<'_>, ids: &[String]) -> Result<(), GatewayError> {
-        Ok(self.node.store.unlist(&of(list), ids).await?)
+        Ok(self.job_store.unlist(&of(list), ids).await?)
     }
 
     /// Jobs' records by their keys, None where one has expired.
     pub(crate) async fn jobs_of(&self, project: &str, keys: &[String]) -> Result<Vec<Option<JobRecord>>, GatewayError> {
-        Ok(self.node.store.jobs_of(project, keys).await?)
+        Ok(self.job_store.jobs_of(project, keys).await?)
     }
 
     /// Files' records by their keys, None where one has expired.
@@ -150,9 +149,11 @@ impl DataPlane {
         project: &str,
         keys: &[String],
     ) -> Result<Vec<Option<FileRecord>>, GatewayError> {
-        Ok(self.node.store.job_files_of(project, keys).await?)
+        Ok(self.job_store.job_files_of(project, keys).await?)
     }
+}
 
+impl DataPlane {
     /// The node's clock, ms (Redis-synchronised), for jobs' instants.
     pub(crate) fn now_ms(&self) -> i64 {
         self.node.now_ms()

@@ -94,7 +94,6 @@ impl DataPlane {
             };
             let want = limit - data.len();
             let entries = self
-                .node
                 .store
                 .ledger(project, &cursor.user, cursor.after.as_deref(), low, high, want)
                 .await?;
@@ -135,7 +134,7 @@ impl DataPlane {
         before: Option<&str>,
         count: usize,
     ) -> Result<Vec<UsageEvent>, GatewayError> {
-        Ok(self.node.store.ledger_newest(project, user, before, count).await?)
+        Ok(self.store.ledger_newest(project, user, before, count).await?)
     }
 
     /// Whether a usage change of `user` goes to the ledger. When it does, the user is first
@@ -153,7 +152,7 @@ impl DataPlane {
         let (first, last) = (day_of(now - DAY_MARGIN_MS), day_of(now + DAY_MARGIN_MS));
         if self.node.cache.indexed_until(project, user.as_str()) < Some(last) {
             let days: Vec<i64> = (first..=last).collect();
-            self.node.store.index_ledger_user(project, user, &days).await?;
+            self.store.index_ledger_user(project, user, &days).await?;
             self.node.cache.put_indexed(project, user.as_str(), last);
         }
         Ok(true)
@@ -169,7 +168,6 @@ impl DataPlane {
         to_day: i64,
     ) -> Result<Vec<UsageDay>, GatewayError> {
         let mut rollups = self
-            .node
             .store
             .rollups(project, user, from_day, to_day)
             .await?
@@ -205,7 +203,6 @@ impl DataPlane {
         after: Option<&UserId>,
     ) -> Result<Option<LedgerCursor>, GatewayError> {
         let page = self
-            .node
             .store
             .users(project, after.map(UserId::as_str), 1, &UserFilter::default())
             .await?;
@@ -233,7 +230,7 @@ impl DataPlane {
         user: Option<&UserId>,
     ) -> Result<Option<LedgerCursor>, GatewayError> {
         if let (Some(day), Some(user)) = (day, user) {
-            if let Some(next) = self.node.store.next_ledger_user(project, day, Some(user)).await? {
+            if let Some(next) = self.store.next_ledger_user(project, day, Some(user)).await? {
                 return Ok(Some(LedgerCursor {
                     day: Some(day),
                     user: next,
@@ -243,13 +240,8 @@ impl DataPlane {
         }
         let (first_day, last_day) = (day_of(from_ms.max(self.ledger_index_since())), day_of(to_ms - 1));
         let mut after = day;
-        while let Some(next_day) = self
-            .node
-            .store
-            .next_ledger_day(project, first_day, last_day, after)
-            .await?
-        {
-            if let Some(first) = self.node.store.next_ledger_user(project, next_day, None).await? {
+        while let Some(next_day) = self.store.next_ledger_day(project, first_day, last_day, after).await? {
+            if let Some(first) = self.store.next_ledger_user(project, next_day, None).await? {
                 return Ok(Some(LedgerCursor {
                     day: Some(next_day),
                     user: first,

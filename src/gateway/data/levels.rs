@@ -39,13 +39,13 @@ impl DataPlane {
             if teams.is_empty() {
                 break;
             }
-            let gave = Box::pin(self.recall_slices(project, &teams)).await?;
+            let gave = Box::pin(self.leases().recall_slices(project, &teams)).await?;
             if gave && again && pass == 0 {
                 let id = ReservationId::new(&input.user, &crate::secrets::id_bytes::<16>());
                 decision = Box::pin(self.reserve_chain(project, input, &id, ttl_ms, None, None)).await?;
                 continue;
             }
-            self.leased_back(&mut decision);
+            self.leases().leased_back(&mut decision);
             break;
         }
         // When a rolling window has room again is advice: a failure to read it leaves the
@@ -75,7 +75,11 @@ impl DataPlane {
         // call with an Idempotency-Key is decided by the walk: its repeat is answered from what
         // the user's level kept, which must be the walk's whatever the parents' headroom is then.
         if run.is_none() && input.step.is_none() && input.fallback.is_none() && idempotency.is_none() {
-            if let Some(decision) = self.reserve_on_slices(project, input, &metadata, id, ttl_ms).await? {
+            if let Some(decision) = self
+                .leases()
+                .reserve_on_slices(project, input, &metadata, id, ttl_ms)
+                .await?
+            {
                 return Ok(decision);
             }
         }
@@ -144,7 +148,7 @@ impl DataPlane {
                 tokio::time::sleep(wait).await;
                 // (The store's call, not release_level: its retry loop's closure is not Send.)
                 let ledger = gateway.node.keeps_ledger(&project).await.unwrap_or(true);
-                match gateway.node.store.release(&project, &subject, &id, ledger, "").await {
+                match gateway.store.release(&project, &subject, &id, ledger, "").await {
                     // Expired holds were reclaimed first: asked again.
                     Ok(Reply::More) => continue,
                     Ok(_) => return,

@@ -22,6 +22,7 @@ mod ledger;
 mod levels;
 pub mod outputs;
 mod parents;
+mod parts;
 mod reservations;
 mod reserve;
 mod resolve;
@@ -41,6 +42,7 @@ pub use adjust::Adjusted;
 pub use credits::Granting;
 pub use idempotency::Idempotency;
 pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
+pub(crate) use parts::{Alerts, Jobs, Leases};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub(crate) use resolve::Freshness;
 pub use route_fallbacks::RouteFallbacks;
@@ -50,12 +52,16 @@ pub use slices::LeaseSettings;
 pub use usage::Usage;
 
 use super::Node;
+use crate::store::{DataStore, JobStore};
 
 /// The data plane over the node; cheap to clone (the store's handle and `Arc`s), as a task
 /// that outlives its request (a release tried again, slices ended) holds a clone.
 #[derive(Clone)]
 pub struct DataPlane {
     pub(super) node: Node,
+    /// The data plane's view of the store, and its async jobs' (`store/planes.rs`).
+    store: DataStore,
+    job_store: JobStore,
     /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
     pub(super) leases: LeaseSettings,
     /// The takes of slices in flight on this node (`slices.rs`).
@@ -75,6 +81,8 @@ pub struct DataPlane {
 impl DataPlane {
     pub(super) fn new(node: Node) -> DataPlane {
         DataPlane {
+            store: DataStore::over(&node.store),
+            job_store: JobStore::over(&node.store),
             node,
             leases: LeaseSettings::default(),
             leases_in_flight: Arc::default(),
@@ -84,6 +92,13 @@ impl DataPlane {
             #[cfg(feature = "test-hooks")]
             skip_alert_moves: false,
         }
+    }
+
+    /// The plane's views of the store taken again from the node's, after a builder changed it
+    /// (its tracer), before any plane is used.
+    pub(super) fn view_again(&mut self) {
+        self.store = DataStore::over(&self.node.store);
+        self.job_store = JobStore::over(&self.node.store);
     }
 
     /// Whether fired alerts are never moved (a test hook; never without `test-hooks`).

@@ -45,7 +45,7 @@ impl DataPlane {
                 reservation,
                 fired,
             } => {
-                self.alerts_fired(fired);
+                self.alerts().alerts_fired(fired);
                 (previous, reservation.parent)
             }
         };
@@ -53,7 +53,7 @@ impl DataPlane {
             Ok(
                 match self.outcome_level(project, above.subject, &said, user.as_str()).await? {
                     OutcomeReply::Said { reservation, fired, .. } => {
-                        self.alerts_fired(fired);
+                        self.alerts().alerts_fired(fired);
                         reservation.parent
                     }
                     // A level that never held (a node stopped between levels when reserving).
@@ -77,7 +77,6 @@ impl DataPlane {
         self.node
             .drive(project, subject, async || {
                 Ok(self
-                    .node
                     .store
                     .set_outcome(project, subject, said.id, said.outcome, said.key_id, member, ledger)
                     .await?)

@@ -9,7 +9,7 @@ use super::DataPlane;
 use crate::gateway::GatewayError;
 use crate::quota::UserId;
 use crate::secrets::random_token;
-use crate::store::Store;
+use crate::store::DataStore;
 
 /// A member, its parent and the parent's parent: no chain is longer.
 pub(crate) const MAX_LEVELS: usize = 3;
@@ -40,7 +40,7 @@ impl DataPlane {
             return Err(refused("must name another subject than the user itself"));
         }
         let parent_id = UserId::parse(parent).map_err(refused)?;
-        let parent_sub = self.node.store.subscription(project, &parent_id).await?;
+        let parent_sub = self.store.subscription(project, &parent_id).await?;
         if parent_sub.plan_id.is_none() {
             return Err(refused(format!("{parent} has no subscription; put it on a plan first")));
         }
@@ -48,7 +48,7 @@ impl DataPlane {
         let mut above = vec![parent_sub];
         walk_up(user, Some(parent.to_string()), async |level| {
             if level.subject.as_str() != parent {
-                above.push(self.node.store.subscription(project, level.subject).await?);
+                above.push(self.store.subscription(project, level.subject).await?);
             }
             Ok(above.last().and_then(|s| s.parent_id.clone()))
         })
@@ -67,7 +67,7 @@ impl DataPlane {
             }
             UserId::parse(next).map_err(refused)?;
         }
-        let below = self.node.store.levels_below(project, user.as_str()).await?;
+        let below = self.store.levels_below(project, user.as_str()).await?;
         if 1 + above.len() + below > MAX_LEVELS {
             return Err(refused(format!(
                 "{} has members {below} level(s) deep; under {parent} the chain would pass {MAX_LEVELS} levels",
@@ -92,12 +92,12 @@ impl DataPlane {
         let deadline = Instant::now() + LEASE_WAIT;
         let mut tries = 1;
         loop {
-            match self.node.store.lock_parents(project, &token, LEASE_MS).await {
+            match self.store.lock_parents(project, &token, LEASE_MS).await {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(err) => {
                     // The SET may have run though its answer was lost: give up what may be ours.
-                    let _ = self.node.store.unlock_parents(project, &token).await;
+                    let _ = self.store.unlock_parents(project, &token).await;
                     return Err(err.into());
                 }
             }
@@ -110,14 +110,14 @@ impl DataPlane {
         // Given up once the change is answered, or when it is dropped unanswered (a client
         // that went away cancels it).
         let mut lease = Lease {
-            store: self.node.store.clone(),
+            store: self.store.clone(),
             project: project.to_string(),
             token: Some(token),
         };
         let answer = change().await;
         if let Some(token) = lease.token.take() {
             // One that cannot be given up (Redis failed) lapses.
-            let _ = self.node.store.unlock_parents(project, &token).await;
+            let _ = self.store.unlock_parents(project, &token).await;
         }
         answer
     }
@@ -135,7 +135,7 @@ impl DataPlane {
 /// A taken lease on parent changes; one still held when dropped is given up in the background
 /// (a drop cannot wait), and one whose give-up fails lapses.
 struct Lease {
-    store: Store,
+    store: DataStore,
     project: String,
     token: Option<String>,
 }

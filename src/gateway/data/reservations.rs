@@ -60,7 +60,7 @@ impl DataPlane {
         user: &UserId,
         limit: usize,
     ) -> Result<Vec<(String, Reservation)>, GatewayError> {
-        Ok(self.node.store.open_reservations(project, user, limit).await?)
+        Ok(self.store.open_reservations(project, user, limit).await?)
     }
 
     /// A reservation of `project`, or None.
@@ -69,12 +69,12 @@ impl DataPlane {
         project: &str,
         id: &ReservationId,
     ) -> Result<Option<ReservationView>, GatewayError> {
-        let Some(reservation) = self.node.store.reservation(project, id.user(), id).await? else {
+        let Some(reservation) = self.store.reservation(project, id.user(), id).await? else {
             return Ok(None);
         };
         let mut parents: Vec<(UserId, Reservation)> = Vec::new();
         walk_up(id.user(), reservation.parent.clone(), async |level| {
-            let Some(record) = self.node.store.reservation(project, level.subject, id).await? else {
+            let Some(record) = self.store.reservation(project, level.subject, id).await? else {
                 return Ok(None);
             };
             let above = record.parent.clone();
@@ -100,7 +100,6 @@ impl DataPlane {
                 self.node
                     .drive(project, subject, async || {
                         Ok(self
-                            .node
                             .store
                             .extend(project, subject, id, ttl_ms, MAX_LIFETIME_MS, ledger)
                             .await?

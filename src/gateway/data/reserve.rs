@@ -118,7 +118,6 @@ impl DataPlane {
             };
             let ledger = self.node.keeps_ledger(project).await?;
             let reply = self
-                .node
                 .store
                 .reserve(
                     project,
@@ -177,9 +176,9 @@ impl DataPlane {
         // largest await, and the whole decision's future is copied into a box per request
         // (BENCHMARKS.md, "Smaller futures and fewer allocations").
         if verdict.pending.iter().any(|p| *p) {
-            Box::pin(self.alerts_moved(fired)).await;
+            Box::pin(self.alerts().alerts_moved(fired)).await;
         } else {
-            self.alerts_fired(fired);
+            self.alerts().alerts_fired(fired);
         }
         let reservation_id = ReservationId::answered(held.reservation_id, &input.user)
             .ok_or_else(|| StoreError::Protocol("reserve answered a malformed reservation id".into()))?;
@@ -234,7 +233,6 @@ impl DataPlane {
         self.decide(project, level, input, at, async |admitted, prepared, _, at| {
             let ledger = self.node.keeps_ledger(project).await?;
             let reply = self
-                .node
                 .store
                 .check(project, level.subject, admitted.version, &prepared.holds, ledger, at)
                 .await?;
@@ -300,7 +298,7 @@ impl DataPlane {
         if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
             return Ok(Err(Decision::unpriced(group, &price.model, at_ms)));
         }
-        self.alerts_for(project, &mut prepared).await?;
+        self.alerts().alerts_for(project, &mut prepared).await?;
         prepared.name_approvals(project, subject.as_str());
         Ok(Ok(prepared))
     }

@@ -53,7 +53,7 @@ impl DataPlane {
         let sub = match remembered {
             Some(sub) => sub,
             None => {
-                let sub = Arc::new(self.node.store.subscription(project, user).await?);
+                let sub = Arc::new(self.store.subscription(project, user).await?);
                 self.node.cache.put_user(project, user.as_str(), Arc::clone(&sub));
                 sub
             }

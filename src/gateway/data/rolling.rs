@@ -43,11 +43,7 @@ impl DataPlane {
             }
             let counted = window.counted();
             let windows: Vec<_> = counted.iter().map(|(w, _)| *w).collect();
-            let counts = self
-                .node
-                .store
-                .sub_windows(project, &subject, &group.id, &windows)
-                .await?;
+            let counts = self.store.sub_windows(project, &subject, &group.id, &windows).await?;
             let amount = group
                 .measure_for(&input.event, &input.metadata)
                 .amount(input.quantity, &input.metadata)

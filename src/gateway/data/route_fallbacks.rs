@@ -21,7 +21,7 @@ impl DataPlane {
     /// Counts an attempt of `route` that gave way for `reason`, today.
     pub(crate) async fn fell_back(&self, project: &str, route: &str, reason: &str) -> Result<(), GatewayError> {
         let day = self.node.now_ms().div_euclid(DAY_MS);
-        Ok(self.node.store.count_fallback(project, day, route, reason).await?)
+        Ok(self.store.count_fallback(project, day, route, reason).await?)
     }
 
     /// Each route's attempts that gave way over the last `days` days (today included), by
@@ -29,7 +29,7 @@ impl DataPlane {
     pub(crate) async fn route_fallbacks(&self, project: &str, days: i64) -> Result<Vec<RouteFallbacks>, GatewayError> {
         let today = self.node.now_ms().div_euclid(DAY_MS);
         let mut sums: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for (_, route, reason, count) in self.node.store.route_fallbacks(project, today - days + 1).await? {
+        for (_, route, reason, count) in self.store.route_fallbacks(project, today - days + 1).await? {
             *sums.entry((route, reason)).or_default() += count;
         }
         let mut list: Vec<RouteFallbacks> = sums

@@ -156,7 +156,7 @@ impl DataPlane {
 
     /// A run of `project`, or None.
     pub async fn run(&self, project: &str, id: &ReservationId) -> Result<Option<RunView>, GatewayError> {
-        let Some(record) = self.node.store.reservation(project, id.user(), id).await? else {
+        let Some(record) = self.store.reservation(project, id.user(), id).await? else {
             return Ok(None);
         };
         self.view(project, id.user(), id.to_string(), record).await
@@ -174,7 +174,7 @@ impl DataPlane {
         if record.state != ReservationState::Held {
             return RunView::of(id, record, None, self.node.clock.now_ms());
         }
-        let fields = self.node.store.run_fields(project, user, &id).await?;
+        let fields = self.store.run_fields(project, user, &id).await?;
         let open = match fields.is_empty() {
             true => None,
             false => Some(parse_fields(&id, &fields).ok_or_else(|| {
@@ -187,7 +187,7 @@ impl DataPlane {
                 let Some(parsed) = ReservationId::parse_run(&id) else {
                     return Ok(None);
                 };
-                match self.node.store.reservation(project, user, &parsed).await? {
+                match self.store.reservation(project, user, &parsed).await? {
                     Some(record) => RunView::of(id, record, None, self.node.clock.now_ms()),
                     None => Ok(None),
                 }
@@ -199,7 +199,7 @@ impl DataPlane {
     /// `MAX_LISTED_RUNS`): each open one costs a read of its fields, so a reader asks for
     /// what it shows.
     pub(crate) async fn runs(&self, project: &str, user: &UserId, limit: usize) -> Result<Vec<RunView>, GatewayError> {
-        let records = self.node.store.runs(project, user, limit.min(MAX_LISTED_RUNS)).await?;
+        let records = self.store.runs(project, user, limit.min(MAX_LISTED_RUNS)).await?;
         let mut views = Vec::with_capacity(records.len());
         for (id, record) in records {
             views.extend(self.view(project, user, id, record).await?);

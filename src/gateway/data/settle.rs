@@ -201,7 +201,7 @@ impl DataPlane {
         // is moved into the entry's, which the answer does not read.
         let (actual, entry_metadata, read) = match (quantity, metadata) {
             (None, None) => (None, String::new(), None),
-            _ => match self.node.store.reservation(project, subject, id).await? {
+            _ => match self.store.reservation(project, subject, id).await? {
                 Some(mut reservation) => {
                     if let Some(model) = priced_as {
                         self.price_at(project, &mut reservation, model).await?;
@@ -232,7 +232,6 @@ impl DataPlane {
             .node
             .drive(project, subject, async || {
                 Ok(self
-                    .node
                     .store
                     .commit(
                         project,
@@ -261,7 +260,7 @@ impl DataPlane {
         let ledger = self.node.keeps_ledger(project).await?;
         self.node
             .drive(project, subject, async || {
-                Ok(self.node.store.release(project, subject, id, ledger, metadata).await?)
+                Ok(self.store.release(project, subject, id, ledger, metadata).await?)
             })
             .await
     }
@@ -277,7 +276,7 @@ impl DataPlane {
         labels: &Map<String, Value>,
     ) -> Result<String, GatewayError> {
         let on = self.node.keeps_ledger(project).await?;
-        let Some(mut reservation) = self.node.store.reservation(project, subject, id).await? else {
+        let Some(mut reservation) = self.store.reservation(project, subject, id).await? else {
             return Ok(String::new());
         };
         metadata_json(on, &on_top(&mut reservation, labels))
@@ -301,7 +300,7 @@ impl DataPlane {
                 )
             }
             SettleReply::Done(mut done) => {
-                self.alerts_fired(std::mem::take(&mut done.fired));
+                self.alerts().alerts_fired(std::mem::take(&mut done.fired));
                 // Labels come from the current plan when it still has the group.
                 let plan = self
                     .resolve(project, subject, Freshness::Cached)

@@ -6,12 +6,12 @@
 
 use futures_util::StreamExt;
 
-use super::DataPlane;
+use super::{DataPlane, Leases};
 use crate::gateway::GatewayError;
 use crate::quota::{Counter, Decision, Milli, Reason, UserId};
 use crate::store::{Ending, LeaseNote, LeaseNoteKind, Reply, SliceEnded};
 
-impl DataPlane {
+impl Leases<'_> {
     /// Ends what an outbox entry of `member`'s slot names (an intent, or a placed slice's mark)
     /// and settles the statements that writes.
     pub(super) async fn end_slice_and_settle(
@@ -22,7 +22,6 @@ impl DataPlane {
     ) -> Result<(), GatewayError> {
         let ledger = self.node.keeps_ledger(project).await?;
         let ended = self
-            .node
             .store
             .end_slice(project, member, Ending::Entry(entry), ledger)
             .await?;
@@ -46,11 +45,10 @@ impl DataPlane {
         if counters.iter().all(|c| c.leased == Milli::ZERO) {
             return Ok(());
         }
-        let (_, leases) = self.node.store.leases(project, team.as_str()).await?;
+        let (_, leases) = self.store.leases(project, team.as_str()).await?;
         let counted: Vec<_> = futures_util::stream::iter(&leases)
             .map(|l| {
-                self.node
-                    .store
+                self.store
                     .slice_counts(project, &l.member, team.as_str(), &l.field, &l.id)
             })
             .buffered(16)
@@ -111,10 +109,10 @@ impl DataPlane {
         if !self.leases.enabled {
             return;
         }
-        let (gateway, project, team) = (self.clone(), project.to_string(), team.to_string());
+        let (gateway, project, team) = (DataPlane::clone(self), project.to_string(), team.to_string());
         let member = member.map(str::to_string);
         tokio::spawn(async move {
-            if let Err(err) = gateway.end_leased(&project, &team, member.as_deref()).await {
+            if let Err(err) = gateway.leases().end_leased(&project, &team, member.as_deref()).await {
                 tracing::warn!(%err, "slices are left to end with their time");
             }
         });
@@ -128,7 +126,7 @@ impl DataPlane {
         team: &str,
         member: Option<&str>,
     ) -> Result<bool, GatewayError> {
-        let (_, leases) = self.node.store.leases(project, team).await?;
+        let (_, leases) = self.store.leases(project, team).await?;
         let ledger = self.node.keeps_ledger(project).await?;
         let mut gave = false;
         for l in leases.iter().filter(|l| member.is_none_or(|m| m == l.member)) {
@@ -141,7 +139,7 @@ impl DataPlane {
             };
             // (A slice closed already, whose statement waits in its outbox, states nothing.)
             if let Reply::Done(SliceEnded::Done(fired)) =
-                self.node.store.end_slice(project, &l.member, ending, ledger).await?
+                self.store.end_slice(project, &l.member, ending, ledger).await?
             {
                 gave |= !fired.ids.is_empty();
                 self.settle_fired(fired).await?;
@@ -156,7 +154,7 @@ impl DataPlane {
         if fired.ids.is_empty() {
             return Ok(());
         }
-        let entries = self.node.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+        let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
         self.settle_statements(&entries.leases).await?;
         for note in &entries.leases {
             if let LeaseNoteKind::Ledger(entry) = &note.kind {
@@ -164,7 +162,7 @@ impl DataPlane {
             }
         }
         if !entries.alerts.is_empty() && !self.skip_moves() {
-            self.move_alerts(entries.alerts).await?;
+            self.alerts().move_alerts(entries.alerts).await?;
         }
         Ok(())
     }
@@ -180,12 +178,10 @@ impl DataPlane {
             .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}").into()))?;
         let ledger = self.ledger_for(&note.project, &ancestor).await?;
         let at = format!("{}:{}", note.outbox, note.position);
-        self.node
-            .store
+        self.store
             .append_ledger(&note.project, &note.ancestor, &at, &entry, ledger)
             .await?;
-        self.node
-            .store
+        self.store
             .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
             .await?;
         Ok(())
@@ -215,13 +211,12 @@ impl DataPlane {
         for (note, statements, positions) in batches {
             let ledger = self.node.keeps_ledger(&note.project).await?;
             let settled = self
-                .node
                 .store
                 .settle_slice(&note.project, &note.ancestor, &note.member, &statements, ledger)
                 .await?;
             if let Reply::Done(fired) = settled {
-                self.alerts_fired(fired);
-                self.node.store.outbox_done(&note.outbox, &positions).await?;
+                self.alerts().alerts_fired(fired);
+                self.store.outbox_done(&note.outbox, &positions).await?;
             }
         }
         Ok(())

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::parents::{next_level, MAX_LEVELS};
 use super::resolve::Admitted;
 use super::slice_rounds::{self, Round, Rounds};
-use super::DataPlane;
+use super::Leases;
 use crate::gateway::GatewayError;
 use crate::quota::{Counter, Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
 use crate::store::{Fired, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
@@ -97,7 +97,7 @@ struct Place {
     placement: Placement,
 }
 
-impl DataPlane {
+impl Leases<'_> {
     /// Reserves on the user's slices of its ancestors' groups; None when the call is to be
     /// decided as without leases (leases off, no parent, a group that cannot be sliced, an
     /// ancestor near its limit). Never with an Idempotency-Key (levels.rs).
@@ -123,7 +123,7 @@ impl DataPlane {
             return Ok(None);
         }
         let rounds = OnSlices {
-            plane: self,
+            plane: *self,
             project,
             input,
             metadata,
@@ -207,11 +207,7 @@ impl DataPlane {
                     fallback: None,
                 };
                 let ledger = self.node.keeps_ledger(project).await?;
-                let reply = self
-                    .node
-                    .store
-                    .reserve(project, user, None, &args, &holds, ledger)
-                    .await?;
+                let reply = self.store.reserve(project, user, None, &args, &holds, ledger).await?;
                 match reply.done() {
                     Ok(Reserved::Decided(held, mut verdict, fired)) => {
                         let mut rest = verdict.split_off(prepared.holds.len());
@@ -384,14 +380,9 @@ impl DataPlane {
                 leases: &leases,
                 at,
             };
-            match self
-                .node
-                .store
-                .take_slice(project, ancestor.as_str(), &take, ledger)
-                .await?
-            {
+            match self.store.take_slice(project, ancestor.as_str(), &take, ledger).await? {
                 Reply::Done(Taken::Leased(taken, fired)) => {
-                    self.alerts_fired(fired);
+                    self.alerts().alerts_fired(fired);
                     for (((w, _), hold), lease) in asked.iter().zip(&holds).zip(taken) {
                         places.push(Place {
                             ancestor: ancestor.clone(),
@@ -408,7 +399,7 @@ impl DataPlane {
                     }
                 }
                 Reply::Done(Taken::Direct(fired)) => {
-                    self.alerts_fired(fired);
+                    self.alerts().alerts_fired(fired);
                     return Ok(None);
                 }
                 Reply::Stale => {
@@ -457,7 +448,6 @@ impl DataPlane {
     async fn drop_intents(&self, wanted: &[Wanted]) {
         for w in wanted {
             if let Err(err) = self
-                .node
                 .store
                 .outbox_done(&w.outbox, std::slice::from_ref(&w.short.intent))
                 .await
@@ -470,7 +460,7 @@ impl DataPlane {
 
 /// The rounds of one member's reserve as `slice_rounds` asks for them.
 struct OnSlices<'a> {
-    plane: &'a DataPlane,
+    plane: Leases<'a>,
     project: &'a str,
     input: &'a EventInput,
     metadata: &'a str,

@@ -147,9 +147,8 @@ impl DataPlane {
                 }
                 let first_call =
                     |first_ms| prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, false);
-                self.alerts_for(project, &mut prepared).await?;
+                self.alerts().alerts_for(project, &mut prepared).await?;
                 let reply = self
-                    .node
                     .store
                     .track(
                         project,
@@ -166,7 +165,7 @@ impl DataPlane {
                     Ok(done) => done,
                     Err(other) => return Ok(other),
                 };
-                self.alerts_fired(done.fired);
+                self.alerts().alerts_fired(done.fired);
                 // A repeat answers in the windows its first call counted in, and the levels above
                 // count at that instant too.
                 let (prepared, at_ms) = match done.first_at_ms.filter(|first| *first != at_ms) {

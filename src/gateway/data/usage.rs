@@ -86,7 +86,7 @@ impl DataPlane {
             Err(other) => return Ok(other),
         };
         // A team's groups as its members' slices count them now.
-        self.current_slices(project, user, &mut counters).await?;
+        self.leases().current_slices(project, user, &mut counters).await?;
         Ok(Reply::Done(Usage {
             plan_id: Some(plan.id.clone()),
             status,
@@ -118,12 +118,7 @@ impl DataPlane {
             .filter(|(g, _)| g.per.is_some())
             .map(|(g, w)| (g.id.as_str(), *w))
             .collect();
-        let mut lists = self
-            .node
-            .store
-            .listed_values(project, user, &per_value)
-            .await?
-            .into_iter();
+        let mut lists = self.store.listed_values(project, user, &per_value).await?.into_iter();
         let rows: Vec<(&LimitGroup, Window, Option<String>)> = plan
             .groups
             .iter()
@@ -164,7 +159,7 @@ impl DataPlane {
             .collect();
         let ledger = self.node.keeps_ledger(project).await?;
         let Reply::Done((redis_ms, amounts, outcomes, fallback)) =
-            self.node.store.usage(project, user, &fields, ledger).await?
+            self.store.usage(project, user, &fields, ledger).await?
         else {
             // More expired holds were due than one read takes: a batch went back; ask again.
             return Ok(Reply::More);

@@ -9,11 +9,14 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use super::Node;
+use crate::store::LabStore;
 
 /// Simulations over the node; cheap to clone.
 #[derive(Clone)]
 pub struct Lab {
     node: Node,
+    /// The lab's view of the store (`store/planes.rs`).
+    store: LabStore,
     /// How many simulations this node runs.
     running: Arc<AtomicUsize>,
 }
@@ -21,6 +24,7 @@ pub struct Lab {
 impl Lab {
     pub(super) fn new(node: Node) -> Lab {
         Lab {
+            store: LabStore::over(&node.store),
             node,
             running: Arc::default(),
         }

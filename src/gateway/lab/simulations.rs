@@ -221,7 +221,7 @@ impl Lab {
         if !is_simulation_id(id) {
             return Ok(None);
         }
-        let (Some(text), progress) = self.node.store.simulation(project, id).await? else {
+        let (Some(text), progress) = self.store.simulation(project, id).await? else {
             return Ok(None);
         };
         let mut simulation: Simulation = serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?;
@@ -236,7 +236,6 @@ impl Lab {
     async fn keep_simulation(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(simulation).map_err(GatewayError::encode("simulation"))?;
         Ok(self
-            .node
             .store
             .put_simulation(project, &simulation.id, false, text, KEEP)
             .await?)
@@ -246,7 +245,6 @@ impl Lab {
     async fn keep_progress(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(&simulation.progress).map_err(GatewayError::encode("progress"))?;
         Ok(self
-            .node
             .store
             .put_simulation(project, &simulation.id, true, text, KEEP)
             .await?)
@@ -296,7 +294,7 @@ impl Lab {
         };
         let (mut users, mut after) = (Vec::new(), None);
         loop {
-            let page = self.node.store.users(project, after.as_deref(), 1_000, &filter).await?;
+            let page = self.store.users(project, after.as_deref(), 1_000, &filter).await?;
             for entry in page.data {
                 if let Ok(user) = UserId::parse(&entry.user_id) {
                     users.push(user);
@@ -318,7 +316,7 @@ impl Lab {
     /// What the cohort's ledgers keep, whatever the times: a bound checked before starting.
     async fn ledger_lengths(&self, project: &str, users: &[UserId]) -> Result<u64, GatewayError> {
         let mut lengths = futures_util::stream::iter(users)
-            .map(|user| self.node.store.ledger_length(project, user))
+            .map(|user| self.store.ledger_length(project, user))
             .buffer_unordered(16);
         let mut total = 0;
         while let Some(length) = lengths.next().await {
@@ -373,7 +371,6 @@ impl Lab {
                 });
             }
             let sub = self
-                .node
                 .store
                 .subscription(project, user)
                 .await
@@ -442,7 +439,6 @@ impl Lab {
         loop {
             let after = entries.last().map(|e| e.position.clone());
             let page = self
-                .node
                 .store
                 .ledger(project, user, after.as_deref(), from_ms, to_ms, PAGE)
                 .await?;

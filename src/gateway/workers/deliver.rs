@@ -96,8 +96,8 @@ impl Workers {
     /// is logged and does not keep the others waiting.
     async fn deliver_due(&self, in_flight: &mut InFlight) -> Result<bool, GatewayError> {
         let mut delivering = Vec::new();
-        for project in self.data.node.store.project_ids().await? {
-            if !self.data.alerting(&project).await? {
+        for project in self.store.project_ids().await? {
+            if !self.data.alerts().alerting(&project).await? {
                 continue;
             }
             delivering.push(project.clone());
@@ -107,13 +107,7 @@ impl Workers {
             }
             let now = self.data.node.clock.now_ms();
             let lease = ms(self.webhooks.lease());
-            let claimed = match self
-                .data
-                .node
-                .store
-                .claim(&project, now, lease, room.len(), ms(LOG_KEEP))
-                .await
-            {
+            let claimed = match self.store.claim(&project, now, lease, room.len(), ms(LOG_KEEP)).await {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(%err, project, "this project's deliveries wait for the next round");
@@ -175,9 +169,7 @@ impl Workers {
             error: &error,
             at_ms: done,
         };
-        self.data
-            .node
-            .store
+        self.store
             .complete(project, &claimed.id, &attempted, ms(self.webhooks.failing_limit()))
             .await?;
         Ok(())

@@ -13,18 +13,25 @@ mod sweep;
 use std::sync::Arc;
 
 use super::DataPlane;
+use crate::store::WorkersStore;
 use crate::webhooks::WebhookSettings;
 
 /// The background jobs over the data plane; cheap to clone, as each attempt's task holds one.
 #[derive(Clone)]
 pub(crate) struct Workers {
     pub(super) data: DataPlane,
+    /// The workers' view of the store (`store/planes.rs`).
+    store: WorkersStore,
     /// How this node delivers webhooks and how often it sweeps (`QG_WEBHOOK_*`).
     pub(super) webhooks: Arc<WebhookSettings>,
 }
 
 impl Workers {
     pub(super) fn new(data: DataPlane, webhooks: Arc<WebhookSettings>) -> Workers {
-        Workers { data, webhooks }
+        Workers {
+            store: WorkersStore::over(&data.node.store),
+            data,
+            webhooks,
+        }
     }
 }

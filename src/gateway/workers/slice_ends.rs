@@ -14,7 +14,7 @@ impl Workers {
         }
         // The teams on the plan as it was edited, read before the edit is answered: a team that
         // joins it later has no slice of its old text to end.
-        let teams = match self.data.node.store.teams_on_plan(project, plan).await {
+        let teams = match self.store.teams_on_plan(project, plan).await {
             Ok(teams) if teams.is_empty() => return,
             Ok(teams) => teams,
             Err(err) => {
@@ -29,7 +29,7 @@ impl Workers {
                     tokio::time::sleep(crate::gateway::epoch::EPOCH_POLL * 2).await;
                 }
                 for team in &teams {
-                    if let Err(err) = gateway.end_leased(&project, team, None).await {
+                    if let Err(err) = gateway.leases().end_leased(&project, team, None).await {
                         tracing::warn!(%err, plan, "a plan's edit left a team's slices to end with their time");
                     }
                 }

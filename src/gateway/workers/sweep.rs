@@ -19,18 +19,16 @@ impl Workers {
     /// the turn taken). Answers how many it moved.
     pub(super) async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
         let turn = u64::try_from(self.webhooks.sweep_every().as_millis()).unwrap_or(u64::MAX);
-        if !self.data.node.store.take_sweep_turn(turn).await? {
+        if !self.store.take_sweep_turn(turn).await? {
             return Ok(0);
         }
         let before =
             self.data.node.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
         // Several outboxes a read, as many at once as make SWEEP_PARALLEL outboxes.
-        let per_read = self.data.node.store.outboxes_per_read();
+        let per_read = self.store.outboxes_per_read();
         let found: Vec<Result<Outboxed, _>> = futures_util::stream::iter((0..SLOTS).step_by(per_read))
             .map(|first| {
-                self.data
-                    .node
-                    .store
+                self.store
                     .outbox_stale(first..(first + per_read).min(SLOTS), before, SWEEP_BATCH)
             })
             .buffer_unordered(SWEEP_PARALLEL.div_ceil(per_read))
@@ -44,9 +42,9 @@ impl Workers {
         }
         let moved = entries.len() + notes.len();
         // The leases' notes first: ending an intent or a slice writes statements, settled now.
-        self.data.settle_notes(notes).await?;
+        self.data.leases().settle_notes(notes).await?;
         if !entries.is_empty() {
-            self.data.move_alerts(entries).await?;
+            self.data.alerts().move_alerts(entries).await?;
         }
         Ok(moved)
     }

@@ -82,7 +82,8 @@ impl Job<'_> {
                 batch: None,
                 job: Some(self.record.id.clone()),
             };
-            data.put_job_file(self.project, &job_key(&self.upstream.name, file), &record)
+            data.jobs()
+                .put_job_file(self.project, &job_key(&self.upstream.name, file), &record)
                 .await?;
             self.record.files.push(file.clone());
         }
@@ -90,7 +91,7 @@ impl Job<'_> {
             return Ok(true);
         }
         if !new.is_empty() {
-            data.update_job(self.project, &self.record).await?;
+            data.jobs().update_job(self.project, &self.record).await?;
         }
         let wire = self.wire();
         match shapes::seen(self.record.kind, object, |o| wire.usage_of_answer(Operation::Chat, o)) {
@@ -109,11 +110,15 @@ impl Job<'_> {
         let data = self.gateway.data();
         let key = self.record.key();
         let node = format!("{:x}", rand_id());
-        if !data.lease_job(self.project, "jobclaim", &key, &node, CLAIM_MS).await? {
+        if !data
+            .jobs()
+            .lease_job(self.project, "jobclaim", &key, &node, CLAIM_MS)
+            .await?
+        {
             return Ok(());
         }
         // Another node may have settled it since this one read its record.
-        if let Some(now) = data.job(self.project, &key).await? {
+        if let Some(now) = data.jobs().job(self.project, &key).await? {
             if now.ended.is_some() {
                 self.record = now;
                 return Ok(());
@@ -159,6 +164,7 @@ impl Job<'_> {
         let data = self.gateway.data();
         let node = format!("{:x}", rand_id());
         if !data
+            .jobs()
             .lease_job(self.project, "jobclaim", &self.record.key(), &node, CLAIM_MS)
             .await?
         {
@@ -175,7 +181,7 @@ impl Job<'_> {
             status: status.to_string(),
             at_ms: data.now_ms(),
         });
-        data.update_job(self.project, &self.record).await?;
+        data.jobs().update_job(self.project, &self.record).await?;
         self.counted(outcome, by);
         Ok(())
     }

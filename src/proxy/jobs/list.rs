@@ -77,6 +77,7 @@ pub(super) async fn serve(
     let (mut shown, mut more, mut cursor) = (Vec::new(), false, query.cursor.clone());
     for _ in 0..MAX_ROUNDS {
         let page = data
+            .jobs()
             .listed_page(list, query.oldest_first, &cursor, query.limit - shown.len())
             .await?;
         more = page.more;
@@ -86,6 +87,7 @@ pub(super) async fn serve(
         let keys: Vec<String> = page.ids.iter().map(|id| job_key(upstream, id)).collect();
         let seen: Vec<Seen> = match object {
             Object::Job(kind) => data
+                .jobs()
                 .jobs_of(project, &keys)
                 .await?
                 .into_iter()
@@ -95,6 +97,7 @@ pub(super) async fn serve(
                 })
                 .collect(),
             Object::File => data
+                .jobs()
                 .job_files_of(project, &keys)
                 .await?
                 .into_iter()
@@ -116,7 +119,7 @@ pub(super) async fn serve(
                 Seen::Gone => gone.push(id),
             }
         }
-        data.unlist(list, &gone).await?;
+        data.jobs().unlist(list, &gone).await?;
         if shown.len() >= query.limit || !more || matches!(cursor, Cursor::Before(_)) {
             break;
         }
@@ -153,7 +156,7 @@ pub(super) async fn serve(
             }
         }
     }
-    data.unlist(list, &gone).await?;
+    data.jobs().unlist(list, &gone).await?;
     Ok(page(items, more, anthropic))
 }
 

@@ -36,11 +36,11 @@ pub(crate) async fn serve(
     let (project, user) = (&ctx.caller.project, ctx.caller.user.as_str());
     let key = job_key(&ctx.upstream().name, id);
     let job = match object {
-        Object::Job(kind) => match data.job(project, &key).await? {
+        Object::Job(kind) => match data.jobs().job(project, &key).await? {
             Some(record) if record.user == user && record.kind == kind => Some(record),
             _ => return Ok(not_found(ctx, object, id)),
         },
-        Object::File => match data.job_file(project, &key).await? {
+        Object::File => match data.jobs().job_file(project, &key).await? {
             Some(file) if file.user == user => None,
             _ => return Ok(not_found(ctx, object, id)),
         },
@@ -60,7 +60,7 @@ pub(crate) async fn serve(
             Object::File => Listed::Files,
         };
         let list = (project.as_str(), user, ctx.upstream().name.as_str(), what);
-        data.unlist(list, &[id.to_string()]).await?;
+        data.jobs().unlist(list, &[id.to_string()]).await?;
     }
     match job {
         Some(record) if response.status().is_success() && matches!(action, Action::Read | Action::Cancel) => {
@@ -123,10 +123,10 @@ pub(crate) async fn repeated(
 ) -> Result<Option<HttpResponse>, ApiError> {
     let data = state.gateway.data();
     let project = &ctx.caller.project;
-    let Some(key) = data.job_of_hold(project, reservation.as_str()).await? else {
+    let Some(key) = data.jobs().job_of_hold(project, reservation.as_str()).await? else {
         return Ok(None);
     };
-    let Some(record) = data.job(project, &key).await? else {
+    let Some(record) = data.jobs().job(project, &key).await? else {
         return Ok(None);
     };
     let path = paths::read_path(record.kind, &record.id);

@@ -85,12 +85,14 @@ pub(super) async fn look(
     now: i64,
 ) -> Result<&'static str, JobError> {
     let data = gateway.data();
-    let Some(pending) = data.pending_job(project, key).await? else {
-        data.unschedule_job(project, key).await?;
+    let Some(pending) = data.jobs().pending_job(project, key).await? else {
+        data.jobs().unschedule_job(project, key).await?;
         return Ok("skipped");
     };
     let ends = pending.job.ends_ms;
-    data.schedule_job(project, key, settings.next_poll(now, ends)).await?;
+    data.jobs()
+        .schedule_job(project, key, settings.next_poll(now, ends))
+        .await?;
     let found = match tokio::time::timeout(settings.poll_timeout, find(gateway, upstream, project, &pending)).await {
         Ok(found) => found,
         Err(_) => Err(format!("no list of {} in time", upstream.name)),
@@ -105,7 +107,7 @@ pub(super) async fn look(
         Ok(Some((id, object))) => {
             job.record.id = id;
             let poll = settings.first_poll(&job.record);
-            data.put_job(project, &job.record, poll).await?;
+            data.jobs().put_job(project, &job.record, poll).await?;
             tracing::info!(
                 job = job.record.id,
                 "proxy: a job its node never recorded was found at the provider"
@@ -125,7 +127,7 @@ pub(super) async fn look(
                 );
             }
             job.hold()?.commit(Usage::default(), Answered::nothing()).await;
-            data.drop_pending_job(project, key).await?;
+            data.jobs().drop_pending_job(project, key).await?;
             job.counted("estimated", By::Sweep);
             Ok("expired")
         }
@@ -168,6 +170,7 @@ async fn find(
             // A video like another of the same user's, already recorded, is that one.
             let known = gateway
                 .data()
+                .jobs()
                 .job(project, &job_key(&upstream.name, id))
                 .await
                 .map_err(|e| e.to_string())?;

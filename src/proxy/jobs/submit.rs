@@ -94,12 +94,12 @@ pub(crate) async fn submit(
     let timeouts = &ctx.upstream().timeouts;
     let look = now + (timeouts.first_byte + timeouts.idle).as_millis() as i64;
     let pending = pending::pending(&record, pending::idempotency_key(req), shows);
-    if let Err(err) = data.put_pending_job(project, &pending, look).await {
+    if let Err(err) = data.jobs().put_pending_job(project, &pending, look).await {
         hold.release().await;
         return Err(err.into());
     }
     let settled = async || {
-        if let Err(err) = data.drop_pending_job(project, &pending.key()).await {
+        if let Err(err) = data.jobs().drop_pending_job(project, &pending.key()).await {
             tracing::warn!(%err, "proxy: a settled job's pending record stays; the sweeper drops it");
         }
     };
@@ -145,7 +145,7 @@ pub(crate) async fn submit(
     };
     record.id = id.to_string();
     let poll = proxy.jobs.first_poll(&record);
-    if let Err(err) = data.put_job(project, &record, poll).await {
+    if let Err(err) = data.jobs().put_job(project, &record, poll).await {
         // The job runs and its hold stands; unrecorded, it is settled by no read: its hold is
         // committed as it is, so the provider's bill is never free.
         tracing::error!(%err, job = record.id, "proxy: a submitted job could not be recorded; its hold is charged");
@@ -176,6 +176,7 @@ async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -
     let file = state
         .gateway
         .data()
+        .jobs()
         .job_file(&ctx.caller.project, &key)
         .await?
         .filter(|f| f.user == ctx.caller.user.as_str())

@@ -62,7 +62,7 @@ pub(crate) fn start(gateway: Gateway, proxy: web::Data<Proxy>) {
 async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
     let data = gateway.data();
     let now = data.now_ms();
-    let due = match data.due_jobs(now, 4 * PER_SWEEP).await {
+    let due = match data.jobs().due_jobs(now, 4 * PER_SWEEP).await {
         Ok(due) => due,
         Err(err) => {
             tracing::warn!(%err, "proxy: the job sweeper could not read its list");
@@ -75,7 +75,7 @@ async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
         let busy = in_flight.borrow().get(&upstream).copied().unwrap_or(0);
         if started == PER_SWEEP || busy >= PER_UPSTREAM {
             let later = now + proxy.jobs.sweep_every.as_millis() as i64;
-            if let Err(err) = data.schedule_job(&project, &key, later).await {
+            if let Err(err) = data.jobs().schedule_job(&project, &key, later).await {
                 tracing::warn!(%err, "proxy: the job sweeper could not put a job off");
             }
             continue;
@@ -107,6 +107,7 @@ async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i
     let (data, settings) = (gateway.data(), &proxy.jobs);
     let node = format!("{:x}", end::rand_id());
     if !data
+        .jobs()
         .lease_job(project, "jobpoll", key, &node, settings.repoll_ms() as u64)
         .await?
     {
@@ -123,16 +124,17 @@ async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i
         let upstream = upstream_of(key.split_once('/').map_or("", |(u, _)| u))?;
         return pending::look(gateway, upstream, settings, (project, key), now).await;
     }
-    let Some(record) = data.job(project, key).await? else {
-        data.unschedule_job(project, key).await?;
+    let Some(record) = data.jobs().job(project, key).await? else {
+        data.jobs().unschedule_job(project, key).await?;
         return Ok("skipped");
     };
     if record.ended.is_some() {
-        data.unschedule_job(project, key).await?;
+        data.jobs().unschedule_job(project, key).await?;
         return Ok("skipped");
     }
     // Next time first: a node that dies polling leaves the job due again after the lease.
-    data.schedule_job(project, key, settings.next_poll(now, record.ends_ms))
+    data.jobs()
+        .schedule_job(project, key, settings.next_poll(now, record.ends_ms))
         .await?;
     let upstream = upstream_of(&record.upstream)?;
     let at_end = now >= record.ends_ms;

@@ -158,6 +158,7 @@ pub(crate) async fn upload(
         state
             .gateway
             .data()
+            .jobs()
             .put_job_file(&ctx.caller.project, &job_key(&ctx.upstream().name, &id), &record)
             .await?;
     }

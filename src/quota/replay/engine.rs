@@ -35,7 +35,7 @@ pub struct Subject<'p> {
 
 /// A counter: its group, its window's start (0 for lifetime and in-flight groups) and a
 /// per-value group's value.
-pub type CounterKey = (String, i64, Option<String>);
+pub(crate) type CounterKey = (String, i64, Option<String>);
 
 /// Milli-units a counter counted and holds open.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

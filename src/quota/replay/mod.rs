@@ -4,9 +4,9 @@
 //! Pure: the caller reads the ledger and the subscriptions.
 
 mod engine;
-pub mod report;
+pub(crate) mod report;
 mod timeline;
 
-pub use engine::{replay, Count, CounterKey, Outcome, PlanSpan, Subject};
-pub use report::{Aggregate, Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
-pub use timeline::{Act, Ask, Choice, Timed, Timeline};
+pub use engine::{replay, Outcome, PlanSpan, Subject};
+pub(crate) use report::{Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
+pub use timeline::Timeline;

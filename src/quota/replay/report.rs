@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::Outcome;
 
 /// The alert thresholds a report counts users across, in percent.
-pub const THRESHOLDS: [u16; 3] = [50, 80, 100];
+pub(crate) const THRESHOLDS: [u16; 3] = [50, 80, 100];
 
 /// What one plan did with one user's demand.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::store::StoreError;
 pub(crate) type SubscriptionHash = Vec<(String, String)>;
 
 /// One onPlanChange rule of the new plan (reset or block), for its group's current window.
-pub struct PlanChangeRule<'a> {
+pub(crate) struct PlanChangeRule<'a> {
     pub rule: PlanChange,
     pub group: &'a str,
     pub window: Window,
@@ -26,7 +26,7 @@ pub struct PlanChangeRule<'a> {
 }
 
 /// What subscribe.lua writes.
-pub struct SubscribeArgs<'a> {
+pub(crate) struct SubscribeArgs<'a> {
     pub version: u64,
     pub plan: &'a str,
     pub started_ms: i64,
@@ -38,7 +38,7 @@ pub struct SubscribeArgs<'a> {
 
 /// What a subscribe does to the subscription's parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParentChange<'a> {
+pub(crate) enum ParentChange<'a> {
     Keep,
     Remove,
     Set(&'a str),

@@ -18,7 +18,7 @@ use crate::store::StoreError;
 
 /// One alternative a reserve asks the script about: its event, quantity and metadata (canonical
 /// JSON, "" for none), its index as asked, and its holds.
-pub struct Alternative<'a> {
+pub(crate) struct Alternative<'a> {
     pub event: &'a str,
     pub quantity: Milli,
     pub metadata: &'a str,
@@ -39,7 +39,7 @@ pub(crate) struct Asked<'a> {
 /// What a reserve of alternatives answered: its reservation (when it held one), the verdict of
 /// each alternative it weighed, in the order asked (the one it decided on last: held, or the
 /// last denied), and the alerts fired.
-pub struct Weighed {
+pub(crate) struct Weighed {
     pub held: Held,
     pub verdicts: Vec<Verdict>,
     pub fired: Fired,
@@ -234,11 +234,11 @@ const STEP_CODES: std::ops::RangeInclusive<i64> = 1..=5;
 
 /// The library's declarations of what a denial it records is called (reserving.lua's
 /// denial_of): `DENIED.hold[code]` a hold's reason, `DENIED.balance[code]` a balance group's,
-/// `DENIED.step[code]` a step's run's (`run::step_denial`), as a reserve's answer names them;
+/// `DENIED.step[code]` a step's run's (`decision::step_denial`), as a reserve's answer names them;
 /// and how many alternatives a reserve may name.
 #[cfg(test)]
 pub(crate) fn lua() -> String {
-    use crate::quota::run::step_denial;
+    use crate::quota::decision::step_denial;
     let table = |reason: &dyn Fn(i64) -> Option<crate::quota::Reason>, codes: std::ops::RangeInclusive<i64>| {
         codes
             .map(|code| reason(code).map_or("false".to_string(), |r| format!("'{}'", r.code())))

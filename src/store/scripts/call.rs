@@ -206,6 +206,12 @@ impl Call {
     }
 }
 
+impl keys::TakesKeys for Call {
+    fn take_key(&mut self, key: &str) {
+        self.key(key);
+    }
+}
+
 /// Whether Redis answered that it has not the function or script called.
 fn lost(err: &RedisError) -> bool {
     err.kind() == ErrorKind::Server(ServerErrorKind::NoScript)

@@ -11,7 +11,7 @@ use super::values::{record_rest, HoldValues};
 use super::{
     int_of, int_of_text, milli_of, unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing,
 };
-use crate::quota::run::step_denial;
+use crate::quota::decision::step_denial;
 use crate::quota::{Amounts, Balance, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
@@ -20,7 +20,7 @@ use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
 #[derive(Debug, Clone)]
-pub struct Held {
+pub(crate) struct Held {
     pub reservation_id: String,
     pub expires_ms: i64,
     /// Some for a repeat of an Idempotency-Key (no hold was made now; the first call's is
@@ -30,7 +30,7 @@ pub struct Held {
 }
 
 /// What reserve.lua writes besides the holds.
-pub struct ReserveArgs<'a> {
+pub(crate) struct ReserveArgs<'a> {
     pub version: u64,
     pub reservation_id: &'a str,
     pub ttl_ms: i64,
@@ -55,7 +55,7 @@ pub struct ReserveArgs<'a> {
 /// lua/library/modules/fallbacks.lua): its chain, and the caps of its matched groups that have
 /// one (`maxFallbackSpend`).
 #[derive(Debug, Clone)]
-pub struct FallbackArgs<'a> {
+pub(crate) struct FallbackArgs<'a> {
     pub chain: &'a str,
     pub caps: Vec<(&'a str, Milli)>,
 }
@@ -78,7 +78,7 @@ impl FallbackArgs<'_> {
 
 /// One counter usage.lua reads: the group's window and the plan's quota for it, and a balance
 /// group's balance (its allowance read as a reserve in that window would open it).
-pub struct UsageField<'a> {
+pub(crate) struct UsageField<'a> {
     pub group: &'a str,
     /// A per-value group's counter of this value.
     pub value: Option<&'a str>,
@@ -248,7 +248,7 @@ pub(super) fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, Store
 
 /// What a reserve answered: its decision, or that slices of its ancestors' groups were short
 /// (nothing decided; slices.rs).
-pub enum Reserved {
+pub(crate) enum Reserved {
     Decided(Held, Verdict, Fired),
     Short(Vec<super::Short>, Fired),
 }
@@ -338,7 +338,7 @@ pub(crate) async fn reclaim(conn: &mut Conn, w: &Writing<'_>) -> Result<Reply<()
 
 /// What track.lua answered: each hold's counter after it, the alerts it fired, a repeat's
 /// first instant, and a step's run.
-pub struct Tracked {
+pub(crate) struct Tracked {
     pub amounts: Vec<Amounts>,
     pub fired: Fired,
     pub first_at_ms: Option<i64>,
@@ -431,7 +431,7 @@ pub(crate) async fn usage(
 }
 
 /// What adjust.lua writes besides its hold.
-pub struct AdjustArgs {
+pub(crate) struct AdjustArgs {
     pub version: u64,
     pub amount_milli: i64,
     pub reason: String,
@@ -441,7 +441,7 @@ pub struct AdjustArgs {
 }
 
 /// An adjustment as adjust.lua answered it.
-pub struct Adjustment {
+pub(crate) struct Adjustment {
     /// The signed change applied, in milli-units.
     pub applied_milli: i64,
     pub amounts: Amounts,

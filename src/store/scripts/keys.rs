@@ -4,7 +4,6 @@
 //! into lua/layouts.lua from `lua()`, with the layouts), so neither side names a key by its
 //! number. (The control plane's scripts, run with EVALSHA, keep their few keys by number.)
 
-use super::call::Call;
 use crate::store::layout::UserKeys;
 
 /// A key of a user's (or of its slot's) that a function of the library takes.
@@ -82,22 +81,27 @@ pub(crate) const AFTER_WRITING: [Key; 2] = [Key::Audit, Key::Grants];
 /// kinds share name them by `KEY` (a test holds it).
 pub(crate) const READING: [Key; 4] = [Key::Counters, Key::Reservations, Key::Open, Key::Subscription];
 
+/// What takes a script's keys one by one: a call (`call.rs`), which this file stands below.
+pub(crate) trait TakesKeys {
+    fn take_key(&mut self, key: &str);
+}
+
 /// Adds `list`'s keys of one user to a call, in order.
-pub(crate) fn push(inv: &mut Call, keys: &UserKeys, list: &[Key]) {
+pub(crate) fn push(inv: &mut impl TakesKeys, keys: &UserKeys, list: &[Key]) {
     for &key in list {
         match key {
-            Key::Counters => inv.key(keys.ctr()),
-            Key::Reservations => inv.key(keys.res()),
-            Key::Open => inv.key(keys.open()),
-            Key::Ended => inv.key(keys.ended()),
-            Key::Periods => inv.key(keys.periods()),
-            Key::Subscription => inv.key(keys.sub()),
-            Key::Idempotency => inv.key(keys.idem()),
-            Key::Ledger => inv.key(keys.ledger()),
-            Key::Daily => inv.key(keys.daily()),
-            Key::Outbox => inv.key(keys.outbox()),
-            Key::Audit => inv.key(keys.audit()),
-            Key::Grants => inv.key(&keys.grants()),
+            Key::Counters => inv.take_key(keys.ctr()),
+            Key::Reservations => inv.take_key(keys.res()),
+            Key::Open => inv.take_key(keys.open()),
+            Key::Ended => inv.take_key(keys.ended()),
+            Key::Periods => inv.take_key(keys.periods()),
+            Key::Subscription => inv.take_key(keys.sub()),
+            Key::Idempotency => inv.take_key(keys.idem()),
+            Key::Ledger => inv.take_key(keys.ledger()),
+            Key::Daily => inv.take_key(keys.daily()),
+            Key::Outbox => inv.take_key(keys.outbox()),
+            Key::Audit => inv.take_key(keys.audit()),
+            Key::Grants => inv.take_key(&keys.grants()),
         };
     }
 }

@@ -23,7 +23,7 @@ macro_rules! lua {
 /// `layouts.rs`), the shape check every call makes first, the head (the call's context and
 /// `register`), then the modules (each may use those before it). The functions follow, each
 /// of which registers itself: those the contracts declare (`contract.rs`), in their order.
-pub const PARTS: &[(&str, &str)] = &[
+pub(crate) const PARTS: &[(&str, &str)] = &[
     lua!("layouts.lua"),
     lua!("shape.lua"),
     lua!("library/head.lua"),
@@ -50,7 +50,7 @@ pub const PARTS: &[(&str, &str)] = &[
 ];
 
 /// Every part of the library, in load order: `PARTS`, then the functions.
-pub fn parts() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn parts() -> Vec<(&'static str, &'static str)> {
     let functions = super::contract::ALL.iter().filter_map(|c| match c.runs {
         Runs::Function { text, .. } => Some((c.file, text)),
         Runs::Eval(_) => None,
@@ -70,7 +70,7 @@ pub struct Library {
 pub static LIBRARY: LazyLock<Library> = LazyLock::new(|| build(&parts()));
 
 /// The library of these parts.
-pub fn build(parts: &[(&str, &str)]) -> Library {
+pub(crate) fn build(parts: &[(&str, &str)]) -> Library {
     let joined: String = parts.iter().map(|(_, text)| *text).collect();
     let version = env!("CARGO_PKG_VERSION").replace(['.', '-', '+'], "_");
     let name = format!("qg_{version}_{}", &crate::secrets::digest_hex(&joined)[..16]);
@@ -80,7 +80,7 @@ pub fn build(parts: &[(&str, &str)]) -> Library {
 
 /// Whether `other`, a library in Redis, is another build's that this build removes: a library
 /// of this project (named as `build` names them) of this version or an older one.
-pub fn removes(other: &str) -> bool {
+pub(crate) fn removes(other: &str) -> bool {
     fn version(name: &str) -> Option<(Vec<u64>, &str)> {
         let rest = name.strip_prefix("qg_")?;
         let (version, digest) = rest.rsplit_once('_')?;

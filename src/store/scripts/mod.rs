@@ -19,7 +19,7 @@ pub(crate) mod entries;
 mod holds;
 pub(crate) mod keys;
 pub(crate) mod layouts;
-pub mod library;
+pub(crate) mod library;
 mod settle;
 mod slices;
 mod values;
@@ -28,13 +28,13 @@ use redis::Value;
 
 use call::writing_args;
 
-pub use account::*;
+pub(crate) use account::*;
 pub(crate) use alternatives::{asked_text, ledger_alternatives, reserve_first, Alternative, Asked, Weighed};
 pub(crate) use approvals::*;
 pub(crate) use credits::*;
-pub use holds::*;
-pub use settle::*;
-pub use slices::*;
+pub(crate) use holds::*;
+pub(crate) use settle::*;
+pub(crate) use slices::*;
 
 use super::layout::UserKeys;
 use super::StoreError;
@@ -70,7 +70,7 @@ fn lua_files() -> Vec<std::path::PathBuf> {
 /// A script's answer: done, or call again after re-reading state. Every script's reply is one
 /// of these, and the gateway's one retry driver handles the last three the same way for all.
 #[derive(Debug)]
-pub enum Reply<T> {
+pub(crate) enum Reply<T> {
     Done(T),
     /// The subscription version or a period did not match Redis.
     Stale,
@@ -84,7 +84,7 @@ pub enum Reply<T> {
 }
 
 impl<T> Reply<T> {
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
         match self {
             Reply::Done(value) => Reply::Done(f(value)),
             Reply::Stale => Reply::Stale,
@@ -95,7 +95,7 @@ impl<T> Reply<T> {
     }
 
     /// A done answer's value, or the other answers as they are, for an answer of another type.
-    pub fn done<U>(self) -> Result<T, Reply<U>> {
+    pub(crate) fn done<U>(self) -> Result<T, Reply<U>> {
         match self {
             Reply::Done(value) => Ok(value),
             Reply::Stale => Err(Reply::Stale),
@@ -108,7 +108,7 @@ impl<T> Reply<T> {
 
 impl<T> Reply<Option<T>> {
     /// A done answer of nothing as the error `none` makes; the other answers as they are.
-    pub fn ok_or_else<E>(self, none: impl FnOnce() -> E) -> Result<Reply<T>, E> {
+    pub(crate) fn ok_or_else<E>(self, none: impl FnOnce() -> E) -> Result<Reply<T>, E> {
         match self {
             Reply::Done(Some(value)) => Ok(Reply::Done(value)),
             Reply::Done(None) => Err(none()),
@@ -136,7 +136,7 @@ impl<T> Reply<T> {
 /// What a usage ledger entry needs that a script cannot know: the request's event, metadata
 /// and quantity.
 #[derive(Debug, Clone, Default)]
-pub struct LedgerEntry<'a> {
+pub(crate) struct LedgerEntry<'a> {
     /// Track only: commits take the event from the reservation.
     pub event: &'a str,
     /// The request's metadata as JSON, "" when it gave none.
@@ -167,7 +167,7 @@ impl LedgerEntry<'_> {
 /// `decided_at`): ms, and whether a level below accepted it already in the same request (a
 /// parent's level, reached later, then takes it further in the past).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decided {
+pub(crate) struct Decided {
     pub at_ms: i64,
     pub below: bool,
 }
@@ -200,7 +200,7 @@ pub(crate) struct Writing<'a> {
 /// Alerts a script fired: entries it added to the alerts outbox of the user's slot, for the
 /// gateway to move to their project's deliveries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fired {
+pub(crate) struct Fired {
     pub outbox: String,
     pub ids: Vec<String>,
 }
@@ -208,7 +208,7 @@ pub struct Fired {
 /// An Idempotency-Key as the scripts store it: the field (route and key digest) and the
 /// digest of the request body.
 #[derive(Debug, Clone)]
-pub struct Idempotency {
+pub(crate) struct Idempotency {
     pub field: String,
     pub body_digest: String,
 }
@@ -216,7 +216,7 @@ pub struct Idempotency {
 impl Idempotency {
     /// The same key at a parent's level for a call about `member`: one parent's members may
     /// use the same keys, so the member is part of the field there.
-    pub fn under(&self, member: &str) -> Idempotency {
+    pub(crate) fn under(&self, member: &str) -> Idempotency {
         Idempotency {
             field: format!("{}@{}", self.field, crate::secrets::digest_hex(member)),
             body_digest: self.body_digest.clone(),

@@ -13,7 +13,7 @@ use crate::store::StoreError;
 
 /// How a commit or release script ended the reservation.
 #[derive(Debug)]
-pub enum SettleReply {
+pub(crate) enum SettleReply {
     NotFound,
     /// The reservation already ended the other way.
     Conflict(ReservationState),
@@ -26,7 +26,7 @@ pub enum SettleReply {
 }
 
 #[derive(Debug)]
-pub struct Ended {
+pub(crate) struct Ended {
     /// Committed, released, or expired (a release after expiry).
     pub state: ReservationState,
     pub late: bool,
@@ -86,7 +86,7 @@ pub(crate) async fn commit(
 
 /// How saying a committed call's outcome went.
 #[derive(Debug)]
-pub enum OutcomeReply {
+pub(crate) enum OutcomeReply {
     NotFound,
     /// The reservation is not committed: held, released or expired.
     NotCommitted(ReservationState),

@@ -17,7 +17,7 @@ use crate::store::StoreError;
 
 /// What a take leased, or why it leased nothing: all or nothing.
 #[derive(Debug, Clone)]
-pub enum Taken {
+pub(crate) enum Taken {
     /// One lease per take asked, in order; the closed slices' statements were applied first,
     /// and fired these alerts.
     Leased(Vec<Lease>, Fired),
@@ -30,7 +30,7 @@ pub enum Taken {
 
 /// What one take leased.
 #[derive(Debug, Clone)]
-pub struct Lease {
+pub(crate) struct Lease {
     pub amount: Milli,
     pub ends_ms: i64,
     /// The group's counter at the ancestor after the take.
@@ -38,7 +38,7 @@ pub struct Lease {
 }
 
 /// What a take asks of an ancestor: a slice of each of its groups a reserve found short.
-pub struct Take<'a> {
+pub(crate) struct Take<'a> {
     pub version: u64,
     pub member: &'a str,
     /// When the slices end at one slice life, and the leases' backstop for that end.
@@ -51,7 +51,7 @@ pub struct Take<'a> {
 }
 
 /// One slice a take asks for.
-pub struct TakeLease<'a> {
+pub(crate) struct TakeLease<'a> {
     pub lease: &'a str,
     pub least: Milli,
     pub threshold: Milli,
@@ -129,7 +129,7 @@ pub(crate) async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -
 
 /// A statement of a slice (slices.lua), as its member's slot wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+pub(crate) struct Statement {
     pub lease: String,
     pub number: u64,
     pub used: Milli,
@@ -164,7 +164,7 @@ pub(crate) async fn settle_slice(
 
 /// How end_slice went: done (the statements it wrote), or early for a slice not ended yet.
 #[derive(Debug, Clone)]
-pub enum SliceEnded {
+pub(crate) enum SliceEnded {
     Done(Fired),
     Early,
 }
@@ -172,7 +172,7 @@ pub enum SliceEnded {
 /// What end_slice ends: an outbox entry (an intent a dead node left, or a placed slice's
 /// mark), or a slice named by its lease.
 #[derive(Debug, Clone, Copy)]
-pub enum Ending<'a> {
+pub(crate) enum Ending<'a> {
     Entry(&'a str),
     Lease {
         ancestor: &'a str,
@@ -219,14 +219,16 @@ pub(crate) async fn end_slice(
 
 /// One open lease of a team's level (leases.lua).
 #[derive(Debug, Clone)]
-pub struct OpenLease {
+pub(crate) struct OpenLease {
     pub id: String,
     pub member: String,
     /// The team's counter field it leases from.
     pub field: String,
     /// Its period's end, ms; "" for a lifetime.
     pub period_end: String,
-    /// Ms after which its slice takes no new hold.
+    /// Ms after which its slice takes no new hold (read back whole; the node decides by the
+    /// script's answer, not by it).
+    #[allow(dead_code)]
     pub ends_ms: i64,
     /// What statements counted used, and what it still leases.
     pub used: Milli,
@@ -329,7 +331,7 @@ pub(crate) async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str)
 /// it did: its outbox entry and the statement, which the take applies (and the reserve placing
 /// the new lease removes).
 #[derive(Debug, Clone)]
-pub struct Short {
+pub(crate) struct Short {
     pub hold: usize,
     pub lease: String,
     pub intent: String,

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use quota_gateway::store::RedisMode;
+use quota_gateway::surface::store::RedisMode;
 use serde_json::json;
 
 use crate::support::redis::{Target, TestRedis};

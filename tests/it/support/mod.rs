@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use quota_gateway::config::Config;
 use quota_gateway::startup::Application;
-use quota_gateway::store::RedisMode;
+use quota_gateway::surface::store::RedisMode;
 use redis::Target;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -31,7 +31,7 @@ pub struct TestApp {
 /// A fresh prefix per test: every key of the test lives under it.
 /// What ledger `entries` add up to, per group, in milli-units: the models' check that the
 /// ledger sums to the counters.
-pub fn ledger_sums(entries: &[quota_gateway::quota::UsageEvent]) -> std::collections::BTreeMap<String, i64> {
+pub fn ledger_sums(entries: &[quota_gateway::surface::quota::UsageEvent]) -> std::collections::BTreeMap<String, i64> {
     let mut sums = std::collections::BTreeMap::new();
     for entry in entries {
         for group in &entry.groups {
@@ -94,7 +94,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
 
 /// The service layer alone (no HTTP) on the shared test Redis under `prefix`, its clock synced.
 pub async fn service_on_shared(prefix: &str) -> quota_gateway::gateway::Gateway {
-    let gateway = quota_gateway::gateway::Gateway::new(&quota_gateway::store::StoreConfig {
+    let gateway = quota_gateway::gateway::Gateway::new(&quota_gateway::surface::store::StoreConfig {
         redis_mode: redis::shared().target().mode,
         redis_url: redis::shared().target().url,
         clock_skew_ms: 0,
@@ -408,7 +408,7 @@ pub fn freemium_free_plan() -> Value {
 /// in the open set, and the counters hash's "~open" (an instant no open hold expires before,
 /// lua/library/modules/prelude.lua's reclaim_due) dropped, as an extension that brings an
 /// expiry nearer drops it.
-pub fn expire_at(keys: &quota_gateway::store::layout::UserKeys, id: &str, at_ms: &str) {
+pub fn expire_at(keys: &quota_gateway::surface::store::layout::UserKeys, id: &str, at_ms: &str) {
     let _: i64 = redis::shared().query(&["ZADD", keys.open(), "XX", at_ms, id]);
     let _: i64 = redis::shared().query(&["HDEL", keys.ctr(), "~open"]);
 }

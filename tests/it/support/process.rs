@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use quota_gateway::store::RedisMode;
+use quota_gateway::surface::store::RedisMode;
 
 use super::redis::Target;
 

@@ -9,9 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use quota_gateway::store::contract::{Contract, Runs};
-use quota_gateway::store::library::{function_name, LIBRARY};
-use quota_gateway::store::RedisMode;
+use quota_gateway::surface::store::contract::{Contract, Runs};
+use quota_gateway::surface::store::library::{function_name, LIBRARY};
+use quota_gateway::surface::store::RedisMode;
 
 /// Where a gateway under test finds Redis.
 #[derive(Debug, Clone)]
