@@ -24,7 +24,7 @@ use crate::gateway::{Catalog, FirstStart, Gateway};
 use crate::http::AppState;
 use crate::metrics::traces::{TraceSettings, Traces};
 use crate::proxy::upstreams::{self, UpstreamsError};
-use crate::proxy::Proxy;
+use crate::proxy::Door;
 use crate::store::{StoreConfig, StoreError};
 
 /// How long to wait between attempts to reach Redis at start.
@@ -132,7 +132,7 @@ impl Application {
                 let mut names: Vec<&str> = loaded.by_name.keys().map(String::as_str).collect();
                 names.sort_unstable();
                 tracing::info!(upstreams = names.join(", "), "proxy: serving /proxy/{{upstream}}/");
-                Some(web::Data::new(Proxy::new(loaded, &config.proxy())))
+                Some(web::Data::new(Door::new(loaded, &config.proxy(), gateway.clone())))
             }
             None => {
                 tracing::info!("proxy: off (QG_UPSTREAMS names no upstreams file): no /proxy routes");
@@ -141,7 +141,7 @@ impl Application {
         };
         let state = web::Data::new(AppState::new(gateway));
         if let Some(proxy) = &proxy {
-            crate::proxy::start_background(state.gateway.clone(), proxy.clone());
+            crate::proxy::start_background(proxy.clone());
         }
         let (sender, started) = oneshot::channel();
         let (refuse, refused) = oneshot::channel();
