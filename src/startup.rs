@@ -24,7 +24,7 @@ use crate::gateway::{Catalog, FirstStart, Gateway};
 use crate::http::AppState;
 use crate::metrics::traces::{TraceSettings, Traces};
 use crate::proxy::upstreams::{self, UpstreamsError};
-use crate::proxy::Proxy;
+use crate::proxy::Door;
 use crate::store::{StoreConfig, StoreError};
 
 /// How long to wait between attempts to reach Redis at start.
@@ -97,10 +97,10 @@ impl Application {
     /// configured one, or the managed server's).
     pub async fn build(config: &Config, redis_url: &str) -> Result<Application, StartupError> {
         let gateway = gateway(config, redis_url)?;
-        let proxy = proxy(config)?;
+        let proxy = proxy(config, &gateway)?;
         let state = web::Data::new(AppState::new(gateway));
         if let Some(proxy) = &proxy {
-            crate::proxy::start_background(state.gateway.clone(), proxy.clone());
+            crate::proxy::start_background(proxy.clone());
         }
         let (sender, started) = oneshot::channel();
         let (refuse, refused) = oneshot::channel();
@@ -182,7 +182,7 @@ fn gateway(config: &Config, redis_url: &str) -> Result<Gateway, StartupError> {
 }
 
 /// The proxy over the upstreams file `QG_UPSTREAMS` names; None (no `/proxy` routes) without one.
-fn proxy(config: &Config) -> Result<Option<web::Data<Proxy>>, StartupError> {
+fn proxy(config: &Config, gateway: &Gateway) -> Result<Option<web::Data<Door>>, StartupError> {
     let Some(path) = &config.upstreams else {
         tracing::info!("proxy: off (QG_UPSTREAMS names no upstreams file): no /proxy routes");
         return Ok(None);
@@ -191,7 +191,7 @@ fn proxy(config: &Config) -> Result<Option<web::Data<Proxy>>, StartupError> {
     let mut names: Vec<&str> = loaded.by_name.keys().map(String::as_str).collect();
     names.sort_unstable();
     tracing::info!(upstreams = names.join(", "), "proxy: serving /proxy/{{upstream}}/");
-    Ok(Some(web::Data::new(Proxy::new(loaded, &config.proxy()))))
+    Ok(Some(web::Data::new(Door::new(loaded, &config.proxy(), gateway.clone()))))
 }
 
 /// Starts serving the routes (the proxy's, the API's, the dashboard's) on `listener`.
@@ -199,7 +199,7 @@ fn serve(
     config: &Config,
     listener: TcpListener,
     state: web::Data<AppState>,
-    proxy: Option<web::Data<Proxy>>,
+    proxy: Option<web::Data<Door>>,
 ) -> Result<Server, StartupError> {
     let bind_error = |e| StartupError::Bind(config.listen.to_string(), e);
     let mut builder = ServerBuilder::default()

@@ -4,8 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
+use super::call::context::Ctx;
+use super::call::outcome::Failure;
+use super::call::wire::Wire;
 use super::call::Operation;
-use super::wire::Wire;
 use crate::http::headers;
 use crate::http::ApiError;
 use crate::quota::decision::Reason;
@@ -222,6 +224,51 @@ fn duration(seconds: i64) -> String {
         s if s < 7_200 => format!("{} min", s / 60),
         s if s < 172_800 => format!("{} h", s / 3_600),
         s => format!("{} days", s / 86_400),
+    }
+}
+
+impl Failure {
+    /// The caller's answer, in the upstream's error shape.
+    pub(crate) fn answer(&self, ctx: &Ctx) -> HttpResponse {
+        let (upstream, wire) = (ctx.upstream(), ctx.wire());
+        let name = &upstream.name;
+        let (status, code, message) = match self {
+            Failure::Unreachable(cause) => {
+                tracing::warn!(
+                    upstream = name,
+                    attempt = ctx.attempt,
+                    cause,
+                    "proxy: upstream unreachable"
+                );
+                let message = format!("the provider ({name}) could not be reached; the call was not made");
+                (StatusCode::BAD_GATEWAY, "upstream_unreachable", message)
+            }
+            Failure::Broken(cause) => {
+                tracing::warn!(
+                    upstream = name,
+                    attempt = ctx.attempt,
+                    cause,
+                    "proxy: upstream connection broke before an answer"
+                );
+                let message = format!(
+                    "the connection to the provider ({name}) broke before it answered; the call was charged its hold"
+                );
+                (StatusCode::BAD_GATEWAY, "upstream_broken", message)
+            }
+            Failure::Timeout => {
+                let message = format!(
+                    "the provider ({name}) did not answer within {} s; the call was charged its hold",
+                    upstream.timeouts.first_byte.as_secs()
+                );
+                (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
+            }
+            Failure::Unsent(cut) => {
+                let message = format!("{}, before the upload's end; the call was not made", cut.why);
+                let param = cut.part.as_deref();
+                return error(wire, StatusCode::BAD_REQUEST, "upload_broken", &message, param);
+            }
+        };
+        error(wire, status, code, &message, None)
     }
 }
 

@@ -1,5 +1,5 @@
 //! A call's targets, tried in turn: the path's upstream alone, or, where the upstreams file
-//! routes the model the body asks for (`routes.rs`), the route's targets in its order or the
+//! routes the model the body asks for (`call/upstream.rs`), the route's targets in its order or the
 //! caller's (`X-Quota-Fallback`). Each attempt is its own call to the phases after `understand`:
 //! its context names its target, its body the target's model (spliced in, every other byte as
 //! the caller sent it), its hold the call it falls back for (`Fallback`, the ledger's
@@ -13,26 +13,16 @@ use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::context::Ctx;
-use super::routes::{self, FallbackRoute, RouteTarget, FALLBACK};
-use super::understand::Body;
-use super::{identify, splice, Proxy};
-use crate::http::{ApiError, AppState};
+use super::body::Body;
+use super::call::context::{Ctx, Fallback};
+use super::call::upstream::{ordered, FallbackRoute, RouteTarget, FALLBACK};
+use super::door::Door;
+use super::splice;
+use crate::http::ApiError;
 use crate::secrets::id_bytes;
 
 /// The answer's header naming what served the call: `<upstream>/<model>`.
 pub(crate) const SERVED_BY: &str = "x-quota-served-by";
-
-/// What an attempt of a routed call tells its hold, for the ledger.
-#[derive(Debug, Clone)]
-pub(crate) struct Fallback {
-    /// The call's id, the same for each of its attempts.
-    pub of: String,
-    /// `<upstream>/<model>` of this attempt.
-    pub target: String,
-    /// Why the attempt before this one gave way (None for the first).
-    pub reason: Option<&'static str>,
-}
 
 /// The targets a call has yet to try.
 pub(crate) struct Chain {
@@ -46,10 +36,10 @@ pub(crate) struct Chain {
     started: bool,
 }
 
-impl Chain {
+impl Door {
     /// The call's chain: its route's targets, when its upstream routes the model its body asks
     /// for (a JSON body; an upload goes where its path says), else its path's target alone.
-    pub(crate) fn of(req: &HttpRequest, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Chain, ApiError> {
+    pub(crate) fn chain(&self, req: &HttpRequest, ctx: &Ctx, body: &Body) -> Result<Chain, ApiError> {
         let given = req
             .headers()
             .get(FALLBACK)
@@ -66,7 +56,7 @@ impl Chain {
             reason: None,
             started: false,
         };
-        let routes = &proxy.upstreams.routes;
+        let routes = &self.upstreams.routes;
         let upstream = &ctx.upstream().name;
         let asked = match body {
             Body::Whole(bytes) if routes.start_at(upstream) => asked_model(bytes),
@@ -84,7 +74,7 @@ impl Chain {
                 None => Ok(chain),
             };
         };
-        let mut targets = routes::ordered(route, given).map_err(|e| ApiError::invalid("X-Quota-Fallback", e.0))?;
+        let mut targets = ordered(route, given).map_err(|e| ApiError::invalid("X-Quota-Fallback", e.0))?;
         // A target on an upstream the caller's project may not use is never tried.
         targets.retain(|t| t.upstream.allows(&ctx.caller.project));
         if targets.is_empty() {
@@ -97,7 +87,9 @@ impl Chain {
         chain.of = format!("call_{}", hex::encode(id_bytes::<12>()));
         Ok(chain)
     }
+}
 
+impl Chain {
     /// Whether the call has a route (else it is one attempt at its path's target).
     pub(crate) fn routed(&self) -> bool {
         self.route.is_some()
@@ -106,9 +98,9 @@ impl Chain {
     /// The next attempt's body (the caller's, `bytes`, naming the target's model), with `ctx`
     /// naming its target and its attempt; None when no target is left. A target whose upstream
     /// does not forward the call's path is passed by.
-    pub(crate) fn next(&mut self, req: &HttpRequest, ctx: &mut Ctx, bytes: &Bytes) -> Option<Body> {
+    pub(crate) fn next(&mut self, door: &Door, req: &HttpRequest, ctx: &mut Ctx, bytes: &Bytes) -> Option<Body> {
         while let Some(target) = self.left.pop() {
-            let Ok(routed) = identify::target(target.upstream.clone(), req) else {
+            let Ok(routed) = door.target(target.upstream.clone(), req) else {
                 continue;
             };
             ctx.target = routed;
@@ -137,14 +129,14 @@ impl Chain {
     /// per route, in the node's metrics (the operator's names only) and, off the call's time,
     /// in the project's counts the dashboard reads (a failure to count is logged, never the
     /// call's).
-    pub(crate) fn moved_on(&mut self, state: &AppState, project: &str, reason: &'static str) {
+    pub(crate) fn moved_on(&mut self, door: &Door, project: &str, reason: &'static str) {
         self.reason = Some(reason);
         if let Some(route) = &self.route {
-            state.gateway.node().metrics().count(
+            door.metrics.count(
                 "qg_proxy_fallbacks_total",
                 &[("route", &route.name), ("reason", reason)],
             );
-            let (gateway, project, route) = (state.gateway.clone(), project.to_string(), route.name.clone());
+            let (gateway, project, route) = (door.gateway.clone(), project.to_string(), route.name.clone());
             actix_web::rt::spawn(async move {
                 if let Err(err) = gateway.data().fell_back(&project, &route, reason).await {
                     tracing::warn!(%err, "proxy: a fallback was not counted for the dashboard");

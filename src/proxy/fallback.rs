@@ -3,7 +3,10 @@
 //! answer reached the caller. An answer the caller has begun to read is the call's, whatever
 //! happens to it after. The rules only, no I/O: `mod.rs` runs them.
 
-use super::forward::Failure;
+use serde_json::Value;
+
+use super::call::context::Ctx;
+use super::call::outcome::{Failure, Refusal};
 use crate::quota::decision::Reason;
 
 /// How an attempt that did not serve the call ended.
@@ -74,6 +77,17 @@ pub(crate) fn next(ended: Ended<'_>) -> Next {
 /// committed `estimated`, as for a time-out. Any other error status is released.
 pub(crate) fn keeps_hold(status: u16) -> bool {
     matches!(status, 502 | 504)
+}
+
+impl Refusal {
+    /// How the attempt ended, as the rules of `fallback.rs` read it.
+    pub(crate) fn ended(&self, ctx: &Ctx) -> Ended<'static> {
+        let said = serde_json::from_slice::<Value>(&self.body).unwrap_or(Value::Null);
+        Ended::Refused {
+            status: self.status.as_u16(),
+            context: ctx.wire().context_too_long(self.status.as_u16(), &said),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +161,9 @@ mod tests {
             Next::MoveOn("broken")
         );
         assert_eq!(
-            next(Ended::Failed(&Failure::Unsent(super::super::upload::Cut::default()))),
+            next(Ended::Failed(&Failure::Unsent(
+                crate::proxy::call::outcome::Cut::default()
+            ))),
             Next::Stop
         );
     }

@@ -1,20 +1,17 @@
 //! The fourth phase: the call sent upstream with the provider's credential and the headers an
 //! allow-list lets through, an upload streamed as it arrives; the answer's head back, or why
-//! there was none (a failure, settled by what it means for the bill: never sent whole is
-//! released, maybe taken is charged its hold).
+//! there was none (a `Failure`, which settling turns into what it means for the bill).
 
 use actix_web::http::header::HeaderName;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 use std::sync::{Arc, OnceLock};
 
-use super::context::Ctx;
-use super::settle::{Answered, Hold};
-use super::understand::Body;
-use super::upload::Cut;
-use super::upstreams::Upstream;
-use super::usage::Usage;
-use super::{answer, identify};
+use super::body::Body;
+use super::call::context::Ctx;
+use super::call::outcome::{Cut, Failure};
+use super::call::upstream::Upstream;
+use super::door::Door;
+use super::headers;
 use crate::metrics::traces;
 
 /// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
@@ -46,7 +43,7 @@ pub(crate) fn request(req: &HttpRequest, ctx: &Ctx) -> Result<reqwest::RequestBu
     let upstream = ctx.upstream();
     let mut url = format!("{}/{}", upstream.base_url, ctx.target.path);
     let query = match ctx.wire().key_param() {
-        Some(name) => identify::query_without(req.query_string(), name),
+        Some(name) => headers::query_without(req.query_string(), name),
         None => req.query_string().to_string(),
     };
     if !query.is_empty() {
@@ -74,40 +71,42 @@ pub(crate) fn request(req: &HttpRequest, ctx: &Ctx) -> Result<reqwest::RequestBu
         .authorize(builder, upstream.credential.as_deref(), req.headers()))
 }
 
-/// Sends the call upstream with the provider's credential; answers once its head arrived. An
-/// upload's first-byte timeout runs from its last byte, however long the caller takes to send
-/// it (each of its chunks within the idle timeout).
-pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
-    let upstream = ctx.upstream();
-    let mut builder = request(req, ctx)?;
-    let upload = match body {
-        Body::Whole(body) if body.is_empty() => None,
-        Body::Whole(body) => {
-            builder = builder.body(body);
-            None
-        }
-        Body::Upload(upload) => {
-            let sending = upload.sending(upstream.timeouts.idle);
-            if let Some(length) = sending.length {
-                builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
+impl Door {
+    /// Sends the call upstream with the provider's credential; answers once its head arrived. An
+    /// upload's first-byte timeout runs from its last byte, however long the caller takes to send
+    /// it (each of its chunks within the idle timeout).
+    pub(crate) async fn forward(&self, req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
+        let upstream = ctx.upstream();
+        let mut builder = request(req, ctx)?;
+        let upload = match body {
+            Body::Whole(body) if body.is_empty() => None,
+            Body::Whole(body) => {
+                builder = builder.body(body);
+                None
             }
-            builder = builder.body(sending.body);
-            Some((sending.sent, sending.broke))
-        }
-    };
-    let mut answer = std::pin::pin!(builder.send());
-    if let Some((mut sent, _)) = upload.clone() {
-        // The upload first, however long it takes; then the provider's first byte.
-        while !*sent.borrow_and_update() {
-            tokio::select! {
-                answer = &mut answer => return failed(answer, upload.as_ref()),
-                changed = sent.changed() => if changed.is_err() { break },
+            Body::Upload(upload) => {
+                let sending = upload.sending(upstream.timeouts.idle);
+                if let Some(length) = sending.length {
+                    builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
+                }
+                builder = builder.body(sending.body);
+                Some((sending.sent, sending.broke))
+            }
+        };
+        let mut answer = std::pin::pin!(builder.send());
+        if let Some((mut sent, _)) = upload.clone() {
+            // The upload first, however long it takes; then the provider's first byte.
+            while !*sent.borrow_and_update() {
+                tokio::select! {
+                    answer = &mut answer => return failed(answer, upload.as_ref()),
+                    changed = sent.changed() => if changed.is_err() { break },
+                }
             }
         }
-    }
-    match tokio::time::timeout(upstream.timeouts.first_byte, answer).await {
-        Err(_) => Err(Failure::Timeout),
-        Ok(answer) => failed(answer, upload.as_ref()),
+        match tokio::time::timeout(upstream.timeouts.first_byte, answer).await {
+            Err(_) => Err(Failure::Timeout),
+            Ok(answer) => failed(answer, upload.as_ref()),
+        }
     }
 }
 
@@ -126,89 +125,5 @@ fn failed(
         Err(err) if err.is_timeout() => Err(Failure::Timeout),
         Err(err) => Err(Failure::Broken(err.to_string())),
         Ok(response) => Ok(response),
-    }
-}
-
-/// Why the upstream gave no answer.
-pub(crate) enum Failure {
-    /// No connection could be made: it never saw the call.
-    Unreachable(String),
-    /// The connection broke after the call was sent: it may have taken the call, and bill it.
-    Broken(String),
-    /// No answer before the first-byte timeout: it may be working on it, and billing it.
-    Timeout,
-    /// The caller's upload broke off, passed the node's bound, or carried a part its hold did
-    /// not see (why, as a sentence's subject and verb) before its end: the provider never had
-    /// the whole request.
-    Unsent(Cut),
-}
-
-impl Failure {
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Failure::Unreachable(_) => "connect",
-            Failure::Broken(_) => "stream_broken",
-            Failure::Timeout => "timeout",
-            Failure::Unsent(_) => "upload_broken",
-        }
-    }
-
-    /// Settles the call's hold as the failure means: released when the provider never saw the
-    /// call, else charged its hold (`estimated`).
-    pub(crate) async fn settle(&self, hold: &Hold) {
-        hold.upstream_error(self.kind());
-        match self {
-            Failure::Unreachable(_) | Failure::Unsent(_) => hold.release().await,
-            Failure::Broken(_) | Failure::Timeout => {
-                let answered = Answered {
-                    status: None,
-                    request_id: None,
-                };
-                hold.commit(Usage::default(), answered).await;
-            }
-        }
-    }
-
-    /// The caller's answer, in the upstream's error shape.
-    pub(crate) fn answer(&self, ctx: &Ctx) -> HttpResponse {
-        let (upstream, wire) = (ctx.upstream(), ctx.wire());
-        let name = &upstream.name;
-        let (status, code, message) = match self {
-            Failure::Unreachable(cause) => {
-                tracing::warn!(
-                    upstream = name,
-                    attempt = ctx.attempt,
-                    cause,
-                    "proxy: upstream unreachable"
-                );
-                let message = format!("the provider ({name}) could not be reached; the call was not made");
-                (StatusCode::BAD_GATEWAY, "upstream_unreachable", message)
-            }
-            Failure::Broken(cause) => {
-                tracing::warn!(
-                    upstream = name,
-                    attempt = ctx.attempt,
-                    cause,
-                    "proxy: upstream connection broke before an answer"
-                );
-                let message = format!(
-                    "the connection to the provider ({name}) broke before it answered; the call was charged its hold"
-                );
-                (StatusCode::BAD_GATEWAY, "upstream_broken", message)
-            }
-            Failure::Timeout => {
-                let message = format!(
-                    "the provider ({name}) did not answer within {} s; the call was charged its hold",
-                    upstream.timeouts.first_byte.as_secs()
-                );
-                (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
-            }
-            Failure::Unsent(cut) => {
-                let message = format!("{}, before the upload's end; the call was not made", cut.why);
-                let param = cut.part.as_deref();
-                return answer::error(wire, StatusCode::BAD_REQUEST, "upload_broken", &message, param);
-            }
-        };
-        answer::error(wire, status, code, &message, None)
     }
 }

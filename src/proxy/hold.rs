@@ -1,21 +1,26 @@
 //! The third phase: the call's worst case held in one reserve (every limit, level, credit and
-//! run of the user's plan), before the provider sees it. A denial, an attempt of a closed
-//! action, or a repeat of an Idempotency-Key is answered here and reaches no provider.
+//! run of the user's plan), before the provider sees it. A denial or an attempt of a closed
+//! action is answered here and reaches no provider; a repeat of an Idempotency-Key is told to
+//! the sequence, which answers it (a job's repeat is answered its job).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
-use serde_json::Map;
+use serde_json::{Map, Value};
 
+use super::answer;
+use super::body::Body;
+use super::call::context::Ctx;
+use super::call::hold::Hold;
 use super::call::Call;
-use super::context::Ctx;
-use super::settle::{self, Hold};
-use super::understand::Body;
-use super::{answer, jobs, retry, splice, trace, understand, Proxy};
+use super::door::Door;
+use super::{splice, trace};
 use crate::http::idempotency::idempotency;
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
+use crate::quota::amount::MAX_UNITS;
 use crate::quota::decision::Reason;
-use crate::quota::{ReservationId, ReservationState};
+use crate::quota::run::StepKind;
+use crate::quota::{EventInput, FallbackOf, Milli, ReservationId, ReservationState};
 
 /// What holding made of the call.
 pub(crate) enum Held {
@@ -26,6 +31,10 @@ pub(crate) enum Held {
     Denied(HttpResponse, Vec<Reason>),
     /// Answered by the gateway otherwise: the provider is not called.
     Answered(HttpResponse),
+    /// A repeat of an Idempotency-Key, whose first call made this hold: one call per key, so
+    /// the provider is never asked twice for one key's hold, whether its first call still runs
+    /// (on this node or another) or has ended.
+    Repeat(ReservationId),
 }
 
 /// A held call: its hold, and the body to forward (the caller's, with what the gateway must
@@ -36,110 +45,126 @@ pub(crate) struct Go {
     pub body: Body,
 }
 
-/// Holds the call's worst case; the body to forward when it may go.
-pub(crate) async fn reserve(
-    req: &HttpRequest,
-    state: &AppState,
-    proxy: &Proxy,
-    ctx: &Ctx,
-    mut call: Call,
-    body: Body,
-) -> Result<Held, ApiError> {
-    if let Some(refused) = retry::refused(state, &ctx.caller, ctx.upstream()).await? {
-        return Ok(Held::Answered(refused));
-    }
-    let input = understand::event(ctx, &call);
-    let ttl_ms = call.ttl_ms.unwrap_or(proxy.hold_ttl_ms);
-    // A routed call's later attempts have keys of their own, so a repeat of the call replays
-    // each attempt's hold and calls no provider twice.
-    let idempotency = match &ctx.fallback {
-        Some(f) if ctx.attempt > 1 => idempotency(
-            req,
-            &format!("proxy#{}", ctx.attempt),
-            &format!("{}\n{}", ctx.target.path, f.target),
-            body.fingerprint(),
-        )?,
-        _ => idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?,
-    };
-    let decision = state
-        .gateway
-        .data()
-        .reserve(&ctx.caller.project, &input, ttl_ms, idempotency.as_ref())
-        .await?;
-    trace::decided(&decision);
-    if !decision.allowed {
-        settle::count_call(
-            state.gateway.node().metrics(),
-            &ctx.upstream().name,
-            ctx.operation(),
-            "denied",
-        );
-        let answer = answer::denied(ctx.wire(), &decision, call.operation, call.max_field);
-        return Ok(Held::Denied(answer, decision.reasons));
-    }
-    let granted = decision
-        .granted
-        .as_ref()
-        .ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
-    if granted.repeat {
-        // One call per key: a repeat made no hold of its own, and the provider is never asked
-        // twice for one key's hold, whether its first call still runs (on this node or another)
-        // or has ended. A job's repeat is answered the job its first call submitted, as the
-        // provider now tells it, so a stuck client's retry learns its job.
-        let answer = match call.operation.is_job() {
-            true => jobs::repeated(state, ctx, &granted.reservation_id, req).await?,
-            false => None,
+impl Door {
+    /// Holds the call's worst case; the body to forward when it may go.
+    pub(crate) async fn reserve(
+        &self,
+        req: &HttpRequest,
+        ctx: &Ctx,
+        mut call: Call,
+        body: Body,
+    ) -> Result<Held, ApiError> {
+        if let Some(refused) = self.closed(ctx).await? {
+            return Ok(Held::Answered(refused));
+        }
+        let input = event(ctx, &call);
+        let ttl_ms = call.ttl_ms.unwrap_or(self.hold_ttl_ms);
+        // A routed call's later attempts have keys of their own, so a repeat of the call
+        // replays each attempt's hold and calls no provider twice.
+        let idempotency = match &ctx.fallback {
+            Some(f) if ctx.attempt > 1 => idempotency(
+                req,
+                &format!("proxy#{}", ctx.attempt),
+                &format!("{}\n{}", ctx.target.path, f.target),
+                body.fingerprint(),
+            )?,
+            _ => idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?,
         };
-        return Ok(Held::Answered(match answer {
-            Some(answer) => answer,
-            None => repeated(state, ctx, &granted.reservation_id).await?,
-        }));
+        let decision = self
+            .gateway
+            .data()
+            .reserve(&ctx.caller.project, &input, ttl_ms, idempotency.as_ref())
+            .await?;
+        trace::decided(&decision);
+        if !decision.allowed {
+            self.count_call(&ctx.upstream().name, ctx.operation(), "denied");
+            let answer = answer::denied(ctx.wire(), &decision, call.operation, call.max_field);
+            return Ok(Held::Denied(answer, decision.reasons));
+        }
+        let granted = decision
+            .granted
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
+        if granted.repeat {
+            return Ok(Held::Repeat(granted.reservation_id.clone()));
+        }
+        // A hold that clamped to what the user had left: the provider is asked for no more. A
+        // call that named no maximum carries the one it was held at: the provider never
+        // produces more.
+        let lowered = decision
+            .fitted
+            .and_then(|f| f.output_tokens)
+            .and_then(|granted| call.lower_max_output(granted, ctx.wire()))
+            .or_else(|| call.held_max_output(ctx.wire()));
+        let hold = self.hold(ctx, &call, granted.reservation_id.clone(), ttl_ms);
+        let body = match body {
+            Body::Whole(body) => Body::Whole(forwarded_body(ctx, &call, body, lowered)),
+            // An upload goes as it came: nothing in it is the gateway's to change.
+            upload @ Body::Upload(_) => upload,
+        };
+        Ok(Held::Go(Box::new(Go { hold, call, body })))
     }
-    // A hold that clamped to what the user had left: the provider is asked for no more. A call
-    // that named no maximum carries the one it was held at: the provider never produces more.
-    let lowered = decision
-        .fitted
-        .and_then(|f| f.output_tokens)
-        .and_then(|granted| call.lower_max_output(granted, ctx.wire()))
-        .or_else(|| call.held_max_output(ctx.wire()));
-    let hold = Hold {
-        gateway: state.gateway.clone(),
-        metrics: state.gateway.node().metrics().clone(),
-        project: ctx.caller.project.clone(),
-        id: granted.reservation_id.clone(),
-        key_id: ctx.caller.key_id.clone(),
-        upstream: ctx.upstream().name.clone(),
-        operation: ctx.operation(),
-        ttl_ms,
-        worst: call.worst,
-        measured: call.measured,
-        started: ctx.started,
-        labels: Map::new(),
-        trace: trace::current(),
-    };
-    let body = match body {
-        Body::Whole(body) => Body::Whole(forwarded_body(ctx, &call, body, lowered)),
-        // An upload goes as it came: nothing in it is the gateway's to change.
-        upload @ Body::Upload(_) => upload,
-    };
-    Ok(Held::Go(Box::new(Go { hold, call, body })))
-}
 
-/// The answer to a repeat of an Idempotency-Key: 409, `idempotency_key_in_flight` while its
-/// first call's hold is open, else `idempotency_key_settled`; never forwarded.
-async fn repeated(state: &AppState, ctx: &Ctx, id: &ReservationId) -> Result<HttpResponse, ApiError> {
-    let view = state.gateway.data().reservation(&ctx.caller.project, id).await?;
-    let (code, message) = match view.is_some_and(|v| v.state == ReservationState::Held) {
-        true => (
-            "idempotency_key_in_flight",
-            "a call with this Idempotency-Key is in flight and was not made again; read the first call's answer, and use a new key for a new call",
-        ),
-        false => (
-            "idempotency_key_settled",
-            "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
-        ),
-    };
-    Ok(answer::error(ctx.wire(), StatusCode::CONFLICT, code, message, None))
+    /// The refusal of an attempt whose action is closed; None when it may go.
+    async fn closed(&self, ctx: &Ctx) -> Result<Option<HttpResponse>, ApiError> {
+        let caller = &ctx.caller;
+        let Some(step) = &caller.step else { return Ok(None) };
+        let Some(why) = self
+            .gateway
+            .data()
+            .closed_action(&caller.project, &caller.user, step)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let message = format!(
+            "action {} is not attempted again: its last attempt failed ({why})",
+            step.action
+        );
+        Ok(Some(answer::error(
+            ctx.wire(),
+            StatusCode::CONFLICT,
+            "action_not_retryable",
+            &message,
+            None,
+        )))
+    }
+
+    /// The hold `id` of `call`, for `ttl_ms`.
+    fn hold(&self, ctx: &Ctx, call: &Call, id: ReservationId, ttl_ms: i64) -> Hold {
+        Hold {
+            gateway: self.gateway.clone(),
+            metrics: self.metrics.clone(),
+            project: ctx.caller.project.clone(),
+            id,
+            key_id: ctx.caller.key_id.clone(),
+            upstream: ctx.upstream().name.clone(),
+            operation: ctx.operation(),
+            ttl_ms,
+            worst: call.worst,
+            measured: call.measured,
+            started: ctx.started,
+            labels: Map::new(),
+            trace: trace::current(),
+        }
+    }
+
+    /// The answer to a repeat of an Idempotency-Key: 409, `idempotency_key_in_flight` while its
+    /// first call's hold is open, else `idempotency_key_settled`; never forwarded.
+    pub(crate) async fn repeated(&self, ctx: &Ctx, id: &ReservationId) -> Result<HttpResponse, ApiError> {
+        let view = self.gateway.data().reservation(&ctx.caller.project, id).await?;
+        let (code, message) = match view.is_some_and(|v| v.state == ReservationState::Held) {
+            true => (
+                "idempotency_key_in_flight",
+                "a call with this Idempotency-Key is in flight and was not made again; read the first call's answer, and use a new key for a new call",
+            ),
+            false => (
+                "idempotency_key_settled",
+                "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
+            ),
+        };
+        Ok(answer::error(ctx.wire(), StatusCode::CONFLICT, code, message, None))
+    }
 }
 
 /// The body the provider gets: the caller's bytes, with only what the gateway must insert
@@ -155,4 +180,60 @@ fn forwarded_body(ctx: &Ctx, call: &Call, body: Bytes, lowered: Option<(&str, u6
         }
     }
     ctx.wire().forwarded_body(call, body)
+}
+
+/// The hold's event: `<upstream>.<operation>`, its quantity and counts the worst case, with the
+/// model, the upstream, the operation, whether it streams and the caller's metadata. A call
+/// that names no maximum output would be held at the model's whole output limit, which a user
+/// near the end of a budget cannot afford: it is clamped to what is left unless the caller
+/// said otherwise. A call that names one keeps its choice (its group's `fit` still applies).
+fn event(ctx: &Ctx, call: &Call) -> EventInput {
+    let (caller, upstream) = (&ctx.caller, ctx.upstream());
+    let mut metadata = caller.metadata.clone();
+    metadata.insert("model".into(), Value::from(call.model.clone()));
+    metadata.insert("upstream".into(), Value::from(upstream.name.clone()));
+    metadata.insert("operation".into(), Value::from(call.operation.as_str()));
+    metadata.insert("stream".into(), Value::from(call.stream));
+    // One a call, so a group measuring it counts calls (requests a minute) beside the tokens.
+    metadata.insert("calls".into(), Value::from(1));
+    // A routed call's attempt names the call it is one of, its place, its target and why the
+    // attempt before it gave way: the ledger links them. After the first, the attempts of one
+    // original action (the call, or its run's action) are capped together (`FallbackOf`).
+    let mut step = caller.step.clone();
+    let mut chain = None;
+    if let Some(fallback) = &ctx.fallback {
+        metadata.insert("fallback_of".into(), Value::from(fallback.of.clone()));
+        metadata.insert("attempt".into(), Value::from(ctx.attempt));
+        metadata.insert("target".into(), Value::from(fallback.target.clone()));
+        if let Some(reason) = fallback.reason {
+            metadata.insert("fallback_reason".into(), Value::from(reason));
+        }
+        // After the first, an attempt of a run's action is a fallback of it.
+        if let Some(step) = step.as_mut().filter(|_| ctx.attempt > 1) {
+            step.kind = StepKind::Fallback;
+        }
+        if ctx.attempt > 1 {
+            chain = Some(FallbackOf::of(&fallback.of, step.as_ref()));
+        }
+    }
+    call.worst.write(&mut metadata);
+    metadata.extend(call.extra.clone());
+    let quantity = call.worst.quantity(call.operation);
+    let mut fit = caller.fit;
+    if call.operation.has_maximum() && call.max_field.is_none() && fit.clamp.is_none() {
+        fit.clamp = Some(true);
+    }
+    // A job runs whole once submitted: its hold is never cut to what is left.
+    if call.operation.is_job() {
+        fit.clamp = Some(false);
+    }
+    EventInput {
+        user: caller.user.clone(),
+        event: format!("{}.{}", upstream.name, call.operation.as_str()),
+        quantity: Milli::from_units(quantity.min(MAX_UNITS)),
+        metadata,
+        step,
+        fit,
+        fallback: chain,
+    }
 }

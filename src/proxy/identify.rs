@@ -1,5 +1,7 @@
 //! The first phase: where the path sends the call (its upstream, wire format and operation,
-//! refused when the path is not one the gateway forwards), then who pays (`caller.rs`).
+//! refused when the path is not one the gateway forwards), then who pays: the project's secret
+//! key naming its user in `X-Quota-User`, or a user key, which spends as its own user only
+//! (what the headers say is `headers.rs`'s to read).
 
 use std::sync::Arc;
 
@@ -7,12 +9,16 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::answer;
-use super::caller::{self, Caller};
-use super::context::{Ctx, Target};
-use super::upstreams::{Kind, Upstream};
-use super::wire::{self, Wire};
-use super::Proxy;
-use crate::http::{ApiError, AppState};
+use super::call::caller::Caller;
+use super::call::context::{Ctx, Target};
+use super::call::upstream::{Kind, Upstream};
+use super::call::wire::Wire;
+use super::door::Door;
+use super::headers::{self, Said};
+use super::wire;
+use crate::http::ApiError;
+use crate::quota::UserId;
+use crate::secrets::USER_KEY_PREFIX;
 
 /// A path the gateway does not forward: answered 404 in the wire format it was meant for.
 pub(crate) struct Unrouted {
@@ -27,72 +33,107 @@ impl Unrouted {
     }
 }
 
-/// The upstream the path names.
-pub(crate) fn upstream(proxy: &Proxy, req: &HttpRequest) -> Result<Arc<Upstream>, Unrouted> {
-    let name = req.match_info().get("upstream").unwrap_or_default();
-    proxy.upstreams.by_name.get(name).cloned().ok_or_else(|| Unrouted {
-        wire: wire::of(Kind::OpenAi),
-        code: "upstream_not_found",
-        message: format!("this gateway has no upstream named {name}"),
-    })
-}
+impl Door {
+    /// The upstream the path names.
+    pub(crate) fn upstream(&self, req: &HttpRequest) -> Result<Arc<Upstream>, Unrouted> {
+        let name = req.match_info().get("upstream").unwrap_or_default();
+        self.upstreams.by_name.get(name).cloned().ok_or_else(|| Unrouted {
+            wire: wire::of(Kind::OpenAi),
+            code: "upstream_not_found",
+            message: format!("this gateway has no upstream named {name}"),
+        })
+    }
 
-/// The call's target on `upstream`.
-pub(crate) fn target(upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unrouted> {
-    let wire = wire::of(upstream.kind);
-    let unrouted = |message: String| Unrouted {
-        wire,
-        code: "route_not_found",
-        message,
-    };
-    let Some(path) = normal_path(req) else {
-        let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
-        return Err(unrouted(message.to_string()));
-    };
-    let Some(route) = wire::route(wire, &upstream.passthrough, req.method().as_str(), &path) else {
-        return Err(unrouted(format!(
-            "the gateway does not forward {} /{path}",
-            req.method()
-        )));
-    };
-    Ok(Target {
-        upstream,
-        wire,
-        route,
-        path,
-    })
-}
+    /// The call's target on `upstream`.
+    pub(crate) fn target(&self, upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unrouted> {
+        let wire = upstream.wire;
+        let unrouted = |message: String| Unrouted {
+            wire,
+            code: "route_not_found",
+            message,
+        };
+        let Some(path) = normal_path(req) else {
+            let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
+            return Err(unrouted(message.to_string()));
+        };
+        let Some(route) = wire::route(wire, &upstream.passthrough, req.method().as_str(), &path) else {
+            return Err(unrouted(format!(
+                "the gateway does not forward {} /{path}",
+                req.method()
+            )));
+        };
+        Ok(Target {
+            upstream,
+            wire,
+            route,
+            path,
+        })
+    }
 
-/// Who pays for the call.
-pub(crate) async fn caller(state: &AppState, req: &HttpRequest, target: &Target) -> Result<Caller, ApiError> {
-    let in_query = target
-        .wire
-        .key_param()
-        .and_then(|name| query_value(req.query_string(), name));
-    caller::identify(state, req.headers(), in_query).await
-}
+    /// Who pays for the call: everything about the caller, checked before anything reaches
+    /// Redis but the key's lookup.
+    pub(crate) async fn caller(&self, req: &HttpRequest, target: &Target) -> Result<Caller, ApiError> {
+        let in_query = target
+            .wire
+            .key_param()
+            .and_then(|name| headers::query_value(req.query_string(), name));
+        let said = headers::said(req.headers())?;
+        let token = headers::key(req.headers(), in_query)?;
+        let (project, user, key_id) = match token.starts_with(USER_KEY_PREFIX) {
+            true => self.user_key(token, said.named.as_ref()).await?,
+            false => self.secret_key(token, said.named.as_ref()).await?,
+        };
+        let step = headers::step_of(req.headers(), &user)?;
+        let Said { metadata, fit, .. } = said;
+        Ok(Caller {
+            project,
+            user,
+            key_id,
+            metadata,
+            step,
+            fit,
+        })
+    }
 
-/// The query without the parameter `name` (a caller's key never goes upstream).
-pub(crate) fn query_without(query: &str, name: &str) -> String {
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
-        .collect();
-    kept.join("&")
-}
+    /// A user key's project, user and key id: it spends as its own user, and naming another
+    /// is refused, not ignored.
+    async fn user_key(&self, token: &str, named: Option<&UserId>) -> Result<(String, UserId, String), ApiError> {
+        let owner = self
+            .gateway
+            .accounts()
+            .key_user(token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if let Some(named) = named.filter(|n| **n != owner.user) {
+            return Err(ApiError::OtherUser {
+                own: owner.user.to_string(),
+                named: named.to_string(),
+            });
+        }
+        Ok((owner.project, owner.user, owner.key_id))
+    }
 
-/// The value of the query parameter `name`, as sent (a key has no characters to decode).
-fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
-}
+    /// A secret key's project, the user it names (which it must) and the key's id.
+    async fn secret_key(&self, token: &str, named: Option<&UserId>) -> Result<(String, UserId, String), ApiError> {
+        let record = self
+            .gateway
+            .node()
+            .authenticate(token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if record.kind != "secret" {
+            return Err(ApiError::Forbidden);
+        }
+        let user = headers::named_user(named.cloned())?;
+        Ok((record.project.clone(), user, record.key_id.clone()))
+    }
 
-/// Whether the caller's project may use the upstream.
-pub(crate) fn allowed(ctx: &Ctx) -> Result<(), ApiError> {
-    match ctx.upstream().allows(&ctx.caller.project) {
-        true => Ok(()),
-        false => Err(ApiError::Forbidden),
+    /// Whether the caller's project may use the upstream.
+    pub(crate) fn allowed(&self, ctx: &Ctx) -> Result<(), ApiError> {
+        match ctx.upstream().allows(&ctx.caller.project) {
+            true => Ok(()),
+            false => Err(ApiError::Forbidden),
+        }
     }
 }
 

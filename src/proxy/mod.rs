@@ -3,136 +3,83 @@
 //! reserve (every limit, level, credit and run of the user's plan) before the provider sees
 //! it, and settled with the usage the provider reports, streams included.
 //!
-//! A call goes through phases, one file each, over its context (`context.rs`): `identify` (the
-//! target the path names, who pays), `understand` (the body's worst case), `hold` (the
-//! reserve), `forward` (the call upstream), then `read` a whole answer or `relay` a stream, and
-//! `settle` (commit what the provider reported, or release). A call whose model the upstreams
-//! file routes makes an attempt of those phases per target until one serves it (`chain.rs`,
-//! the rules in `fallback.rs`). What differs between providers is their wire format's, one
-//! module each under `wire/`. The gateway's own answers are in the upstream's error shape
-//! (`answer.rs`). Async jobs (batches, videos) are held from submission to their end
-//! (`jobs/`). This file is the sequence and nothing else.
+//! The door stands on floors, each importing only the floors below it (`tests/layers.rs` keeps
+//! them): (1) the vocabulary, `call/`: the call and its context, who pays, its usage, its hold,
+//! the upstreams, the paths of jobs, and what a wire format answers; with it the small tools
+//! that know no call (`multipart.rs`, `splice.rs`, `duration.rs`, ...). (2) The wire formats,
+//! one module each under `wire/`, and the tools that speak the vocabulary: the caller's body
+//! (`body/`), the provider's answers (`provider.rs`), the gateway's own answers (`answer.rs`),
+//! and the door service itself (`door.rs`). (3) The phases, each a file of methods on `Door`
+//! taking the request and the call's context, none importing another: `identify` (the target
+//! the path names, who pays), `understand` (the body's worst case), `hold` (the reserve),
+//! `forward` (the call upstream), then `read` a whole answer or `relay` a stream, and `settle`
+//! (commit what the provider reported, or release; every failure settles there); `chain`
+//! tries a routed call's targets in turn (the rules in `fallback.rs`). (4) The sequences, which
+//! only order the phases: async jobs (batches, videos) in `jobs/`, and a call in this file,
+//! which is the sequence and nothing else.
 
 mod answer;
 mod array;
+mod body;
 mod budget;
 mod call;
-mod caller;
 mod chain;
-mod context;
 mod counting;
 mod delivered;
+mod door;
+mod drains;
 mod duration;
 mod fallback;
-mod fetch;
 mod forward;
+mod headers;
 mod hold;
 mod identify;
 mod jobs;
 mod multipart;
-mod passthrough;
 mod paths;
+mod provider;
 mod read;
-mod referenced;
 mod relay;
 mod retry;
-mod routes;
 mod settle;
 mod splice;
 mod sse;
-mod tokens;
 mod trace;
 mod understand;
-mod upload;
 pub(crate) mod upstreams;
-mod usage;
 mod wire;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use opentelemetry::context::FutureExt as _;
 
-use self::chain::Chain;
-use self::context::Ctx;
+use self::body::Body;
+use self::call::context::Ctx;
+use self::call::hold::Hold;
+use self::call::{Call, Operation};
 use self::fallback::{Ended, Next};
 use self::hold::{Go, Held};
-use self::relay::Drains;
-use self::understand::Body;
-use self::upstreams::Upstreams;
 use crate::http::cors::{self, Expose};
 use crate::http::{ApiError, AppState};
 
-pub(crate) use self::jobs::JobSettings;
-pub(crate) use self::settle::HOLD_TTL_MS;
-
-/// What the proxy routes share.
-pub(crate) struct Proxy {
-    pub upstreams: Upstreams,
-    drains: Drains,
-    counting: counting::Counting,
-    max_body_bytes: usize,
-    max_upload_bytes: u64,
-    hold_ttl_ms: i64,
-    jobs: JobSettings,
-    /// How long a body read before its hold may go quiet.
-    read_idle: Duration,
-    /// What the node keeps of bodies read before their hold, shared fairly by users.
-    read_budget: std::sync::Arc<budget::Budget>,
-}
-
-/// The node's proxy settings beside its upstreams.
-pub struct ProxySettings {
-    /// Streams the node keeps reading after their caller left, at most at once.
-    pub drains: usize,
-    /// How long one such drain may read.
-    pub drain_for: Duration,
-    /// The largest request body read whole (and what an upload may keep before its hold).
-    pub max_body_bytes: usize,
-    /// The largest upload streamed through.
-    pub max_upload_bytes: u64,
-    pub hold_ttl_ms: i64,
-    /// How async jobs are held and polled.
-    pub jobs: JobSettings,
-    /// How long a body read before its hold may go quiet before the call is refused (408).
-    pub read_idle: Duration,
-    /// The bytes of bodies read before their hold the node keeps at most, a quarter of it at
-    /// most for one user; past it a call is refused with 503 and Retry-After.
-    pub read_budget_bytes: usize,
-}
-
-impl Proxy {
-    pub(crate) fn new(upstreams: Upstreams, settings: &ProxySettings) -> Proxy {
-        // Loading the tokenizers takes a moment: not on a caller's time.
-        std::thread::spawn(tokens::warm);
-        Proxy {
-            upstreams,
-            drains: Drains::new(settings.drains, settings.drain_for),
-            // One thread: counting large bodies takes at most a core's spare time.
-            counting: counting::Counting::start(1),
-            max_body_bytes: settings.max_body_bytes,
-            max_upload_bytes: settings.max_upload_bytes,
-            hold_ttl_ms: settings.hold_ttl_ms,
-            jobs: settings.jobs,
-            read_idle: settings.read_idle,
-            read_budget: budget::Budget::new(settings.read_budget_bytes),
-        }
-    }
-}
+pub(crate) use self::call::hold::HOLD_TTL_MS;
+pub(crate) use self::call::jobs::JobSettings;
+pub(crate) use self::door::{Door, ProxySettings};
 
 /// Starts what the proxy does in the background: polling open jobs.
-pub(crate) fn start_background(gateway: crate::gateway::Gateway, proxy: web::Data<Proxy>) {
-    jobs::start_sweeper(gateway, proxy);
+pub(crate) fn start_background(door: web::Data<Door>) {
+    jobs::start_sweeper(door);
 }
 
 /// Registers `/proxy/{upstream}/{path}` for every method, as a scope: its prefix is one
 /// comparison for any other request, and a proxied call matches it first, not after every
 /// route of the API.
-pub(crate) fn routes(cfg: &mut web::ServiceConfig, proxy: web::Data<Proxy>) {
+pub(crate) fn routes(cfg: &mut web::ServiceConfig, door: web::Data<Door>) {
     cfg.service(
         web::scope("/proxy")
-            .app_data(proxy)
+            .app_data(door)
             .route("/{upstream}/{path:.*}", web::route().to(handle)),
     );
 }
@@ -141,26 +88,26 @@ async fn handle(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    proxy: web::Data<Proxy>,
+    door: web::Data<Door>,
 ) -> HttpResponse {
-    let upstream = match identify::upstream(&proxy, &req) {
+    let upstream = match door.upstream(&req) {
         Ok(upstream) => upstream,
         Err(unrouted) => return unrouted.answer(),
     };
     if req.method() == Method::OPTIONS {
         return cors::preflight_any(&state, &req, "GET, POST", "authorization, content-type").await;
     }
-    let target = match identify::target(upstream, &req) {
+    let target = match door.target(upstream, &req) {
         Ok(target) => target,
         Err(unrouted) => return unrouted.answer(),
     };
     let wire = target.wire;
-    let (project, response) = match identify::caller(&state, &req, &target).await {
+    let (project, response) = match door.caller(&req, &target).await {
         Ok(caller) => {
             let project = caller.project.clone();
             (
                 Some(project),
-                serve(&req, payload, &state, &proxy, Ctx::new(target, caller)).await,
+                serve(&door, &req, payload, Ctx::new(target, caller)).await,
             )
         }
         Err(err) => (None, Err(err)),
@@ -172,38 +119,33 @@ async fn handle(
 
 /// One call whose caller is known: the phases in the order they run, once per target its route
 /// tries until one serves it.
-async fn serve(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    proxy: &Proxy,
-    mut ctx: Ctx,
-) -> Result<HttpResponse, ApiError> {
-    identify::allowed(&ctx)?;
-    if let Some((path, id)) = ctx.target.route.job.clone() {
-        return jobs::serve(req, payload, state, proxy, &ctx, (path, id.as_deref())).await;
+async fn serve(door: &Door, req: &HttpRequest, payload: web::Payload, mut ctx: Ctx) -> Result<HttpResponse, ApiError> {
+    door.allowed(&ctx)?;
+    if ctx.target.route.job.is_some() {
+        return jobs::serve(door, req, payload, &ctx).await;
     }
-    if ctx.operation() == call::Operation::Uncounted {
-        let body = understand::passing(req, payload, proxy)?;
-        return Ok(match forward::send(req, &ctx, body).await {
-            Ok(response) => read::uncounted(&ctx, response),
+    if ctx.operation() == Operation::Uncounted {
+        let body = body::passing(req, payload, door.max_upload_bytes)?;
+        return Ok(match door.forward(req, &ctx, body).await {
+            Ok(response) => door.pass(&ctx, response),
             Err(failure) => failure.answer(&ctx),
         });
     }
-    let body = understand::read_body(req, payload, proxy, &ctx).await?;
+    let body = door.body(req, payload, &ctx).await?;
     // (A call's duration runs from its body read.)
     ctx.started = Instant::now();
-    let mut chain = Chain::of(req, proxy, &ctx, &body)?;
+    let mut chain = door.chain(req, &ctx, &body)?;
+    let calling = Calling { door, req };
     let bytes = match &body {
         Body::Whole(bytes) if chain.routed() => bytes.clone(),
-        _ => return Ok(attempt(req, state, proxy, &ctx, body, false).await?.answer()),
+        _ => return Ok(calling.attempt(&ctx, body, false).await?.answer()),
     };
     let mut last = None;
-    while let Some(body) = chain.next(req, &mut ctx, &bytes) {
-        match attempt(req, state, proxy, &ctx, body, chain.has_next()).await? {
+    while let Some(body) = chain.next(door, req, &mut ctx, &bytes) {
+        match calling.attempt(&ctx, body, chain.has_next()).await? {
             Tried::Served(answer) => return Ok(answer),
             Tried::GaveWay(answer, reason) => {
-                chain.moved_on(state, &ctx.caller.project, reason);
+                chain.moved_on(door, &ctx.caller.project, reason);
                 last = Some(answer);
             }
         }
@@ -234,74 +176,71 @@ impl Tried {
     }
 }
 
-/// One attempt at `ctx`'s target: hold, forward, then read or relay the answer, or settle what
-/// kept it from being one. `more`: another target follows if this one gives way.
-async fn attempt(
-    req: &HttpRequest,
-    state: &AppState,
-    proxy: &Proxy,
-    ctx: &Ctx,
-    body: Body,
-    more: bool,
-) -> Result<Tried, ApiError> {
-    let call = understand::call(state, proxy, ctx, &body).await?;
-    // Traced, the attempt runs in its call's span: its hold, forward and settlement.
-    match trace::start(state, ctx, &call).await {
-        Some(span) => held(req, state, proxy, ctx, call, body, more).with_context(span).await,
-        None => held(req, state, proxy, ctx, call, body, more).await,
-    }
+/// A call's attempts as they run: the door and the caller's request.
+struct Calling<'a> {
+    door: &'a Door,
+    req: &'a HttpRequest,
 }
 
-/// The attempt from its hold on.
-async fn held(
-    req: &HttpRequest,
-    state: &AppState,
-    proxy: &Proxy,
-    ctx: &Ctx,
-    call: call::Call,
-    body: Body,
-    more: bool,
-) -> Result<Tried, ApiError> {
-    let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, body).await? {
-        Held::Go(go) => *go,
-        Held::Denied(answer, reasons) => {
-            trace::end_here();
-            return Ok(Tried::of(answer, fallback::next(Ended::Denied(&reasons)), more));
+impl Calling<'_> {
+    /// One attempt at `ctx`'s target: hold, forward, then read or relay the answer, or settle
+    /// what kept it from being one. `more`: another target follows if this one gives way.
+    async fn attempt(&self, ctx: &Ctx, body: Body, more: bool) -> Result<Tried, ApiError> {
+        let call = self.door.understand(ctx, &body).await?;
+        // Traced, the attempt runs in its call's span: its hold, forward and settlement.
+        match trace::start(&self.door.gateway, ctx, &call).await {
+            Some(span) => self.held(ctx, call, (body, more)).with_context(span).await,
+            None => self.held(ctx, call, (body, more)).await,
         }
-        Held::Answered(answer) => {
-            trace::end_here();
-            return Ok(Tried::Served(answer));
-        }
-    };
-    let alive = hold.keep_alive();
-    let response = match forward::send(req, ctx, body).await {
-        Ok(response) => response,
-        Err(failure) => {
+    }
+
+    /// The attempt from its hold on.
+    async fn held(&self, ctx: &Ctx, call: Call, (body, more): (Body, bool)) -> Result<Tried, ApiError> {
+        let (door, req) = (self.door, self.req);
+        let Go { hold, call, body } = match door.reserve(req, ctx, call, body).await? {
+            Held::Go(go) => *go,
+            Held::Denied(answer, reasons) => {
+                trace::end_here();
+                return Ok(Tried::of(answer, fallback::next(Ended::Denied(&reasons)), more));
+            }
+            Held::Answered(answer) => {
+                trace::end_here();
+                return Ok(Tried::Served(answer));
+            }
+            Held::Repeat(id) => return Ok(Tried::Served(door.repeated(ctx, &id).await?)),
+        };
+        let alive = hold.keep_alive();
+        let response = match door.forward(req, ctx, body).await {
+            Ok(response) => response,
+            Err(failure) => {
+                drop(alive);
+                door.settle_failure(&hold, &failure).await;
+                let next = fallback::next(Ended::Failed(&failure));
+                return Ok(Tried::of(failure.answer(ctx), next, more));
+            }
+        };
+        if !response.status().is_success() {
             drop(alive);
-            failure.settle(&hold).await;
-            return Ok(Tried::of(
-                failure.answer(ctx),
-                fallback::next(Ended::Failed(&failure)),
-                more,
-            ));
+            return Ok(self.refused(ctx, (&call, hold), response, more).await);
         }
-    };
-    if !response.status().is_success() {
-        drop(alive);
-        let refusal = read::refused(ctx, response).await;
+        let mut answer = match door.framing(ctx, &call, &response) {
+            None => door.read(ctx, &call, (hold, alive), response).await,
+            Some(_) => {
+                drop(alive);
+                door.relay(ctx, &call, hold, response)
+            }
+        };
+        chain::served_by(ctx, &call.model, &mut answer);
+        Ok(Tried::Served(answer))
+    }
+
+    /// The attempt the provider refused: settled, and given way where the rules say so.
+    async fn refused(&self, ctx: &Ctx, (call, hold): (&Call, Hold), response: reqwest::Response, more: bool) -> Tried {
+        let refusal = self.door.refusal(ctx, response).await;
         let next = fallback::next(refusal.ended(ctx));
         let ends = !more || next == Next::Stop;
-        let mut answer = refusal.settle(state, ctx, hold, ends).await;
+        let mut answer = self.door.settle_refusal(ctx, hold, refusal, ends).await;
         chain::served_by(ctx, &call.model, &mut answer);
-        return Ok(Tried::of(answer, next, more));
+        Tried::of(answer, next, more)
     }
-    let mut answer = match relay::framing(ctx, &call, &response) {
-        None => read::answered(ctx, &call, hold, alive, response).await,
-        Some(framing) => {
-            drop(alive);
-            relay::answer(ctx, &call, hold, &proxy.drains, framing, response)
-        }
-    };
-    chain::served_by(ctx, &call.model, &mut answer);
-    Ok(Tried::Served(answer))
 }

@@ -5,105 +5,28 @@
 //! provider billed. A stream left with no drain free is charged its input and the output
 //! streamed so far. Whatever ends the stream, the task settles it once.
 
-use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 
 use super::answer;
+use super::call::context::Ctx;
+use super::call::hold::Hold;
+use super::call::outcome::Answered;
+use super::call::tokens::{self, Counter};
+use super::call::usage::Usage;
+use super::call::wire::{Final, Wire};
 use super::call::Call;
-use super::context::Ctx;
-use super::settle::{Answered, Hold};
+use super::door::Door;
+use super::drains::{Drain, Drains};
+use super::provider::{answered_by, head, reserved, streamed};
 use super::sse::{Framer, Piece};
-use super::tokens::{self, Counter};
-use super::usage::Usage;
-use super::wire::{Final, Wire};
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
 const CHANNEL_EVENTS: usize = 8;
-
-/// How a node drains streams its callers left: at most `permits` at once, of which one project
-/// takes at most a quarter and one user a sixteenth (at least one each), so no caller leaving
-/// tiny streams can take every drain from the others.
-#[derive(Clone)]
-pub(crate) struct Drains {
-    permits: Arc<Semaphore>,
-    per_project: usize,
-    per_user: usize,
-    /// Drains running, by project and by (project, user).
-    running: Arc<Mutex<Running>>,
-    longest: Duration,
-}
-
-#[derive(Default)]
-struct Running {
-    projects: HashMap<String, usize>,
-    users: HashMap<(String, String), usize>,
-}
-
-impl Drains {
-    pub(crate) fn new(permits: usize, longest: Duration) -> Drains {
-        Drains {
-            permits: Arc::new(Semaphore::new(permits)),
-            per_project: (permits / 4).max(1),
-            per_user: (permits / 16).max(1),
-            running: Arc::default(),
-            longest,
-        }
-    }
-
-    /// A drain for `project`'s `user`, if the node, the project and the user each have one free.
-    fn take(&self, project: &str, user: &str) -> Option<Drain> {
-        let mut running = self.running.lock().ok()?;
-        let key = (project.to_string(), user.to_string());
-        let project_full = running.projects.get(project).is_some_and(|n| *n >= self.per_project);
-        let user_full = running.users.get(&key).is_some_and(|n| *n >= self.per_user);
-        if project_full || user_full {
-            return None;
-        }
-        let permit = self.permits.clone().try_acquire_owned().ok()?;
-        *running.projects.entry(key.0.clone()).or_default() += 1;
-        *running.users.entry(key.clone()).or_default() += 1;
-        Some(Drain {
-            _permit: permit,
-            running: self.running.clone(),
-            key,
-            until: Instant::now() + self.longest,
-        })
-    }
-}
-
-/// One drain running: its share given back when dropped.
-struct Drain {
-    _permit: OwnedSemaphorePermit,
-    running: Arc<Mutex<Running>>,
-    key: (String, String),
-    until: Instant,
-}
-
-impl Drop for Drain {
-    fn drop(&mut self) {
-        if let Ok(mut running) = self.running.lock() {
-            let (project, _) = &self.key;
-            if let Some(n) = running.projects.get_mut(project) {
-                *n -= 1;
-                if *n == 0 {
-                    running.projects.remove(project);
-                }
-            }
-            if let Some(n) = running.users.get_mut(&self.key) {
-                *n -= 1;
-                if *n == 0 {
-                    running.users.remove(&self.key);
-                }
-            }
-        }
-    }
-}
 
 /// What the relay needs beside the upstream's answer.
 struct Relay {
@@ -140,41 +63,43 @@ pub(crate) enum Framing {
     JsonArray,
 }
 
-/// The framing of a streamed answer; None for a whole one.
-pub(crate) fn framing(ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<Framing> {
-    if super::read::streamed(response) {
-        Some(Framing::Events)
-    } else if call.stream && ctx.wire().streams_json_arrays() {
-        Some(Framing::JsonArray)
-    } else {
-        None
+impl Door {
+    /// How the answer streams, if it does; None for a whole one (`read.rs` takes those).
+    pub(crate) fn framing(&self, ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<Framing> {
+        if streamed(response) {
+            Some(Framing::Events)
+        } else if call.stream && ctx.wire().streams_json_arrays() {
+            Some(Framing::JsonArray)
+        } else {
+            None
+        }
     }
-}
 
-/// The caller's answer to a streamed call: the provider's head, the call's reservation, and
-/// the stream relayed as it comes (its hold settled when it ends).
-pub(crate) fn answer(
-    ctx: &Ctx,
-    call: &Call,
-    hold: Hold,
-    drains: &Drains,
-    framing: Framing,
-    response: reqwest::Response,
-) -> actix_web::HttpResponse {
-    let mut reply = super::read::head(&response);
-    super::read::reserved(&mut reply, &hold);
-    let relay = Relay {
-        answered: super::read::answered_by(ctx, &response),
-        hold,
-        wire: ctx.wire(),
-        drop_usage_chunk: ctx.wire().hides_gateway_usage(call),
-        idle: ctx.upstream().timeouts.idle,
-        drains: drains.clone(),
-        user: ctx.caller.user.to_string(),
-        counter: call.counter,
-        json_array: framing == Framing::JsonArray,
-    };
-    reply.streaming(start(relay, response.bytes_stream()))
+    /// The caller's answer to a streamed call: the provider's head, the call's reservation,
+    /// and the stream relayed as it comes (its hold settled when it ends).
+    pub(crate) fn relay(
+        &self,
+        ctx: &Ctx,
+        call: &Call,
+        hold: Hold,
+        response: reqwest::Response,
+    ) -> actix_web::HttpResponse {
+        let framing = self.framing(ctx, call, &response);
+        let mut reply = head(&response);
+        reserved(&mut reply, &hold);
+        let relay = Relay {
+            answered: answered_by(ctx.wire(), &response),
+            hold,
+            wire: ctx.wire(),
+            drop_usage_chunk: ctx.wire().hides_gateway_usage(call),
+            idle: ctx.upstream().timeouts.idle,
+            drains: self.drains.clone(),
+            user: ctx.caller.user.to_string(),
+            counter: call.counter,
+            json_array: framing == Some(Framing::JsonArray),
+        };
+        reply.streaming(start(relay, response.bytes_stream()))
+    }
 }
 
 /// Starts relaying `upstream`; answers the body to give the caller.

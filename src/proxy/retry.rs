@@ -1,14 +1,11 @@
 //! Retry and fallback stop conditions on the proxy: an attempt of an `X-Quota-Action` that
 //! ended in a class no retry fixes closes the action, and later attempts are refused
-//! (`action_not_retryable`) without calling the provider.
+//! (`action_not_retryable`, by the hold) without calling the provider.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
 
-use super::answer;
-use super::caller::Caller;
-use super::upstreams::Upstream;
-use crate::http::{ApiError, AppState};
+use super::call::caller::Caller;
+use crate::gateway::Gateway;
 
 /// Why an answer closes its action, if it does: the request itself is wrong (400, 404, 422),
 /// the key or the account may not (401, 402, 403), the account's billing quota is spent, or a
@@ -28,41 +25,12 @@ fn not_retryable(status: u16, body: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// The refusal of an attempt whose action is closed; None when it may go.
-pub(crate) async fn refused(
-    state: &AppState,
-    caller: &Caller,
-    upstream: &Upstream,
-) -> Result<Option<HttpResponse>, ApiError> {
-    let Some(step) = &caller.step else { return Ok(None) };
-    let Some(why) = state
-        .gateway
-        .data()
-        .closed_action(&caller.project, &caller.user, step)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let message = format!(
-        "action {} is not attempted again: its last attempt failed ({why})",
-        step.action
-    );
-    Ok(Some(answer::error(
-        super::wire::of(upstream.kind),
-        StatusCode::CONFLICT,
-        "action_not_retryable",
-        &message,
-        None,
-    )))
-}
-
 /// Closes the caller's action when the provider's error says no attempt will do better.
-pub(crate) async fn after_error(state: &AppState, caller: &Caller, status: StatusCode, body: &[u8]) {
+pub(crate) async fn after_error(gateway: &Gateway, caller: &Caller, status: StatusCode, body: &[u8]) {
     let (Some(step), Some(why)) = (&caller.step, not_retryable(status.as_u16(), body)) else {
         return;
     };
-    if let Err(err) = state
-        .gateway
+    if let Err(err) = gateway
         .data()
         .close_action(&caller.project, &caller.user, step, why)
         .await

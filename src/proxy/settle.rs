@@ -1,22 +1,26 @@
-//! Ending a proxied call's hold: commit what the provider reported (every count in the
-//! metadata, beside its status, request id and the call's duration), or the hold itself marked
-//! `estimated` when it reported nothing, or release when the provider never took the call.
-//! While the call runs, its hold is kept alive.
+//! The last phase: ending a proxied call's hold. Commit what the provider reported (every count
+//! in the metadata, beside its status, request id and the call's duration), or the hold itself
+//! marked `estimated` when it reported nothing, or release when the provider never took the
+//! call. Every failure is settled here: no answer (`Failure`), a refusal (`Refusal`), an
+//! answer that broke off. While the call runs, its hold is kept alive.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::call::Operation;
-use super::trace;
-use super::usage::{self, Usage};
-use crate::gateway::{Commit, Gateway, GatewayError, Settlement};
-use crate::metrics::Metrics;
-use crate::quota::{Milli, ReservationId};
+use actix_web::HttpResponse;
 
-/// A hold's time to live unless configured; a call that runs longer extends it every half of it.
-pub(crate) const HOLD_TTL_MS: i64 = 120_000;
+use super::call::context::Ctx;
+use super::call::hold::{Hold, KeepAlive};
+use super::call::outcome::{Answered, Failure, Refusal};
+use super::call::usage::{self, Usage};
+use super::call::Operation;
+use super::door::Door;
+use super::{fallback, retry, trace};
+use crate::gateway::{Commit, GatewayError, Settlement};
+use crate::metrics::Metrics;
+use crate::quota::Milli;
+
 /// A commit the backend did not answer is tried again after this long, doubling up to the longest.
 const COMMIT_FIRST_BACKOFF_MS: u64 = 100;
 const COMMIT_LONGEST_BACKOFF_MS: u64 = 2_000;
@@ -42,54 +46,6 @@ impl<'a> Waiting<'a> {
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.commits_waiting(-1);
-    }
-}
-
-/// One call's hold, and what its commit needs.
-#[derive(Clone)]
-pub(crate) struct Hold {
-    pub gateway: Gateway,
-    pub metrics: Arc<Metrics>,
-    pub project: String,
-    pub id: ReservationId,
-    pub key_id: String,
-    pub upstream: String,
-    pub operation: Operation,
-    pub ttl_ms: i64,
-    /// The worst case held.
-    pub worst: Usage,
-    /// What the gateway measured of the call itself (a speech's characters, the seconds an
-    /// audio's header states): counted where the provider reports none.
-    pub measured: Usage,
-    pub started: Instant,
-    /// What the commit's entry carries beside the counts (a job's id and kind).
-    pub labels: Map<String, Value>,
-    /// The call's span, ended with the hold, when traced (`trace.rs`).
-    pub trace: Option<opentelemetry::Context>,
-}
-
-/// What the provider said, for the record.
-pub(crate) struct Answered {
-    /// None: it gave no answer (a timeout, a broken connection).
-    pub status: Option<u16>,
-    pub request_id: Option<String>,
-}
-
-impl Answered {
-    /// No answer to speak of (a job's hold charged without one).
-    pub(crate) fn nothing() -> Answered {
-        Answered {
-            status: None,
-            request_id: None,
-        }
-    }
-
-    /// Takes the id the answer's body names when no header named one (Gemini's `responseId`);
-    /// a header's id, or the first body's, is kept.
-    pub(crate) fn identify(&mut self, id: Option<&str>) {
-        if let (None, Some(id)) = (&self.request_id, id) {
-            self.request_id = Some(id.to_string());
-        }
     }
 }
 
@@ -261,11 +217,57 @@ pub(crate) fn count_call(metrics: &Metrics, upstream: &str, operation: Operation
     );
 }
 
-/// Stops extending a hold when dropped.
-pub(crate) struct KeepAlive(tokio::task::JoinHandle<()>);
+impl Door {
+    /// Counts one proxied call's outcome (denied before any hold, or how its hold ended).
+    pub(crate) fn count_call(&self, upstream: &str, operation: Operation, outcome: &str) {
+        count_call(&self.metrics, upstream, operation, outcome);
+    }
 
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.0.abort();
+    /// Settles the call's hold as a failure upstream means: released when the provider never
+    /// saw the call, else charged its hold (`estimated`).
+    pub(crate) async fn settle_failure(&self, hold: &Hold, failure: &Failure) {
+        hold.upstream_error(failure.kind());
+        match failure {
+            Failure::Unreachable(_) | Failure::Unsent(_) => hold.release().await,
+            Failure::Broken(_) | Failure::Timeout => hold.commit(Usage::default(), Answered::nothing()).await,
+        }
+    }
+
+    /// Settles a refused call: charged its hold where the status says the provider may bill
+    /// it, else released; `ends`: no other target follows, so a refusal no retry fixes closes
+    /// the caller's action. Answers the provider's refusal as it came.
+    pub(crate) async fn settle_refusal(&self, ctx: &Ctx, hold: Hold, refusal: Refusal, ends: bool) -> HttpResponse {
+        let Refusal {
+            status,
+            mut reply,
+            answered,
+            body,
+        } = refusal;
+        hold.upstream_error(match status.is_server_error() {
+            true => "status_5xx",
+            false => "status_4xx",
+        });
+        match fallback::keeps_hold(status.as_u16()) {
+            true => hold.commit(Usage::default(), answered).await,
+            false => hold.release().await,
+        }
+        if ends {
+            retry::after_error(&self.gateway, &ctx.caller, status, &body).await;
+        }
+        reply.body(body)
+    }
+
+    /// Settles a whole answer that broke off before its end: charged its hold.
+    pub(crate) async fn settle_broken(&self, ctx: &Ctx, hold: Hold, answered: Answered) -> HttpResponse {
+        hold.upstream_error("stream_broken");
+        hold.commit(Usage::default(), answered).await;
+        let message = "the provider's answer broke off; the call was charged its hold";
+        super::answer::error(
+            ctx.wire(),
+            actix_web::http::StatusCode::BAD_GATEWAY,
+            "upstream_broken",
+            message,
+            None,
+        )
     }
 }

@@ -10,17 +10,17 @@
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
+use super::call::context::Ctx;
+use super::call::upstream::Kind;
+use super::call::usage::Usage;
 use super::call::{Call, Operation};
-use super::context::Ctx;
-use super::upstreams::Kind;
-use super::usage::Usage;
-use crate::http::AppState;
+use crate::gateway::Gateway;
 use crate::metrics::traces;
 use crate::quota::Decision;
 
 /// Starts the call's span, when traces are on: the context its phases run in.
-pub(crate) async fn start(state: &AppState, ctx: &Ctx, call: &Call) -> Option<Context> {
-    let tracer = state.gateway.node().traces()?;
+pub(crate) async fn start(gateway: &Gateway, ctx: &Ctx, call: &Call) -> Option<Context> {
+    let tracer = gateway.node().traces()?;
     let operation = operation_name(call.operation);
     let mut attributes = vec![
         KeyValue::new("gen_ai.operation.name", operation),
@@ -34,8 +34,7 @@ pub(crate) async fn start(state: &AppState, ctx: &Ctx, call: &Call) -> Option<Co
     if ctx.attempt > 1 {
         attributes.push(KeyValue::new("quota.attempt", i64::from(ctx.attempt)));
     }
-    let users = state
-        .gateway
+    let users = gateway
         .node()
         .project_settings(&ctx.caller.project)
         .await

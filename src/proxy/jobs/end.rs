@@ -9,15 +9,16 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::super::call::Operation;
-use super::super::fetch;
-use super::super::multipart::Lines;
-use super::super::settle::{Answered, Hold};
-use super::super::upstreams::Upstream;
-use super::super::usage::Usage;
-use super::super::wire::{self, Wire};
 use super::shapes::{self, Bill, Seen};
 use crate::gateway::{Gateway, GatewayError};
+use crate::proxy::call::hold::Hold;
+use crate::proxy::call::outcome::Answered;
+use crate::proxy::call::upstream::Upstream;
+use crate::proxy::call::usage::Usage;
+use crate::proxy::call::wire::Wire;
+use crate::proxy::call::Operation;
+use crate::proxy::multipart::Lines;
+use crate::proxy::provider;
 use crate::quota::{job_key, FileRecord, JobEnd, JobKind, JobRecord, ReservationId};
 use crate::secrets::id_bytes;
 
@@ -64,7 +65,7 @@ pub(crate) struct Job<'a> {
 
 impl Job<'_> {
     fn wire(&self) -> &'static dyn Wire {
-        wire::of(self.upstream.kind)
+        self.upstream.wire
     }
 
     /// What a read of the job's object saw: the files it names become its owner's, and an
@@ -290,7 +291,7 @@ pub(crate) fn operation(kind: JobKind) -> Operation {
 
 /// A GET of `path` on the upstream with its credential (the sweeper's, and a settlement's).
 pub(crate) async fn get(upstream: &Upstream, path: &str) -> Result<reqwest::Response, String> {
-    fetch::get(upstream, path, upstream.timeouts.first_byte)
+    provider::get(upstream, path, upstream.timeouts.first_byte)
         .await
         .map_err(|unread| unread.to_string())
 }
@@ -298,7 +299,7 @@ pub(crate) async fn get(upstream: &Upstream, path: &str) -> Result<reqwest::Resp
 /// A GET of a job object (or a page of the provider's list of them): its JSON.
 pub(crate) async fn read_object(upstream: &Upstream, path: &str) -> Result<Value, String> {
     let within = (upstream.timeouts.first_byte, Duration::from_secs(30));
-    fetch::object(upstream, path, within, MAX_READ_BYTES)
+    provider::object(upstream, path, within, MAX_READ_BYTES)
         .await
         .map_err(|unread| unread.to_string())
 }

@@ -12,17 +12,17 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use super::super::answer;
-use super::super::context::Ctx;
-use super::super::fetch::{self, Unread};
-use super::owned;
-use super::paths::{self, Object};
-use super::submit::MAX_OBJECT_BYTES;
-use crate::http::{ApiError, AppState};
+use super::shapes::MAX_OBJECT_BYTES;
+use super::{owned, JobCall};
+use crate::http::ApiError;
+use crate::proxy::answer;
+use crate::proxy::call::context::Ctx;
+use crate::proxy::call::jobs::{self, Object};
+use crate::proxy::provider::{self, Unread};
 use crate::quota::{job_key, Cursor, JobKind, JobRecord, Listed};
 
 /// The most objects a page shows, whatever `limit` asks (OpenAI's files list takes up to
@@ -58,15 +58,11 @@ enum Seen {
 }
 
 /// Answers the caller's list of `object`s.
-pub(super) async fn serve(
-    req: &HttpRequest,
-    state: &AppState,
-    ctx: &Ctx,
-    object: Object,
-) -> Result<HttpResponse, ApiError> {
+pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpResponse, ApiError> {
+    let JobCall { door, req, ctx } = at;
     let anthropic = object == Object::Job(JobKind::MessageBatch);
     let query = query(req.query_string(), anthropic, object)?;
-    let data = state.gateway.data();
+    let data = door.gateway.data();
     let (project, user, upstream) = (
         ctx.caller.project.as_str(),
         ctx.caller.user.as_str(),
@@ -127,7 +123,7 @@ pub(super) async fn serve(
     }
     // Each as the provider has it now, in the page's order.
     let reads = shown.into_iter().map(|(id, record)| async move {
-        let found = fetch(ctx, &paths::object_path(object, &id)).await;
+        let found = fetch(ctx, &jobs::object_path(object, &id)).await;
         (id, record, found)
     });
     let read: Vec<_> = futures_util::stream::iter(reads)
@@ -139,7 +135,7 @@ pub(super) async fn serve(
         match found {
             Ok(mut item) => {
                 if let Some(record) = record {
-                    owned::saw(state, ctx, req, record, &mut item).await;
+                    owned::saw(at, record, &mut item).await;
                 }
                 items.push(item);
             }
@@ -185,7 +181,7 @@ fn page(items: Vec<Value>, more: bool, anthropic: bool) -> HttpResponse {
 /// Reads `path` of the call's upstream with its credential, each part within `READ_WITHIN`.
 async fn fetch(ctx: &Ctx, path: &str) -> Result<Value, Unread> {
     let within = READ_WITHIN.min(ctx.upstream().timeouts.first_byte);
-    fetch::object(ctx.upstream(), path, (within, within), MAX_OBJECT_BYTES).await
+    provider::object(ctx.upstream(), path, (within, within), MAX_OBJECT_BYTES).await
 }
 
 /// The query of a list: its page size (at most `MAX_PAGE`) and cursor, in the provider's

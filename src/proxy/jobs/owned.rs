@@ -6,33 +6,32 @@
 //! owner's list (`list.rs`).
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::super::context::Ctx;
-use super::super::understand::{self, Body, BodyReader};
-use super::super::{answer, forward, read, Proxy};
 use super::end::{self, By, Job};
-use super::paths::{self, Action, Object};
-use super::submit::MAX_OBJECT_BYTES;
-use crate::http::{ApiError, AppState};
+use super::shapes::MAX_OBJECT_BYTES;
+use super::JobCall;
+use crate::http::ApiError;
+use crate::proxy::body::{self, Body};
+use crate::proxy::call::context::Ctx;
+use crate::proxy::call::jobs::{self, Action, Object};
+use crate::proxy::{answer, provider};
 use crate::quota::{job_key, JobKind, JobRecord, Listed, ReservationId};
 
 /// A cancel's body, at most.
 const MAX_CANCEL_BYTES: usize = 64 << 10;
 
 /// Serves `action` on the owned object `id` the path names.
-pub(crate) async fn serve(
-    req: &HttpRequest,
+pub(super) async fn serve(
+    at: JobCall<'_>,
     payload: web::Payload,
-    state: &AppState,
-    proxy: &Proxy,
-    ctx: &Ctx,
     (object, action, id): (Object, Action, &str),
 ) -> Result<HttpResponse, ApiError> {
-    let data = state.gateway.data();
+    let JobCall { door, req, ctx } = at;
+    let data = door.gateway.data();
     let (project, user) = (&ctx.caller.project, ctx.caller.user.as_str());
     let key = job_key(&ctx.upstream().name, id);
     let job = match object {
@@ -46,10 +45,10 @@ pub(crate) async fn serve(
         },
     };
     let body = match req.method() == Method::POST {
-        true => understand::bytes(req, payload, &BodyReader::of(proxy, ctx).keeping(MAX_CANCEL_BYTES)).await?,
+        true => body::bytes(req, payload, &door.reader(&ctx.caller).keeping(MAX_CANCEL_BYTES)).await?,
         false => Bytes::new(),
     };
-    let response = match forward::send(req, ctx, Body::Whole(body)).await {
+    let response = match door.forward(req, ctx, Body::Whole(body)).await {
         Ok(response) => response,
         Err(failure) => return Ok(failure.answer(ctx)),
     };
@@ -64,19 +63,19 @@ pub(crate) async fn serve(
     }
     match job {
         Some(record) if response.status().is_success() && matches!(action, Action::Read | Action::Cancel) => {
-            let mut reply = read::head(&response);
-            let Ok(bytes) = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
+            let mut reply = provider::head(&response);
+            let Ok(bytes) = provider::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
                 return Ok(reply.finish());
             };
             let Ok(mut object) = serde_json::from_slice::<Value>(&bytes) else {
                 return Ok(reply.body(bytes));
             };
-            saw(state, ctx, req, record, &mut object).await;
+            saw(at, record, &mut object).await;
             Ok(reply.body(object.to_string()))
         }
         _ => {
             // A file's bytes, a video, a batch's results: as they come, never whole.
-            let mut reply = read::head(&response);
+            let mut reply = provider::head(&response);
             let stream = response
                 .bytes_stream()
                 .map(|chunk| chunk.map_err(actix_web::error::ErrorBadGateway));
@@ -87,10 +86,11 @@ pub(crate) async fn serve(
 
 /// What a caller's read (or its submission's answer) found of its job: settled if it ended,
 /// and a message batch's results named at the gateway, where its owner may read them.
-pub(super) async fn saw(state: &AppState, ctx: &Ctx, req: &HttpRequest, record: JobRecord, object: &mut Value) {
+pub(super) async fn saw(at: JobCall<'_>, record: JobRecord, object: &mut Value) {
+    let JobCall { door, req, ctx } = at;
     let kind = record.kind;
     let mut job = Job {
-        gateway: &state.gateway,
+        gateway: &door.gateway,
         upstream: ctx.upstream(),
         project: &ctx.caller.project,
         record,
@@ -115,13 +115,9 @@ pub(super) async fn saw(state: &AppState, ctx: &Ctx, req: &HttpRequest, record: 
 /// A repeat of a job's submission (its Idempotency-Key's): the job its first call submitted,
 /// as the provider tells it now. None when the first call recorded no job (it still runs, or
 /// the provider refused it): the repeat is answered as any call's.
-pub(crate) async fn repeated(
-    state: &AppState,
-    ctx: &Ctx,
-    reservation: &ReservationId,
-    req: &HttpRequest,
-) -> Result<Option<HttpResponse>, ApiError> {
-    let data = state.gateway.data();
+pub(super) async fn repeated(at: JobCall<'_>, reservation: &ReservationId) -> Result<Option<HttpResponse>, ApiError> {
+    let JobCall { door, ctx, .. } = at;
+    let data = door.gateway.data();
     let project = &ctx.caller.project;
     let Some(key) = data.jobs().job_of_hold(project, reservation.as_str()).await? else {
         return Ok(None);
@@ -129,14 +125,14 @@ pub(crate) async fn repeated(
     let Some(record) = data.jobs().job(project, &key).await? else {
         return Ok(None);
     };
-    let path = paths::read_path(record.kind, &record.id);
+    let path = jobs::read_path(record.kind, &record.id);
     let Ok(mut object) = end::read_object(ctx.upstream(), &path).await else {
         return Ok(None);
     };
-    saw(state, ctx, req, record, &mut object).await;
+    saw(at, record, &mut object).await;
     Ok(Some(
         HttpResponse::Ok()
-            .insert_header((read::RESERVATION, reservation.as_str()))
+            .insert_header((provider::RESERVATION, reservation.as_str()))
             .content_type("application/json")
             .body(object.to_string()),
     ))

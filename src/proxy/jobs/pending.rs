@@ -11,15 +11,15 @@ use actix_web::HttpRequest;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::super::settle::Answered;
-use super::super::splice;
-use super::super::upstreams::Upstream;
-use super::super::usage::Usage;
 use super::end::{self, By, Job, JobError};
-use super::paths::list_path;
-use super::JobSettings;
 use crate::gateway::Gateway;
-use crate::quota::{job_key, JobKind, JobRecord, PendingJob};
+use crate::proxy::call::jobs::list_path;
+use crate::proxy::call::outcome::Answered;
+use crate::proxy::call::upstream::Upstream;
+use crate::proxy::call::usage::Usage;
+use crate::proxy::door::Door;
+use crate::proxy::splice;
+use crate::quota::{job_key, JobKind, JobRecord, PendingJob, ReservationId};
 
 /// The metadata key a batch carries its hold's id under.
 pub(crate) const MARKER: &str = "quota_gateway_hold";
@@ -78,12 +78,12 @@ pub(crate) fn idempotency_key(req: &HttpRequest) -> Option<String> {
 /// Looks for a pending job at the provider: adopted when found, charged its hold at the
 /// hold's end when not. Answers how it went (`adopted`, `open`, `expired`, `skipped`).
 pub(super) async fn look(
-    gateway: &Gateway,
+    door: &Door,
     upstream: &Upstream,
-    settings: &JobSettings,
     (project, key): (&str, &str),
     now: i64,
 ) -> Result<&'static str, JobError> {
+    let (gateway, settings) = (&door.gateway, &door.jobs);
     let data = gateway.data();
     let Some(pending) = data.jobs().pending_job(project, key).await? else {
         data.jobs().unschedule_job(project, key).await?;
@@ -132,10 +132,26 @@ pub(super) async fn look(
             Ok("expired")
         }
         Ok(None) => {
-            super::sweep::outlive(gateway, settings, project, &job.record, now).await;
+            outlive(door, project, &job.record, now).await;
             Ok("open")
         }
         Err(why) => Err(JobError::Upstream(why)),
+    }
+}
+
+/// When a job's next poll is its last, at its hold's end: the hold is made to outlive that
+/// poll (by `grace_ms`), so the poll finds it held, and charges it only if the job still runs.
+pub(super) async fn outlive(door: &Door, project: &str, job: &JobRecord, now: i64) {
+    let (gateway, settings) = (&door.gateway, &door.jobs);
+    if settings.next_poll(now, job.ends_ms) < job.ends_ms {
+        return;
+    }
+    let Some(id) = ReservationId::parse_reservation(&job.reservation) else {
+        return;
+    };
+    let ttl = job.ends_ms - now + settings.grace_ms();
+    if let Err(err) = gateway.data().extend(project, &id, ttl).await {
+        tracing::warn!(%err, job = job.id, "proxy: a job's hold could not be made to outlive its last poll");
     }
 }
 

@@ -5,7 +5,10 @@
 
 use serde_json::{Map, Value};
 
-use super::super::usage::Usage;
+use crate::gateway::MAX_LIFETIME_MS;
+use crate::proxy::call::context::Ctx;
+use crate::proxy::call::usage::Usage;
+use crate::proxy::call::{Call, Operation};
 use crate::quota::JobKind;
 
 /// Where an ended job's usage is read from.
@@ -140,6 +143,42 @@ pub(crate) fn seconds(value: Option<&Value>) -> Option<u64> {
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| s.ceil() as u64),
         _ => None,
+    }
+}
+
+/// A job object the provider answers is read whole up to this.
+pub(crate) const MAX_OBJECT_BYTES: usize = 1 << 20;
+
+/// A job as its submission asks for it: its operation, the model it names, and its worst case.
+pub(super) struct Submitted {
+    pub operation: Operation,
+    pub model: String,
+    pub worst: Usage,
+}
+
+impl Submitted {
+    /// The job's call: held for `ttl_ms` (at most a hold's longest life), its hold's event
+    /// carrying `extra` beside the counts.
+    pub(super) fn call(self, ctx: &Ctx, extra: Map<String, Value>, ttl_ms: i64) -> Call {
+        let Submitted {
+            operation,
+            model,
+            worst,
+        } = self;
+        Call {
+            operation,
+            counter: ctx.wire().counter(&model),
+            model,
+            stream: false,
+            caller_wants_usage: false,
+            worst: worst.held(operation),
+            measured: Usage::default(),
+            choices: 1,
+            max_field: None,
+            extra,
+            ttl_ms: Some(ttl_ms.min(MAX_LIFETIME_MS)),
+            referenced: None,
+        }
     }
 }
 

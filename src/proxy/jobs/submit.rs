@@ -4,49 +4,45 @@
 //! (`pending.rs`), then forwarded; the job the provider made is recorded with its owner and its
 //! hold, for its reads and its end.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::super::call::{self, wrong, Call, ModelLimits, Operation};
-use super::super::context::Ctx;
-use super::super::forward::Failure;
-use super::super::hold::{self, Go, Held};
-use super::super::settle::Answered;
-use super::super::understand::{self, Body, BodyReader};
-use super::super::upload::Upload;
-use super::super::upstreams::Upstream;
-use super::super::usage::Usage;
-use super::super::wire::{Route, Wire};
-use super::super::{counting, forward, read, Proxy};
-use super::{owned, pending, shapes, video, JobSettings};
-use crate::gateway::MAX_LIFETIME_MS;
-use crate::http::{ApiError, AppState};
+use super::shapes::{Submitted, MAX_OBJECT_BYTES};
+use super::{owned, pending, shapes, video, JobCall};
+use crate::http::ApiError;
+use crate::proxy::body::Upload;
+use crate::proxy::body::{self, Body};
+use crate::proxy::call::context::{Ctx, Target};
+use crate::proxy::call::jobs::JobSettings;
+use crate::proxy::call::outcome::Answered;
+use crate::proxy::call::outcome::Failure;
+use crate::proxy::call::upstream::Upstream;
+use crate::proxy::call::usage::Usage;
+use crate::proxy::call::wire::Route;
+use crate::proxy::call::{self, wrong, Call, ModelLimits, Operation};
+use crate::proxy::door::Door;
+use crate::proxy::hold::{Go, Held};
+use crate::proxy::{counting, provider};
 use crate::quota::catalog::Catalog;
 use crate::quota::{job_key, JobKind, JobRecord};
 
 /// Requests in one message batch, at most (Anthropic's own bound).
 const MAX_BATCH_REQUESTS: usize = 100_000;
-/// A job object the provider answers is read whole up to this.
-pub(crate) const MAX_OBJECT_BYTES: usize = 1 << 20;
 
 /// Submits a job of `kind`: held, forwarded, recorded.
-pub(crate) async fn submit(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    proxy: &Proxy,
-    ctx: &Ctx,
-    kind: JobKind,
-) -> Result<HttpResponse, ApiError> {
+pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind) -> Result<HttpResponse, ApiError> {
+    let JobCall { door, req, ctx } = at;
     let bytes = match kind {
-        JobKind::Video => understand::bytes(req, payload, &BodyReader::of(proxy, ctx)).await?,
-        _ => understand::body(req, payload, &BodyReader::of(proxy, ctx)).await?,
+        JobKind::Video => body::bytes(req, payload, &door.reader(&ctx.caller)).await?,
+        _ => body::json(req, payload, &door.reader(&ctx.caller)).await?,
     };
     let (call, shows, fingerprint) = match kind {
-        JobKind::Batch => (batch(state, ctx, &bytes, &proxy.jobs).await?, Map::new(), None),
-        JobKind::MessageBatch => (message_batch(state, proxy, ctx, bytes.clone()).await?, Map::new(), None),
-        JobKind::Video => video::video(req, ctx, &bytes, &proxy.jobs)?,
+        JobKind::Batch => (batch(door, ctx, &bytes, &door.jobs).await?, Map::new(), None),
+        JobKind::MessageBatch => (message_batch(door, ctx, bytes.clone()).await?, Map::new(), None),
+        JobKind::Video => video::video(req, ctx, &bytes, &door.jobs)?,
     };
     // A form is known by its fields and its files' digests, not its boundary: a client's
     // retry draws a new one.
@@ -54,14 +50,20 @@ pub(crate) async fn submit(
         Some(fingerprint) => Body::Upload(Box::new(Upload::whole(bytes, fingerprint))),
         None => Body::Whole(bytes),
     };
-    let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, body).await? {
+    let Go { hold, call, body } = match door.reserve(req, ctx, call, body).await? {
         Held::Go(go) => *go,
         Held::Denied(answer, _) | Held::Answered(answer) => return Ok(answer),
+        // A job's repeat is answered the job its first call submitted, as the provider now
+        // tells it, so a stuck client's retry learns its job.
+        Held::Repeat(id) => match owned::repeated(at, &id).await? {
+            Some(answer) => return Ok(answer),
+            None => return door.repeated(ctx, &id).await,
+        },
     };
-    let data = state.gateway.data();
+    let data = door.gateway.data();
     let project = &ctx.caller.project;
     let now = data.now_ms();
-    let ttl = call.ttl_ms.unwrap_or(proxy.hold_ttl_ms);
+    let ttl = call.ttl_ms.unwrap_or(door.hold_ttl_ms);
     let mut record = JobRecord {
         id: String::new(),
         upstream: ctx.upstream().name.clone(),
@@ -77,7 +79,7 @@ pub(crate) async fn submit(
         },
         quantity: call.worst.quantity(call.operation),
         created_ms: now,
-        due_ms: now + (ttl - proxy.jobs.margin_ms).max(0),
+        due_ms: now + (ttl - door.jobs.margin_ms).max(0),
         ends_ms: now + ttl,
         files: Vec::new(),
         ended: None,
@@ -103,10 +105,10 @@ pub(crate) async fn submit(
             tracing::warn!(%err, "proxy: a settled job's pending record stays; the sweeper drops it");
         }
     };
-    let response = match forward::send(req, ctx, body).await {
+    let response = match door.forward(req, ctx, body).await {
         Ok(response) => response,
         Err(failure @ (Failure::Unreachable(_) | Failure::Unsent(_))) => {
-            failure.settle(&hold).await;
+            door.settle_failure(&hold, &failure).await;
             settled().await;
             return Ok(failure.answer(ctx));
         }
@@ -118,16 +120,14 @@ pub(crate) async fn submit(
         }
     };
     if !response.status().is_success() {
-        let answer = read::refused(ctx, response)
-            .await
-            .settle(state, ctx, hold.clone(), true)
-            .await;
+        let refusal = door.refusal(ctx, response).await;
+        let answer = door.settle_refusal(ctx, hold.clone(), refusal, true).await;
         settled().await;
         return Ok(answer);
     }
-    let mut reply = read::head(&response);
-    read::reserved(&mut reply, &hold);
-    let object = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await;
+    let mut reply = provider::head(&response);
+    provider::reserved(&mut reply, &hold);
+    let object = provider::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await;
     let parsed = object
         .as_ref()
         .ok()
@@ -144,7 +144,7 @@ pub(crate) async fn submit(
         return Ok(reply.body(object.unwrap_or_default()));
     };
     record.id = id.to_string();
-    let poll = proxy.jobs.first_poll(&record);
+    let poll = door.jobs.first_poll(&record);
     if let Err(err) = data.jobs().put_job(project, &record, poll).await {
         // The job runs and its hold stands; unrecorded, it is settled by no read: its hold is
         // committed as it is, so the provider's bill is never free.
@@ -155,14 +155,14 @@ pub(crate) async fn submit(
     }
     // A job the provider answered already ended (refused on its own terms) settles now.
     if let Some(mut seen) = parsed {
-        owned::saw(state, ctx, req, record, &mut seen).await;
+        owned::saw(at, record, &mut seen).await;
     }
     Ok(reply.body(object.unwrap_or_default()))
 }
 
 /// An OpenAI batch: its input file's summed lines (recorded as it was uploaded through the
 /// gateway, by the same user), at the batch prices (`batch`), for its completion window.
-async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Result<Call, ApiError> {
+async fn batch(door: &Door, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Result<Call, ApiError> {
     let body: Map<String, Value> =
         serde_json::from_slice(bytes).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
     let text = |field: &str| {
@@ -173,7 +173,7 @@ async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -
     };
     let file_id = text("input_file_id")?;
     let key = job_key(&ctx.upstream().name, file_id);
-    let file = state
+    let file = door
         .gateway
         .data()
         .jobs()
@@ -203,27 +203,24 @@ async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -
         .ok_or_else(|| ApiError::invalid("completion_window", "must be a number of hours, as 24h"))?;
     let mut extra = Map::new();
     extra.insert("batch".into(), Value::Bool(true));
-    Ok(job_call(
-        ctx,
-        Operation::Batches,
-        lines.model,
-        Usage::read(&lines.worst),
-        extra,
-        jobs.ttl(window),
-    ))
+    let asked = Submitted {
+        operation: Operation::Batches,
+        model: lines.model,
+        worst: Usage::read(&lines.worst),
+    };
+    Ok(asked.call(ctx, extra, jobs.ttl(window)))
 }
 
 /// An Anthropic message batch: its requests' worst cases summed, each read as a single call
 /// (on a counting thread when the body is large), at the batch prices.
-async fn message_batch(state: &AppState, proxy: &Proxy, ctx: &Ctx, bytes: Bytes) -> Result<Call, ApiError> {
-    let wire = ctx.wire();
-    let catalog = state.gateway.node().catalog().clone();
+async fn message_batch(door: &Door, ctx: &Ctx, bytes: Bytes) -> Result<Call, ApiError> {
+    let catalog = door.gateway.node().catalog().clone();
     let upstream = ctx.target.upstream.clone();
     let summed = match bytes.len() <= counting::INLINE_BYTES {
-        true => requests(wire, &upstream, &catalog, &bytes),
-        false => proxy
+        true => requests(&upstream, &catalog, &bytes),
+        false => door
             .counting
-            .run(&ctx.caller.project, move || requests(wire, &upstream, &catalog, &bytes))
+            .run(&ctx.caller.project, move || requests(&upstream, &catalog, &bytes))
             .await
             .map_err(|_| ApiError::CountingBusy)?,
     };
@@ -231,23 +228,16 @@ async fn message_batch(state: &AppState, proxy: &Proxy, ctx: &Ctx, bytes: Bytes)
     let mut extra = Map::new();
     extra.insert("batch".into(), Value::Bool(true));
     // Anthropic's batches end within 24 hours.
-    Ok(job_call(
-        ctx,
-        Operation::Batches,
+    let asked = Submitted {
+        operation: Operation::Batches,
         model,
         worst,
-        extra,
-        proxy.jobs.ttl(24 * 3_600_000),
-    ))
+    };
+    Ok(asked.call(ctx, extra, door.jobs.ttl(24 * 3_600_000)))
 }
 
 /// The requests of a message batch: their one model and their summed worst case.
-fn requests(
-    wire: &dyn Wire,
-    upstream: &Upstream,
-    catalog: &Catalog,
-    bytes: &[u8],
-) -> Result<(String, Usage), call::BodyError> {
+fn requests(upstream: &Arc<Upstream>, catalog: &Catalog, bytes: &[u8]) -> Result<(String, Usage), call::BodyError> {
     let body: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| wrong("body", "must be a JSON object"))?;
     let requests = body
         .get("requests")
@@ -262,7 +252,7 @@ fn requests(
             .get("params")
             .and_then(Value::as_object)
             .ok_or_else(|| wrong(&format!("requests[{i}].params"), "must be a message request"))?;
-        let one = line_call(wire, upstream, catalog, &route, params)
+        let one = line_call(upstream, catalog, route.clone(), params)
             .map_err(|e| wrong(&format!("requests[{i}].params.{}", e.field), &e.detail))?;
         match &model {
             Some(m) if *m != one.model => {
@@ -281,42 +271,23 @@ fn requests(
 
 /// One request of a batch (a line, or a message batch's request), as a single call of it.
 pub(crate) fn line_call(
-    wire: &dyn Wire,
-    upstream: &Upstream,
+    upstream: &Arc<Upstream>,
     catalog: &Catalog,
-    route: &Route,
+    route: Route,
     body: &Map<String, Value>,
 ) -> Result<Call, call::BodyError> {
-    call::understand(wire, upstream, route, body, None, |model| {
+    let target = Target {
+        upstream: upstream.clone(),
+        wire: upstream.wire,
+        route,
+        path: String::new(),
+    };
+    Call::from_body(&target, body, None, |model| {
         catalog.find(model).map(|m| ModelLimits {
             output: m.entry.max_output_tokens,
             context: m.entry.context_window,
         })
     })
-}
-
-pub(super) fn job_call(
-    ctx: &Ctx,
-    operation: Operation,
-    model: String,
-    worst: Usage,
-    extra: Map<String, Value>,
-    ttl_ms: i64,
-) -> Call {
-    Call {
-        operation,
-        counter: ctx.wire().counter(&model),
-        model,
-        stream: false,
-        caller_wants_usage: false,
-        worst: worst.held(operation),
-        measured: Usage::default(),
-        choices: 1,
-        max_field: None,
-        extra,
-        ttl_ms: Some(ttl_ms.min(MAX_LIFETIME_MS)),
-        referenced: None,
-    }
 }
 
 /// A completion window in ms: `<hours>h`, 1 to 24 hours.

@@ -17,12 +17,11 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use super::super::Proxy;
 use super::end::{self, By, Job, JobError};
-use super::paths::read_path;
-use super::{pending, JobSettings};
-use crate::gateway::Gateway;
-use crate::quota::{pending_hold, JobRecord, ReservationId};
+use super::pending;
+use crate::proxy::call::jobs::read_path;
+use crate::proxy::door::Door;
+use crate::quota::pending_hold;
 
 /// Jobs one sweep starts polling at most.
 const PER_SWEEP: usize = 32;
@@ -35,20 +34,20 @@ type InFlight = Rc<RefCell<HashMap<String, usize>>>;
 /// Starts the node's sweeper on a thread of its own, with its own event loop: settling a job
 /// commits as a request does, on a loop that need not pass work between threads. It stops
 /// once its node's proxy is gone.
-pub(crate) fn start(gateway: Gateway, proxy: web::Data<Proxy>) {
-    let proxy = Arc::downgrade(&proxy.into_inner());
+pub(crate) fn start(door: web::Data<Door>) {
+    let door = Arc::downgrade(&door.into_inner());
     let spawned = std::thread::Builder::new().name("qg-jobs".into()).spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let in_flight = InFlight::default();
             loop {
-                let Some(every) = proxy.upgrade().map(|p| p.jobs.sweep_every) else {
+                let Some(every) = door.upgrade().map(|d| d.jobs.sweep_every) else {
                     return;
                 };
                 tokio::time::sleep(every).await;
-                let Some(proxy) = proxy.upgrade() else {
+                let Some(door) = door.upgrade() else {
                     return;
                 };
-                sweep(&gateway, &proxy, &in_flight).await;
+                sweep(&door, &in_flight).await;
             }
         })
     });
@@ -59,8 +58,8 @@ pub(crate) fn start(gateway: Gateway, proxy: web::Data<Proxy>) {
 
 /// One sweep: starts polling the jobs due now, each upstream's within its share; a job whose
 /// upstream has its share in flight waits a sweep, behind the others due.
-async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
-    let data = gateway.data();
+async fn sweep(door: &Arc<Door>, in_flight: &InFlight) {
+    let data = door.gateway.data();
     let now = data.now_ms();
     let due = match data.jobs().due_jobs(now, 4 * PER_SWEEP).await {
         Ok(due) => due,
@@ -74,7 +73,7 @@ async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
         let upstream = key.split_once('/').map_or("", |(u, _)| u).to_string();
         let busy = in_flight.borrow().get(&upstream).copied().unwrap_or(0);
         if started == PER_SWEEP || busy >= PER_UPSTREAM {
-            let later = now + proxy.jobs.sweep_every.as_millis() as i64;
+            let later = now + door.jobs.sweep_every.as_millis() as i64;
             if let Err(err) = data.jobs().schedule_job(&project, &key, later).await {
                 tracing::warn!(%err, "proxy: the job sweeper could not put a job off");
             }
@@ -82,19 +81,16 @@ async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
         }
         started += 1;
         *in_flight.borrow_mut().entry(upstream.clone()).or_default() += 1;
-        let (gateway, proxy, in_flight) = (gateway.clone(), proxy.clone(), in_flight.clone());
+        let (door, in_flight) = (door.clone(), in_flight.clone());
         actix_web::rt::spawn(async move {
-            let outcome = match poll(&gateway, &proxy, &project, &key, now).await {
+            let outcome = match poll(&door, &project, &key, now).await {
                 Ok(outcome) => outcome,
                 Err(err) => {
                     tracing::warn!(%err, project, job = key, "proxy: the job sweeper could not poll a job");
                     "failed"
                 }
             };
-            gateway
-                .node()
-                .metrics()
-                .count("qg_proxy_job_polls_total", &[("outcome", outcome)]);
+            door.metrics.count("qg_proxy_job_polls_total", &[("outcome", outcome)]);
             if let Some(n) = in_flight.borrow_mut().get_mut(&upstream) {
                 *n = n.saturating_sub(1);
             }
@@ -103,8 +99,8 @@ async fn sweep(gateway: &Gateway, proxy: &Arc<Proxy>, in_flight: &InFlight) {
 }
 
 /// Polls one job: answers how it went (`open`, `ended`, `expired`, `skipped`, `adopted`).
-async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i64) -> Result<&'static str, JobError> {
-    let (data, settings) = (gateway.data(), &proxy.jobs);
+async fn poll(door: &Door, project: &str, key: &str, now: i64) -> Result<&'static str, JobError> {
+    let (gateway, data, settings) = (&door.gateway, door.gateway.data(), &door.jobs);
     let node = format!("{:x}", end::rand_id());
     if !data
         .jobs()
@@ -114,15 +110,14 @@ async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i
         return Ok("skipped");
     }
     let upstream_of = |name: &str| {
-        proxy
-            .upstreams
+        door.upstreams
             .by_name
             .get(name)
             .ok_or_else(|| JobError::Upstream(format!("upstream {name} is no longer configured")))
     };
     if pending_hold(key).is_some() {
         let upstream = upstream_of(key.split_once('/').map_or("", |(u, _)| u))?;
-        return pending::look(gateway, upstream, settings, (project, key), now).await;
+        return pending::look(door, upstream, (project, key), now).await;
     }
     let Some(record) = data.jobs().job(project, key).await? else {
         data.jobs().unschedule_job(project, key).await?;
@@ -157,7 +152,7 @@ async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i
                 Ok("expired")
             }
             false => {
-                outlive(gateway, settings, project, &job.record, now).await;
+                pending::outlive(door, project, &job.record, now).await;
                 Ok("open")
             }
         },
@@ -171,23 +166,8 @@ async fn poll(gateway: &Gateway, proxy: &Proxy, project: &str, key: &str, now: i
             Ok("expired")
         }
         Err(why) => {
-            outlive(gateway, settings, project, &job.record, now).await;
+            pending::outlive(door, project, &job.record, now).await;
             Err(JobError::Upstream(why))
         }
-    }
-}
-
-/// When a job's next poll is its last, at its hold's end: the hold is made to outlive that
-/// poll (by `grace_ms`), so the poll finds it held, and charges it only if the job still runs.
-pub(super) async fn outlive(gateway: &Gateway, settings: &JobSettings, project: &str, job: &JobRecord, now: i64) {
-    if settings.next_poll(now, job.ends_ms) < job.ends_ms {
-        return;
-    }
-    let Some(id) = ReservationId::parse_reservation(&job.reservation) else {
-        return;
-    };
-    let ttl = job.ends_ms - now + settings.grace_ms();
-    if let Err(err) = gateway.data().extend(project, &id, ttl).await {
-        tracing::warn!(%err, job = job.id, "proxy: a job's hold could not be made to outlive its last poll");
     }
 }

@@ -9,22 +9,24 @@
 use std::io;
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::super::call::{wrong, BodyError, Operation};
-use super::super::context::Ctx;
-use super::super::multipart::{Form, Lines, MultipartError, Part};
-use super::super::upstreams::Upstream;
-use super::super::usage::Usage;
-use super::super::wire::{self, Wire};
-use super::super::{answer, forward, multipart, read, Proxy};
+use crate::proxy::call::upstream::Upstream;
+use crate::proxy::call::usage::Usage;
+use crate::proxy::call::{wrong, BodyError, Operation};
+use crate::proxy::multipart::{Form, Lines, MultipartError, Part};
+
 use super::shapes;
-use super::submit::{line_call, MAX_OBJECT_BYTES};
-use crate::http::{ApiError, AppState};
+use super::shapes::MAX_OBJECT_BYTES;
+use super::submit::line_call;
+use super::JobCall;
+use crate::http::ApiError;
+use crate::proxy::door::Door;
+use crate::proxy::{answer, forward, multipart, provider, wire};
 use crate::quota::catalog::Catalog;
 use crate::quota::{job_key, BatchFile, FileRecord};
 
@@ -45,16 +47,11 @@ struct Summed {
 }
 
 /// Streams an upload to the provider, pricing a batch file's lines on the way.
-pub(crate) async fn upload(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    state: &AppState,
-    proxy: &Proxy,
-    ctx: &Ctx,
-) -> Result<HttpResponse, ApiError> {
-    let limit = proxy.max_upload_bytes;
-    let super::super::upload::Head { boundary, declared } = super::super::upload::head(req, limit)?;
-    let too_large = || super::super::upload::too_large(limit);
+pub(super) async fn upload(at: JobCall<'_>, mut payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let JobCall { door, req, ctx } = at;
+    let limit = door.max_upload_bytes;
+    let crate::proxy::body::Head { boundary, declared } = crate::proxy::body::head(req, limit)?;
+    let too_large = || crate::proxy::body::too_large(limit);
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let mut builder = forward::request(req, ctx)
@@ -65,13 +62,12 @@ pub(crate) async fn upload(
     }
     let sending = tokio::spawn(builder.send());
     let broken = |why: &str| Err(io::Error::other(why.to_string()));
-    let mut reader = Reader::new(&boundary, proxy.max_body_bytes);
+    let mut reader = Reader::new(&boundary, door.max_body_bytes);
     let counting = Counting {
-        proxy,
+        door,
         project: &ctx.caller.project,
-        wire: ctx.wire(),
         upstream: ctx.target.upstream.clone(),
-        catalog: state.gateway.node().catalog().clone(),
+        catalog: door.gateway.node().catalog().clone(),
     };
     let idle = ctx.upstream().timeouts.idle;
     let (mut held, mut total) = (None::<Bytes>, 0u64);
@@ -139,10 +135,10 @@ pub(crate) async fn upload(
         }
     };
     if !response.status().is_success() {
-        return Ok(read::uncounted(ctx, response));
+        return Ok(door.pass(ctx, response));
     }
-    let mut reply = read::head(&response);
-    let Ok(body) = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
+    let mut reply = provider::head(&response);
+    let Ok(body) = provider::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
         return Ok(reply.finish());
     };
     let id = serde_json::from_slice::<Value>(&body)
@@ -155,8 +151,7 @@ pub(crate) async fn upload(
             batch: reader.batch_file(),
             job: None,
         };
-        state
-            .gateway
+        door.gateway
             .data()
             .jobs()
             .put_job_file(&ctx.caller.project, &job_key(&ctx.upstream().name, &id), &record)
@@ -263,9 +258,8 @@ impl Reader {
 
 /// What counting a batch file's lines needs.
 struct Counting<'a> {
-    proxy: &'a Proxy,
+    door: &'a Door,
     project: &'a str,
-    wire: &'static dyn Wire,
     upstream: Arc<Upstream>,
     catalog: Arc<Catalog>,
 }
@@ -281,11 +275,11 @@ impl Counting<'_> {
         let lines = std::mem::take(&mut reader.pending);
         reader.pending_bytes = 0;
         let summed = reader.summed.clone();
-        let (wire, upstream, catalog) = (self.wire, self.upstream.clone(), self.catalog.clone());
+        let (upstream, catalog) = (self.upstream.clone(), self.catalog.clone());
         reader.summed = self
-            .proxy
+            .door
             .counting
-            .run(self.project, move || sum(wire, &upstream, &catalog, summed, lines))
+            .run(self.project, move || sum(&upstream, &catalog, summed, lines))
             .await
             .map_err(|_| ApiError::CountingBusy)?;
         Ok(())
@@ -293,15 +287,9 @@ impl Counting<'_> {
 }
 
 /// Adds `lines` to `summed`, stopping at the first the gateway cannot price.
-fn sum(
-    wire: &dyn Wire,
-    upstream: &Upstream,
-    catalog: &Catalog,
-    mut summed: Summed,
-    lines: Vec<(u64, Vec<u8>)>,
-) -> Summed {
+fn sum(upstream: &Arc<Upstream>, catalog: &Catalog, mut summed: Summed, lines: Vec<(u64, Vec<u8>)>) -> Summed {
     for (n, line) in lines {
-        match one(wire, upstream, catalog, &summed, &line) {
+        match one(upstream, catalog, &summed, &line) {
             Ok((model, url, worst)) => {
                 summed.model.get_or_insert(model);
                 summed.url.get_or_insert(url);
@@ -320,8 +308,7 @@ fn sum(
 /// One line of a batch file: `{"custom_id", "method": "POST", "url", "body"}`, its model, its
 /// path and its worst case. Every line calls one path with one model (a batch is priced at one).
 fn one(
-    wire: &dyn Wire,
-    upstream: &Upstream,
+    upstream: &Arc<Upstream>,
     catalog: &Catalog,
     so_far: &Summed,
     line: &[u8],
@@ -337,7 +324,7 @@ fn one(
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| wrong("url", "must be the path the line calls"))?;
-    let route = wire::route(wire, &[], "POST", url.trim_start_matches('/'))
+    let route = wire::route(upstream.wire, &[], "POST", url.trim_start_matches('/'))
         .filter(|r| {
             matches!(
                 r.operation,
@@ -352,8 +339,7 @@ fn one(
         .get("body")
         .and_then(Value::as_object)
         .ok_or_else(|| wrong("body", "must be the call's JSON body"))?;
-    let call =
-        line_call(wire, upstream, catalog, &route, body).map_err(|e| wrong(&format!("body.{}", e.field), &e.detail))?;
+    let call = line_call(upstream, catalog, route, body).map_err(|e| wrong(&format!("body.{}", e.field), &e.detail))?;
     if let Some(model) = so_far.model.as_deref().filter(|m| *m != call.model) {
         return Err(wrong(
             "body.model",

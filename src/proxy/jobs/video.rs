@@ -12,14 +12,15 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::super::call::{Call, Operation};
-use super::super::context::Ctx;
-use super::super::multipart;
-use super::super::multipart::{Form, Part};
-use super::super::usage::Usage;
-use super::submit::job_call;
-use super::{pending, shapes, JobSettings};
+use super::shapes::Submitted;
+use super::{pending, shapes};
 use crate::http::ApiError;
+use crate::proxy::call::context::Ctx;
+use crate::proxy::call::jobs::JobSettings;
+use crate::proxy::call::usage::Usage;
+use crate::proxy::call::{Call, Operation};
+use crate::proxy::multipart;
+use crate::proxy::multipart::{Form, Part};
 
 /// A video's call, what its object will show, and its form's fingerprint (None for JSON,
 /// whose bytes are their own).
@@ -68,14 +69,12 @@ pub(super) fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSetti
         video_seconds: Some(seconds),
         ..Usage::default()
     };
-    let call = job_call(
-        ctx,
-        Operation::Videos,
+    let asked = Submitted {
+        operation: Operation::Videos,
         model,
         worst,
-        extra,
-        jobs.ttl(jobs.video_window_ms),
-    );
+    };
+    let call = asked.call(ctx, extra, jobs.ttl(jobs.video_window_ms));
     Ok((call, shows, fingerprint))
 }
 

@@ -5,9 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use super::{count, counted, jobs, texts, Counted, Event, Final, Free, Wire};
+use crate::proxy::call::tokens::{self, Counter};
+use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{positive, Asked, BodyError, Limits, Operation};
-use crate::proxy::tokens::{self, Counter};
-use crate::proxy::usage::Usage;
 
 /// The API version sent when the caller names none.
 const VERSION: &str = "2023-06-01";
@@ -36,7 +36,7 @@ impl Wire for Anthropic {
         tokens::counter_for(model, false)
     }
 
-    fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
+    fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
         let mut asked = Asked::default();
         if operation == Operation::Messages {
             let max = positive(body, "max_tokens")?;

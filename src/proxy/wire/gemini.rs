@@ -10,9 +10,9 @@
 use serde_json::{json, Map, Value};
 
 use super::{count, texts, Counted, Event, Final, Free, Wire};
+use crate::proxy::call::tokens::{self, Counter};
+use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
-use crate::proxy::tokens::{self, Counter};
-use crate::proxy::usage::Usage;
 
 /// The most candidates one call may ask for.
 const MAX_CANDIDATES: u64 = 8;
@@ -59,7 +59,7 @@ impl Wire for Gemini {
     /// the provider expands at the upstream's context), output `maxOutputTokens` (which bounds
     /// thinking and visible output together) times `candidateCount`. The config must be named
     /// `generationConfig`, where a clamped hold lowers its maximum.
-    fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
+    fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
         let mut asked = Asked::default();
         if operation != Operation::Generate {
             return Ok(asked);
@@ -259,7 +259,7 @@ fn of_usage(usage: &Value) -> Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::tokens::Counter;
+    use crate::proxy::call::tokens::Counter;
 
     fn understood(body: Value) -> Result<Asked, BodyError> {
         let limits = Limits {
@@ -269,7 +269,7 @@ mod tests {
             stored: 7_000,
         };
         let Value::Object(body) = body else { unreachable!() };
-        Gemini.understand(Operation::Generate, &body, &limits)
+        Gemini.asked(Operation::Generate, &body, &limits)
     }
 
     #[test]

@@ -9,11 +9,11 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::{count, counted, jobs, texts, upload, Counted, Event, Free, Wire};
+use crate::proxy::call::tokens::{self, Counter, IMAGE_TOKENS};
+use crate::proxy::call::usage::Usage;
+use crate::proxy::call::Audio;
 use crate::proxy::call::{positive, required, wrong, Asked, BodyError, Call, Limits, Operation};
 use crate::proxy::splice;
-use crate::proxy::tokens::{self, Counter, IMAGE_TOKENS};
-use crate::proxy::upload::Audio;
-use crate::proxy::usage::Usage;
 
 /// Audio tokens a second of input audio is held at: OpenAI counts audio in tokens of 100 ms (a
 /// transcription model's 16,000-token context holds its longest input, 1,500 s, at this rate).
@@ -54,7 +54,7 @@ impl Wire for OpenAi {
         tokens::counter_for(model, true)
     }
 
-    fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
+    fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
         let mut asked = Asked::default();
         let worst = &mut asked.worst;
         match operation {
@@ -80,7 +80,7 @@ impl Wire for OpenAi {
                 asked.max_field = max.map(|_| "max_output_tokens");
                 // A stored conversation's input is the provider's, unseen here: held at the
                 // model's context window on top of what is sent, until a previous response's
-                // own size is read from the provider (`referenced.rs`).
+                // own size is read from the provider (`understand.rs`).
                 let stored = ["previous_response_id", "conversation", "prompt"]
                     .iter()
                     .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
@@ -129,7 +129,7 @@ impl Wire for OpenAi {
     /// A transcription or translation: held at the seconds its header states (else its size's
     /// bound), as audio tokens too (at most the model's context), with its prompt's tokens and
     /// the output at the model's limit.
-    fn understand_upload(
+    fn asked_of_upload(
         &self,
         operation: Operation,
         fields: &Map<String, Value>,

@@ -8,57 +8,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::upstreams::{Kind, Upstream};
+use crate::proxy::call::upstream::{FallbackRoute, Kind, RouteTarget, Routes, Upstream, MAX_TARGETS};
 
-/// The most targets a route lists: each is an attempt held and settled on its own.
-pub(crate) const MAX_TARGETS: usize = 5;
 /// The most routes a file declares.
 const MAX_ROUTES: usize = 256;
-/// The caller's own order of a route's targets: `upstream/model, upstream/model`.
-pub(crate) const FALLBACK: &str = "x-quota-fallback";
-
-/// One target of a route: the upstream to call, and the model its body then names.
-#[derive(Debug, Clone)]
-pub(crate) struct RouteTarget {
-    pub upstream: Arc<Upstream>,
-    pub model: String,
-}
-
-impl RouteTarget {
-    /// `upstream/model`, as `X-Quota-Served-By`, the ledger and the caller's order name it.
-    pub(crate) fn label(&self) -> String {
-        format!("{}/{}", self.upstream.name, self.model)
-    }
-}
-
-/// One route: its targets in order, and whether a caller may order them itself.
-#[derive(Debug)]
-pub(crate) struct FallbackRoute {
-    /// `upstream/model` of the call it serves: the metrics' label (the operator's words, never
-    /// a caller's).
-    pub name: String,
-    pub targets: Vec<RouteTarget>,
-    pub caller_order: bool,
-}
-
-/// Every route of the node, by the upstream and then the model a call asks for: a call asks
-/// its upstream's routes with two lookups of what it has, copying nothing.
-#[derive(Debug, Default)]
-pub(crate) struct Routes {
-    by_model: HashMap<String, HashMap<String, Arc<FallbackRoute>>>,
-}
-
-impl Routes {
-    /// Whether any route starts at `upstream` (else a call there reads no model for one).
-    pub(crate) fn start_at(&self, upstream: &str) -> bool {
-        self.by_model.contains_key(upstream)
-    }
-
-    /// The route for `model` asked of `upstream`.
-    pub(crate) fn get(&self, upstream: &str, model: &str) -> Option<&Arc<FallbackRoute>> {
-        self.by_model.get(upstream)?.get(model)
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -159,48 +112,10 @@ pub(super) fn check(
     Ok(routes)
 }
 
-/// What is wrong with a caller's order (`X-Quota-Fallback`).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct OrderError(pub String);
-
-/// The targets to try for `route`: its own order, or the caller's (`given`, the header's
-/// text) where the route takes one, each of the caller's among the route's targets, once.
-pub(crate) fn ordered(route: &FallbackRoute, given: Option<&str>) -> Result<Vec<RouteTarget>, OrderError> {
-    let Some(given) = given else {
-        return Ok(route.targets.clone());
-    };
-    if !route.caller_order {
-        return Err(OrderError(format!(
-            "the route for {} keeps its own order (its callerOrder is not true)",
-            route.name
-        )));
-    }
-    let mut chosen: Vec<RouteTarget> = Vec::new();
-    for entry in given.split(',').map(str::trim) {
-        let found = route.targets.iter().find(|t| {
-            entry
-                .split_once('/')
-                .is_some_and(|(u, m)| u.trim() == t.upstream.name && m.trim() == t.model)
-        });
-        let Some(found) = found else {
-            let listed: Vec<String> = route.targets.iter().map(RouteTarget::label).collect();
-            return Err(OrderError(format!(
-                "{entry:?} is not a target of the route for {} ({})",
-                route.name,
-                listed.join(", ")
-            )));
-        };
-        if chosen.iter().any(|t| t.label() == found.label()) {
-            return Err(OrderError(format!("{entry:?} is named twice")));
-        }
-        chosen.push(found.clone());
-    }
-    Ok(chosen)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::call::upstream::ordered;
     use crate::proxy::upstreams::load_text;
 
     const UPSTREAMS: &str = r#"

@@ -15,25 +15,17 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
-use super::duration;
-use super::multipart::{self, Form, Part};
-use super::understand::BodyReader;
+use super::BodyReader;
 use crate::http::ApiError;
+use crate::proxy::call::outcome::Cut;
+use crate::proxy::call::Audio;
+use crate::proxy::duration;
+use crate::proxy::multipart::{self, Form, Part};
 
 /// Chunks of the upload waiting for the provider: the rest waits in the caller's socket.
 const CHANNEL_CHUNKS: usize = 4;
 /// The parts an audio's hold is priced from (with the file): none may come once it is held.
 const PRICED: &[&str] = &["model", "stream"];
-
-/// What the gateway knows of an upload's audio before the provider sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Audio {
-    /// The longest the file's bytes can last, in whole seconds rounded up: what is held.
-    pub held_seconds: u64,
-    /// Its exact length, where the gateway read it from all of the file's data (a PCM WAV read
-    /// to its end): what is settled where the provider reports no duration.
-    pub seconds: Option<u64>,
-}
 
 /// An upload read as far as its hold needs.
 pub(crate) struct Upload {
@@ -109,8 +101,8 @@ pub(crate) fn head(req: &HttpRequest, limit: u64) -> Result<Head, ApiError> {
         .unwrap_or("");
     let boundary = multipart::boundary(content_type)
         .ok_or_else(|| ApiError::invalid("Content-Type", "must be multipart/form-data with a boundary"))?;
-    super::understand::plain(req)?;
-    let declared = super::understand::declared(req, limit)?;
+    super::plain(req)?;
+    let declared = super::declared(req, limit)?;
     Ok(Head { boundary, declared })
 }
 
@@ -180,7 +172,7 @@ impl Reading {
 /// Reads an upload as far as its hold needs (`Reading::ready`), keeping at most `keep` bytes
 /// (the node's bound on a body it reads), leased from the node's budget, each chunk within
 /// `idle`, and forwarding at most `limit`.
-pub(crate) async fn read(
+pub(crate) async fn read_upload(
     req: &HttpRequest,
     payload: web::Payload,
     reader: &BodyReader<'_>,
@@ -292,23 +284,6 @@ fn finish(
         declared,
         limit,
     })
-}
-
-/// Why an upload was cut off before its end (a sentence's subject and verb), and the form's
-/// part it is about, if one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Cut {
-    pub why: String,
-    pub part: Option<String>,
-}
-
-impl Cut {
-    fn because(why: impl Into<String>) -> Cut {
-        Cut {
-            why: why.into(),
-            part: None,
-        }
-    }
 }
 
 /// An upload's body as it goes upstream, and how its sending went.

@@ -1,16 +1,32 @@
-//! A proxied call as the gateway sees it: which operation the path names, and from the body,
-//! the model, whether it streams, and its worst case in every count the commit will report.
-//! What each operation's body says is its wire format's to read (`wire/`); this is what every
+//! The door's vocabulary, which every other part of the proxy speaks and which speaks none of
+//! them: a call's operation, target and context (`context.rs`), who pays (`caller.rs`), its
+//! worst case and usage (`usage.rs`, `tokens.rs`), its hold and how an attempt ended
+//! (`hold.rs`, `outcome.rs`), the upstreams and their routes (`upstream.rs`), the paths of async
+//! jobs (`jobs.rs`), and what a wire format answers (`wire.rs`, the formats under `../wire/`).
+//!
+//! This file is the call as the gateway sees it: which operation the path names, and from the
+//! body, the model, whether it streams, and its worst case in every count the commit will
+//! report. What each operation's body says is its wire format's to read; this is what every
 //! format shares: the model, `stream`, the limits a hold falls back on, and the rule that a
 //! part is held at its whole.
 
 use serde_json::{Map, Value};
 
-use super::tokens::{self, Bound, Counter};
-use super::upload::Audio;
-use super::upstreams::Upstream;
-use super::usage::Usage;
-use super::wire::{Route, Wire};
+pub(crate) mod caller;
+pub(crate) mod context;
+pub(crate) mod hold;
+pub(crate) mod jobs;
+pub(crate) mod outcome;
+pub(crate) mod tokens;
+pub(crate) mod upstream;
+pub(crate) mod usage;
+pub(crate) mod wire;
+
+use self::context::Target;
+use self::tokens::{Bound, Counter};
+use self::upstream::Upstream;
+use self::usage::Usage;
+use self::wire::Wire;
 
 /// What a path under `/proxy/{upstream}/` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +117,16 @@ pub(crate) struct Call {
     pub referenced: Option<(String, u64)>,
 }
 
+/// What the gateway knows of an upload's audio before the provider sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Audio {
+    /// The longest the file's bytes can last, in whole seconds rounded up: what is held.
+    pub held_seconds: u64,
+    /// Its exact length, where the gateway read it from all of the file's data (a PCM WAV read
+    /// to its end): what is settled where the provider reports no duration.
+    pub seconds: Option<u64>,
+}
+
 /// What a wire format read of an operation's body.
 #[derive(Debug, Default)]
 pub(crate) struct Asked {
@@ -157,6 +183,25 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
+    /// The limits of a model on `upstream`, counted by `counter`, as the catalog knows it
+    /// (`known`) or not.
+    pub(crate) fn of(counter: Counter, upstream: &Upstream, known: Option<ModelLimits>) -> Limits {
+        let context = known.map(|l| l.context).filter(|c| *c > 0);
+        Limits {
+            counter,
+            default_max: known
+                .map(|l| l.output)
+                .filter(|limit| *limit > 0)
+                .map_or(upstream.max_output_tokens, |limit| {
+                    upstream.output_cap.map_or(limit, |cap| limit.min(cap))
+                }),
+            fetched: upstream
+                .fetched_input_tokens
+                .unwrap_or_else(|| context.unwrap_or(upstream.context_tokens)),
+            stored: context.unwrap_or(upstream.context_tokens),
+        }
+    }
+
     /// The tokens a bound of some input is held at: a fetched or expanded input at `fetched`.
     pub(crate) fn held(&self, bound: Bound) -> u64 {
         match bound.expands {
@@ -192,75 +237,55 @@ pub(crate) fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<
     body.get(field).ok_or_else(|| wrong(field, "is required"))
 }
 
-/// Reads the call from its body (an upload's text fields, with what its audio's header said),
-/// in its upstream's wire format. A body naming an input the provider fetches or expands is
-/// held at the model's context window (else the upstream's `contextTokens`): no count of the
-/// body bounds it, and no input exceeds it.
-pub(crate) fn understand(
-    wire: &dyn Wire,
-    upstream: &Upstream,
-    route: &Route,
-    body: &Map<String, Value>,
-    audio: Option<&Audio>,
-    model_limits: impl FnOnce(&str) -> Option<ModelLimits>,
-) -> Result<Call, BodyError> {
-    let operation = route.operation;
-    let model = match (&route.model, body.get("model")) {
-        (Some(m), _) => m.clone(),
-        (None, Some(Value::String(m))) if !m.is_empty() && m.len() <= 256 => m.clone(),
-        _ => return Err(wrong("model", "must be the model's name, 1 to 256 bytes")),
-    };
-    let stream = match (route.stream, body.get("stream")) {
-        (Some(stream), _) => stream,
-        (None, None | Some(Value::Null)) => false,
-        (None, Some(Value::Bool(b))) => *b,
-        (None, Some(_)) => return Err(wrong("stream", "must be true or false")),
-    };
-    let known = model_limits(&model);
-    let limits = Limits {
-        counter: wire.counter(&model),
-        default_max: known
-            .map(|l| l.output)
-            .filter(|limit| *limit > 0)
-            .map_or(upstream.max_output_tokens, |limit| {
-                upstream.output_cap.map_or(limit, |cap| limit.min(cap))
-            }),
-        fetched: upstream.fetched_input_tokens.unwrap_or_else(|| {
-            known
-                .map(|l| l.context)
-                .filter(|c| *c > 0)
-                .unwrap_or(upstream.context_tokens)
-        }),
-        stored: known
-            .map(|l| l.context)
-            .filter(|c| *c > 0)
-            .unwrap_or(upstream.context_tokens),
-    };
-    let asked = match audio {
-        Some(audio) => wire.understand_upload(operation, body, audio, &limits)?,
-        None => wire.understand(operation, body, &limits)?,
-    };
-    Ok(Call {
-        operation,
-        model,
-        stream: asked.stream.unwrap_or(stream),
-        caller_wants_usage: asked.caller_wants_usage,
-        // Parts of a whole are held at the whole: no weight of a plan can make the hold short.
-        worst: asked.worst.held(operation),
-        measured: asked.measured,
-        choices: asked.choices.max(1),
-        max_field: asked.max_field,
-        counter: limits.counter,
-        extra: Map::new(),
-        ttl_ms: None,
-        referenced: wire
-            .referenced(operation, body)
-            .filter(|_| asked.unseen > 0)
-            .map(|path| (path, asked.unseen)),
-    })
-}
-
 impl Call {
+    /// Reads the call from its body (an upload's text fields, with what its audio's header said),
+    /// in its upstream's wire format. A body naming an input the provider fetches or expands is
+    /// held at the model's context window (else the upstream's `contextTokens`): no count of the
+    /// body bounds it, and no input exceeds it.
+    pub(crate) fn from_body(
+        target: &Target,
+        body: &Map<String, Value>,
+        audio: Option<&Audio>,
+        model_limits: impl FnOnce(&str) -> Option<ModelLimits>,
+    ) -> Result<Call, BodyError> {
+        let (wire, upstream, route) = (target.wire, &*target.upstream, &target.route);
+        let operation = route.operation;
+        let model = match (&route.model, body.get("model")) {
+            (Some(m), _) => m.clone(),
+            (None, Some(Value::String(m))) if !m.is_empty() && m.len() <= 256 => m.clone(),
+            _ => return Err(wrong("model", "must be the model's name, 1 to 256 bytes")),
+        };
+        let stream = match (route.stream, body.get("stream")) {
+            (Some(stream), _) => stream,
+            (None, None | Some(Value::Null)) => false,
+            (None, Some(Value::Bool(b))) => *b,
+            (None, Some(_)) => return Err(wrong("stream", "must be true or false")),
+        };
+        let limits = Limits::of(wire.counter(&model), upstream, model_limits(&model));
+        let asked = match audio {
+            Some(audio) => wire.asked_of_upload(operation, body, audio, &limits)?,
+            None => wire.asked(operation, body, &limits)?,
+        };
+        Ok(Call {
+            operation,
+            model,
+            stream: asked.stream.unwrap_or(stream),
+            caller_wants_usage: asked.caller_wants_usage,
+            // Parts of a whole are held at the whole: no weight of a plan can make the hold short.
+            worst: asked.worst.held(operation),
+            measured: asked.measured,
+            choices: asked.choices.max(1),
+            max_field: asked.max_field,
+            counter: limits.counter,
+            extra: Map::new(),
+            ttl_ms: None,
+            referenced: wire
+                .referenced(operation, body)
+                .filter(|_| asked.unseen > 0)
+                .map(|path| (path, asked.unseen)),
+        })
+    }
+
     /// The call with its referenced input held at `tokens`, its size as the provider read it
     /// (at most what was held for it: no input passes the model's context window).
     pub(crate) fn referenced_is(&mut self, tokens: u64) {

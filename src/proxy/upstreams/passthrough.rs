@@ -1,16 +1,15 @@
 //! An upstream's `passthrough`: `"METHOD path/pattern"` entries forwarded free for any caller of
 //! the project, beside the kind's own paths. Each is checked at start against the kind's whole
-//! table, whatever its case (`paths.rs` matches paths so): an entry that could match a path the
+//! table, whatever its case (`../paths.rs` matches paths so): an entry that could match a path the
 //! kind counts, a job's path served only to its owner, a list the gateway answers with the
 //! caller's own, or a path the provider bills that the gateway does not count (`BILLED`) is
 //! refused, naming it: forwarded free, it would be a bill no plan holds, or one user's objects
 //! shown to another. A pattern is refused when some path could match both it and one of those,
 //! so `POST v1/*` is refused for `v1/completions`.
 
-use super::jobs::JobPath;
-use super::paths;
-use super::upstreams::Kind;
-use super::wire;
+use crate::proxy::call::jobs::JobPath;
+use crate::proxy::call::upstream::Kind;
+use crate::proxy::{paths, wire};
 
 /// The most entries an upstream lists.
 const MAX_ENTRIES: usize = 64;

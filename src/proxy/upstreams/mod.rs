@@ -2,95 +2,17 @@
 //! start, with an error naming the field at fault, so a node never serves with half a file.
 //! Credentials come from environment variables and live only in this process's memory.
 
-use std::collections::HashMap;
-use std::fmt;
+mod passthrough;
+mod routes;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::routes::{self, RouteDoc, Routes};
-
-/// The wire format an upstream speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    OpenAi,
-    Anthropic,
-    /// Any server speaking OpenAI's format (a model served on the same host, a router).
-    OpenAiCompatible,
-    /// Google's Generative Language API.
-    Gemini,
-}
-
-/// How long to wait, per call.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Timeouts {
-    pub connect: Duration,
-    /// From the request sent to the answer's status line (a non-streamed answer's whole
-    /// generation happens before it).
-    pub first_byte: Duration,
-    /// Between two reads of an answer's body (a stream's events).
-    pub idle: Duration,
-}
-
-/// One upstream, ready to call.
-pub(crate) struct Upstream {
-    pub name: String,
-    pub kind: Kind,
-    /// Without a trailing slash; the path after `/proxy/{name}/` is appended.
-    pub base_url: String,
-    /// The provider's key, from the environment; never logged, stored or answered.
-    pub credential: Option<String>,
-    /// The projects allowed to use it; None: all.
-    pub projects: Option<Vec<String>>,
-    pub timeouts: Timeouts,
-    /// What a call that names no maximum output is held for when the catalog does not know its
-    /// model.
-    pub max_output_tokens: u64,
-    /// The operator's own bound on any call's maximum output (`maxOutputTokens` when set): a
-    /// catalog's output limit above it is cut to it.
-    pub output_cap: Option<u64>,
-    /// What a call whose input the gateway cannot see whole (it names a stored conversation)
-    /// is held for, in input tokens.
-    pub context_tokens: u64,
-    /// What an input the provider fetches or expands (a file, a document, a search) is held
-    /// for, in input tokens, when the operator says so; else the model's context window.
-    pub fetched_input_tokens: Option<u64>,
-    /// Request headers forwarded beside the built-in allow-list (lowercase names).
-    pub forward_headers: Vec<String>,
-    /// Paths forwarded free beside the kind's own (`passthrough.rs`): method and pattern.
-    pub passthrough: Vec<(String, String)>,
-    /// Pooled, kept-alive connections to this upstream.
-    pub client: reqwest::Client,
-}
-
-impl fmt::Debug for Upstream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Upstream")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("base_url", &self.base_url)
-            .field("credential", &self.credential.as_ref().map(|_| "<redacted>"))
-            .field("projects", &self.projects)
-            .finish()
-    }
-}
-
-impl Upstream {
-    pub(crate) fn allows(&self, project: &str) -> bool {
-        self.projects
-            .as_ref()
-            .is_none_or(|p| p.iter().any(|one| one == project))
-    }
-}
-
-/// Every upstream of the node, by name, and the fallback routes over them (`routes.rs`).
-#[derive(Debug, Default)]
-pub(crate) struct Upstreams {
-    pub by_name: HashMap<String, Arc<Upstream>>,
-    pub routes: Routes,
-}
+use self::routes::RouteDoc;
+use super::call::upstream::{Kind, Timeouts, Upstream, Upstreams};
 
 /// The file is unreadable or wrong; `field` is the JSON path at fault.
 #[derive(Debug, thiserror::Error)]
@@ -248,7 +170,7 @@ fn check(
         .transpose()?;
     let forward_headers =
         forward_headers(doc.forward_headers.unwrap_or_default()).map_err(|d| (at("forwardHeaders"), d))?;
-    let passthrough = super::passthrough::check(kind, doc.passthrough.unwrap_or_default()).map_err(|(i, d)| {
+    let passthrough = passthrough::check(kind, doc.passthrough.unwrap_or_default()).map_err(|(i, d)| {
         let field = i.map_or_else(|| "passthrough".to_string(), |i| format!("passthrough[{i}]"));
         (at(&field), d)
     })?;
@@ -262,6 +184,7 @@ fn check(
         .build()
         .map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
     Ok(Upstream {
+        wire: super::wire::of(kind),
         name: doc.name,
         kind,
         base_url,

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::call::Operation;
+use super::Operation;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Usage {

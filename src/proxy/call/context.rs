@@ -7,14 +7,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::call::Operation;
 use super::caller::Caller;
-use super::chain::Fallback;
-use super::upstreams::Upstream;
-use super::wire::Route;
-use super::wire::Wire;
+use super::upstream::Upstream;
+use super::wire::{Route, Wire};
+use super::Operation;
 
 /// Where the path sends a call: known from the path alone.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub upstream: Arc<Upstream>,
     pub wire: &'static dyn Wire,
@@ -57,4 +56,15 @@ impl Ctx {
     pub(crate) fn operation(&self) -> Operation {
         self.target.route.operation
     }
+}
+
+/// What an attempt of a routed call tells its hold, for the ledger.
+#[derive(Debug, Clone)]
+pub(crate) struct Fallback {
+    /// The call's id, the same for each of its attempts.
+    pub of: String,
+    /// `<upstream>/<model>` of this attempt.
+    pub target: String,
+    /// Why the attempt before this one gave way (None for the first).
+    pub reason: Option<&'static str>,
 }

@@ -1,8 +1,11 @@
 //! The paths of async jobs each wire format serves: a job's submission, a batch file's
 //! upload, the reads, cancels and downloads of a job's objects (the job, its files), which
-//! only the user who owns them is served, and the lists of them, which show only the caller's.
+//! only the user who owns them is served, and the lists of them, which show only the caller's;
+//! and how the node holds and polls jobs (`JobSettings`).
 
-use crate::quota::JobKind;
+use std::time::Duration;
+
+use crate::quota::{JobKind, JobRecord};
 
 /// What a job's path does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +40,7 @@ pub(crate) enum Action {
     Delete,
 }
 
-/// One path: method, pattern (`paths.rs`; its `*` is the object's id) and what it does.
+/// One path: method, pattern (`../paths.rs`; its `*` is the object's id) and what it does.
 pub(crate) type Entry = (&'static str, &'static str, JobPath);
 
 const BATCH: Object = Object::Job(JobKind::Batch);
@@ -117,5 +120,53 @@ pub(crate) fn list_path(kind: JobKind) -> Option<&'static str> {
         JobKind::Batch => Some("v1/batches"),
         JobKind::Video => Some("v1/videos"),
         JobKind::MessageBatch => None,
+    }
+}
+
+/// How the node holds and polls jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSettings {
+    /// A job's hold outlives its window by this long (ms).
+    pub margin_ms: i64,
+    /// The window of a video job (ms): it is expected to end within it.
+    pub video_window_ms: i64,
+    /// The sweeper first polls a job this long before its hold expires (ms), then every third
+    /// of it.
+    pub lead_ms: i64,
+    /// How often the sweeper looks for jobs due.
+    pub sweep_every: Duration,
+    /// How long one poll waits for the provider's answer.
+    pub poll_timeout: Duration,
+}
+
+impl JobSettings {
+    /// A job's hold time for a window of `window_ms`.
+    pub(crate) fn ttl(&self, window_ms: i64) -> i64 {
+        window_ms.saturating_add(self.margin_ms)
+    }
+
+    /// When the sweeper polls a new job first.
+    pub(crate) fn first_poll(&self, job: &JobRecord) -> i64 {
+        (job.ends_ms - self.lead_ms).max(job.created_ms)
+    }
+
+    /// How long after a poll the next is.
+    pub(crate) fn repoll_ms(&self) -> i64 {
+        (self.lead_ms / 3).max(500)
+    }
+
+    /// How long a job's hold is made to outlive its end, when its last poll is due there: that
+    /// poll finds it still held, however late the sweeper comes to it.
+    pub(crate) fn grace_ms(&self) -> i64 {
+        (2 * self.sweep_every.as_millis() + self.poll_timeout.as_millis()) as i64 + 1_000
+    }
+
+    /// When a poll at `now` of a job whose hold ends at `ends_ms` is followed by the next:
+    /// every `repoll_ms`, never past the end, and after the end (the commit failed) soon.
+    pub(crate) fn next_poll(&self, now: i64, ends_ms: i64) -> i64 {
+        match now >= ends_ms {
+            true => now + self.repoll_ms(),
+            false => (now + self.repoll_ms()).min(ends_ms),
+        }
     }
 }

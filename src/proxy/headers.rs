@@ -1,70 +1,20 @@
-//! Who pays for a proxied call: the project's secret key naming its user in `X-Quota-User`, or
-//! a user key, which spends as its own user only. The key comes as `Authorization: Bearer`
-//! (OpenAI's SDKs), `x-api-key` (Anthropic's) or `x-goog-api-key` or `?key=` (Google's).
-//! `X-Quota-Metadata` and the run headers say the rest. None of these goes upstream.
+//! What the caller's headers say: the key (`Authorization: Bearer` from OpenAI's SDKs,
+//! `x-api-key` from Anthropic's, `x-goog-api-key` or `?key=` from Google's), the user a secret
+//! key names in `X-Quota-User`, `X-Quota-Metadata`, the fit and the run headers. Read before
+//! anything reaches Redis; none of these goes upstream (`identify.rs` looks the key up).
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{Map, Value};
 
+use super::call::caller::{ACTION, FIT, KIND, METADATA, MIN_FIT, RESERVED, RUN, USER};
 use crate::http::step::{fit, step};
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
 use crate::quota::event::{check_metadata, FitAsk};
 use crate::quota::{Milli, Step, UserId};
-use crate::secrets::{api_key_well_formed, USER_KEY_PREFIX};
-
-pub(crate) const USER: &str = "x-quota-user";
-pub(crate) const METADATA: &str = "x-quota-metadata";
-pub(crate) const RUN: &str = "x-quota-run";
-pub(crate) const ACTION: &str = "x-quota-action";
-pub(crate) const KIND: &str = "x-quota-kind";
-pub(crate) const FIT: &str = "x-quota-fit";
-pub(crate) const MIN_FIT: &str = "x-quota-min-fit";
-
-/// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub(crate) const RESERVED: [&str; 27] = [
-    "model",
-    "calls",
-    "upstream",
-    "operation",
-    "stream",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "images",
-    "audio_seconds",
-    "input_characters",
-    "audio_input_tokens",
-    "audio_output_tokens",
-    "video_seconds",
-    "batch",
-    "job_id",
-    "job_kind",
-    "usage",
-    "provider_status",
-    "provider_request_id",
-    "duration_ms",
-    "fallback_of",
-    "attempt",
-    "target",
-    "fallback_reason",
-];
+use crate::secrets::api_key_well_formed;
 
 /// Room left for the proxy's own keys within an event's 32.
 const MAX_CALLER_METADATA_KEYS: usize = 16;
-
-/// The caller, resolved.
-pub(crate) struct Caller {
-    pub project: String,
-    pub user: UserId,
-    /// The key that made the call, for the ledger.
-    pub key_id: String,
-    pub metadata: Map<String, Value>,
-    pub step: Option<Step>,
-    /// `X-Quota-Fit` and `X-Quota-Min-Fit`, as a reserve's `fit` and `minFit`.
-    pub fit: FitAsk,
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {
@@ -104,14 +54,16 @@ fn presented<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Option<&'
         .filter(|t| !t.is_empty())
 }
 
-/// Everything about the caller, checked before anything reaches Redis but the key's lookup.
-/// `in_query`: the key a format's clients may send in the query (Gemini's `?key=`).
-pub(crate) async fn identify(
-    state: &AppState,
-    headers: &HeaderMap,
-    in_query: Option<&str>,
-) -> Result<Caller, ApiError> {
-    // The headers first: bad input is refused without a lookup.
+/// What the caller's headers say of the call before its key is looked up: the user it names,
+/// its metadata and its fit. Bad input is refused here, without a lookup.
+pub(crate) struct Said {
+    pub named: Option<UserId>,
+    pub metadata: Map<String, Value>,
+    pub fit: FitAsk,
+}
+
+/// Reads `X-Quota-User`, `X-Quota-Metadata`, `X-Quota-Fit` and `X-Quota-Min-Fit`.
+pub(crate) fn said(headers: &HeaderMap) -> Result<Said, ApiError> {
     let named = header(headers, USER)?
         .map(|u| {
             let id = percent_decoded(u)
@@ -133,47 +85,36 @@ pub(crate) async fn identify(
         },
         other => other,
     })?;
+    Ok(Said { named, metadata, fit })
+}
+
+/// The key presented, well formed; `in_query`: the key a format's clients may send in the
+/// query (Gemini's `?key=`).
+pub(crate) fn key<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Result<&'a str, ApiError> {
     let token = presented(headers, in_query).ok_or(ApiError::Unauthorized)?;
-    if !api_key_well_formed(token) {
-        return Err(ApiError::Unauthorized);
+    match api_key_well_formed(token) {
+        true => Ok(token),
+        false => Err(ApiError::Unauthorized),
     }
-    let (project, user, key_id) = if token.starts_with(USER_KEY_PREFIX) {
-        let owner = state
-            .gateway
-            .accounts()
-            .key_user(token)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        // A user key spends as its own user: naming another is refused, not ignored.
-        if let Some(named) = named.filter(|n| *n != owner.user) {
-            return Err(ApiError::OtherUser {
-                own: owner.user.to_string(),
-                named: named.to_string(),
-            });
-        }
-        (owner.project, owner.user, owner.key_id)
-    } else {
-        let record = state
-            .gateway
-            .node()
-            .authenticate(token)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        if record.kind != "secret" {
-            return Err(ApiError::Forbidden);
-        }
-        let user = named.ok_or_else(|| {
-            ApiError::invalid(
-                name_of(USER),
-                "is required with a secret key: name the end user who pays",
-            )
-        })?;
-        (record.project.clone(), user, record.key_id.clone())
-    };
+}
+
+/// A secret key's user: the one `X-Quota-User` names, which it requires.
+pub(crate) fn named_user(named: Option<UserId>) -> Result<UserId, ApiError> {
+    named.ok_or_else(|| {
+        ApiError::invalid(
+            name_of(USER),
+            "is required with a secret key: name the end user who pays",
+        )
+    })
+}
+
+/// The call's step of a run (`X-Quota-Run`, `X-Quota-Action`, `X-Quota-Kind`), errors naming
+/// the headers.
+pub(crate) fn step_of(headers: &HeaderMap, user: &UserId) -> Result<Option<Step>, ApiError> {
     let run = header(headers, RUN)?.map(str::to_string);
     let action = header(headers, ACTION)?.map(str::to_string);
     let kind = header(headers, KIND)?.map(str::to_string);
-    let step = step(&user, run, action, kind).map_err(|err| match err {
+    step(user, run, action, kind).map_err(|err| match err {
         ApiError::Invalid { field, detail } => {
             let field = match field.as_str() {
                 "runId" => name_of(RUN),
@@ -187,15 +128,23 @@ pub(crate) async fn identify(
             }
         }
         other => other,
-    })?;
-    Ok(Caller {
-        project,
-        user,
-        key_id,
-        metadata,
-        step,
-        fit,
     })
+}
+
+/// The query without the parameter `name` (a caller's key never goes upstream).
+pub(crate) fn query_without(query: &str, name: &str) -> String {
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
+        .collect();
+    kept.join("&")
+}
+
+/// The value of the query parameter `name`, as sent (a key has no characters to decode).
+pub(crate) fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
 }
 
 /// A header value percent-decoded as UTF-8: HTTP headers carry ASCII only, so a user id such as

@@ -1,0 +1,179 @@
+//! The upstreams a node forwards to, as the door holds them once read (`upstreams/` reads and
+//! checks the file): each upstream's kind, address, credential and bounds, and the fallback
+//! routes over them, each a model asked of an upstream and the targets to try in order.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::wire::Wire;
+
+/// The wire format an upstream speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    OpenAi,
+    Anthropic,
+    /// Any server speaking OpenAI's format (a model served on the same host, a router).
+    OpenAiCompatible,
+    /// Google's Generative Language API.
+    Gemini,
+}
+
+/// How long to wait, per call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    pub connect: Duration,
+    /// From the request sent to the answer's status line (a non-streamed answer's whole
+    /// generation happens before it).
+    pub first_byte: Duration,
+    /// Between two reads of an answer's body (a stream's events).
+    pub idle: Duration,
+}
+
+/// One upstream, ready to call.
+pub(crate) struct Upstream {
+    pub name: String,
+    pub kind: Kind,
+    /// The wire format of its kind (`wire::of`).
+    pub wire: &'static dyn Wire,
+    /// Without a trailing slash; the path after `/proxy/{name}/` is appended.
+    pub base_url: String,
+    /// The provider's key, from the environment; never logged, stored or answered.
+    pub credential: Option<String>,
+    /// The projects allowed to use it; None: all.
+    pub projects: Option<Vec<String>>,
+    pub timeouts: Timeouts,
+    /// What a call that names no maximum output is held for when the catalog does not know its
+    /// model.
+    pub max_output_tokens: u64,
+    /// The operator's own bound on any call's maximum output (`maxOutputTokens` when set): a
+    /// catalog's output limit above it is cut to it.
+    pub output_cap: Option<u64>,
+    /// What a call whose input the gateway cannot see whole (it names a stored conversation)
+    /// is held for, in input tokens.
+    pub context_tokens: u64,
+    /// What an input the provider fetches or expands (a file, a document, a search) is held
+    /// for, in input tokens, when the operator says so; else the model's context window.
+    pub fetched_input_tokens: Option<u64>,
+    /// Request headers forwarded beside the built-in allow-list (lowercase names).
+    pub forward_headers: Vec<String>,
+    /// Paths forwarded free beside the kind's own (`passthrough.rs`): method and pattern.
+    pub passthrough: Vec<(String, String)>,
+    /// Pooled, kept-alive connections to this upstream.
+    pub client: reqwest::Client,
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("credential", &self.credential.as_ref().map(|_| "<redacted>"))
+            .field("projects", &self.projects)
+            .finish()
+    }
+}
+
+impl Upstream {
+    pub(crate) fn allows(&self, project: &str) -> bool {
+        self.projects
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|one| one == project))
+    }
+}
+
+/// Every upstream of the node, by name, and the fallback routes over them (read by `upstreams/routes.rs`).
+#[derive(Debug, Default)]
+pub(crate) struct Upstreams {
+    pub by_name: HashMap<String, Arc<Upstream>>,
+    pub routes: Routes,
+}
+
+/// The most targets a route lists: each is an attempt held and settled on its own.
+pub(crate) const MAX_TARGETS: usize = 5;
+/// The caller's own order of a route's targets: `upstream/model, upstream/model`.
+pub(crate) const FALLBACK: &str = "x-quota-fallback";
+
+/// One target of a route: the upstream to call, and the model its body then names.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteTarget {
+    pub upstream: Arc<Upstream>,
+    pub model: String,
+}
+
+impl RouteTarget {
+    /// `upstream/model`, as `X-Quota-Served-By`, the ledger and the caller's order name it.
+    pub(crate) fn label(&self) -> String {
+        format!("{}/{}", self.upstream.name, self.model)
+    }
+}
+
+/// One route: its targets in order, and whether a caller may order them itself.
+#[derive(Debug)]
+pub(crate) struct FallbackRoute {
+    /// `upstream/model` of the call it serves: the metrics' label (the operator's words, never
+    /// a caller's).
+    pub name: String,
+    pub targets: Vec<RouteTarget>,
+    pub caller_order: bool,
+}
+
+/// Every route of the node, by the upstream and then the model a call asks for: a call asks
+/// its upstream's routes with two lookups of what it has, copying nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Routes {
+    pub by_model: HashMap<String, HashMap<String, Arc<FallbackRoute>>>,
+}
+
+impl Routes {
+    /// Whether any route starts at `upstream` (else a call there reads no model for one).
+    pub(crate) fn start_at(&self, upstream: &str) -> bool {
+        self.by_model.contains_key(upstream)
+    }
+
+    /// The route for `model` asked of `upstream`.
+    pub(crate) fn get(&self, upstream: &str, model: &str) -> Option<&Arc<FallbackRoute>> {
+        self.by_model.get(upstream)?.get(model)
+    }
+}
+
+/// What is wrong with a caller's order (`X-Quota-Fallback`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OrderError(pub String);
+
+/// The targets to try for `route`: its own order, or the caller's (`given`, the header's
+/// text) where the route takes one, each of the caller's among the route's targets, once.
+pub(crate) fn ordered(route: &FallbackRoute, given: Option<&str>) -> Result<Vec<RouteTarget>, OrderError> {
+    let Some(given) = given else {
+        return Ok(route.targets.clone());
+    };
+    if !route.caller_order {
+        return Err(OrderError(format!(
+            "the route for {} keeps its own order (its callerOrder is not true)",
+            route.name
+        )));
+    }
+    let mut chosen: Vec<RouteTarget> = Vec::new();
+    for entry in given.split(',').map(str::trim) {
+        let found = route.targets.iter().find(|t| {
+            entry
+                .split_once('/')
+                .is_some_and(|(u, m)| u.trim() == t.upstream.name && m.trim() == t.model)
+        });
+        let Some(found) = found else {
+            let listed: Vec<String> = route.targets.iter().map(RouteTarget::label).collect();
+            return Err(OrderError(format!(
+                "{entry:?} is not a target of the route for {} ({})",
+                route.name,
+                listed.join(", ")
+            )));
+        };
+        if chosen.iter().any(|t| t.label() == found.label()) {
+            return Err(OrderError(format!("{entry:?} is named twice")));
+        }
+        chosen.push(found.clone());
+    }
+    Ok(chosen)
+}
