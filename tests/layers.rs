@@ -2,8 +2,9 @@
 //! and every `super::` chain that climbs out of its top module, in every file under `src/`.
 //! A failure names the file, the line and the edge; the fix is to move the shared type down,
 //! never to add the edge. Inside the dashboard, pages import its parts (`DASHBOARD_PARTS`),
-//! never each other; inside the gateway, no plane names a plane above it (`PLANES`). No Redis,
-//! no network: it reads the sources.
+//! never each other; inside the gateway, no plane names a plane above it (`PLANES`); inside the
+//! proxy, each module imports only floors below its own (`PROXY_FLOORS`). No Redis, no
+//! network: it reads the sources.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -498,6 +499,12 @@ fn use_tree(chars: &[char], i: usize, prefix: &[String], want: usize, out: &mut 
 /// written in (an inline `mod tests { use super::*; }` names its own file): each as the first
 /// segment under `dashboard`, with its line.
 fn dashboard_imports(source: &str, module_path: &[String]) -> Vec<(usize, String)> {
+    imports_under("dashboard", source, module_path)
+}
+
+/// The modules of `src/{top}` that `source`, a file of module `module_path`, names through
+/// `crate::{top}::x`, `super::x` or `self::x` paths, resolved as `dashboard_imports` says.
+fn imports_under(top: &str, source: &str, module_path: &[String]) -> Vec<(usize, String)> {
     let code = code_only(source);
     let chars: Vec<char> = code.chars().collect();
     let line_of = |at: usize| chars[..at].iter().filter(|c| **c == '\n').count() + 1;
@@ -567,7 +574,7 @@ fn dashboard_imports(source: &str, module_path: &[String]) -> Vec<(usize, String
             let mut paths = Vec::new();
             use_tree(&chars, next, &base, 2, &mut paths);
             for (at, path) in paths {
-                if path.len() >= 2 && path[0] == "dashboard" {
+                if path.len() >= 2 && path[0] == top {
                     found.push((line_of(at), path[1].clone()));
                 }
             }
@@ -703,4 +710,130 @@ fn no_plane_of_the_gateway_names_a_plane_above_it() {
         "planes reaching up (tests/layers.rs, PLANES):\n{}",
         failures.join("\n")
     );
+}
+
+/// The proxy's floors: each module of `src/proxy` (a file, or a folder with its files, which
+/// import each other freely: it is one room) and its floor. A module imports only modules on
+/// floors below its own, so no phase imports another and nothing imports the sequences.
+/// `mod.rs` declares the modules and is the call's sequence, on top.
+const PROXY_FLOORS: &[(&str, u8)] = &[
+    // 1. The vocabulary (the call, its context and hold, who pays, usage, the upstreams, the
+    //    paths of jobs, what a wire format answers) and the small tools that know no call.
+    ("call", 1),
+    ("array", 1),
+    ("budget", 1),
+    ("counting", 1),
+    ("drains", 1),
+    ("duration", 1),
+    ("multipart", 1),
+    ("paths", 1),
+    ("splice", 1),
+    // 2. The wire formats, and what speaks the vocabulary beside them: the door service, the
+    //    caller's body and headers, the provider's answers, the gateway's own answers, the
+    //    rules of retries and fallbacks, traces, and the framing of streams.
+    ("wire", 2),
+    ("door", 2),
+    ("body", 2),
+    ("headers", 2),
+    ("provider", 2),
+    ("answer", 2),
+    ("fallback", 2),
+    ("retry", 2),
+    ("trace", 2),
+    ("sse", 2),
+    ("delivered", 2),
+    // 3. The phases, each a file of `Door`'s methods; and the upstreams file, read at start.
+    ("identify", 3),
+    ("understand", 3),
+    ("hold", 3),
+    ("forward", 3),
+    ("read", 3),
+    ("relay", 3),
+    ("settle", 3),
+    ("chain", 3),
+    ("upstreams", 3),
+    // 4. The sequences, which order the phases: a job's, then a call's, which hands a job's
+    //    path to the job's.
+    ("jobs", 4),
+    ("mod", 5),
+];
+
+/// The floor of a module of `src/proxy`.
+fn proxy_floor(module: &str) -> Option<u8> {
+    PROXY_FLOORS.iter().find(|(m, _)| *m == module).map(|(_, f)| *f)
+}
+
+#[test]
+fn every_proxy_import_runs_down_its_floors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root.join("proxy"), &mut files);
+    let mut failures = Vec::new();
+    let mut units = BTreeSet::new();
+    for file in &files {
+        let path = module_path(file.strip_prefix(&root).unwrap());
+        let from = path.get(1).map_or("mod", String::as_str).to_string();
+        units.insert(from.clone());
+        let relative = file.strip_prefix(&root).unwrap().display().to_string();
+        let Some(floor) = proxy_floor(&from) else {
+            failures.push(format!(
+                "src/{relative}: {from} has no row in PROXY_FLOORS; give it its floor"
+            ));
+            continue;
+        };
+        let source = fs::read_to_string(file).unwrap();
+        for (line, to) in imports_under("proxy", &source, &path) {
+            if to == from {
+                continue;
+            }
+            match proxy_floor(&to) {
+                Some(below) if below < floor => {}
+                Some(other) => failures.push(format!(
+                    "src/{relative}:{line}: {from} (floor {floor}) imports {to} (floor {other}); a module imports only floors below its own"
+                )),
+                None => failures.push(format!("src/{relative}:{line}: {from} imports {to}, which has no row in PROXY_FLOORS")),
+            }
+        }
+    }
+    for (module, _) in PROXY_FLOORS {
+        if !units.contains(*module) {
+            failures.push(format!("PROXY_FLOORS names {module}, which is no module of src/proxy"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "proxy imports against its floors (tests/layers.rs, PROXY_FLOORS):\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_proxy_scanner_names_each_import_by_its_module_under_the_proxy() {
+    let source = r#"
+use super::call::context::Ctx;
+use super::{answer, door::Door};
+use crate::proxy::body::{self, Body};
+use crate::http::ApiError;
+fn f() { let _ = super::provider::head; }
+mod tests {
+    use super::*;
+}
+"#;
+    let found = imports_under("proxy", source, &["proxy".into(), "hold".into()]);
+    let expected = [
+        (2, "call"),
+        (3, "answer"),
+        (3, "door"),
+        (4, "body"),
+        (6, "provider"),
+        (8, "hold"),
+    ];
+    assert_eq!(found, expected.map(|(l, m)| (l, m.to_string())));
+    // From a folder's file, `super::super` is the proxy, `super` the folder itself.
+    let nested = imports_under(
+        "proxy",
+        "use super::super::door::Door; use super::shapes;",
+        &["proxy".into(), "jobs".into(), "submit".into()],
+    );
+    assert_eq!(nested, [(1, "door".to_string()), (1, "jobs".to_string())]);
 }

@@ -67,32 +67,3 @@ pub(crate) fn element(raw: &[u8]) -> String {
     text.trim_start_matches(|c: char| c == '[' || c == ',' || c.is_whitespace())
         .to_string()
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::proxy::sse::{Framer, Piece};
-
-    #[test]
-    fn elements_split_anywhere_come_out_whole_and_unchanged() {
-        let stream = b"[{\"a\": \"x]}\\\"\"},\r\n{\"b\": [1, {\"c\": 2}]}\n,{}\n]";
-        for cut in 0..stream.len() {
-            let mut f = Framer::json_array();
-            let mut out = Vec::new();
-            for piece in f.push(&stream[..cut]).into_iter().chain(f.push(&stream[cut..])) {
-                match piece {
-                    Piece::Event(e) => out.push((e.data, e.raw.to_vec())),
-                    Piece::Unread(_) => panic!("read whole"),
-                }
-            }
-            let data: Vec<&str> = out.iter().map(|(d, _)| d.as_str()).collect();
-            assert_eq!(
-                data,
-                ["{\"a\": \"x]}\\\"\"}", "{\"b\": [1, {\"c\": 2}]}", "{}"],
-                "cut at {cut}"
-            );
-            let mut joined: Vec<u8> = out.iter().flat_map(|(_, raw)| raw.clone()).collect();
-            joined.extend(f.rest().unwrap_or_default());
-            assert_eq!(joined, stream.to_vec());
-        }
-    }
-}

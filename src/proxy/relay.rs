@@ -15,10 +15,10 @@ use tokio::sync::mpsc;
 use super::answer;
 use super::call::context::Ctx;
 use super::call::hold::Hold;
-use super::call::outcome::Answered;
+use super::call::outcome::{Answered, StreamEnd, Streamed};
 use super::call::tokens::{self, Counter};
 use super::call::usage::Usage;
-use super::call::wire::{Final, Wire};
+use super::call::wire::Wire;
 use super::call::Call;
 use super::door::Door;
 use super::drains::{Drain, Drains};
@@ -43,16 +43,6 @@ struct Relay {
     pub counter: Counter,
     /// The stream is one JSON array (Gemini's without `alt=sse`), not server-sent events.
     pub json_array: bool,
-}
-
-/// How the upstream's stream ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    Done,
-    /// It broke, or went quiet past the idle timeout, before its end.
-    Broken(&'static str),
-    /// The caller left and no drain could be had, or the drain ran out of time.
-    Abandoned,
 }
 
 /// How an answer streams, if it does: server-sent events, or (Gemini's without `alt=sse`) one
@@ -112,68 +102,106 @@ fn start(
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
 }
 
+/// What a relay has read so far of its stream.
+struct Reading {
+    framer: Framer,
+    /// The usage the stream reported, the output streamed so far, and whether its last event
+    /// came (`Streamed`, settled at its end).
+    streamed: Streamed,
+    /// Set once the caller has gone: the drain, which knows when it must stop.
+    drain: Option<Drain>,
+    gone: bool,
+}
+
 async fn run(
     mut relay: Relay,
     mut upstream: impl Stream<Item = reqwest::Result<Bytes>> + Unpin,
     tx: mpsc::Sender<Result<Bytes, io::Error>>,
 ) {
     let _alive = relay.hold.keep_alive();
-    let operation = relay.hold.operation;
-    let mut framer = match relay.json_array {
-        true => Framer::json_array(),
-        false => Framer::default(),
+    let mut at = Reading {
+        framer: match relay.json_array {
+            true => Framer::json_array(),
+            false => Framer::default(),
+        },
+        streamed: Streamed {
+            end: StreamEnd::Done,
+            seen: Usage::default(),
+            streamed: 0,
+            stopped: false,
+        },
+        drain: None,
+        gone: false,
     };
-    let mut seen = Usage::default();
-    // Set once the caller has gone: the drain, which knows when it must stop.
-    let mut drain: Option<Drain> = None;
-    // The output streamed so far, in tokens, for a stream left before its usage.
-    let mut streamed: u64 = 0;
-    let mut gone = false;
-    // A running total (Anthropic's) is final at the stream's last event only.
-    let mut stopped = false;
-    let end = 'read: loop {
-        if let Some(Drain { until, .. }) = &drain {
+    let end = loop {
+        if let Some(Drain { until, .. }) = &at.drain {
             if Instant::now() >= *until {
                 relay.drain_count("timed_out");
-                break End::Abandoned;
+                break StreamEnd::Abandoned;
             }
         }
-        let wait = match &drain {
+        let wait = match &at.drain {
             Some(Drain { until, .. }) => relay.idle.min(until.saturating_duration_since(Instant::now())),
             None => relay.idle,
         };
         let next = tokio::select! {
             next = tokio::time::timeout(wait, upstream.next()) => next,
-            () = tx.closed(), if !gone => {
-                gone = true;
+            () = tx.closed(), if !at.gone => {
+                at.gone = true;
                 match relay.start_drain() {
-                    Some(permit) => { drain = Some(permit); continue; }
-                    None => break End::Abandoned,
+                    Some(permit) => { at.drain = Some(permit); continue; }
+                    None => break StreamEnd::Abandoned,
                 }
             }
         };
         let chunk = match next {
             // The drain's time ran out (the loop's top ends it), or the upstream went quiet.
-            Err(_) if drain.as_ref().is_some_and(|d| Instant::now() >= d.until) => continue,
-            Err(_) => break End::Broken("idle"),
-            Ok(None) => break End::Done,
-            Ok(Some(Err(_))) => break End::Broken("stream_broken"),
+            Err(_) if at.drain.as_ref().is_some_and(|d| Instant::now() >= d.until) => continue,
+            Err(_) => break StreamEnd::Broken("idle"),
+            Ok(None) => break StreamEnd::Done,
+            Ok(Some(Err(_))) => break StreamEnd::Broken("stream_broken"),
             Ok(Some(Ok(chunk))) => chunk,
         };
-        for piece in framer.push(&chunk) {
+        if let Err(end) = relay.pass(&mut at, &chunk, &tx).await {
+            break end;
+        }
+    };
+    relay.end(&mut at, end, &tx).await;
+    drop(tx);
+    drop(upstream);
+    at.streamed.end = end;
+    let Relay {
+        hold, answered, wire, ..
+    } = relay;
+    hold.settle_stream(wire, at.streamed, answered).await;
+    drop(at.drain);
+}
+
+impl Relay {
+    /// Reads a chunk's events, relaying each to the caller while it is there; Err when the
+    /// caller left and no drain could be had.
+    async fn pass(
+        &mut self,
+        at: &mut Reading,
+        chunk: &Bytes,
+        tx: &mpsc::Sender<Result<Bytes, io::Error>>,
+    ) -> Result<(), StreamEnd> {
+        let operation = self.hold.operation;
+        for piece in at.framer.push(chunk) {
             let bytes = match piece {
                 Piece::Unread(bytes) => bytes,
                 Piece::Event(event) => {
                     let data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
-                    let said = relay
-                        .wire
-                        .usage_of_event(operation, event.kind.as_deref(), &data, &mut seen);
-                    relay.answered.identify(relay.wire.answer_id(&data));
-                    relay.wire.streamed_text(operation, &data, &mut |text| {
-                        streamed = streamed.saturating_add(tokens::count(relay.counter, text));
+                    let seen = &mut at.streamed.seen;
+                    let said = self.wire.usage_of_event(operation, event.kind.as_deref(), &data, seen);
+                    self.answered.identify(self.wire.answer_id(&data));
+                    let streamed = &mut at.streamed.streamed;
+                    self.wire.streamed_text(operation, &data, &mut |text| {
+                        *streamed = streamed.saturating_add(tokens::count(self.counter, text));
                     });
-                    stopped = stopped || said.last;
-                    if said.gateway_only && relay.drop_usage_chunk {
+                    // A running total (Anthropic's) is final at the stream's last event only.
+                    at.streamed.stopped = at.streamed.stopped || said.last;
+                    if said.gateway_only && self.drop_usage_chunk {
                         continue;
                     }
                     event.raw
@@ -182,67 +210,48 @@ async fn run(
             // A caller that takes no event within the idle timeout (it stopped reading, and
             // the socket's buffers are full) is cut, and its stream drained as if it had left:
             // it keeps neither the hold nor the upstream's connection as long as it likes.
-            let sent = match gone {
+            let sent = match at.gone {
                 true => true,
-                false => matches!(tokio::time::timeout(relay.idle, tx.send(Ok(bytes))).await, Ok(Ok(()))),
+                false => matches!(tokio::time::timeout(self.idle, tx.send(Ok(bytes))).await, Ok(Ok(()))),
             };
             if !sent {
-                gone = true;
-                match relay.start_drain() {
-                    Some(permit) => drain = Some(permit),
-                    None => break 'read End::Abandoned,
+                at.gone = true;
+                match self.start_drain() {
+                    Some(permit) => at.drain = Some(permit),
+                    None => return Err(StreamEnd::Abandoned),
                 }
             }
         }
-    };
-    match end {
-        End::Done => {
-            if let Some(rest) = framer.rest().filter(|_| !gone) {
-                let _ = tokio::time::timeout(relay.idle, tx.send(Ok(rest))).await;
-            }
-            if drain.is_some() {
-                relay.drain_count("completed");
-            }
-        }
-        End::Broken(kind) => {
-            relay.hold.upstream_error(kind);
-            // The caller's stream ends in an error event, in the provider's own in-stream shape
-            // (the SDKs raise on it), after every event before it: a failed body would make the
-            // server drop what it had not yet written.
-            if !gone {
-                let error = match relay.json_array {
-                    true => answer::array_error(relay.wire, kind, framer.began()),
-                    false => answer::stream_error(relay.wire, operation, kind),
-                };
-                let _ = tokio::time::timeout(relay.idle, tx.send(Ok(error))).await;
-            }
-        }
-        End::Abandoned => {}
+        Ok(())
     }
-    drop(tx);
-    drop(upstream);
-    // A running total that never reached its end is not what the provider billed: the output
-    // is then charged at its hold.
-    let complete = match relay.wire.final_usage(operation) {
-        Final::LastEvent => stopped,
-        Final::End => end == End::Done,
-        Final::AnyReport => end == End::Done || seen.reported(),
-    };
-    if !complete {
-        // A stream the caller left with no drain to read it to its usage is charged the output
-        // streamed so far (the input at its hold, unless the provider reported it already); a
-        // stream the provider broke off, the output at its hold.
-        // (A running total the provider sent so far, Anthropic's, counts when it is more.)
-        let left = end == End::Abandoned;
-        seen.output_tokens = left.then(|| streamed.max(seen.output_tokens.unwrap_or(0)));
-        seen.reasoning_tokens = left.then(|| seen.reasoning_tokens.unwrap_or(0));
-    }
-    let Relay { hold, answered, .. } = relay;
-    hold.commit(seen, answered).await;
-    drop(drain);
-}
 
-impl Relay {
+    /// The caller's stream's end: the rest of a whole one, or after a broken one (counted) an error
+    /// event in the provider's own in-stream shape (the SDKs raise on it), after every event
+    /// before it: a failed body would make the server drop what it had not yet written.
+    async fn end(&self, at: &mut Reading, end: StreamEnd, tx: &mpsc::Sender<Result<Bytes, io::Error>>) {
+        match end {
+            StreamEnd::Done => {
+                if let Some(rest) = at.framer.rest().filter(|_| !at.gone) {
+                    let _ = tokio::time::timeout(self.idle, tx.send(Ok(rest))).await;
+                }
+                if at.drain.is_some() {
+                    self.drain_count("completed");
+                }
+            }
+            StreamEnd::Broken(kind) => {
+                self.hold.upstream_error(kind);
+                if at.gone {
+                    return;
+                }
+                let error = match self.json_array {
+                    true => answer::array_error(self.wire, kind, at.framer.began()),
+                    false => answer::stream_error(self.wire, self.hold.operation, kind),
+                };
+                let _ = tokio::time::timeout(self.idle, tx.send(Ok(error))).await;
+            }
+            StreamEnd::Abandoned => {}
+        }
+    }
     /// A drain to keep reading after the caller left, if the node, the project and the user
     /// each have one free.
     fn start_drain(&self) -> Option<Drain> {

@@ -12,8 +12,9 @@ use actix_web::HttpResponse;
 
 use super::call::context::Ctx;
 use super::call::hold::{Hold, KeepAlive};
-use super::call::outcome::{Answered, Failure, Refusal};
+use super::call::outcome::{Answered, Failure, Refusal, StreamEnd, Streamed};
 use super::call::usage::{self, Usage};
+use super::call::wire::{Final, Wire};
 use super::call::Operation;
 use super::door::Door;
 use super::{fallback, retry, trace};
@@ -157,6 +158,32 @@ impl Hold {
             }
             backoff = (backoff * 2).min(Duration::from_millis(COMMIT_LONGEST_BACKOFF_MS));
         }
+    }
+
+    /// Settles a relayed stream: what it reported when its usage is final, else (a running
+    /// total that never reached its end is not what the provider billed) a stream the caller
+    /// left with no drain to read it to its usage is charged the output streamed so far (the
+    /// input at its hold, unless the provider reported it already), and a stream the provider
+    /// broke off the output at its hold. (A running total the provider sent so far,
+    /// Anthropic's, counts when it is more.)
+    pub(crate) async fn settle_stream(&self, wire: &dyn Wire, streamed: Streamed, answered: Answered) {
+        let Streamed {
+            end,
+            mut seen,
+            streamed,
+            stopped,
+        } = streamed;
+        let complete = match wire.final_usage(self.operation) {
+            Final::LastEvent => stopped,
+            Final::End => end == StreamEnd::Done,
+            Final::AnyReport => end == StreamEnd::Done || seen.reported(),
+        };
+        if !complete {
+            let left = end == StreamEnd::Abandoned;
+            seen.output_tokens = left.then(|| streamed.max(seen.output_tokens.unwrap_or(0)));
+            seen.reasoning_tokens = left.then(|| seen.reasoning_tokens.unwrap_or(0));
+        }
+        self.commit(seen, answered).await;
     }
 
     /// Gives the hold back: the provider never took the call.

@@ -180,4 +180,28 @@ mod tests {
         assert_eq!(out[0].1, "<unread>");
         assert_eq!(events(f.push(b"data: x\n\n"))[0].1, "<unread>");
     }
+
+    #[test]
+    fn elements_split_anywhere_come_out_whole_and_unchanged() {
+        let stream = b"[{\"a\": \"x]}\\\"\"},\r\n{\"b\": [1, {\"c\": 2}]}\n,{}\n]";
+        for cut in 0..stream.len() {
+            let mut f = Framer::json_array();
+            let mut out = Vec::new();
+            for piece in f.push(&stream[..cut]).into_iter().chain(f.push(&stream[cut..])) {
+                match piece {
+                    Piece::Event(e) => out.push((e.data, e.raw.to_vec())),
+                    Piece::Unread(_) => panic!("read whole"),
+                }
+            }
+            let data: Vec<&str> = out.iter().map(|(d, _)| d.as_str()).collect();
+            assert_eq!(
+                data,
+                ["{\"a\": \"x]}\\\"\"}", "{\"b\": [1, {\"c\": 2}]}", "{}"],
+                "cut at {cut}"
+            );
+            let mut joined: Vec<u8> = out.iter().flat_map(|(_, raw)| raw.clone()).collect();
+            joined.extend(f.rest().unwrap_or_default());
+            assert_eq!(joined, stream.to_vec());
+        }
+    }
 }

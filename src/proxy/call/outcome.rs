@@ -5,6 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponseBuilder;
 use bytes::Bytes;
 
+use super::usage::Usage;
+
 /// What the provider said, for the record.
 pub(crate) struct Answered {
     /// None: it gave no answer (a timeout, a broken connection).
@@ -80,4 +82,27 @@ pub(crate) struct Refusal {
     pub reply: HttpResponseBuilder,
     pub answered: Answered,
     pub body: Bytes,
+}
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamEnd {
+    Done,
+    /// It broke, or went quiet past the idle timeout, before its end.
+    Broken(&'static str),
+    /// The caller left and no drain could be had, or the drain ran out of time.
+    Abandoned,
+}
+
+/// What a relayed stream said of its usage on the way, and how it ended: its hold's settling
+/// reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Streamed {
+    pub end: StreamEnd,
+    /// The usage its events reported.
+    pub seen: Usage,
+    /// The output streamed, in tokens, for a stream left before its usage.
+    pub streamed: u64,
+    /// Whether the provider's last event came (a running total is final there only).
+    pub stopped: bool,
 }

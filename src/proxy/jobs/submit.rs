@@ -16,6 +16,7 @@ use crate::http::ApiError;
 use crate::proxy::body::Upload;
 use crate::proxy::body::{self, Body};
 use crate::proxy::call::context::{Ctx, Target};
+use crate::proxy::call::hold::Hold;
 use crate::proxy::call::jobs::JobSettings;
 use crate::proxy::call::outcome::Answered;
 use crate::proxy::call::outcome::Failure;
@@ -60,11 +61,16 @@ pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind
             None => return door.repeated(ctx, &id).await,
         },
     };
-    let data = door.gateway.data();
-    let project = &ctx.caller.project;
-    let now = data.now_ms();
+    let record = job_record(at, kind, &call, &hold);
+    forwarded(at, Go { hold, call, body }, record, shows).await
+}
+
+/// The job's record before the provider sees it: its owner, its hold and when it ends.
+fn job_record(at: JobCall<'_>, kind: JobKind, call: &Call, hold: &Hold) -> JobRecord {
+    let (door, ctx) = (at.door, at.ctx);
+    let now = door.gateway.data().now_ms();
     let ttl = call.ttl_ms.unwrap_or(door.hold_ttl_ms);
-    let mut record = JobRecord {
+    JobRecord {
         id: String::new(),
         upstream: ctx.upstream().name.clone(),
         kind,
@@ -83,11 +89,23 @@ pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind
         ends_ms: now + ttl,
         files: Vec::new(),
         ended: None,
-    };
+    }
+}
+
+/// The held job recorded as pending, then forwarded; its answer's job recorded with its owner.
+async fn forwarded(
+    at: JobCall<'_>,
+    go: Go,
+    record: JobRecord,
+    shows: Map<String, Value>,
+) -> Result<HttpResponse, ApiError> {
+    let JobCall { door, req, ctx } = at;
+    let Go { hold, body, .. } = go;
+    let (data, project, now) = (door.gateway.data(), &ctx.caller.project, record.created_ms);
     // Recorded before the provider sees it: a node stopped while it waits leaves a job the
     // sweeper finds (by the batch's metadata, the video's fields) or charges, never frees.
     let (body, shows) = match body {
-        Body::Whole(bytes) if kind == JobKind::Batch => {
+        Body::Whole(bytes) if record.kind == JobKind::Batch => {
             let (marked, shows) = pending::mark(bytes, hold.id.as_str());
             (Body::Whole(marked), shows)
         }
@@ -125,8 +143,24 @@ pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind
         settled().await;
         return Ok(answer);
     }
+    let (answer, unrecorded) = recorded(at, &hold, record, response).await;
+    if unrecorded {
+        settled().await;
+    }
+    Ok(answer)
+}
+
+/// The provider's answer to a submission, with the job it names recorded with its owner;
+/// true when none could be, and the hold was charged as it is.
+async fn recorded(
+    at: JobCall<'_>,
+    hold: &Hold,
+    mut record: JobRecord,
+    response: reqwest::Response,
+) -> (HttpResponse, bool) {
+    let (door, ctx) = (at.door, at.ctx);
     let mut reply = provider::head(&response);
-    provider::reserved(&mut reply, &hold);
+    provider::reserved(&mut reply, hold);
     let object = provider::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await;
     let parsed = object
         .as_ref()
@@ -140,24 +174,22 @@ pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind
             "proxy: a job's answer names no id; its hold is charged"
         );
         hold.commit(Usage::default(), Answered::nothing()).await;
-        settled().await;
-        return Ok(reply.body(object.unwrap_or_default()));
+        return (reply.body(object.unwrap_or_default()), true);
     };
     record.id = id.to_string();
     let poll = door.jobs.first_poll(&record);
-    if let Err(err) = data.jobs().put_job(project, &record, poll).await {
+    if let Err(err) = door.gateway.data().jobs().put_job(&ctx.caller.project, &record, poll).await {
         // The job runs and its hold stands; unrecorded, it is settled by no read: its hold is
         // committed as it is, so the provider's bill is never free.
         tracing::error!(%err, job = record.id, "proxy: a submitted job could not be recorded; its hold is charged");
         hold.commit(Usage::default(), Answered::nothing()).await;
-        settled().await;
-        return Ok(reply.body(object.unwrap_or_default()));
+        return (reply.body(object.unwrap_or_default()), true);
     }
     // A job the provider answered already ended (refused on its own terms) settles now.
     if let Some(mut seen) = parsed {
         owned::saw(at, record, &mut seen).await;
     }
-    Ok(reply.body(object.unwrap_or_default()))
+    (reply.body(object.unwrap_or_default()), false)
 }
 
 /// An OpenAI batch: its input file's summed lines (recorded as it was uploaded through the
