@@ -44,79 +44,86 @@
 -- alternatives' holds, then the alerts fired, then per alternative weighed its balances, its
 -- run's answer and its clamped holds, as above} (alternatives.lua's A.answer).
 
-register('reserve', 'writes', function(c)
-  local KEYS, ARGV = c.KEYS, c.ARGV
-  -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it: its holds, then its
-  -- alternatives, each its count of those holds and its record (alternatives.lua).
-  local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 4)
-  local alt_arg = ARG.RESERVE.holds + 1 + HOLD_FIELDS * n
-  -- (A plain reserve's one count is its holds': their texts compared, no call made.)
-  local count = m == 1 and ARGV[alt_arg + ARG.ALTERNATIVE.holds] == ARGV[ARG.RESERVE.holds] and n or A.counts(c, alt_arg, n, m)
+-- (The callback's argument places are read from ARG once, when the library loads, by the
+-- function that makes it, whose locals they are: the library's own level has room for few more
+-- locals, and `ARG.RESERVE.holds` read in a call costs it two table lookups each time.)
+register('reserve', 'writes', (function()
+  local VERSION, TTL, HOLDS = ARG.RESERVE.version, ARG.RESERVE.ttl, ARG.RESERVE.holds
+  local END_STEP, END_START, END_FALLBACK = ARG.RESERVE_END.step, ARG.RESERVE_END.start, ARG.RESERVE_END.fallback
+  local ALT_HOLDS, ALT_RECORD = ARG.ALTERNATIVE.holds, ARG.ALTERNATIVE.record
+  return function(c)
+    local KEYS, ARGV = c.KEYS, c.ARGV
+    -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it: its holds, then its
+    -- alternatives, each its count of those holds and its record (alternatives.lua).
+    local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 4)
+    local alt_arg = HOLDS + 1 + HOLD_FIELDS * n
+    -- (A plain reserve's one count is its holds': their texts compared, no call made.)
+    local count = m == 1 and ARGV[alt_arg + ALT_HOLDS] == ARGV[HOLDS] and n or A.counts(c, alt_arg, n, m)
 
-  -- 1. Repeat: a repeat answers the first answer whatever changed since (prelude.lua).
-  local first = repeated(c)
-  if first then
-    return first
-  end
-
-  -- 2. Check: the node's assumptions against Redis, its instant, its periods and the
-  -- subscription's version (holds.lua), every alternative's before anything is read.
-  local at, holds, quota_in_force = checked(c, ARG.RESERVE.holds + 1, count, KEYS[KEY_SUBSCRIPTION], ARGV[ARG.RESERVE.version])
-  local others = at and m > 1 and A.checked(c, at, alt_arg, m)
-  if not at or others == nil then
-    return {'stale'}
-  end
-
-  -- 3. Read: a step's run and a run's start as the node names them (runs.lua; nil for a
-  -- reserve that is neither), then the counters, expired holds back first (reserving.lua).
-  -- 4. Decide: every group checked before anything is written (an attempt after the first of
-  -- an original action, its chain's caps too: fallbacks.lua). An alternative denied with
-  -- another after it is kept (`passed`) and the next read and decided, until one admits.
-  local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - ARG.RESERVE_END.step], ARGV[#ARGV - ARG.RESERVE_END.start], ARGV[alt_arg + ARG.ALTERNATIVE.record], 1, nil, false
-  local chain, run, read, reply, allowed, short = F.of(c, ARGV[#ARGV - ARG.RESERVE_END.fallback], m)
-  while true do
-    run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
-    read = reserve_read(c, holds, run)
-    if not read then
-      return {'more'}
+    -- 1. Repeat: a repeat answers the first answer whatever changed since (prelude.lua).
+    local first = repeated(c)
+    if first then
+      return first
     end
-    reclaimed = reclaimed or read.reclaimed
-    reply, allowed, short = reserve_decide(c, holds, quota_in_force, read.counters, run, at + ARGV[ARG.RESERVE.ttl], chain)
-    if short then
-      return short
-    elseif allowed == 1 or a == m then
-      break
-    end
-    passed = passed or {}
-    passed[a], a = {holds, quota_in_force, read.counters, reply, run, tail, read.fired_at}, a + 1
-    holds, quota_in_force, tail = others[a][1], others[a][2], ARGV[A.at(alt_arg, a) + ARG.ALTERNATIVE.record]
-  end
 
-  -- 5. Write: all holds and the reservation (with the denials of the alternatives before it),
-  -- or the denial's alerts, requests and counts; the passed alternatives' as a denial's.
-  if allowed == 1 then
-    tail = holds.clamped and record_clamped(tail, holds, reply) or tail
-    local overflow, drawn, alerting = admit_counters(c, holds, read, reply, run)
-    if overflow then
-      return {'overflow', overflow}
+    -- 2. Check: the node's assumptions against Redis, its instant, its periods and the
+    -- subscription's version (holds.lua), every alternative's before anything is read.
+    local at, holds, quota_in_force = checked(c, HOLDS + 1, count, KEYS[KEY_SUBSCRIPTION], ARGV[VERSION])
+    local others = at and m > 1 and A.checked(c, at, alt_arg, m)
+    if not at or others == nil then
+      return {'stale'}
     end
-    admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn, chain)
-    if alerting then
-      admit_alerts(c, holds, quota_in_force, read.counters, reply, read.fired_at)
-    end
-  else
-    reserve_deny(c, {holds = holds, quota_in_force = quota_in_force, read = read, reply = reply, tail = tail, at = at,
-      passed = passed, run = run})
-  end
-  -- Reserves prune only when they gave expired holds back: commits, releases and tracks prune
-  -- always, so the common admit stays cheap and ended records still go.
-  if reclaimed then
-    prune(c, c.now)
-  end
 
-  -- 6. Answer: kept for repeats, denials included.
-  if m > 1 then
-    return A.answer(c, passed, holds, reply, run, at)
+    -- 3. Read: a step's run and a run's start as the node names them (runs.lua; nil for a
+    -- reserve that is neither), then the counters, expired holds back first (reserving.lua).
+    -- 4. Decide: every group checked before anything is written (an attempt after the first of
+    -- an original action, its chain's caps too: fallbacks.lua). An alternative denied with
+    -- another after it is kept (`passed`) and the next read and decided, until one admits.
+    local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - END_STEP], ARGV[#ARGV - END_START], ARGV[alt_arg + ALT_RECORD], 1, nil, false
+    local chain, run, read, reply, allowed, short = F.of(c, ARGV[#ARGV - END_FALLBACK], m)
+    while true do
+      run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
+      read = reserve_read(c, holds, run)
+      if not read then
+        return {'more'}
+      end
+      reclaimed = reclaimed or read.reclaimed
+      reply, allowed, short = reserve_decide(c, holds, quota_in_force, read.counters, run, at + ARGV[TTL], chain)
+      if short then
+        return short
+      elseif allowed == 1 or a == m then
+        break
+      end
+      passed = passed or {}
+      passed[a], a = {holds, quota_in_force, read.counters, reply, run, tail, read.fired_at}, a + 1
+      holds, quota_in_force, tail = others[a][1], others[a][2], ARGV[A.at(alt_arg, a) + ALT_RECORD]
+    end
+
+    -- 5. Write: all holds and the reservation (with the denials of the alternatives before it),
+    -- or the denial's alerts, requests and counts; the passed alternatives' as a denial's.
+    if allowed == 1 then
+      tail = holds.clamped and record_clamped(tail, holds, reply) or tail
+      local overflow, drawn, alerting = admit_counters(c, holds, read, reply, run)
+      if overflow then
+        return {'overflow', overflow}
+      end
+      admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn, chain)
+      if alerting then
+        admit_alerts(c, holds, quota_in_force, read.counters, reply, read.fired_at)
+      end
+    else
+      reserve_deny(c, {holds = holds, quota_in_force = quota_in_force, read = read, reply = reply, tail = tail, at = at,
+        passed = passed, run = run})
+    end
+    -- Reserves prune only when they gave expired holds back: commits, releases and tracks prune
+    -- always, so the common admit stays cheap and ended records still go.
+    if reclaimed then
+      prune(c, c.now)
+    end
+    -- 6. Answer: kept for repeats, denials included.
+    if m > 1 then
+      return A.answer(c, passed, holds, reply, run, at)
+    end
+    return reserve_answer(c, holds, reply, run, at)
   end
-  return reserve_answer(c, holds, reply, run, at)
-end)
+end)())

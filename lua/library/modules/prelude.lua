@@ -189,50 +189,56 @@ end
 -- its index: formatting a number costs a Redis function about 2,000 instructions.
 local INDEX_TEXT = {'1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16'}
 
--- Schedules the rollups of `groups` (a group, or a set as a field names it) on UTC day `day`
--- for pruning with the ledger: in the periods set, scored so that prune takes them when the
--- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
-local function note_day(c, day, groups)
-  local prune_at = (day + 1) * 86400000 + c.ARGV[ARG.WRITING.keep] - c.ARGV[ARG.WRITING.retention]
-  redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
-end
+local note_day, rollup, admits_field
+do
+  -- (The places of the arguments they read, read from ARG once: in a call, each costs two
+  -- table lookups; a reserve's every call reads `keep`.)
+  local RETENTION, KEEP = ARG.WRITING.retention, ARG.WRITING.keep
+  -- Schedules the rollups of `groups` (a group, or a set as a field names it) on UTC day `day`
+  -- for pruning with the ledger: in the periods set, scored so that prune takes them when the
+  -- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
+  function note_day(c, day, groups)
+    local prune_at = (day + 1) * 86400000 + c.ARGV[KEEP] - c.ARGV[RETENTION]
+    redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
+  end
 
--- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
--- answers the field's new value (nil when the project keeps no rollups or delta is 0).
--- A day's fields are pruned with the ledger: the first write of a field schedules it in the
--- periods set, scored so that prune takes it when the day is `keep_ms` old.
-local function rollup(c, at, group, stat, delta)
-  local keep_ms, DAY_MS = c.ARGV[ARG.WRITING.keep], 86400000
-  if keep_ms == '' or delta == 0 then
-    return
+  -- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
+  -- answers the field's new value (nil when the project keeps no rollups or delta is 0).
+  -- A day's fields are pruned with the ledger: the first write of a field schedules it in the
+  -- periods set, scored so that prune takes it when the day is `keep_ms` old.
+  function rollup(c, at, group, stat, delta)
+    local keep_ms, DAY_MS = c.ARGV[KEEP], 86400000
+    if keep_ms == '' or delta == 0 then
+      return
+    end
+    local day = math.floor(at / DAY_MS)
+    if day ~= c.rollup_day then
+      -- A call rolls up one day, or a few: its field prefix is formatted once.
+      c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
+    end
+    local by = delta == 1 and '1' or string.format('%d', delta)
+    local n = redis.call('HINCRBY', c.KEYS[KEY_DAILY], c.rollup_prefix .. group .. '|' .. stat, by)
+    if n == delta then
+      note_day(c, day, group)
+    end
+    return n
   end
-  local day = math.floor(at / DAY_MS)
-  if day ~= c.rollup_day then
-    -- A call rolls up one day, or a few: its field prefix is formatted once.
-    c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
-  end
-  local by = delta == 1 and '1' or string.format('%d', delta)
-  local n = redis.call('HINCRBY', c.KEYS[KEY_DAILY], c.rollup_prefix .. group .. '|' .. stat, by)
-  if n == delta then
-    note_day(c, day, group)
-  end
-  return n
-end
 
--- Reserve counts its admits in the counters hash, in the one write of its holds, rather than
--- in the rollups hash (a command fewer on every admit): the day's "a" rollup of its set of
--- groups is the field "a|<day>|<groups>" there, read with the counters. Readers add those
--- fields to the rollups hash's (src/store/rollups.rs); prune takes them with the day's others.
--- The field of `holds`, nil when the project keeps no rollups.
-local function admits_field(c, holds)
-  if c.ARGV[ARG.WRITING.keep] == '' or #holds == 0 then
-    return nil
+  -- Reserve counts its admits in the counters hash, in the one write of its holds, rather than
+  -- in the rollups hash (a command fewer on every admit): the day's "a" rollup of its set of
+  -- groups is the field "a|<day>|<groups>" there, read with the counters. Readers add those
+  -- fields to the rollups hash's (src/store/rollups.rs); prune takes them with the day's others.
+  -- The field of `holds`, nil when the project keeps no rollups.
+  function admits_field(c, holds)
+    if c.ARGV[KEEP] == '' or #holds == 0 then
+      return nil
+    end
+    local set = holds[1].g
+    for i = 2, #holds do
+      set = set .. ',' .. holds[i].g
+    end
+    return string.format('a|%d|', math.floor(c.now / 86400000)) .. set
   end
-  local set = holds[1].g
-  for i = 2, #holds do
-    set = set .. ',' .. holds[i].g
-  end
-  return string.format('a|%d|', math.floor(c.now / 86400000)) .. set
 end
 
 -- Schedules a new admits field's pruning with its day's rollups (as rollup does for theirs).
@@ -487,43 +493,48 @@ local function reclaim_first(c, now)
   return more
 end
 
--- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
--- or {"reused"} when the key came with another body.
-local function repeated(c)
-  if c.ARGV[ARG.WRITING.idempotency] == '' then
-    return nil
-  end
-  local stored = redis.call('HGET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[ARG.WRITING.idempotency])
-  if not stored then
-    return nil
-  end
-  -- "<body digest>|<decision instant>|<reply>", or "<body digest>|<reply>" as kept before the
-  -- instant was.
-  local digest, at, reply = string.match(stored, '^(%x*)|(%d+)|(.*)$')
-  if not digest then
-    digest, reply = string.match(stored, '^(%x*)|(.*)$')
-  end
-  if digest ~= c.ARGV[ARG.WRITING.digest] then
-    return {'reused'}
-  end
-  return {'repeat', reply, at or ''}
-end
-
--- Keeps the answer for repeats of this Idempotency-Key until the retention window ends, with
--- the instant the call decided at (`at`, reserve's and track's; else `now`), so a repeat is
--- answered in the windows of the first call. Numbers are stored as integer strings, so cjson
--- never formats one.
-local function remember(c, reply, now, at)
-  if c.ARGV[ARG.WRITING.idempotency] ~= '' then
-    local copy = {}
-    for i, v in ipairs(reply) do
-      copy[i] = type(v) == 'number' and string.format('%d', v) or v
+local repeated, remember
+do
+  -- (The places of the arguments they read, read from ARG once, as rollup's are.)
+  local RETENTION, IDEMPOTENCY, DIGEST = ARG.WRITING.retention, ARG.WRITING.idempotency, ARG.WRITING.digest
+  -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
+  -- or {"reused"} when the key came with another body.
+  function repeated(c)
+    if c.ARGV[IDEMPOTENCY] == '' then
+      return nil
     end
-    local decided = string.format('%d', at or now)
-    redis.call('HSET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[ARG.WRITING.idempotency], c.ARGV[ARG.WRITING.digest] .. '|' .. decided .. '|' .. cjson.encode(copy))
-    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[ARG.WRITING.retention]), 'i:' .. c.ARGV[ARG.WRITING.idempotency])
+    local stored = redis.call('HGET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[IDEMPOTENCY])
+    if not stored then
+      return nil
+    end
+    -- "<body digest>|<decision instant>|<reply>", or "<body digest>|<reply>" as kept before the
+    -- instant was.
+    local digest, at, reply = string.match(stored, '^(%x*)|(%d+)|(.*)$')
+    if not digest then
+      digest, reply = string.match(stored, '^(%x*)|(.*)$')
+    end
+    if digest ~= c.ARGV[DIGEST] then
+      return {'reused'}
+    end
+    return {'repeat', reply, at or ''}
   end
-  return reply
+
+  -- Keeps the answer for repeats of this Idempotency-Key until the retention window ends, with
+  -- the instant the call decided at (`at`, reserve's and track's; else `now`), so a repeat is
+  -- answered in the windows of the first call. Numbers are stored as integer strings, so cjson
+  -- never formats one.
+  function remember(c, reply, now, at)
+    if c.ARGV[IDEMPOTENCY] ~= '' then
+      local copy = {}
+      for i, v in ipairs(reply) do
+        copy[i] = type(v) == 'number' and string.format('%d', v) or v
+      end
+      local decided = string.format('%d', at or now)
+      redis.call('HSET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[IDEMPOTENCY], c.ARGV[DIGEST] .. '|' .. decided .. '|' .. cjson.encode(copy))
+      redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[RETENTION]), 'i:' .. c.ARGV[IDEMPOTENCY])
+    end
+    return reply
+  end
 end
 
 -- prelude.lua ends --

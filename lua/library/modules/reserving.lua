@@ -47,42 +47,47 @@ local function reserve_read(c, holds, run)
     open = first[2] and first[2] + 0 or MAX_EXACT, open_before = open_before, reclaimed = reclaimed}
 end
 
--- Decides: every group checked before anything is written. The answer carries the decision:
--- after its head (RESERVED, with the reservation's id and `expires`), hold i's VERDICT (its
--- held at verdict_at(RESERVED_FIELDS, i) + VERDICT.held, holds.lua's weigh). A step is judged
--- on its run first (R.judge): its holds of the run's groups weigh against the run's budget, and
--- a denial of the whole step denies the reserve. An attempt after the first of an original
--- action (`chain`, as F.of made it) that its groups admit is weighed against its chain's caps
--- (F.weigh). Answers the answer and 1 when it admits, else 0; or, when it is denied only for
--- want of slices (nothing is decided: the node takes leases and asks again), nil, nil and the
--- short answer.
-local function reserve_decide(c, holds, quota_in_force, counters, run, expires, chain)
-  -- Sized for the answer of two holds that fire nothing (and, with a balance group, its
-  -- balance's five values): a table grown one element at a time is rehashed at every power of
-  -- two (see prelude.lua).
-  local reply = holds.credits and {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-    nil, nil} or {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-  reply[RESERVED.status], reply[RESERVED.id], reply[RESERVED.expires], reply[RESERVED.allowed] =
-    'ok', c.ARGV[ARG.RESERVE.id], expires, 0
-  if run and run.id then
-    R.judge(c, run, counters, holds)
-  end
-  local code = run and run.code or 0
-  local allowed = weigh(c, holds, quota_in_force, counters, reply, nil, run and run.share)
-  if code ~= 0 then
-    allowed = 0
-  end
-  reply[RESERVED.allowed] = allowed
-  if allowed == 0 and holds.slices and code == 0 then
-    local short = S.short(c, holds, reply, counters, RESERVED_FIELDS)
-    if short then
-      return nil, nil, append_fired(c, short)
+local reserve_decide
+do
+  -- (The reservation id's place, read from ARG once: in a call, it costs two table lookups.)
+  local ID = ARG.RESERVE.id
+  -- Decides: every group checked before anything is written. The answer carries the decision:
+  -- after its head (RESERVED, with the reservation's id and `expires`), hold i's VERDICT (its
+  -- held at verdict_at(RESERVED_FIELDS, i) + VERDICT.held, holds.lua's weigh). A step is judged
+  -- on its run first (R.judge): its holds of the run's groups weigh against the run's budget, and
+  -- a denial of the whole step denies the reserve. An attempt after the first of an original
+  -- action (`chain`, as F.of made it) that its groups admit is weighed against its chain's caps
+  -- (F.weigh). Answers the answer and 1 when it admits, else 0; or, when it is denied only for
+  -- want of slices (nothing is decided: the node takes leases and asks again), nil, nil and the
+  -- short answer.
+  function reserve_decide(c, holds, quota_in_force, counters, run, expires, chain)
+    -- Sized for the answer of two holds that fire nothing (and, with a balance group, its
+    -- balance's five values): a table grown one element at a time is rehashed at every power of
+    -- two (see prelude.lua).
+    local reply = holds.credits and {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+      nil, nil} or {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+    reply[RESERVED.status], reply[RESERVED.id], reply[RESERVED.expires], reply[RESERVED.allowed] =
+      'ok', c.ARGV[ID], expires, 0
+    if run and run.id then
+      R.judge(c, run, counters, holds)
     end
+    local code = run and run.code or 0
+    local allowed = weigh(c, holds, quota_in_force, counters, reply, nil, run and run.share)
+    if code ~= 0 then
+      allowed = 0
+    end
+    reply[RESERVED.allowed] = allowed
+    if allowed == 0 and holds.slices and code == 0 then
+      local short = S.short(c, holds, reply, counters, RESERVED_FIELDS)
+      if short then
+        return nil, nil, append_fired(c, short)
+      end
+    end
+    if chain and allowed == 1 then
+      allowed = F.weigh(c, chain, holds, reply, run)
+    end
+    return reply, allowed
   end
-  if chain and allowed == 1 then
-    allowed = F.weigh(c, chain, holds, reply, run)
-  end
-  return reply, allowed
 end
 
 -- The record the node encoded (`tail`) with what each hold that clamped (weigh's denied 6)
@@ -165,43 +170,48 @@ local function admit_counters(c, holds, read, reply, run)
   return nil, drawn, alerting
 end
 
--- An admit's record, written and put in the open set: what only Redis knows, then what the
--- node encoded (`tail`). Created at the decision instant `at`, as it expires ttl after it
--- (an extension is capped a day after it); "cr" is Redis's time of it, which the ledger
--- entry ending the hold tells ("since": a replay of the ledger orders the hold among entries,
--- which are stamped with Redis time). Balance groups hold on their grants in burn order
--- (C.hold_reserved), holds on slices name the lease each was placed on (so its commit finds
--- it), and a step's record says which holds it drew from its run ("rd"). An attempt after the
--- first of an original action (`chain`) joins its chain's list (F.admit).
-local function admit_record(c, holds, tail, at, expires, drawn, chain)
-  local now, id = c.now, c.ARGV[ARG.RESERVE.id]
-  local x = string.format('%d', expires)
-  local parts = holds.credits and C.hold_reserved(c, holds, now) or ''
-  if holds.slices then
-    -- (Joined as it goes, each index's text looked up rather than formatted: formatting a
-    -- number, a table and its join each cost a Redis function a few thousand instructions.)
-    local leases
-    for i = 1, #holds do
-      local h = holds[i]
-      if h.sl then
-        local part = '"' .. (INDEX_TEXT[i] or string.format('%d', i)) .. '":"' .. h.lease .. '"'
-        leases = leases and leases .. ',' .. part or part
+local admit_record
+do
+  -- (The reservation id's place, read from ARG once, as reserve_decide's is.)
+  local ID = ARG.RESERVE.id
+  -- An admit's record, written and put in the open set: what only Redis knows, then what the
+  -- node encoded (`tail`). Created at the decision instant `at`, as it expires ttl after it
+  -- (an extension is capped a day after it); "cr" is Redis's time of it, which the ledger
+  -- entry ending the hold tells ("since": a replay of the ledger orders the hold among entries,
+  -- which are stamped with Redis time). Balance groups hold on their grants in burn order
+  -- (C.hold_reserved), holds on slices name the lease each was placed on (so its commit finds
+  -- it), and a step's record says which holds it drew from its run ("rd"). An attempt after the
+  -- first of an original action (`chain`) joins its chain's list (F.admit).
+  function admit_record(c, holds, tail, at, expires, drawn, chain)
+    local now, id = c.now, c.ARGV[ID]
+    local x = string.format('%d', expires)
+    local parts = holds.credits and C.hold_reserved(c, holds, now) or ''
+    if holds.slices then
+      -- (Joined as it goes, each index's text looked up rather than formatted: formatting a
+      -- number, a table and its join each cost a Redis function a few thousand instructions.)
+      local leases
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.sl then
+          local part = '"' .. (INDEX_TEXT[i] or string.format('%d', i)) .. '":"' .. h.lease .. '"'
+          leases = leases and leases .. ',' .. part or part
+        end
       end
+      parts = parts .. '"sl":{' .. leases .. '},'
     end
-    parts = parts .. '"sl":{' .. leases .. '},'
-  end
-  local record
-  if drawn then
-    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
-      .. '",' .. parts .. '"rd":"' .. drawn .. '",' .. tail
-  else
-    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
-      .. '",' .. parts .. tail
-  end
-  redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, record)
-  redis.call('ZADD', c.KEYS[KEY_OPEN], x, id)
-  if chain then
-    F.admit(c, chain, id)
+    local record
+    if drawn then
+      record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+        .. '",' .. parts .. '"rd":"' .. drawn .. '",' .. tail
+    else
+      record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+        .. '",' .. parts .. tail
+    end
+    redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, record)
+    redis.call('ZADD', c.KEYS[KEY_OPEN], x, id)
+    if chain then
+      F.admit(c, chain, id)
+    end
   end
 end
 
