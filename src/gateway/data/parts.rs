@@ -31,21 +31,21 @@ macro_rules! part {
     };
 }
 
-part!(
+part! {
     /// The async jobs the proxy holds for their life: records, schedules, files and lists.
     Jobs,
     /// The async jobs' verbs.
     jobs
-);
-part!(
+}
+part! {
     /// Decisions on leased slices of the parents' budgets, and the slices' ends.
     Leases,
     /// The leased slices' verbs.
     leases
-);
-part!(
+}
+part! {
     /// The alerts a decision fires, moved to their project's deliveries.
     Alerts,
     /// The alerts' verbs.
     alerts
-);
+}
