@@ -92,7 +92,7 @@ impl Accounts<'_> {
         };
         let put = async || {
             if let ParentChange::Set(parent) = parent {
-                self.data.check_parent(project, user, parent).await?;
+                self.data.parents().check_parent(project, user, parent).await?;
             }
             // The claim and a plan deletion meet in the project's slot: one of them loses.
             if !self.store.claim_plan(project, &plan.id, user).await? {
@@ -113,7 +113,7 @@ impl Accounts<'_> {
         // A new parent is checked and written under the project's lease (the members index
         // that the next check reads included), so racing parent changes cannot close a cycle.
         let answer = match parent {
-            ParentChange::Set(_) => self.data.holding_parents_lease(project, put).await,
+            ParentChange::Set(_) => self.data.parents().holding_parents_lease(project, put).await,
             ParentChange::Keep | ParentChange::Remove => put().await,
         };
         self.data

@@ -101,6 +101,7 @@ impl DataPlane {
             };
             let input = &alternatives[chosen];
             let mut decision = self
+                .parents()
                 .reserve_above(
                     project,
                     input,
