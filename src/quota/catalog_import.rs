@@ -190,16 +190,7 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
             output_per_million: batch_output.unwrap_or_else(|| output.clone()),
         }),
     };
-    let limit = |field: &str| entry.get(field).and_then(Value::as_u64);
-    let context_window = limit("max_input_tokens").or_else(|| limit("max_tokens"));
-    let max_output_tokens = limit("max_output_tokens").or_else(|| limit("max_tokens"));
-    // A model priced by its audio's length or characters may name no token limits.
-    let (context_window, max_output_tokens) = match (context_window, max_output_tokens) {
-        (Some(c), Some(o)) => (c, o),
-        (None, None) if audio => (0, 0),
-        (None, _) => return Err("names no context window (max_input_tokens or max_tokens)".into()),
-        (Some(_), None) => return Err("names no output limit (max_output_tokens or max_tokens)".into()),
-    };
+    let (context_window, max_output_tokens) = limits(entry, audio)?;
     let source = entry
         .get("source")
         .and_then(Value::as_str)
@@ -226,6 +217,20 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
         as_of: provenance.as_of.to_string(),
         source: source.to_string(),
     })
+}
+
+/// The model's context window and output limit; a model priced by its audio's length or
+/// characters may name neither (both 0 then).
+fn limits(entry: &Map<String, Value>, audio: bool) -> Result<(u64, u64), String> {
+    let limit = |field: &str| entry.get(field).and_then(Value::as_u64);
+    let context_window = limit("max_input_tokens").or_else(|| limit("max_tokens"));
+    let max_output_tokens = limit("max_output_tokens").or_else(|| limit("max_tokens"));
+    match (context_window, max_output_tokens) {
+        (Some(c), Some(o)) => Ok((c, o)),
+        (None, None) if audio => Ok((0, 0)),
+        (None, _) => Err("names no context window (max_input_tokens or max_tokens)".into()),
+        (Some(_), None) => Err("names no output limit (max_output_tokens or max_tokens)".into()),
+    }
 }
 
 /// The long-context tier of the prices above a threshold (`*_above_200k_tokens`), or None when

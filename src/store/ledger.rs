@@ -121,26 +121,9 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         .next()
         .and_then(|ms| ms.parse().ok())
         .ok_or_else(|| bad("position"))?;
-    let groups: Vec<RawGroup> = match field("groups").as_deref() {
-        // cjson writes an empty list as an empty object.
-        None | Some("{}") => Vec::new(),
-        Some(json) => serde_json::from_str(json).map_err(|_| bad("groups"))?,
-    };
     let metadata: Option<serde_json::Map<String, serde_json::Value>> =
         field("metadata").and_then(|m| serde_json::from_str(&m).ok());
-    let groups = groups
-        .into_iter()
-        .map(|g| {
-            Ok(UsageGroup {
-                price: price_note(&g.pr, metadata.as_ref())?,
-                unit: super::record::unit_of_code(&g.u).ok_or_else(|| bad("unit"))?,
-                period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
-                amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
-                value: (!g.v.is_empty()).then(|| unescape(&g.v)).flatten(),
-                group_id: g.g,
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
+    let groups = usage_groups(field("groups").as_deref(), metadata.as_ref())?;
     let member = field("member");
     // A parent's entry is named after its member's, so the two have one id.
     let user_tag = URL_SAFE_NO_PAD.encode(member.as_deref().unwrap_or(user.as_str()));
@@ -177,18 +160,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         denied_by: field("denied")
             .map(|set| set.split(',').map(str::to_string).collect())
             .unwrap_or_default(),
-        hold: match (field("since"), field("reserved").or_else(|| field("quantity"))) {
-            (Some(since), Some(reserved)) => Some(HeldSpan {
-                since_ms: since.parse().map_err(|_| bad("since"))?,
-                reserved: Milli(reserved.parse().map_err(|_| bad("reserved"))?),
-                until_ms: field("until")
-                    .map(|until| until.parse::<f64>().map(|ms| ms as i64))
-                    .transpose()
-                    .map_err(|_| bad("until"))?,
-                metadata: field("held_metadata").and_then(|m| serde_json::from_str(&m).ok()),
-            }),
-            _ => None,
-        },
+        hold: held_span(&field)?,
         step: field("run").map(|run| StepOf {
             run,
             action: field("action").unwrap_or_default(),
@@ -204,6 +176,49 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
             None => None,
         },
     })
+}
+
+/// An entry's groups (`groups`, as the scripts write them), each priced as its entry was.
+fn usage_groups(
+    raw: Option<&str>,
+    metadata: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<Vec<UsageGroup>, StoreError> {
+    let groups: Vec<RawGroup> = match raw {
+        // cjson writes an empty list as an empty object.
+        None | Some("{}") => Vec::new(),
+        Some(json) => serde_json::from_str(json).map_err(|_| bad("groups"))?,
+    };
+    groups
+        .into_iter()
+        .map(|g| {
+            Ok(UsageGroup {
+                price: price_note(&g.pr, metadata)?,
+                unit: super::record::unit_of_code(&g.u).ok_or_else(|| bad("unit"))?,
+                period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
+                amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
+                value: (!g.v.is_empty()).then(|| unescape(&g.v)).flatten(),
+                group_id: g.g,
+            })
+        })
+        .collect()
+}
+
+/// The span a hold was held over, when the entry tells it (`since`, and what it reserved).
+fn held_span(field: &impl Fn(&str) -> Option<String>) -> Result<Option<HeldSpan>, StoreError> {
+    Ok(
+        match (field("since"), field("reserved").or_else(|| field("quantity"))) {
+            (Some(since), Some(reserved)) => Some(HeldSpan {
+                since_ms: since.parse().map_err(|_| bad("since"))?,
+                reserved: Milli(reserved.parse().map_err(|_| bad("reserved"))?),
+                until_ms: field("until")
+                    .map(|until| until.parse::<f64>().map(|ms| ms as i64))
+                    .transpose()
+                    .map_err(|_| bad("until"))?,
+                metadata: field("held_metadata").and_then(|m| serde_json::from_str(&m).ok()),
+            }),
+            _ => None,
+        },
+    )
 }
 
 /// Where a priced group's amount came from: the provider's reported cost when its rule takes

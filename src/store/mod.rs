@@ -66,7 +66,7 @@ pub(crate) use scripts::library;
 pub(crate) use scripts::{asked_text, Alternative, Asked, Weighed};
 pub use scripts::{contract, every_script};
 pub(crate) use scripts::{
-    AdjustArgs, Decided, Ending, Extended, FallbackArgs, Fired, Held, Idempotency, LedgerEntry, OutcomeReply,
+    AdjustArgs, Decided, Ending, Extended, FallbackArgs, Fired, Held, Idempotency, Lease, LedgerEntry, OutcomeReply,
     ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement,
     SubscribeArgs, Take, TakeLease, Taken, UsageField,
 };

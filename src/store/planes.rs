@@ -33,31 +33,31 @@ macro_rules! view {
     };
 }
 
-view!(
+view! {
     /// The data plane's: the metered calls' scripts, credits, approvals, leased slices, the
     /// ledger index, the slot outboxes' moves.
     DataStore
-);
-view!(
+}
+view! {
     /// The data plane's async jobs: their records, schedules, files and the lists that find
     /// them again.
     JobStore
-);
-view!(
+}
+view! {
     /// The accounts plane's: projects, keys, user keys, subscriptions, plans, prices, webhook
     /// endpoints, users' pages, the overview, the first start.
     AccountsStore
-);
-view!(
+}
+view! {
     /// The console's: operators, their invitations, dashboard sessions, sign-in attempts.
     ConsoleStore
-);
-view!(
+}
+view! {
     /// The workers': webhook deliveries' claims, the outbox sweep, the teams a plan edit ends
     /// slices of.
     WorkersStore
-);
-view!(
+}
+view! {
     /// The lab's: simulations and the ledger's length they replay.
     LabStore
-);
+}

@@ -87,39 +87,9 @@ impl Store {
                 }
                 last = Some(id.clone());
                 scanned += 1;
-                if filter
-                    .contains
-                    .as_ref()
-                    .is_some_and(|c| !id.to_lowercase().contains(c.as_str()))
-                {
+                let Some(entry) = passing(id, info.as_deref(), filter) else {
                     continue;
-                }
-                let entry = match info.as_deref() {
-                    Some(info) => match parse_info(id, info) {
-                        Some(entry) => entry,
-                        None => continue,
-                    },
-                    // Indexed by a usage change, never subscribed: on the default plan.
-                    None => UserEntry {
-                        user_id: id.clone(),
-                        plan_id: None,
-                        status: Status::Active,
-                        parent_id: None,
-                    },
                 };
-                if filter
-                    .plan_id
-                    .as_ref()
-                    .is_some_and(|p| entry.plan_id.as_ref() != Some(p))
-                {
-                    continue;
-                }
-                if filter.status.is_some_and(|s| s != entry.status) {
-                    continue;
-                }
-                if filter.parent_id.is_some() && entry.parent_id != filter.parent_id {
-                    continue;
-                }
                 data.push(entry);
                 if data.len() == limit {
                     return Ok(UserPage { data, next_after: last });
@@ -134,6 +104,35 @@ impl Store {
             }
         }
     }
+}
+
+/// The users index's entry of `id` (its info, else the default plan's), when it passes
+/// `filter`'s text, plan, status and parent.
+fn passing(id: &str, info: Option<&str>, filter: &UserFilter) -> Option<UserEntry> {
+    if filter
+        .contains
+        .as_ref()
+        .is_some_and(|c| !id.to_lowercase().contains(c.as_str()))
+    {
+        return None;
+    }
+    let entry = match info {
+        Some(info) => parse_info(id, info)?,
+        // Indexed by a usage change, never subscribed: on the default plan.
+        None => UserEntry {
+            user_id: id.to_string(),
+            plan_id: None,
+            status: Status::Active,
+            parent_id: None,
+        },
+    };
+    let other_plan = filter
+        .plan_id
+        .as_ref()
+        .is_some_and(|p| entry.plan_id.as_ref() != Some(p));
+    let other_status = filter.status.is_some_and(|s| s != entry.status);
+    let other_parent = filter.parent_id.is_some() && entry.parent_id != filter.parent_id;
+    (!other_plan && !other_status && !other_parent).then_some(entry)
 }
 
 /// The most teams a plan edit looks at for slices to end.

@@ -92,33 +92,14 @@ impl Accounts<'_> {
         };
         let put = async || {
             if let ParentChange::Set(parent) = parent {
-                self.data.check_parent(project, user, parent).await?;
+                self.data.parents().check_parent(project, user, parent).await?;
             }
             // The claim and a plan deletion meet in the project's slot: one of them loses.
             if !self.store.claim_plan(project, &plan.id, user).await? {
                 return Err(GatewayError::PlanNotFound(plan.id.clone()));
             }
             let subscribed = self
-                .data
-                .node
-                .drive(project, user, async || {
-                    let current = self.store.subscription(project, user).await?;
-                    let now_ms = self.data.node.clock.now_ms();
-                    // A new subscription starts at the current whole second: a start a few
-                    // milliseconds ahead of Redis time would make every period look stale.
-                    let started_ms = started_ms
-                        .or(current.plan_id.as_ref().and(current.started_at_ms))
-                        .unwrap_or(now_ms - now_ms.rem_euclid(1000));
-                    let args = SubscribeArgs {
-                        version: current.version,
-                        plan: &plan.id,
-                        started_ms,
-                        overrides,
-                        rules: plan_change_rules(plan, now_ms, started_ms),
-                        parent: parent.stored(),
-                    };
-                    Ok(self.store.subscribe(project, user, &args).await?)
-                })
+                .put_subscription(project, user, plan, started_ms, overrides, parent)
                 .await;
             match subscribed {
                 Ok(sub) => self.data.changed(project, sub).await,
@@ -132,7 +113,7 @@ impl Accounts<'_> {
         // A new parent is checked and written under the project's lease (the members index
         // that the next check reads included), so racing parent changes cannot close a cycle.
         let answer = match parent {
-            ParentChange::Set(_) => self.data.holding_parents_lease(project, put).await,
+            ParentChange::Set(_) => self.data.parents().holding_parents_lease(project, put).await,
             ParentChange::Keep | ParentChange::Remove => put().await,
         };
         self.data
@@ -152,6 +133,40 @@ impl Accounts<'_> {
             .record_user_change(project, by, Action::SubscriptionPut, user, detail)
             .await;
         Ok(sub)
+    }
+
+    /// Writes the subscription by the script, retried as every call is: a user's existing
+    /// start is kept, a new one starts at the current whole second.
+    async fn put_subscription(
+        &self,
+        project: &str,
+        user: &UserId,
+        plan: &Plan,
+        started_ms: Option<i64>,
+        overrides: Option<&BTreeMap<String, Override>>,
+        parent: ParentChange<'_>,
+    ) -> Result<Subscription, GatewayError> {
+        self.data
+            .node
+            .drive(project, user, async || {
+                let current = self.store.subscription(project, user).await?;
+                let now_ms = self.data.node.clock.now_ms();
+                // A new subscription starts at the current whole second: a start a few
+                // milliseconds ahead of Redis time would make every period look stale.
+                let started_ms = started_ms
+                    .or(current.plan_id.as_ref().and(current.started_at_ms))
+                    .unwrap_or(now_ms - now_ms.rem_euclid(1000));
+                let args = SubscribeArgs {
+                    version: current.version,
+                    plan: &plan.id,
+                    started_ms,
+                    overrides,
+                    rules: plan_change_rules(plan, now_ms, started_ms),
+                    parent: parent.stored(),
+                };
+                Ok(self.store.subscribe(project, user, &args).await?)
+            })
+            .await
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.

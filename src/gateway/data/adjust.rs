@@ -13,7 +13,7 @@ use crate::gateway::outcome::{Effect, Observed, Verb};
 use crate::gateway::GatewayError;
 use crate::quota::hold::prepare_adjustment;
 use crate::quota::ids::check_id;
-use crate::quota::{AuditEntry, Counter, ReasonText, SignedAmount, Unit, UserId};
+use crate::quota::{AuditEntry, Counter, LimitGroup, Plan, ReasonText, SignedAmount, Unit, UserId};
 use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
@@ -75,24 +75,10 @@ impl DataPlane {
                 let Some(plan) = &resolved.plan else {
                     return Ok(Reply::Done(Adjusted::NoPlan));
                 };
-                let Some(group) = plan.groups.iter().find(|g| g.id == group_id) else {
-                    return Ok(Reply::Done(Adjusted::UnknownGroup(plan.id.clone())));
+                let group = match adjustable(plan, group_id)? {
+                    Ok(group) => group,
+                    Err(answer) => return Ok(Reply::Done(answer)),
                 };
-                if group.unit == Unit::Concurrent {
-                    return Ok(Reply::Done(Adjusted::InFlight));
-                }
-                if group.balance.is_some() {
-                    return Ok(Reply::Done(Adjusted::Balance));
-                }
-                // Its counters are its values', which an adjustment does not name (yet).
-                if let Some(key) = &group.per {
-                    return Err(GatewayError::Invalid {
-                        field: "groupId",
-                        detail: format!(
-                            "counts one counter per value of metadata.{key}, which an adjustment cannot name"
-                        ),
-                    });
-                }
                 let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
                 let mut prepared = prepare_adjustment(group, started_ms, self.node.clock.now_ms(), overrides);
                 self.alerts().alerts_for(project, &mut prepared).await?;
@@ -144,4 +130,26 @@ impl DataPlane {
     pub(crate) async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, GatewayError> {
         Ok(self.store.adjustments(project, user).await?)
     }
+}
+
+/// The group of `plan` an adjustment of `group_id` counts in, or the answer that it counts in
+/// none: an unknown group, one of calls in flight, a balance's.
+fn adjustable<'p>(plan: &'p Plan, group_id: &str) -> Result<Result<&'p LimitGroup, Adjusted>, GatewayError> {
+    let Some(group) = plan.groups.iter().find(|g| g.id == group_id) else {
+        return Ok(Err(Adjusted::UnknownGroup(plan.id.clone())));
+    };
+    if group.unit == Unit::Concurrent {
+        return Ok(Err(Adjusted::InFlight));
+    }
+    if group.balance.is_some() {
+        return Ok(Err(Adjusted::Balance));
+    }
+    // Its counters are its values', which an adjustment does not name (yet).
+    if let Some(key) = &group.per {
+        return Err(GatewayError::Invalid {
+            field: "groupId",
+            detail: format!("counts one counter per value of metadata.{key}, which an adjustment cannot name"),
+        });
+    }
+    Ok(Ok(group))
 }

@@ -17,7 +17,7 @@ use crate::gateway::outcome::{Effect, Observed, Verb};
 use crate::gateway::GatewayError;
 use crate::quota::{Decision, EventInput, FirstFit, Prepared, ReservationId, UserId};
 use crate::secrets::id_bytes;
-use crate::store::{asked_text, Alternative, Asked, Reply, ReserveArgs, StoreError, Weighed};
+use crate::store::{asked_text, Alternative, Asked, Decided, Reply, ReserveArgs, StoreError, Weighed};
 
 impl Observed for FirstFit {
     fn effect(&self) -> Effect<'_> {
@@ -101,6 +101,7 @@ impl DataPlane {
             };
             let input = &alternatives[chosen];
             let mut decision = self
+                .parents()
                 .reserve_above(
                     project,
                     input,
@@ -160,14 +161,9 @@ impl DataPlane {
         self.node
             .drive(project, user, async || {
                 let at = self.decided(None);
-                let mut denied: Vec<(usize, Decision)> = Vec::new();
-                let mut admitted: Vec<(usize, Admitted)> = Vec::new();
-                for (i, input) in alternatives.iter().enumerate().skip(from) {
-                    match self.admitted(project, user, input).await? {
-                        Ok(a) => admitted.push((i, a)),
-                        Err(reason) => denied.push((i, Decision::denied(reason, at.at_ms))),
-                    }
-                }
+                let (mut denied, admitted) = self
+                    .admitted_from(project, user, &alternatives[from..], from, at.at_ms)
+                    .await?;
                 // Every alternative is decided by one subscription's version, which the script
                 // checks: one read on either side of a change is read again.
                 if admitted.windows(2).any(|w| w[0].1.version != w[1].1.version) {
@@ -184,16 +180,7 @@ impl DataPlane {
                 let Some(((_, first), _)) = weighing.first() else {
                     // Nothing to weigh: every alternative from `from` on was denied before any
                     // counter.
-                    let decision = denied
-                        .last()
-                        .map(|(_, d)| d.clone())
-                        .unwrap_or_else(|| at_denial(at.at_ms));
-                    return Ok(Reply::Done(AtUser {
-                        decision,
-                        chosen: None,
-                        passed: denied,
-                        next: None,
-                    }));
+                    return Ok(Reply::Done(nothing_weighed(denied, at.at_ms)));
                 };
                 let parent = level.above(first.parent.as_deref());
                 let asked = asked_text(&asked(alternatives, metadata, known, &denied));
@@ -208,19 +195,7 @@ impl DataPlane {
                     })
                     .collect();
                 let shared = &alternatives[weighing[0].0 .0];
-                let args = ReserveArgs {
-                    version: first.version,
-                    reservation_id: id.as_str(),
-                    ttl_ms,
-                    event: &shared.event,
-                    quantity: shared.quantity,
-                    metadata: "",
-                    parent: parent.as_ref().map_or("", UserId::as_str),
-                    at,
-                    step: shared.step.as_ref(),
-                    run: None,
-                    fallback: None,
-                };
+                let args = first_args(shared, first.version, id, ttl_ms, parent.as_ref(), at);
                 let ledger = self.node.keeps_ledger(project).await?;
                 let reply = self
                     .store
@@ -244,6 +219,27 @@ impl DataPlane {
                 Ok(Reply::Done(at_user(decided, denied, parent)))
             })
             .await
+    }
+
+    /// `alternatives` (the first at index `from`) admitted by the user's subscription, or
+    /// denied before any counter, in order.
+    async fn admitted_from(
+        &self,
+        project: &str,
+        user: &UserId,
+        alternatives: &[EventInput],
+        from: usize,
+        at_ms: i64,
+    ) -> Result<(Vec<(usize, Decision)>, Vec<(usize, Admitted)>), GatewayError> {
+        let mut denied: Vec<(usize, Decision)> = Vec::new();
+        let mut admitted: Vec<(usize, Admitted)> = Vec::new();
+        for (i, input) in alternatives.iter().enumerate() {
+            match self.admitted(project, user, input).await? {
+                Ok(a) => admitted.push((from + i, a)),
+                Err(reason) => denied.push((from + i, Decision::denied(reason, at_ms))),
+            }
+        }
+        Ok((denied, admitted))
     }
 
     /// Each weighed alternative's decision, in order, as a reserve of it alone would have
@@ -357,4 +353,44 @@ fn attempt_key(key: &Idempotency, from: usize) -> Idempotency {
     }
     let stored = key.stored();
     Idempotency::new(format!("{}#{from}", stored.field), stored.body_digest.clone())
+}
+
+/// The user's answer when nothing was left to weigh: the last denial (every alternative from
+/// the first asked on was denied before any counter).
+fn nothing_weighed(denied: Vec<(usize, Decision)>, at_ms: i64) -> AtUser {
+    let decision = denied
+        .last()
+        .map(|(_, d)| d.clone())
+        .unwrap_or_else(|| at_denial(at_ms));
+    AtUser {
+        decision,
+        chosen: None,
+        passed: denied,
+        next: None,
+    }
+}
+
+/// The reserve's arguments of one call weighing alternatives: `shared`, the first weighed,
+/// stands for their event, quantity and step; each alternative's own go with its holds.
+fn first_args<'a>(
+    shared: &'a EventInput,
+    version: u64,
+    id: &'a ReservationId,
+    ttl_ms: i64,
+    parent: Option<&'a UserId>,
+    at: Decided,
+) -> ReserveArgs<'a> {
+    ReserveArgs {
+        version,
+        reservation_id: id.as_str(),
+        ttl_ms,
+        event: &shared.event,
+        quantity: shared.quantity,
+        metadata: "",
+        parent: parent.map_or("", UserId::as_str),
+        at,
+        step: shared.step.as_ref(),
+        run: None,
+        fallback: None,
+    }
 }

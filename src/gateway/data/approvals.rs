@@ -115,33 +115,7 @@ impl DataPlane {
             let closed = self.close_ended(project, request, now_ms, Some(by)).await?;
             return Ok(Deciding::Done(Box::new(closed)));
         }
-        let mut decided = request.clone();
-        decided.decided_by = Some(by.name().to_string());
-        let quota = match verdict {
-            Verdict::Approve { quota, expires_ms } => {
-                let expires_ms = expires_ms.or(request.period_end_ms);
-                if expires_ms.is_some_and(|at| at <= now_ms) {
-                    return Err(GatewayError::Invalid {
-                        field: "expiresAt",
-                        detail: "must be in the future".into(),
-                    });
-                }
-                decided.status = ApprovalStatus::Approved;
-                decided.approved_quota = Some(*quota);
-                decided.expires_at_ms = expires_ms;
-                Some(
-                    Override::checked(*quota, expires_ms).map_err(|detail| GatewayError::Invalid {
-                        field: "expiresAt",
-                        detail: detail.into(),
-                    })?,
-                )
-            }
-            Verdict::Decline { reason } => {
-                decided.status = ApprovalStatus::Declined;
-                decided.reason = Some(reason.clone());
-                None
-            }
-        };
+        let (decided, quota) = decided_by(&request, verdict, by, now_ms)?;
         let decision = self
             .node
             .drive(project, &user, async || {
@@ -240,4 +214,41 @@ impl DataPlane {
 /// Whether request `a`'s period has ended (a lifetime group's never does).
 fn period_ended(a: &Approval, now_ms: i64) -> bool {
     a.period_end_ms.is_some_and(|end| end <= now_ms)
+}
+
+/// The request as `verdict` decides it at `now_ms`, and the override an approval writes.
+fn decided_by(
+    request: &Approval,
+    verdict: &Verdict,
+    by: &Actor,
+    now_ms: i64,
+) -> Result<(Approval, Option<Override>), GatewayError> {
+    let mut decided = request.clone();
+    decided.decided_by = Some(by.name().to_string());
+    let quota = match verdict {
+        Verdict::Approve { quota, expires_ms } => {
+            let expires_ms = expires_ms.or(request.period_end_ms);
+            if expires_ms.is_some_and(|at| at <= now_ms) {
+                return Err(GatewayError::Invalid {
+                    field: "expiresAt",
+                    detail: "must be in the future".into(),
+                });
+            }
+            decided.status = ApprovalStatus::Approved;
+            decided.approved_quota = Some(*quota);
+            decided.expires_at_ms = expires_ms;
+            Some(
+                Override::checked(*quota, expires_ms).map_err(|detail| GatewayError::Invalid {
+                    field: "expiresAt",
+                    detail: detail.into(),
+                })?,
+            )
+        }
+        Verdict::Decline { reason } => {
+            decided.status = ApprovalStatus::Declined;
+            decided.reason = Some(reason.clone());
+            None
+        }
+    };
+    Ok((decided, quota))
 }

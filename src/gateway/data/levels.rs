@@ -9,13 +9,12 @@ use std::time::Duration;
 use super::chain::{self, Levels};
 use super::parents::{walk_up, Level};
 use super::reserve::canonical_metadata;
-use super::DataPlane;
-use super::Idempotency;
+use super::{DataPlane, Idempotency, Parents};
 use crate::gateway::GatewayError;
 use crate::quota::{Decision, EventInput, ReservationId, RunLimits, UserId};
 use crate::store::Reply;
 
-impl DataPlane {
+impl Parents<'_> {
     /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
     /// its limits) keeps its limits at the user's level, which alone counts them. A team that
     /// denies for capacity leased to its members' slices has every slice recalled, and the
@@ -126,7 +125,7 @@ impl DataPlane {
         // A call the user's level clamped holds what it was granted at the levels above.
         let shrunk = first.fitted.as_ref().map(|f| crate::quota::fit::shrink(input, f));
         let levels = LevelsOf {
-            plane: self,
+            plane: *self,
             project,
             input: shrunk.as_ref().unwrap_or(input),
             metadata,
@@ -140,7 +139,8 @@ impl DataPlane {
     /// Releases `id` at `subject`'s level once Redis answers: tries 0.1 s after the failure,
     /// then twice as long after each (2 s at most), until the hold's life is over.
     fn release_later(&self, project: &str, subject: &UserId, id: &ReservationId, ttl_ms: i64) {
-        let (gateway, project, subject, id) = (self.clone(), project.to_string(), subject.clone(), id.clone());
+        let (gateway, project, subject, id) =
+            (DataPlane::clone(self), project.to_string(), subject.clone(), id.clone());
         let until = std::time::Instant::now() + Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
         tokio::spawn(async move {
             let mut wait = Duration::from_millis(100);
@@ -187,7 +187,7 @@ impl DataPlane {
 /// The levels of one reserve as the walk (`chain.rs`) asks for them: its project, event and
 /// hold's life fixed; levels above the user's hold with no run of their own.
 struct LevelsOf<'a> {
-    plane: &'a DataPlane,
+    plane: Parents<'a>,
     project: &'a str,
     input: &'a EventInput,
     metadata: &'a str,

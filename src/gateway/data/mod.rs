@@ -42,7 +42,7 @@ pub use adjust::Adjusted;
 pub use credits::Granting;
 pub use idempotency::Idempotency;
 pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
-pub(crate) use parts::{Alerts, Jobs, Leases};
+pub(crate) use parts::{Alerts, Jobs, Leases, Parents};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub(crate) use resolve::Freshness;
 pub use route_fallbacks::RouteFallbacks;

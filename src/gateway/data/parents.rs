@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::DataPlane;
+use super::Parents;
 use crate::gateway::GatewayError;
 use crate::quota::UserId;
 use crate::secrets::random_token;
@@ -30,7 +30,7 @@ fn refused(detail: impl Into<String>) -> GatewayError {
     }
 }
 
-impl DataPlane {
+impl Parents<'_> {
     /// Refuses `parent` for `user` when it has no plan of its own, when it would close a
     /// cycle, or when the chain from the lowest member under `user` to the top of `parent`'s
     /// chain would pass three levels. Reads are fresh; a change racing this one on another

@@ -31,7 +31,7 @@ impl From<Extended> for Extension {
         match extended {
             Extended::NotFound => Extension::NotFound,
             Extended::Ended(state) => Extension::Ended(state),
-            Extended::Extended { expires_ms, parent } => Extension::Extended { expires_ms, parent },
+            Extended::Until { expires_ms, parent } => Extension::Extended { expires_ms, parent },
         }
     }
 }

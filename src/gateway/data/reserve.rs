@@ -38,6 +38,7 @@ impl DataPlane {
         let started = Instant::now();
         let id = ReservationId::new(&input.user, &id_bytes::<16>());
         let answer = self
+            .parents()
             .reserve_levels(project, input, &id, ttl_ms, idempotency, None)
             .await;
         if let Ok(decision) = &answer {
@@ -215,7 +216,7 @@ impl DataPlane {
     /// What reserve would answer now, at every level, without writing anything.
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, GatewayError> {
         let started = Instant::now();
-        let answer = self.check_levels(project, input).await;
+        let answer = self.parents().check_levels(project, input).await;
         self.node
             .report(Verb::Check, project, Some(&input.user), started, &answer);
         answer

@@ -82,6 +82,7 @@ impl DataPlane {
         let started = Instant::now();
         let id = ReservationId::new_run(&input.user, &id_bytes::<16>());
         let answer = self
+            .parents()
             .reserve_levels(project, input, &id, ttl_ms, idempotency, Some(limits))
             .await;
         self.node

@@ -161,7 +161,7 @@ impl DataPlane {
         };
         let (parent, late) = (answer.parent.take(), answer.late);
         walk_up(user, parent, async |level| {
-            self.between_levels().await;
+            self.parents().between_levels().await;
             let Settlement::Settled(settled) = end(level.subject, Some(late)).await? else {
                 return Ok(None);
             };

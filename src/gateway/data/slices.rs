@@ -14,8 +14,10 @@ use super::resolve::Admitted;
 use super::slice_rounds::{self, Round, Rounds};
 use super::Leases;
 use crate::gateway::GatewayError;
-use crate::quota::{Counter, Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
-use crate::store::{Fired, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
+use crate::quota::{
+    Counter, Decision, EventInput, Hold, Milli, Mode, Placement, Prepared, ReservationId, SliceHold, UserId,
+};
+use crate::store::{Decided, Fired, Lease as TakenLease, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
 
 use super::reservations::MAX_LIFETIME_MS;
 
@@ -167,45 +169,8 @@ impl Leases<'_> {
                         _ => return Ok(Reply::Done(Round::Direct)),
                     }
                 }
-                // The user's holds, then each ancestor's on the user's slice of it.
-                let mut holds: Vec<Hold<'_>> =
-                    Vec::with_capacity(prepared.holds.len() + above.iter().map(|p| p.holds.len()).sum::<usize>());
-                holds.extend(prepared.holds.iter().cloned());
-                for ((ancestor, a), p) in ancestors.iter().zip(&above) {
-                    for h in &p.holds {
-                        // (The field is made only against a lease handed over: most rounds hand none.)
-                        let place = places
-                            .iter()
-                            .find(|pl| {
-                                pl.ancestor == *ancestor
-                                    && pl.field
-                                        == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
-                            })
-                            .map(|pl| &pl.placement);
-                        holds.push(Hold {
-                            slice: Some(SliceHold {
-                                ancestor,
-                                version: a.version,
-                                place,
-                            }),
-                            ..h.clone()
-                        });
-                    }
-                }
-                let args = ReserveArgs {
-                    version: admitted.version,
-                    reservation_id: id.as_str(),
-                    ttl_ms,
-                    event: &input.event,
-                    quantity: input.quantity,
-                    metadata,
-                    // Every level is decided here: the record names no level above.
-                    parent: "",
-                    at,
-                    step: None,
-                    run: None,
-                    fallback: None,
-                };
+                let holds = slice_holds(&prepared, &ancestors, &above, places);
+                let args = round_args(input, admitted.version, id, ttl_ms, metadata, at);
                 let ledger = self.node.keeps_ledger(project).await?;
                 let reply = self.store.reserve(project, user, None, &args, &holds, ledger).await?;
                 match reply.done() {
@@ -238,41 +203,52 @@ impl Leases<'_> {
                         Ok(Reply::Done(Round::Decided(Box::new(decision))))
                     }
                     Ok(Reserved::Short(shorts, fired)) => {
-                        // The statements of the slices it closed go to the ancestors with the takes,
-                        // which apply them first; whatever else it wrote is settled now.
-                        let rest = Fired {
-                            outbox: fired.outbox.clone(),
-                            ids: fired
-                                .ids
-                                .iter()
-                                .filter(|id| !shorts.iter().any(|s| s.stated.as_ref().is_some_and(|(e, _)| e == *id)))
-                                .cloned()
-                                .collect(),
-                        };
-                        self.settle_fired(rest).await?;
-                        let mut wanted = Vec::with_capacity(shorts.len());
-                        for short in shorts {
-                            let Some((ancestor, hold, amount)) =
-                                locate(&ancestors, &above, prepared.holds.len(), short.hold)
-                            else {
-                                return Err(
-                                    crate::store::StoreError::Protocol("a short hold out of range".into()).into()
-                                );
-                            };
-                            wanted.push(Wanted {
-                                ancestor,
-                                hold,
-                                amount,
-                                short,
-                                outbox: fired.outbox.clone(),
-                            });
-                        }
-                        Ok(Reply::Done(Round::Short(wanted)))
+                        let own = prepared.holds.len();
+                        Ok(Reply::Done(
+                            self.short_round(shorts, fired, &ancestors, &above, own).await?,
+                        ))
                     }
                     Err(other) => Ok(other),
                 }
             })
             .await
+    }
+
+    /// A round some slice was short in: the statements of the slices it closed go to the
+    /// ancestors with the takes, which apply them first; whatever else it wrote is settled now.
+    /// Answers the takes wanted, of each short hold (`own`: the user's own holds' count).
+    async fn short_round(
+        &self,
+        shorts: Vec<Short>,
+        fired: Fired,
+        ancestors: &[(UserId, Admitted)],
+        above: &[Prepared<'_>],
+        own: usize,
+    ) -> Result<Round<Wanted>, GatewayError> {
+        let rest = Fired {
+            outbox: fired.outbox.clone(),
+            ids: fired
+                .ids
+                .iter()
+                .filter(|id| !shorts.iter().any(|s| s.stated.as_ref().is_some_and(|(e, _)| e == *id)))
+                .cloned()
+                .collect(),
+        };
+        self.settle_fired(rest).await?;
+        let mut wanted = Vec::with_capacity(shorts.len());
+        for short in shorts {
+            let Some((ancestor, hold, amount)) = locate(ancestors, above, own, short.hold) else {
+                return Err(crate::store::StoreError::Protocol("a short hold out of range".into()).into());
+            };
+            wanted.push(Wanted {
+                ancestor,
+                hold,
+                amount,
+                short,
+                outbox: fired.outbox.clone(),
+            });
+        }
+        Ok(Round::Short(wanted))
     }
 
     /// The user's ancestors, bottom-up, each admitted; None when one is not (blocked, on no
@@ -337,29 +313,15 @@ impl Leases<'_> {
             let Ok(prepared) = self.prepared(project, ancestor, &a, input, at.at_ms).await? else {
                 return Ok(None);
             };
-            // Its slices end together: at the slice life (or as late as the longest, far from
-            // the ancestor's limit: the take says), or the first of their periods' ends.
-            let mut ends_ms = at.at_ms.saturating_add(life);
-            let mut latest_ms = at.at_ms.saturating_add(longest.max(life));
-            let mut holds = Vec::new();
-            let mut asked = Vec::new();
-            for w in wanted.iter().filter(|w| w.ancestor == *ancestor) {
-                let Some(h) = prepared.holds.get(w.hold) else {
-                    return Ok(None);
-                };
-                let quota = h.user_override.map_or(h.quota, |o| o.quota);
-                let call = w.amount.0.max(1);
-                let (demand, began, ends) = (w.short.closed_demand.0, w.short.closed_began_ms, w.short.closed_ends_ms);
-                let want = slice_amount(call, demand, began, ends, at.at_ms, life);
-                let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
-                ends_ms = h.window.end_ms.map_or(ends_ms, |end| end.min(ends_ms));
-                latest_ms = h.window.end_ms.map_or(latest_ms, |end| end.min(latest_ms));
-                holds.push(Hold {
-                    amount: Milli(want),
-                    ..h.clone()
-                });
-                asked.push((w, Milli(threshold)));
-            }
+            let Some(TakeAsk {
+                holds,
+                asked,
+                ends_ms,
+                latest_ms,
+            }) = asked_of(wanted, ancestor, &prepared, at.at_ms, (life, longest))
+            else {
+                return Ok(None);
+            };
             let leases: Vec<TakeLease<'_>> = asked
                 .iter()
                 .zip(&holds)
@@ -383,20 +345,8 @@ impl Leases<'_> {
             match self.store.take_slice(project, ancestor.as_str(), &take, ledger).await? {
                 Reply::Done(Taken::Leased(taken, fired)) => {
                     self.alerts().alerts_fired(fired);
-                    for (((w, _), hold), lease) in asked.iter().zip(&holds).zip(taken) {
-                        places.push(Place {
-                            ancestor: ancestor.clone(),
-                            field: crate::store::layout::value_field(hold.group, hold.value.as_deref(), &hold.window),
-                            placement: Placement {
-                                lease: w.short.lease.clone(),
-                                amount: lease.amount,
-                                ends_ms: lease.ends_ms,
-                                intent: w.short.intent.clone(),
-                                seen: lease.seen,
-                                stated: w.short.stated.as_ref().map(|(e, _)| e.clone()).unwrap_or_default(),
-                            },
-                        });
-                    }
+                    let placed = asked.iter().zip(&holds).zip(taken);
+                    places.extend(placed.map(|(((w, _), hold), lease)| place_of(ancestor, w, hold, lease)));
                 }
                 Reply::Done(Taken::Direct(fired)) => {
                     self.alerts().alerts_fired(fired);
@@ -511,6 +461,132 @@ fn sliceable(h: &Hold<'_>) -> bool {
         && h.fit.is_none()
         // A rolling window's room comes back with time, which a slice's amount cannot say.
         && h.window.buckets == 0
+}
+
+/// What a take of one ancestor's slices asks: a hold and a threshold each, when they end and
+/// when they may end at the latest.
+struct TakeAsk<'w, 'p> {
+    holds: Vec<Hold<'p>>,
+    asked: Vec<(&'w Wanted, Milli)>,
+    ends_ms: i64,
+    latest_ms: i64,
+}
+
+/// What a take of `ancestor`'s slices asks for the `wanted` of it, at `at_ms` (`lives`: the
+/// slice life and the longest): a hold each, sized by the closed slice's demand, with its
+/// threshold, and when its slices end and may end at the latest. None when a wanted hold is
+/// not the ancestor's any more.
+fn asked_of<'w, 'p>(
+    wanted: &'w [Wanted],
+    ancestor: &UserId,
+    prepared: &'p Prepared<'p>,
+    at_ms: i64,
+    lives: (i64, i64),
+) -> Option<TakeAsk<'w, 'p>> {
+    // Its slices end together: at the slice life (or as late as the longest, far from
+    // the ancestor's limit: the take says), or the first of their periods' ends.
+    let (life, longest) = lives;
+    let mut ends_ms = at_ms.saturating_add(life);
+    let mut latest_ms = at_ms.saturating_add(longest.max(life));
+    let mut holds = Vec::new();
+    let mut asked = Vec::new();
+    for w in wanted.iter().filter(|w| w.ancestor == *ancestor) {
+        let h = prepared.holds.get(w.hold)?;
+        let quota = h.user_override.map_or(h.quota, |o| o.quota);
+        let call = w.amount.0.max(1);
+        let (demand, began, ends) = (w.short.closed_demand.0, w.short.closed_began_ms, w.short.closed_ends_ms);
+        let want = slice_amount(call, demand, began, ends, at_ms, life);
+        let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
+        ends_ms = h.window.end_ms.map_or(ends_ms, |end| end.min(ends_ms));
+        latest_ms = h.window.end_ms.map_or(latest_ms, |end| end.min(latest_ms));
+        holds.push(Hold {
+            amount: Milli(want),
+            ..h.clone()
+        });
+        asked.push((w, Milli(threshold)));
+    }
+    Some(TakeAsk {
+        holds,
+        asked,
+        ends_ms,
+        latest_ms,
+    })
+}
+
+/// Where a slice taken of `ancestor` for `w` was placed: its hold's field, the lease handed
+/// over and what the take left of it.
+fn place_of(ancestor: &UserId, w: &Wanted, hold: &Hold<'_>, lease: TakenLease) -> Place {
+    Place {
+        ancestor: ancestor.clone(),
+        field: crate::store::layout::value_field(hold.group, hold.value.as_deref(), &hold.window),
+        placement: Placement {
+            lease: w.short.lease.clone(),
+            amount: lease.amount,
+            ends_ms: lease.ends_ms,
+            intent: w.short.intent.clone(),
+            seen: lease.seen,
+            stated: w.short.stated.as_ref().map(|(e, _)| e.clone()).unwrap_or_default(),
+        },
+    }
+}
+
+/// A round's reserve arguments: every level is decided in it, so the record names no level
+/// above.
+fn round_args<'a>(
+    input: &'a EventInput,
+    version: u64,
+    id: &'a ReservationId,
+    ttl_ms: i64,
+    metadata: &'a str,
+    at: Decided,
+) -> ReserveArgs<'a> {
+    ReserveArgs {
+        version,
+        reservation_id: id.as_str(),
+        ttl_ms,
+        event: &input.event,
+        quantity: input.quantity,
+        metadata,
+        parent: "",
+        at,
+        step: None,
+        run: None,
+        fallback: None,
+    }
+}
+
+/// The user's holds, then each ancestor's on the user's slice of it; a hold on a slice handed
+/// over (`places`) names its place. (The field is made only against a lease handed over: most
+/// rounds hand none.)
+fn slice_holds<'a>(
+    prepared: &'a Prepared<'a>,
+    ancestors: &'a [(UserId, Admitted)],
+    above: &'a [Prepared<'a>],
+    places: &'a [Place],
+) -> Vec<Hold<'a>> {
+    let mut holds: Vec<Hold<'a>> =
+        Vec::with_capacity(prepared.holds.len() + above.iter().map(|p| p.holds.len()).sum::<usize>());
+    holds.extend(prepared.holds.iter().cloned());
+    for ((ancestor, a), p) in ancestors.iter().zip(above) {
+        for h in &p.holds {
+            let place = places
+                .iter()
+                .find(|pl| {
+                    pl.ancestor == *ancestor
+                        && pl.field == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
+                })
+                .map(|pl| &pl.placement);
+            holds.push(Hold {
+                slice: Some(SliceHold {
+                    ancestor,
+                    version: a.version,
+                    place,
+                }),
+                ..h.clone()
+            });
+        }
+    }
+    holds
 }
 
 /// The ancestor, its hold's index and the amount asked, of hold `index` of a reserve whose

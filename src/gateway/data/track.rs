@@ -106,17 +106,7 @@ impl DataPlane {
     ) -> Result<(Tracked, Option<UserId>, i64), GatewayError> {
         let subject = level.subject;
         let on = self.ledger_for(project, subject).await?;
-        let entry = &LedgerEntry {
-            event: &input.event,
-            metadata: metadata_json(on, &input.metadata)?,
-            quantity: Some(input.quantity),
-            key_id: who.key_id,
-            member: who.member,
-            reference: who.reference,
-            late_below: None,
-            step: input.step.as_ref(),
-            outcome: who.outcome,
-        };
+        let entry = &who.track_entry(input, on)?;
         self.node
             .drive(project, subject, async || {
                 let decided = self.decided(at);
@@ -195,6 +185,23 @@ pub(super) struct Who<'a> {
     pub reference: &'a str,
     /// What the call's output came to, when it says: the same at every level.
     pub outcome: Option<&'a str>,
+}
+
+impl<'a> Who<'a> {
+    /// The ledger entry of a track of `input` at one level (its metadata kept when `on`).
+    fn track_entry(&self, input: &'a EventInput, on: bool) -> Result<LedgerEntry<'a>, GatewayError> {
+        Ok(LedgerEntry {
+            event: &input.event,
+            metadata: metadata_json(on, &input.metadata)?,
+            quantity: Some(input.quantity),
+            key_id: self.key_id,
+            member: self.member,
+            reference: self.reference,
+            late_below: None,
+            step: input.step.as_ref(),
+            outcome: self.outcome,
+        })
+    }
 }
 
 /// Event metadata as the ledger keeps it: canonical JSON, or "" when there is none or no

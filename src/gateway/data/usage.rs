@@ -118,24 +118,8 @@ impl DataPlane {
             .filter(|(g, _)| g.per.is_some())
             .map(|(g, w)| (g.id.as_str(), *w))
             .collect();
-        let mut lists = self.store.listed_values(project, user, &per_value).await?.into_iter();
-        let rows: Vec<(&LimitGroup, Window, Option<String>)> = plan
-            .groups
-            .iter()
-            .zip(&windows)
-            .flat_map(|(g, w)| match g.per {
-                None => vec![(g, *w, None)],
-                // Then its own counter: "other values", what tracks of values past the
-                // period's 64 counted (shown only when it counted any).
-                Some(_) => lists
-                    .next()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| (g, *w, Some(v)))
-                    .chain([(g, *w, None)])
-                    .collect(),
-            })
-            .collect();
+        let lists = self.store.listed_values(project, user, &per_value).await?;
+        let rows = counter_rows(plan, &windows, lists);
         // A rolling window reads each sub-window it counts (rolling.lua), added up below.
         let counted: Vec<Vec<Window>> = rows
             .iter()
@@ -173,24 +157,7 @@ impl DataPlane {
         {
             return Ok(Reply::Stale);
         }
-        let (mut amounts, mut outcomes, mut fallback) =
-            (amounts.into_iter(), outcomes.into_iter(), fallback.into_iter());
-        let summed: Vec<(Amounts, Outcomes, Milli)> = counted
-            .iter()
-            .map(|windows| {
-                let mut sum = amounts.next().unwrap_or_default();
-                let mut said = outcomes.next().unwrap_or_default();
-                let mut fell_back = fallback.next().unwrap_or_default();
-                for _ in 1..windows.len() {
-                    let (a, o) = (amounts.next().unwrap_or_default(), outcomes.next().unwrap_or_default());
-                    sum.used = Milli(sum.used.0 + a.used.0);
-                    sum.held = Milli(sum.held.0 + a.held.0);
-                    said.add(&o);
-                    fell_back = Milli(fell_back.0 + fallback.next().unwrap_or_default().0);
-                }
-                (sum, said, fell_back)
-            })
-            .collect();
+        let summed = summed(&counted, amounts, outcomes, fallback);
         Ok(Reply::Done(
             rows.iter()
                 .zip(summed)
@@ -206,4 +173,56 @@ impl DataPlane {
                 .collect(),
         ))
     }
+}
+
+/// A counter per group of `plan`, and per value a per-value group counted this period (its
+/// `lists`, in the groups' order) before that group's own: "other values", what tracks of
+/// values past the period's 64 counted (shown only when it counted any).
+fn counter_rows<'p>(
+    plan: &'p Plan,
+    windows: &[Window],
+    lists: impl IntoIterator<Item = Vec<String>>,
+) -> Vec<(&'p LimitGroup, Window, Option<String>)> {
+    let mut lists = lists.into_iter();
+    plan.groups
+        .iter()
+        .zip(windows)
+        .flat_map(|(g, w)| match g.per {
+            None => vec![(g, *w, None)],
+            Some(_) => lists
+                .next()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| (g, *w, Some(v)))
+                .chain([(g, *w, None)])
+                .collect(),
+        })
+        .collect()
+}
+
+/// Per counter, what the usage script read of each window it counts (`counted`: a rolling
+/// window's sub-windows), added up.
+fn summed(
+    counted: &[Vec<Window>],
+    amounts: impl IntoIterator<Item = Amounts>,
+    outcomes: impl IntoIterator<Item = Outcomes>,
+    fallback: impl IntoIterator<Item = Milli>,
+) -> Vec<(Amounts, Outcomes, Milli)> {
+    let (mut amounts, mut outcomes, mut fallback) = (amounts.into_iter(), outcomes.into_iter(), fallback.into_iter());
+    counted
+        .iter()
+        .map(|windows| {
+            let mut sum = amounts.next().unwrap_or_default();
+            let mut said = outcomes.next().unwrap_or_default();
+            let mut fell_back = fallback.next().unwrap_or_default();
+            for _ in 1..windows.len() {
+                let (a, o) = (amounts.next().unwrap_or_default(), outcomes.next().unwrap_or_default());
+                sum.used = Milli(sum.used.0 + a.used.0);
+                sum.held = Milli(sum.held.0 + a.held.0);
+                said.add(&o);
+                fell_back = Milli(fell_back.0 + fallback.next().unwrap_or_default().0);
+            }
+            (sum, said, fell_back)
+        })
+        .collect()
 }

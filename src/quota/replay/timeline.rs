@@ -118,26 +118,8 @@ impl Timeline {
                             let hold = timeline.holds;
                             timeline.holds += 1;
                             by_ref.insert(reference, hold);
-                            let held = e.hold.as_ref();
-                            let (since, reserved) =
-                                held.map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
-                            // Never after its end (the ledger's clock is Redis's either way, but
-                            // an old entry without the reserve's time is stamped at its end).
-                            let end = held.and_then(|h| h.until_ms).unwrap_or(e.time_ms);
-                            // Measured on the reservation's metadata, which a commit's may change.
-                            let mut reserve = ask(e, reserved);
-                            if let Some(metadata) = held.and_then(|h| h.metadata.clone()) {
-                                reserve.metadata = metadata;
-                            }
-                            let choice = choice(e, &reserve);
-                            push(
-                                since.min(end),
-                                Act::Reserve {
-                                    hold,
-                                    ask: reserve,
-                                    choice,
-                                },
-                            );
+                            let (at_ms, act) = reserve_of(e, hold);
+                            push(at_ms, act);
                             hold
                         }
                     };
@@ -188,4 +170,25 @@ impl Timeline {
         timeline.acts.sort_by_key(|t| (t.at_ms, t.order));
         timeline
     }
+}
+
+/// The reserve of a hold the ledger tells only by its end `e`: at its reserve's time (never
+/// after its end: the ledger's clock is Redis's either way, but an old entry without the
+/// reserve's time is stamped at its end), measured on the reservation's metadata, which a
+/// commit's may change.
+fn reserve_of(e: &UsageEvent, hold: usize) -> (i64, Act) {
+    let held = e.hold.as_ref();
+    let (since, reserved) = held.map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
+    let end = held.and_then(|h| h.until_ms).unwrap_or(e.time_ms);
+    let mut reserve = ask(e, reserved);
+    if let Some(metadata) = held.and_then(|h| h.metadata.clone()) {
+        reserve.metadata = metadata;
+    }
+    let choice = choice(e, &reserve);
+    let act = Act::Reserve {
+        hold,
+        ask: reserve,
+        choice,
+    };
+    (since.min(end), act)
 }

@@ -42,7 +42,8 @@ pub enum Extended {
     NotFound,
     /// The reservation is no longer held.
     Ended(ReservationState),
-    Extended {
+    /// Held on, until `expires_ms`.
+    Until {
         expires_ms: i64,
         /// The next level up, whose own record the extend reaches next.
         parent: Option<String>,
@@ -226,7 +227,7 @@ pub(crate) async fn extend(
         ))),
         "ok" => {
             let mut head = it.head::<{ extended::FIELDS }>()?;
-            Ok(Reply::Done(Extended::Extended {
+            Ok(Reply::Done(Extended::Until {
                 expires_ms: head.int(extended::EXPIRES)?,
                 parent: Some(head.text(extended::PARENT)?).filter(|p| !p.is_empty()),
             }))
