@@ -80,22 +80,22 @@ register('reserve', 'writes', (function()
     -- an original action, its chain's caps too: fallbacks.lua). An alternative denied with
     -- another after it is kept (`passed`) and the next read and decided, until one admits.
     local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - END_STEP], ARGV[#ARGV - END_START], ARGV[alt_arg + ALT_RECORD], 1, nil, false
-    local chain, run, read, reply, allowed, short = F.of(c, ARGV[#ARGV - END_FALLBACK], m)
+    local chain, run, counters, admits, admitted, fired_at, open, open_before, gave, fields, reply, allowed, short = F.of(c, ARGV[#ARGV - END_FALLBACK], m)
     while true do
       run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
-      read = reserve_read(c, holds, run)
-      if not read then
+      counters, admits, admitted, fired_at, open, open_before, gave, fields = reserve_read(c, holds, run)
+      if not counters then
         return {'more'}
       end
-      reclaimed = reclaimed or read.reclaimed
-      reply, allowed, short = reserve_decide(c, holds, quota_in_force, read.counters, run, at + ARGV[TTL], chain)
+      reclaimed = reclaimed or gave
+      reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[TTL], chain)
       if short then
         return short
       elseif allowed == 1 or a == m then
         break
       end
       passed = passed or {}
-      passed[a], a = {holds, quota_in_force, read.counters, reply, run, tail, read.fired_at}, a + 1
+      passed[a], a = {holds, quota_in_force, counters, reply, run, tail, fired_at}, a + 1
       holds, quota_in_force, tail = others[a][1], others[a][2], ARGV[A.at(alt_arg, a) + ALT_RECORD]
     end
 
@@ -103,17 +103,17 @@ register('reserve', 'writes', (function()
     -- or the denial's alerts, requests and counts; the passed alternatives' as a denial's.
     if allowed == 1 then
       tail = holds.clamped and record_clamped(tail, holds, reply) or tail
-      local overflow, drawn, alerting = admit_counters(c, holds, read, reply, run)
+      local overflow, drawn, alerting = admit_counters(c, holds, reply, run, counters, fields, open, open_before, admits, admitted)
       if overflow then
         return {'overflow', overflow}
       end
       admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn, chain)
       if alerting then
-        admit_alerts(c, holds, quota_in_force, read.counters, reply, read.fired_at)
+        admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
       end
     else
-      reserve_deny(c, {holds = holds, quota_in_force = quota_in_force, read = read, reply = reply, tail = tail, at = at,
-        passed = passed, run = run})
+      reserve_deny(c, {holds = holds, quota_in_force = quota_in_force, counters = counters, fired_at = fired_at,
+        open = open, open_before = open_before, reply = reply, tail = tail, at = at, passed = passed, run = run})
     end
     -- Reserves prune only when they gave expired holds back: commits, releases and tracks prune
     -- always, so the common admit stays cheap and ended records still go.

@@ -139,7 +139,7 @@ local function read_counters(c, holds, quick, run, admits)
   end
   if quick then
     local open = counters[2 * n + 1]
-    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, fired_at
+    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, fired_at, fields
   end
   -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
   -- (pending.lua's read_expired).

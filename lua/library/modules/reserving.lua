@@ -1,8 +1,9 @@
 -- reserving.lua: the steps of a reserve (functions/reserve.lua) after its check, a function
 -- each: read the counters, decide, write an admit or a denial, answer. The last module, after
 -- holds.lua (whose read and weigh they use) and approvals.lua. What the read hands the next
--- steps is one table (`read`, below), made once per weighing: a table a call makes costs it in
--- Lua's garbage collection, so a reserve makes none but those it needs.
+-- steps is passed along as values, not kept in a table: a table a call makes costs it in Lua's
+-- garbage collection (a table of the read's seven, some 3,500 Redis instructions a reserve),
+-- and a reserve makes none but those it needs. A denial's writes, rarer, take one table.
 
 -- The counters a reserve decides on (prelude.lua's read_counters, with what it reads besides:
 -- "~open", the day's admits of its groups, what each hold fired, the quick lines of its
@@ -17,20 +18,19 @@
 -- bring one nearer, deletes it. Holds that leave the set leave it lower than it need be, which
 -- costs one look at the set once it has passed.
 -- Answers nil when more expired holds are due than a call gives back (the reserve answers
--- "more"); else what it read, `read`: {counters, admits (the day's admits field), admitted
--- (its count), fired_at (where the holds' fired marks begin among the counters), open ("~open"
--- as it stands now, as read while nothing was due), open_before (as it was read, nil when
--- unknown), reclaimed (whether expired holds went back)}.
+-- "more"); else what it read: the counters, the day's admits field and its count, where the
+-- holds' fired marks begin among the counters, "~open" as it stands now (as read while nothing
+-- was due) and as it was read (nil when unknown), whether expired holds went back, and the
+-- fields it read (prelude.lua's read_counters: hold i's held counter's name at 2i).
 local function reserve_read(c, holds, run)
   local admits = admits_field(c, holds)
-  local counters, open_before, admitted, fired_at = read_counters(c, holds, true, run, admits)
+  local counters, open_before, admitted, fired_at, fields = read_counters(c, holds, true, run, admits)
   local now = c.now
   if open_before and open_before > now then
     if holds.slices then
       S.place(c, holds, counters)
     end
-    return {counters = counters, admits = admits, admitted = admitted, fired_at = fired_at, open = open_before,
-      open_before = open_before, reclaimed = false}
+    return counters, admits, admitted, fired_at, open_before, open_before, false, fields
   end
   local more, reclaimed = reclaim(c, now)
   if more then
@@ -38,13 +38,12 @@ local function reserve_read(c, holds, run)
   end
   local first = redis.call('ZRANGE', c.KEYS[KEY_OPEN], 0, 0, 'WITHSCORES')
   if reclaimed then
-    counters, open_before, admitted, fired_at = read_counters(c, holds, true, run, admits)
+    counters, open_before, admitted, fired_at, fields = read_counters(c, holds, true, run, admits)
   end
   if holds.slices then
     S.place(c, holds, counters)
   end
-  return {counters = counters, admits = admits, admitted = admitted, fired_at = fired_at,
-    open = first[2] and first[2] + 0 or MAX_EXACT, open_before = open_before, reclaimed = reclaimed}
+  return counters, admits, admitted, fired_at, first[2] and first[2] + 0 or MAX_EXACT, open_before, reclaimed, fields
 end
 
 local reserve_decide
@@ -112,15 +111,15 @@ end
 -- An admit's counters, in one HSET: each hold's held with its amount (a hold drawn from a run
 -- holds nothing on the user's counter: the run does), a quick-path hold's amount added to its
 -- balance's journal (wallet.lua's header), "~open" lowered to this reservation's expiry when that is nearer (`open` as it
--- stands, `open_before` as read: reserve_read's `read`), the day's admits of its groups (`admits`, counted `admitted`
+-- stands, `open_before` as read: reserve_read's), the day's admits of its groups (`admits`, counted `admitted`
 -- so far; prelude.lua's admits_field) and a step's or a run's start's fields (R.admit); then
 -- the periods of new counters and the values of per-value groups. The answer shows each hold's
 -- held with this one (a rolling window's, its window's; a slice hold's verdict is its slice's
 -- line, with the ancestor's holds as its lease left them). Answers the group whose held
 -- counter would pass MAX_EXACT (nothing is written then); else nil, which holds a step drew
 -- from its run, and whether a hold has thresholds an admit can cross.
-local function admit_counters(c, holds, read, reply, run)
-  local counters, admits, admitted = read.counters, read.admits, read.admitted
+-- (`fields` as reserve_read answers them: hold i's held counter's name at 2i, not made again.)
+local function admit_counters(c, holds, reply, run, counters, fields, open, open_before, admits, admitted)
   -- (Placed by count: `writes` is made with empty slots, so its length is not its border.)
   -- (Hold i's held in the answer at r, verdict_at(RESERVED_FIELDS, i) + VERDICT.held, stepped
   -- as weigh steps it: each call of a function costs a Redis function some 500 instructions.)
@@ -132,7 +131,7 @@ local function admit_counters(c, holds, read, reply, run)
     if held > MAX_EXACT then
       return h.g
     end
-    writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
+    writes[2 * i - 1], writes[2 * i] = fields[2 * i], held
     if not h.sl then
       reply[r] = held + (h.rolled or 0)
     end
@@ -148,8 +147,8 @@ local function admit_counters(c, holds, read, reply, run)
       end
     end
   end
-  local lowest = math.min(read.open, reply[RESERVED.expires])
-  if lowest ~= read.open_before then
+  local lowest = math.min(open, reply[RESERVED.expires])
+  if lowest ~= open_before then
     writes[k + 1], writes[k + 2], k = '~open', lowest, k + 2
   end
   if admits then
@@ -183,8 +182,12 @@ do
   -- it), and a step's record says which holds it drew from its run ("rd"). An attempt after the
   -- first of an original action (`chain`) joins its chain's list (F.admit).
   function admit_record(c, holds, tail, at, expires, drawn, chain)
-    local now, id = c.now, c.ARGV[ID]
-    local x = string.format('%d', expires)
+    local ARGV, now = c.ARGV, c.now
+    local id, x = ARGV[ID], string.format('%d', expires)
+    -- (The instant as the node sent it, last, when that is the integer's own text, as it is but
+    -- for a parent's "~": the same text, without the 2,000 instructions of formatting it.)
+    local made = ARGV[#ARGV]
+    made = string.find(made, '^[1-9]%d*$') and made or string.format('%d', at)
     local parts = holds.credits and C.hold_reserved(c, holds, now) or ''
     if holds.slices then
       -- (Joined as it goes, each index's text looked up rather than formatted: formatting a
@@ -201,10 +204,10 @@ do
     end
     local record
     if drawn then
-      record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+      record = '{"s":"held","c":"' .. made .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
         .. '",' .. parts .. '"rd":"' .. drawn .. '",' .. tail
     else
-      record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+      record = '{"s":"held","c":"' .. made .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
         .. '",' .. parts .. tail
     end
     redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, record)
@@ -351,21 +354,21 @@ do
     return denials
   end
 
-  -- A denial's writes, of `denial`: {holds, quota_in_force, read (reserve_read's), reply
-  -- (reserve_decide's), tail (the record the node encoded), at (the decision instant), passed
-  -- (the alternatives weighed before, or nil), run (a step's or a run's start, or nil)}.
+  -- A denial's writes, of `denial`: {holds, quota_in_force, counters, fired_at, open,
+  -- open_before (as reserve_read answers them), reply (reserve_decide's), tail (the record the
+  -- node encoded), at (the decision instant), passed (the alternatives weighed before, or nil),
+  -- run (a step's or a run's start, or nil)}.
   -- Each denying hold's (deny_holds). A wallet this denial read whole,
   -- because its quick line could not decide (a grant started or expired since the line was
   -- written, or the line knew other low-balance amounts or another allowance), is saved with a
   -- fresh line: the next call decides on the line again, so a client hammering a denied
   -- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
-  -- written as the open set says it now (`read.open`), when it had passed (`read.open_before`).
+  -- written as the open set says it now (`open`), when it had passed (`open_before`).
   -- Then the denial is counted (count_denial); a call of alternatives denies those it passed
   -- first (`passed`, deny_passed), and its entry says them all.
   function reserve_deny(c, denial)
-    local holds, reply, tail, passed, run, read = denial.holds, denial.reply, denial.tail, denial.passed, denial.run,
-      denial.read
-    deny_holds(c, holds, denial.quota_in_force, read.counters, reply, tail, read.fired_at)
+    local holds, reply, tail, passed, run = denial.holds, denial.reply, denial.tail, denial.passed, denial.run
+    deny_holds(c, holds, denial.quota_in_force, denial.counters, reply, tail, denial.fired_at)
     local denials
     if passed then
       denials = deny_passed(c, passed)
@@ -375,8 +378,9 @@ do
     if c.wallets then
       C.save(c, c.now, true)
     end
-    if read.open ~= read.open_before then
-      redis.call('HSET', c.KEYS[KEY_COUNTERS], '~open', string.format('%d', read.open))
+    local open = denial.open
+    if open ~= denial.open_before then
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], '~open', string.format('%d', open))
     end
     count_denial(c, holds, reply, tail, denial.at, run, denials)
   end
