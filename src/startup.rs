@@ -191,7 +191,11 @@ fn proxy(config: &Config, gateway: &Gateway) -> Result<Option<web::Data<Door>>, 
     let mut names: Vec<&str> = loaded.by_name.keys().map(String::as_str).collect();
     names.sort_unstable();
     tracing::info!(upstreams = names.join(", "), "proxy: serving /proxy/{{upstream}}/");
-    Ok(Some(web::Data::new(Door::new(loaded, &config.proxy(), gateway.clone()))))
+    Ok(Some(web::Data::new(Door::new(
+        loaded,
+        &config.proxy(),
+        gateway.clone(),
+    ))))
 }
 
 /// Starts serving the routes (the proxy's, the API's, the dashboard's) on `listener`.

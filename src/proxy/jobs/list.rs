@@ -121,6 +121,22 @@ pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpRespons
         }
         cursor = Cursor::After(last);
     }
+    let (items, gone) = match read_each(at, object, shown).await {
+        Ok(read) => read,
+        Err(answer) => return Ok(answer),
+    };
+    data.jobs().unlist(list, &gone).await?;
+    Ok(page(items, more, anthropic))
+}
+
+/// Each of the page's objects as the provider has it now, in the page's order, and the ids it
+/// has no more; Err: the provider's answer to a read that failed, which the caller gets.
+async fn read_each(
+    at: JobCall<'_>,
+    object: Object,
+    shown: Vec<(String, Option<JobRecord>)>,
+) -> Result<(Vec<Value>, Vec<String>), HttpResponse> {
+    let ctx = at.ctx;
     // Each as the provider has it now, in the page's order.
     let reads = shown.into_iter().map(|(id, record)| async move {
         let found = fetch(ctx, &jobs::object_path(object, &id)).await;
@@ -142,7 +158,7 @@ pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpRespons
             Err(Unread::Gone) => gone.push(id),
             Err(Unread::Failed(why)) => {
                 let message = format!("the provider did not answer a read of {id} for this list: {why}");
-                return Ok(answer::error(
+                return Err(answer::error(
                     ctx.wire(),
                     StatusCode::BAD_GATEWAY,
                     "upstream_unavailable",
@@ -152,8 +168,7 @@ pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpRespons
             }
         }
     }
-    data.jobs().unlist(list, &gone).await?;
-    Ok(page(items, more, anthropic))
+    Ok((items, gone))
 }
 
 /// The list a path's objects are kept in.

@@ -178,7 +178,13 @@ async fn recorded(
     };
     record.id = id.to_string();
     let poll = door.jobs.first_poll(&record);
-    if let Err(err) = door.gateway.data().jobs().put_job(&ctx.caller.project, &record, poll).await {
+    if let Err(err) = door
+        .gateway
+        .data()
+        .jobs()
+        .put_job(&ctx.caller.project, &record, poll)
+        .await
+    {
         // The job runs and its hold stands; unrecorded, it is settled by no read: its hold is
         // committed as it is, so the provider's bill is never free.
         tracing::error!(%err, job = record.id, "proxy: a submitted job could not be recorded; its hold is charged");

@@ -106,26 +106,13 @@ fn check(
     if !name_ok {
         return Err((at("name"), "must be 1 to 32 of a-z, 0-9, - and _".into()));
     }
-    let kind = match doc.kind.as_str() {
-        "openai" => Kind::OpenAi,
-        "anthropic" => Kind::Anthropic,
-        "openai-compatible" => Kind::OpenAiCompatible,
-        "gemini" => Kind::Gemini,
-        _ => {
-            return Err((
-                at("kind"),
-                "must be openai, anthropic, openai-compatible or gemini".into(),
-            ))
-        }
-    };
-    let base_url = doc.base_url.trim_end_matches('/').to_string();
-    let parsed = reqwest::Url::parse(&base_url).map_err(|e| (at("baseUrl"), format!("is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err((at("baseUrl"), "must be an http or https URL with a host".into()));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err((at("baseUrl"), "must have no query or fragment".into()));
-    }
+    let kind = kind_of(&doc.kind).ok_or_else(|| {
+        (
+            at("kind"),
+            "must be openai, anthropic, openai-compatible or gemini".to_string(),
+        )
+    })?;
+    let base_url = base_url(&doc.base_url).map_err(|d| (at("baseUrl"), d))?;
     let credential = match &doc.credential_env {
         None => None,
         Some(var) => match env(var) {
@@ -146,17 +133,8 @@ fn check(
             ));
         }
     }
-    let t = doc.timeouts.unwrap_or_default();
-    let ms = |value: Option<u64>, default: u64, field: &str| match value {
-        Some(0) => Err((at(&format!("timeouts.{field}")), "must be at least 1".to_string())),
-        Some(v) => Ok(Duration::from_millis(v)),
-        None => Ok(Duration::from_millis(default)),
-    };
-    let timeouts = Timeouts {
-        connect: ms(t.connect_ms, DEFAULT_CONNECT_MS, "connectMs")?,
-        first_byte: ms(t.first_byte_ms, DEFAULT_FIRST_BYTE_MS, "firstByteMs")?,
-        idle: ms(t.idle_ms, DEFAULT_IDLE_MS, "idleMs")?,
-    };
+    let timeouts =
+        timeouts(doc.timeouts.unwrap_or_default()).map_err(|(field, d)| (at(&format!("timeouts.{field}")), d))?;
     let tokens = |value: Option<u64>, default: u64, field: &str| match value {
         Some(v) if v == 0 || v > MAX_TOKENS_SETTING => Err((at(field), format!("must be 1 to {MAX_TOKENS_SETTING}"))),
         Some(v) => Ok(v),
@@ -174,15 +152,7 @@ fn check(
         let field = i.map_or_else(|| "passthrough".to_string(), |i| format!("passthrough[{i}]"));
         (at(&field), d)
     })?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(timeouts.connect)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        // Answers are relayed as they come: a compressed one could not be read for its usage.
-        .no_gzip()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
+    let client = client(timeouts.connect).map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
     Ok(Upstream {
         wire: super::wire::of(kind),
         name: doc.name,
@@ -198,6 +168,57 @@ fn check(
         forward_headers,
         passthrough,
         client,
+    })
+}
+
+/// The wire format a kind names.
+fn kind_of(kind: &str) -> Option<Kind> {
+    match kind {
+        "openai" => Some(Kind::OpenAi),
+        "anthropic" => Some(Kind::Anthropic),
+        "openai-compatible" => Some(Kind::OpenAiCompatible),
+        "gemini" => Some(Kind::Gemini),
+        _ => None,
+    }
+}
+
+/// An upstream's base URL without its trailing slash: http or https, with a host, and no
+/// query or fragment.
+fn base_url(given: &str) -> Result<String, String> {
+    let base_url = given.trim_end_matches('/').to_string();
+    let parsed = reqwest::Url::parse(&base_url).map_err(|e| format!("is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err("must be an http or https URL with a host".into());
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("must have no query or fragment".into());
+    }
+    Ok(base_url)
+}
+
+/// Pooled, kept-alive connections to an upstream, each made within `connect`.
+fn client(connect: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        // Answers are relayed as they come: a compressed one could not be read for its usage.
+        .no_gzip()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// An upstream's timeouts, each its default unless given; Err names the field at fault.
+fn timeouts(t: TimeoutsDoc) -> Result<Timeouts, (&'static str, String)> {
+    let ms = |value: Option<u64>, default: u64, field: &'static str| match value {
+        Some(0) => Err((field, "must be at least 1".to_string())),
+        Some(v) => Ok(Duration::from_millis(v)),
+        None => Ok(Duration::from_millis(default)),
+    };
+    Ok(Timeouts {
+        connect: ms(t.connect_ms, DEFAULT_CONNECT_MS, "connectMs")?,
+        first_byte: ms(t.first_byte_ms, DEFAULT_FIRST_BYTE_MS, "firstByteMs")?,
+        idle: ms(t.idle_ms, DEFAULT_IDLE_MS, "idleMs")?,
     })
 }
 
