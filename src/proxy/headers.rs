@@ -6,7 +6,7 @@
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{Map, Value};
 
-use super::call::caller::{ACTION, FIT, KIND, METADATA, MIN_FIT, RESERVED, RUN, USER};
+use super::call::caller::{reserved, ACTION, FIT, KIND, METADATA, MIN_FIT, RUN, USER};
 use crate::http::step::{fit, step};
 use crate::http::ApiError;
 use crate::quota::event::{check_metadata, FitAsk};
@@ -166,7 +166,7 @@ fn caller_metadata(text: &str) -> Result<Map<String, Value>, ApiError> {
     if map.len() > MAX_CALLER_METADATA_KEYS {
         return Err(ApiError::invalid(&field, "must have at most 16 keys"));
     }
-    if let Some(key) = map.keys().find(|k| RESERVED.contains(&k.as_str())) {
+    if let Some(key) = map.keys().find(|k| reserved(k)) {
         return Err(ApiError::invalid(
             format!("{field}.{key}"),
             "is written by the proxy itself",
@@ -201,6 +201,8 @@ mod tests {
         assert!(caller_metadata(r#"{"feature": "chat"}"#).is_ok());
         let err = caller_metadata(r#"{"model": "free"}"#).unwrap_err();
         assert!(matches!(err, ApiError::Invalid { field, .. } if field == "X-Quota-Metadata.model"));
+        // A usage count's name is the proxy's too.
+        assert!(caller_metadata(r#"{"input_tokens": 1}"#).is_err());
         assert!(caller_metadata("[1]").is_err());
     }
 }

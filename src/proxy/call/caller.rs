@@ -14,24 +14,13 @@ pub(crate) const KIND: &str = "x-quota-kind";
 pub(crate) const FIT: &str = "x-quota-fit";
 pub(crate) const MIN_FIT: &str = "x-quota-min-fit";
 
-/// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub(crate) const RESERVED: [&str; 27] = [
+/// Metadata names the proxy writes itself, besides the usage counts' (`usage::NAMES`).
+const OWN: [&str; 16] = [
     "model",
     "calls",
     "upstream",
     "operation",
     "stream",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "images",
-    "audio_seconds",
-    "input_characters",
-    "audio_input_tokens",
-    "audio_output_tokens",
-    "video_seconds",
     "batch",
     "job_id",
     "job_kind",
@@ -44,6 +33,11 @@ pub(crate) const RESERVED: [&str; 27] = [
     "target",
     "fallback_reason",
 ];
+
+/// Whether a caller's metadata name is one the proxy writes itself, which it may not use.
+pub(crate) fn reserved(name: &str) -> bool {
+    OWN.contains(&name) || super::usage::NAMES.contains(&name)
+}
 
 /// The caller, resolved.
 pub(crate) struct Caller {
