@@ -123,6 +123,15 @@ impl Json {
         self.0.push(b'"');
     }
 
+    /// `integer_text` as a blank a script fills in: its digits between two bytes 0x01 (which
+    /// no JSON text holds unescaped), to be kept or replaced by what the script decided.
+    pub fn blank_integer_text(&mut self, value: impl itoa::Integer) {
+        self.comma();
+        self.0.extend_from_slice(b"\"\x01");
+        self.0.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.0.extend_from_slice(b"\x01\"");
+    }
+
     /// An instant in RFC 3339 UTC with milliseconds, as `rfc3339` spells it.
     pub fn instant(&mut self, ms: i64) {
         self.comma();

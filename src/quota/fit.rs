@@ -9,11 +9,12 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::amount::Milli;
+use super::curve::{Curve, Line};
 use super::event::EventInput;
 use super::measure::Measure;
 use super::plan_check::GroupCheck;
 use super::plan_kinds::{Mode, Unit};
-use super::price::OUTPUT;
+use super::price::{AUDIO_OUTPUT, OUTPUT};
 
 /// A group's `fit` and `minFit`: None when a hold must fit whole, else the least a clamped
 /// call may be granted (1 unit by default). Only a hard group that counts usage clamps.
@@ -126,43 +127,94 @@ pub(crate) fn least_amount(measure: &Measure, input: &EventInput, min: Milli, wh
     amount_at(measure, input, least(input, min)).filter(|m| *m < whole_amount)
 }
 
-/// The most of the elastic part that `held` covers under `measure`: the largest size from
-/// `min` up (whole tokens for an output) whose amount is at most `held`. The amounts grow
-/// with the size, so a binary search finds it.
-fn covered(measure: &Measure, input: &EventInput, min: Milli, held: Milli) -> Milli {
-    let (kind, full) = elastic(input);
-    let step = match kind {
-        Elastic::Output => TOKEN,
-        Elastic::Quantity => 1,
-    };
-    let (mut lo, mut hi) = (least(input, min).0 / step, full.0 / step);
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        match amount_at(measure, input, Milli(mid * step)) {
-            Some(amount) if amount <= held => lo = mid,
-            _ => hi = mid - 1,
-        }
-    }
-    Milli(lo * step)
+/// A hold that may clamp: the least amount it may take, the least of the event's elastic part
+/// that stands for, and its curve (what any amount it may hold covers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fit {
+    pub least: Milli,
+    pub min: Milli,
+    pub curve: Curve,
 }
 
-/// What a call is granted when some of its holds clamped: per clamped hold its measure and
-/// the amount it holds, each covering some of the elastic part; the call gets the least.
-pub(crate) fn fitted<'m>(
+/// The fit of a hold of `measure` whose whole amount is `whole_amount`, clamping no lower than
+/// `min` of the event's elastic part; None when it cannot shrink.
+pub(crate) fn fit(measure: &Measure, input: &EventInput, min: Milli, whole_amount: Milli) -> Option<Fit> {
+    let least = least_amount(measure, input, min, whole_amount)?;
+    Some(Fit {
+        least,
+        min,
+        curve: curve(measure, input, min),
+    })
+}
+
+/// The step of the elastic part: a whole token of output, or a milli-unit of quantity.
+fn step(kind: Elastic) -> u64 {
+    match kind {
+        Elastic::Output => TOKEN,
+        Elastic::Quantity => 1,
+    }
+}
+
+/// The curve of `measure` over the elastic part from `least(min)` to all of it, in steps. It
+/// bends where the reasoning tokens stop shrinking with the output and where the output stops
+/// being below its audio part (a price's dearer part ends).
+fn curve(measure: &Measure, input: &EventInput, min: Milli) -> Curve {
+    let (kind, full) = elastic(input);
+    let step = step(kind);
+    let numerator = |x: u64| {
+        let (quantity, metadata) = shrunk(input, Milli(x * step));
+        let (n, d) = measure.fraction(quantity, &metadata)?;
+        // Drawn from the same numbers `amount` rounds: any other reading is no curve.
+        (measure.amount(quantity, &metadata).ok()?.0 == u64::try_from(n.div_ceil(d)).ok()?).then_some(n)
+    };
+    let Some((_, denominator)) = measure.fraction(input.quantity, &input.metadata) else {
+        return Curve::default();
+    };
+    let quantity_line = match kind {
+        Elastic::Quantity => (0, 1),
+        Elastic::Output if input.quantity.0 >= full.0 => (input.quantity.0 - full.0, TOKEN),
+        Elastic::Output => (input.quantity.0, 0),
+    };
+    let number = |key: &str| input.metadata.get(key).and_then(Value::as_u64);
+    let kinks = match kind {
+        Elastic::Output => [number("reasoning_tokens").map(|r| r + 1), number(AUDIO_OUTPUT)],
+        Elastic::Quantity => [None, None],
+    };
+    let kinks: Vec<u64> = kinks.into_iter().flatten().collect();
+    let line = Line {
+        numerator: &numerator,
+        denominator,
+    };
+    Curve::draw(least(input, min).0 / step, full.0 / step, quantity_line, &line, &kinks)
+}
+
+/// What a call is granted when some of its holds clamped: per clamped hold its curve and the
+/// amount it holds, each covering some of the elastic part from `min` up; the call gets the
+/// least.
+pub(crate) fn fitted<'c>(
     input: &EventInput,
     min: Milli,
-    clamped: impl IntoIterator<Item = (&'m Measure, Milli)>,
+    clamped: impl IntoIterator<Item = (&'c Curve, Milli)>,
 ) -> Fitted {
     let (kind, full) = elastic(input);
-    let x = clamped
-        .into_iter()
-        .map(|(measure, held)| covered(measure, input, min, held))
-        .min()
-        .unwrap_or(full);
-    let (quantity, _) = shrunk(input, x);
-    Fitted {
-        quantity,
-        output_tokens: (kind == Elastic::Output).then_some(x.0 / TOKEN),
+    let step = step(kind);
+    let lowest = least(input, min).0 / step;
+    let mut granted: Option<(u64, &Curve)> = None;
+    for (curve, held) in clamped {
+        let x = curve.covered(held).max(lowest);
+        if granted.is_none_or(|(least_yet, _)| x < least_yet) {
+            granted = Some((x, curve));
+        }
+    }
+    match granted {
+        Some((x, curve)) => Fitted {
+            quantity: curve.quantity(x),
+            output_tokens: (kind == Elastic::Output).then_some(x),
+        },
+        None => Fitted {
+            quantity: input.quantity,
+            output_tokens: (kind == Elastic::Output).then_some(full.0 / TOKEN),
+        },
     }
 }
 
@@ -215,7 +267,8 @@ mod tests {
             Some(Milli(2_000))
         );
         // 10.5 cents held covers 950 output tokens, and the quantity shrinks by the cut.
-        let got = fitted(&input, Milli::from_units(100), [(&cents, Milli(10_500))]);
+        let min = Milli::from_units(100);
+        let got = fitted(&input, min, [(&curve(&cents, &input, min), Milli(10_500))]);
         assert_eq!(got.output_tokens, Some(950));
         assert_eq!(got.quantity, Milli::from_units(1_950));
         let shrunk = shrink(&input, &got);
@@ -226,7 +279,8 @@ mod tests {
     #[test]
     fn without_output_tokens_the_quantity_shrinks() {
         let input = event(10, json!({}));
-        let got = fitted(&input, Milli::from_units(1), [(&Measure::Quantity, Milli(3_500))]);
+        let min = Milli::from_units(1);
+        let got = fitted(&input, min, [(&curve(&Measure::Quantity, &input, min), Milli(3_500))]);
         assert_eq!(
             got,
             Fitted {
@@ -239,5 +293,48 @@ mod tests {
             least_amount(&Measure::Quantity, &input, Milli::from_units(10), Milli(10_000)),
             None
         );
+    }
+
+    /// The largest output from `min` whose amount is at most `held`, by trying each size (its
+    /// amounts measured once: `amounts[x - min]`).
+    fn by_hand(amounts: &[Option<Milli>], min: u64, held: Milli) -> u64 {
+        (min..)
+            .zip(amounts)
+            .filter(|(_, a)| a.is_some_and(|a| a <= held))
+            .map(|(x, _)| x)
+            .max()
+            .unwrap_or(min)
+    }
+
+    #[test]
+    fn every_amount_held_grants_what_trying_each_output_finds() {
+        let input = event(
+            900,
+            json!({"input_tokens": 500, "output_tokens": 400, "reasoning_tokens": 120, "model": "m"}),
+        );
+        let measures = [
+            weights(json!({"weights": {"input_tokens": 0.003, "output_tokens": 0.011, "reasoning_tokens": 0.007}})),
+            weights(json!({"rate": 0.37})),
+            Measure::Quantity,
+            Measure::Metadata("reasoning_tokens".into()),
+        ];
+        let min = Milli::from_units(10);
+        for measure in &measures {
+            let whole = measure.amount(input.quantity, &input.metadata).unwrap();
+            let drawn = curve(measure, &input, min);
+            let amounts: Vec<_> = (10..=400)
+                .map(|x| amount_at(measure, &input, Milli(x * TOKEN)))
+                .collect();
+            for held in 0..=whole.0 + 3 {
+                let got = fitted(&input, min, [(&drawn, Milli(held))]);
+                let want = by_hand(&amounts, 10, Milli(held));
+                assert_eq!(got.output_tokens, Some(want), "{measure:?} held {held}");
+                assert_eq!(
+                    got.quantity,
+                    shrunk(&input, Milli(want * TOKEN)).0,
+                    "{measure:?} held {held}"
+                );
+            }
+        }
     }
 }

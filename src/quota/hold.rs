@@ -10,7 +10,7 @@ use super::counter::{Amounts, Counter};
 use super::credit::Balance;
 use super::decision::{Decision, Denial, Granted, Reason};
 use super::event::EventInput;
-use super::fit::{self, Fitted};
+use super::fit::{self, Fit, Fitted};
 use super::measure::{Measure, MeasureError};
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
@@ -44,9 +44,9 @@ pub(crate) struct Hold<'p> {
     pub approval: Option<String>,
     /// A per-value group's value of the event (`value.rs`): the hold's counter is that value's.
     pub value: Option<String>,
-    /// A hold that may clamp (`fit.rs`): the least amount it may take, and the least of the
-    /// event's elastic part that amount stands for.
-    pub fit: Option<(Milli, Milli)>,
+    /// A hold that may clamp (`fit.rs`): the least amount it may take, the least of the
+    /// event's elastic part that amount stands for, and what any amount it holds covers.
+    pub fit: Option<Fit>,
     /// An ancestor's group held on the member's slice of it (leases), in the member's reserve.
     pub slice: Option<SliceHold<'p>>,
 }
@@ -125,7 +125,8 @@ pub(crate) fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> boo
     // A hold that may clamp takes what is left when that is at least its least.
     let clamps = hold
         .fit
-        .is_some_and(|(least, _)| u128::from(quota.0).saturating_sub(count) >= u128::from(least.0));
+        .as_ref()
+        .is_some_and(|fit| u128::from(quota.0).saturating_sub(count) >= u128::from(fit.least.0));
     quota.0 == 0 || !(fits || clamps)
 }
 
@@ -240,7 +241,7 @@ pub(crate) fn prepare<'p>(
 
 /// Whether `group`'s hold of `amount` may clamp for this event, and how far: the reserve's
 /// `fit` wins over the group's, and only a hard group that counts usage clamps.
-fn fit_of(group: &LimitGroup, measure: &Measure, input: &EventInput, amount: Milli) -> Option<(Milli, Milli)> {
+fn fit_of(group: &LimitGroup, measure: &Measure, input: &EventInput, amount: Milli) -> Option<Fit> {
     if group.mode != Mode::Hard || group.balance.is_some() || group.unit == Unit::Concurrent {
         return None;
     }
@@ -249,7 +250,7 @@ fn fit_of(group: &LimitGroup, measure: &Measure, input: &EventInput, amount: Mil
         Some(true) => input.fit.min.or(group.fit).unwrap_or(Milli::from_units(1)),
         None => input.fit.min.or(Some(group.fit?))?,
     };
-    fit::least_amount(measure, input, min, amount).map(|least| (least, min))
+    fit::fit(measure, input, min, amount)
 }
 
 /// The hold of an adjustment of `group` in its current window at `now_ms`, with the user's
@@ -385,24 +386,25 @@ impl Prepared<'_> {
 
     /// What `input` was granted when some of its holds clamped (`verdict.clamped`), else None.
     pub(crate) fn fitted(&self, input: &EventInput, verdict: &Verdict) -> Option<Fitted> {
-        let clamped: Vec<(&Measure, Milli)> = self
+        let clamped: Vec<(&Fit, Milli)> = self
             .holds
             .iter()
             .zip(&verdict.clamped)
-            .filter_map(|(h, c)| Some((h.measure.as_deref().unwrap_or(&Measure::Quantity), (*c)?)))
+            .filter_map(|(h, c)| Some((h.fit.as_ref()?, (*c)?)))
             .collect();
         if clamped.is_empty() || !verdict.allowed {
             return None;
         }
-        let min = self
-            .holds
+        let min = clamped
             .iter()
-            .zip(&verdict.clamped)
-            .filter(|(_, c)| c.is_some())
-            .filter_map(|(h, _)| h.fit.map(|(_, min)| min))
+            .map(|(fit, _)| fit.min)
             .max()
             .unwrap_or(Milli::from_units(1));
-        Some(fit::fitted(input, min, clamped))
+        Some(fit::fitted(
+            input,
+            min,
+            clamped.iter().map(|(fit, held)| (&fit.curve, *held)),
+        ))
     }
 
     /// What a step's answer says of run `run_id`: per group the run holds, what it has left.

@@ -276,6 +276,27 @@ impl Measure {
         }
     }
 
+    /// The amount as an exact fraction (numerator, denominator) whose ceiling `amount` is:
+    /// what a clamped hold's curve (`curve.rs`) is drawn from, so the script can invert it.
+    /// None where `amount` fails or the numerator passes what u128 holds.
+    pub(crate) fn fraction(&self, quantity: Milli, metadata: &Map<String, Value>) -> Option<(u128, u128)> {
+        let number = |key: &str| metadata_number(metadata, key).ok().map(|m| u128::from(m.0));
+        match self {
+            Measure::Quantity => Some((u128::from(quantity.0), 1)),
+            Measure::Metadata(key) => Some((number(key)?, 1)),
+            Measure::Weights(weights) => {
+                let mut total: u128 = 0;
+                for (key, micro) in weights {
+                    total = total.checked_add(number(key)?.checked_mul(u128::from(*micro))?)?;
+                }
+                Some((total, 1_000_000))
+            }
+            Measure::Rate(micro) => Some((u128::from(quantity.0).checked_mul(u128::from(*micro))?, 1_000_000)),
+            Measure::Priced(priced) => priced.fraction(metadata),
+            Measure::Price(_) => None,
+        }
+    }
+
     /// The metadata keys this measure reads.
     pub fn keys(&self) -> Vec<&str> {
         match self {

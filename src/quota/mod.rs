@@ -11,6 +11,7 @@ pub(crate) mod catalog;
 pub(crate) mod catalog_import;
 pub(crate) mod counter;
 pub(crate) mod credit;
+mod curve;
 pub(crate) mod decision;
 mod dollars;
 pub(crate) mod event;

@@ -448,12 +448,15 @@ impl PriceBook {
     }
 }
 
+/// Femto-dollars times micro-units per dollar times a markup in millionths per milli-unit.
+pub(crate) const MILLI_PER_FEMTO_FACTOR: u128 = 1_000_000_000_000_000_000_000_000;
+
 /// Femto-dollars times micro-units per dollar times a markup in millionths, as milli-units:
 /// divided by 10^24, rounding up, so a priced call never rounds to less than it cost.
 pub(crate) fn femto_to_milli(femto: u128, units_per_dollar_micro: u64, markup_micro: u64) -> Option<Milli> {
     let factor = u128::from(units_per_dollar_micro).checked_mul(u128::from(markup_micro))?;
     let scaled = femto.checked_mul(factor)?;
-    let milli = u64::try_from(scaled.div_ceil(1_000_000_000_000_000_000_000_000)).ok()?;
+    let milli = u64::try_from(scaled.div_ceil(MILLI_PER_FEMTO_FACTOR)).ok()?;
     (milli <= Milli::MAX.0).then_some(Milli(milli))
 }
 

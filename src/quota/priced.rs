@@ -197,6 +197,16 @@ impl Priced {
         price::femto_to_milli(femto, self.rule.units_per_dollar_micro(), self.rule.markup_micro).ok_or_else(too_large)
     }
 
+    /// `amount` as an exact fraction of milli-units (`Measure::fraction`).
+    pub(crate) fn fraction(&self, metadata: &Map<String, Value>) -> Option<(u128, u128)> {
+        let femto = match metadata.get(price::COST).filter(|_| self.rule.provider) {
+            Some(cost) => price::cost_femto("metadata.cost", cost).ok()?,
+            None => self.price.cost_femto(&counts(metadata).ok()?)?,
+        };
+        let factor = u128::from(self.rule.units_per_dollar_micro()).checked_mul(u128::from(self.rule.markup_micro))?;
+        Some((femto.checked_mul(factor)?, price::MILLI_PER_FEMTO_FACTOR))
+    }
+
     /// Whether a commit of `metadata` is priced by the provider's reported cost.
     pub fn by_provider(&self, metadata: Option<&Map<String, Value>>) -> bool {
         self.rule.provider && metadata.is_some_and(|m| m.contains_key(price::COST))

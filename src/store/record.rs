@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::scripts::contract::RECORD_VERSION;
-use super::{Store, StoreError};
+use super::StoreError;
 use std::collections::BTreeMap;
 
 use crate::quota::reservation::StepOf;
@@ -343,48 +343,6 @@ pub(super) fn list_or_empty<'de, D: serde::Deserializer<'de>, T: serde::de::Dese
     match value {
         serde_json::Value::Array(_) => serde_json::from_value(value).map_err(serde::de::Error::custom),
         _ => Ok(Vec::new()),
-    }
-}
-
-impl Store {
-    /// Writes `quantity` (milli-units) as what reservation `id` of `user` was for, when the
-    /// record still reads as it did: a hold that clamped holds less than the node encoded, and
-    /// its commit's ledger entry says what was held. Only the record's own field changes (every
-    /// counter already holds the clamped amounts); false when the record changed meanwhile.
-    pub(crate) async fn record_quantity(
-        &self,
-        project: &str,
-        user: &str,
-        id: &str,
-        quantity: Milli,
-    ) -> Result<bool, StoreError> {
-        let keys = self.keys.user(project, user);
-        let res = keys.res().to_string();
-        let was: Option<String> = {
-            let res = &res;
-            self.run(|mut conn| async move { Ok(redis::AsyncCommands::hget(&mut conn, res, id).await?) })
-                .await?
-        };
-        let Some(was) = was else {
-            return Ok(false);
-        };
-        let mut record: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&was).map_err(|e| super::corrupt("reservation", e))?;
-        record.insert("qt".into(), serde_json::Value::from(quantity.0.to_string()));
-        let now = serde_json::to_string(&record).map_err(|e| super::corrupt("reservation", e))?;
-        let replaced: i64 = self
-            .run(|mut conn| async move {
-                Ok(super::contract::REPLACE_FIELD
-                    .script()
-                    .key(&res)
-                    .arg(id)
-                    .arg(&was)
-                    .arg(&now)
-                    .invoke_async(&mut conn)
-                    .await?)
-            })
-            .await?;
-        Ok(replaced == 1)
     }
 }
 

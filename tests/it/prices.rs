@@ -405,11 +405,73 @@ async fn a_hundred_parallel_clamping_reserves_against_ten_and_a_half_worst_cases
     let id = clamped[0]["reservationId"].as_str().unwrap();
     let (_, reservation) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(reservation["holds"][0]["amount"], json!(5), "{reservation}");
+    assert_eq!(reservation["quantity"], json!(5), "{reservation}");
     // A reserve may refuse to clamp where its group would.
     let whole_only = app
         .reserve(json!({ "userId": "alice", "event": "render", "quantity": 10, "fit": "whole" }))
         .await;
     assert_eq!(whole_only["allowed"], false);
+}
+
+#[tokio::test]
+async fn parallel_clamped_reserves_each_record_what_they_were_granted_in_their_one_round_trip() {
+    let app = spawn_app().await;
+    let two = app.clone_for_node();
+    // Cents: 0.3 a thousand input tokens, 1.1 a thousand output and 0.7 a thousand reasoning
+    // (which shrink with the output), on 40 cents a month, clamping to at least 10 tokens: ten
+    // calls of 3.87 cents fit whole, the eleventh clamps.
+    app.put_plan(json!({ "id": "plan_cents", "periodType": "month", "groups": [
+        { "id": "cents", "unit": "cents", "quota": 40, "fit": "clamp", "minFit": 10,
+          "measure": { "weights": { "input_tokens": 0.0003, "output_tokens": 0.0011,
+                                    "reasoning_tokens": 0.0007 } },
+          "matches": [ { "event": "llm" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_cents", None).await;
+    app.subscribe("bob", "plan_cents", None).await;
+    let call_of = |user: &str| {
+        json!({ "userId": user, "event": "llm", "quantity": 4_400,
+            "metadata": { "input_tokens": 2_000, "output_tokens": 2_400, "reasoning_tokens": 900 } })
+    };
+    let call = call_of("alice");
+    // Warm, then one whole reserve and one clamped: as many round trips each.
+    let warm = app.reserve(call.clone()).await;
+    assert_eq!(
+        (warm["allowed"].clone(), warm.get("granted")),
+        (json!(true), None),
+        "{warm}"
+    );
+    let before = app.redis_calls().await;
+    let whole = app.reserve(call.clone()).await;
+    let between = app.redis_calls().await;
+    assert_eq!(whole["allowed"], true);
+    for _ in 0..8 {
+        app.reserve(call.clone()).await;
+    }
+    let at_clamp = app.redis_calls().await;
+    let clamped = app.reserve(call.clone()).await;
+    assert!(clamped.get("granted").is_some(), "{clamped}");
+    assert_eq!(app.redis_calls().await - at_clamp, between - before);
+    // Then many at once from two nodes: each clamped record says what its answer granted.
+    let calls = (0..24).map(|i| {
+        let (app, call) = (if i % 2 == 0 { &app } else { &two }, call_of("bob"));
+        async move { app.reserve(call).await }
+    });
+    let mut answers = join_all(calls).await;
+    answers.push(clamped);
+    let mut seen = 0;
+    for answer in answers.iter().filter(|a| a.get("granted").is_some()) {
+        let id = answer["reservationId"].as_str().unwrap();
+        let (_, record) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
+        assert_eq!(record["quantity"], answer["granted"]["quantity"], "{record} {answer}");
+        let tokens = answer["granted"]["outputTokens"].as_u64().unwrap();
+        assert!((10..2_400).contains(&tokens), "{answer}");
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "one reserve of each user clamped");
+    for user in ["alice", "bob"] {
+        let usage = app.usage(user).await;
+        assert_eq!(TestApp::counter(&usage, "cents")["reserved"], json!(40), "{usage}");
+    }
 }
 
 #[tokio::test]

@@ -91,7 +91,12 @@ register('reserve', 'writes', (function()
       reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[TTL], chain)
       if short then
         return short
-      elseif allowed == 1 or a == m then
+      end
+      -- The record's blanks filled once decided: what a clamp granted, or what was asked.
+      if holds.fits then
+        tail = FIT.fill(tail, holds, allowed)
+      end
+      if allowed == 1 or a == m then
         break
       end
       passed = passed or {}
@@ -102,7 +107,6 @@ register('reserve', 'writes', (function()
     -- 5. Write: all holds and the reservation (with the denials of the alternatives before it),
     -- or the denial's alerts, requests and counts; the passed alternatives' as a denial's.
     if allowed == 1 then
-      tail = holds.clamped and record_clamped(tail, holds, reply) or tail
       local overflow, drawn, alerting = admit_counters(c, holds, reply, run, counters, fields, open, open_before, admits, admitted)
       if overflow then
         return {'overflow', overflow}

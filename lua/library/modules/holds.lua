@@ -4,8 +4,8 @@
 -- Per hold, HOLD_FIELDS values from ARGV (HOLD, src/store/scripts/layouts.rs): group id,
 -- counter field, period start ms, period end ms ("" for lifetime), amount milli, plan quota
 -- milli, and its options, "" when all are the defaults, else OPTION_FIELDS fields joined by
--- "|" (OPTION): mode "" (hard), "soft", or "f/<least milli>" (hard, clamping to what is left
--- down to the least), unit "c" for in-flight limits, "" for count, else the unit's name, alert
+-- "|" (OPTION): mode "" (hard), "soft", or "f/<least milli>/<curve>" (hard, clamping to what is
+-- left down to the least; fits.lua reads the curve), unit "c" for in-flight limits, "" for count, else the unit's name, alert
 -- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
 -- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
 -- never), "v" when the hold is a per-value group's (its counter field is
@@ -93,7 +93,7 @@ do
   -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>" (wallet.lua);
   -- its quota is its allowance per period. An approval group's is "a/<request id>" (reserve opens
   -- the request, approvals.lua), or "approval" where no request is named (a track's, which never
-  -- denies). A hard group whose hold may clamp is "f/<least milli>": when the whole amount does
+  -- denies). A hard group whose hold may clamp is "f/<least milli>/<curve>": when the whole amount does
   -- not fit, it takes what is left, if that is at least the least (weigh). A hold on a slice's is
   -- slice_mode's.
   local function read_options(c, holds, h, i, options)
@@ -105,7 +105,7 @@ do
       m, k, t, pv, me, oo, oe = o[OPTION.m], o[OPTION.k], o[OPTION.t], o[OPTION.pv], o[OPTION.me], o[OPTION.o],
         o[OPTION.oe]
     end
-    local b, od, ro, ap, fit, sl, place
+    local b, od, ro, ap, fit, cv, sl, place
     if m and string.byte(m) == BYTE_l then
       sl, place = slice_mode(h, i, m, t, pv)
     elseif m and string.byte(m) == BYTE_b then
@@ -113,7 +113,7 @@ do
     elseif m and string.byte(m) == BYTE_a then
       ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
     elseif m and string.byte(m) == BYTE_f then
-      fit = string.match(m, '^f/(%d+)$')
+      fit, cv = string.match(m, '^f/(%d+)/([%d,;]+)$')
     end
     -- The measure is a JSON object: it opens with "{" and closes with "}".
     if not m or (m ~= '' and m ~= 'soft' and not b and not ap and not fit and not sl) or (pv ~= '' and pv ~= 'v')
@@ -133,7 +133,9 @@ do
       end
       holds.credits = true
     elseif fit then
-      h.fit = fit + 0
+      -- Its curve (fits.lua), read only when it clamps; its record's amount is a blank.
+      h.fit, h.cv = fit + 0, cv
+      holds.fits = true
     elseif sl then
       h.sl, h.place = sl, place
       holds.slices = true
@@ -369,7 +371,7 @@ do
         -- not denied; the caller answers what it holds and writes it in the record).
         local room = quota - used - held
         if h.fit and quota > 0 and room >= h.fit then
-          h.a, denied = room, 6
+          h.whole, h.a, denied = h.a, room, 6
           holds.clamped = true
         else
           denied = 1

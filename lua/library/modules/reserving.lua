@@ -89,25 +89,6 @@ do
   end
 end
 
--- The record the node encoded (`tail`) with what each hold that clamped (weigh's denied 6)
--- holds as its amount: the i-th `"a":"` after the record's `,"h":[` (a key, never inside a
--- string, whose quotes JSON escapes).
-local function record_clamped(tail, holds, reply)
-  local parts, last, pos = {}, 1, string.find(tail, ',"h":[', 1, true)
-  for i = 1, #holds do
-    local _, e = string.find(tail, '"a":"', pos, true)
-    local close = string.find(tail, '"', e + 1, true)
-    if reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] == 6 then
-      parts[#parts + 1] = string.sub(tail, last, e)
-      parts[#parts + 1] = string.format('%d', holds[i].a)
-      last = close
-    end
-    pos = close
-  end
-  parts[#parts + 1] = string.sub(tail, last)
-  return table.concat(parts)
-end
-
 -- An admit's counters, in one HSET: each hold's held with its amount (a hold drawn from a run
 -- holds nothing on the user's counter: the run does), a quick-path hold's amount added to its
 -- balance's journal (wallet.lua's header), "~open" lowered to this reservation's expiry when that is nearer (`open` as it

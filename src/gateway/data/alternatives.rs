@@ -55,9 +55,6 @@ impl DataPlane {
             .map(|a| a.user.clone())
             .ok_or_else(|| GatewayError::Store(StoreError::Protocol("a reserve of no alternative".into())))?;
         let answer = self.first_levels(project, alternatives, ttl_ms, idempotency).await;
-        if let Ok(fit) = &answer {
-            self.record_clamped(project, &user, &fit.decision).await;
-        }
         self.node.report(Verb::Reserve, project, Some(&user), started, &answer);
         answer
     }

@@ -41,36 +41,9 @@ impl DataPlane {
             .parents()
             .reserve_levels(project, input, &id, ttl_ms, idempotency, None)
             .await;
-        if let Ok(decision) = &answer {
-            self.record_clamped(project, &input.user, decision).await;
-        }
         self.node
             .report(Verb::Reserve, project, Some(&input.user), started, &answer);
         answer
-    }
-
-    /// A hold that clamped: its record says what it holds, so the commit's ledger entry
-    /// shows the clamped hold, not the worst case first asked. (Only the record's own
-    /// quantity changes, before the call is answered; a failure leaves it as it was.)
-    pub(super) async fn record_clamped(&self, project: &str, user: &UserId, decision: &Decision) {
-        if let Decision {
-            allowed: true,
-            granted: Some(granted),
-            fitted: Some(fitted),
-            ..
-        } = decision
-        {
-            if !granted.repeat {
-                let written = self
-                    .node
-                    .store
-                    .record_quantity(project, user.as_str(), granted.reservation_id.as_str(), fitted.quantity)
-                    .await;
-                if let Err(err) = written {
-                    tracing::warn!(%err, "a clamped hold's record keeps the quantity first asked");
-                }
-            }
-        }
     }
 
     /// Holds quota at one level under reservation `id`, deciding at `at` (None: the clock's

@@ -44,6 +44,7 @@ pub(crate) const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/statements.lua"),
     lua!("library/modules/takes.lua"),
     lua!("library/modules/holds.lua"),
+    lua!("library/modules/fits.lua"),
     lua!("library/modules/reserving.lua"),
     lua!("library/modules/alternatives.lua"),
     lua!("library/modules/committing.lua"),

@@ -35,9 +35,10 @@ pub(super) struct HoldValues<'a> {
     override_expires: String,
     /// A per-value group's hold: its counter is its value's.
     per_value: bool,
-    /// A hold that may clamp: holds.lua's mode "f/<least>", the least amount it may take (the
-    /// record keeps it hard).
-    fit: Option<NumberedMode>,
+    /// A hold that may clamp: holds.lua's mode "f/<least>/<curve>", the least amount it may
+    /// take and what any amount covers (`Curve::encode`); the record keeps it hard, its amount
+    /// a blank the script fills with what it held.
+    fit: Option<String>,
     /// A hold on a slice: its mode "l/<version>", which the record keeps too (its `mode` is "").
     slice: Option<NumberedMode>,
     /// A hold on a slice that places a lease: its mode as the call passes it (the record keeps
@@ -85,7 +86,11 @@ impl<'a> HoldValues<'a> {
             },
             unit_code: record::unit_code(h.unit),
             measure: h.measure.as_deref().map(record::measure_json).unwrap_or_default(),
-            fit: h.fit.map(|(least, _)| NumberedMode::of("f/", least.0)),
+            fit: h.fit.as_ref().map(|fit| {
+                let mut mode = format!("f/{}/", fit.least.0);
+                fit.curve.encode(&mut mode);
+                mode
+            }),
             slice: None,
             thresholds,
             override_quota: user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
@@ -161,10 +166,7 @@ impl<'a> HoldValues<'a> {
     /// (`layouts::option`), which the call joins by "|", the measure last since it is JSON.
     fn option_fields(&self) -> Option<[&str; OPTION_FIELDS]> {
         use layouts::option::{MEASURE, MODE, OVERRIDE, OVERRIDE_EXPIRES, PER_VALUE, THRESHOLDS, UNIT};
-        let mode = match (
-            self.fit.as_ref().map(NumberedMode::as_str).or(self.placing.as_deref()),
-            self.mode(),
-        ) {
+        let mode = match (self.fit.as_deref().or(self.placing.as_deref()), self.mode()) {
             (Some(mode), _) => mode,
             (None, "hard") => "",
             (None, mode) => mode,
@@ -190,7 +192,10 @@ impl<'a> HoldValues<'a> {
         json.name("f").string(&self.counter_field);
         json.name("ps").integer_text(self.period_start_ms);
         json.name("pe").string(&self.period_end_ms);
-        json.name("a").integer_text(self.amount_milli);
+        match self.fit {
+            Some(_) => json.name("a").blank_integer_text(self.amount_milli),
+            None => json.name("a").integer_text(self.amount_milli),
+        }
         json.name("q").integer_text(self.quota_milli);
         // A per-value hold's value (escaped, as in its field), for the ledger entry of its commit.
         if self.per_value {
@@ -237,7 +242,7 @@ fn push_slice_prefix(out: &mut String, ancestor: &str) {
     out.push('^');
 }
 
-/// A hold's mode with a number in it ("f/<least>", "l/<version>"), made where it is kept: one
+/// A slice hold's mode with its number in it ("l/<version>"), made where it is kept: one
 /// per hold, and a text of its own would cost an allocation each.
 #[derive(Clone, Copy)]
 struct NumberedMode {
@@ -304,7 +309,12 @@ pub(super) fn record_rest_of(
     }
     json.name("v").string(RECORD_VERSION);
     json.name("e").string(event);
-    json.name("qt").integer_text(quantity.0);
+    // A call that may clamp leaves its quantity and its clamping holds' amounts blank: the
+    // script fills them with what it granted and held (lua/library/modules/fits.lua).
+    match holds.iter().any(|h| h.fit.is_some()) {
+        true => json.name("qt").blank_integer_text(quantity.0),
+        false => json.name("qt").integer_text(quantity.0),
+    }
     if !metadata.is_empty() {
         json.name("md").string(metadata);
     }
@@ -474,11 +484,16 @@ mod tests {
         assert_eq!(values[1].options(), "a/apr_0123456789abcdef01234567||||||");
         assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000||{"metadata":"tokens"}"#);
         assert!(!rest.contains("7000"));
-        // A clamping hold's mode is "f/<least>" to the script and hard in the record; a slice
-        // hold's is "l/<version>" to both, on the slice's field.
+        // A clamping hold's mode is "f/<least>/<curve>" to the script and hard in the record,
+        // where its amount and the quantity are blanks the script fills; a slice hold's is
+        // "l/<version>" to both, on the slice's field.
         let team = crate::quota::UserId::parse("team").unwrap();
         let fitting = Hold {
-            fit: Some((Milli(1_500), Milli(1))),
+            fit: Some(crate::quota::fit::Fit {
+                least: Milli(1_500),
+                min: Milli(1),
+                curve: Default::default(),
+            }),
             ..holds[3].clone()
         };
         let on_slice = Hold {
@@ -492,7 +507,12 @@ mod tests {
         let (fitting, on_slice) = (HoldValues::of(&fitting), HoldValues::of(&on_slice));
         assert_eq!(
             (fitting.options(), fitting.mode()),
-            ("f/1500||||||".to_string(), "hard")
+            ("f/1500/0,0,0,0||||||".to_string(), "hard")
+        );
+        let blanks = String::from_utf8(record_rest(&args, std::slice::from_ref(&fitting))).unwrap();
+        assert!(
+            blanks.contains("\"qt\":\"\u{1}") && blanks.contains("\"a\":\"\u{1}"),
+            "{blanks}"
         );
         assert_eq!(
             (on_slice.options(), on_slice.mode()),
