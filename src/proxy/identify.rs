@@ -56,18 +56,9 @@ impl Door {
             let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
             return Err(unrouted(message.to_string()));
         };
-        let Some(route) = wire::route(wire, &upstream.passthrough, req.method().as_str(), &path) else {
-            return Err(unrouted(format!(
-                "the gateway does not forward {} /{path}",
-                req.method()
-            )));
-        };
-        Ok(Target {
-            upstream,
-            wire,
-            route,
-            path,
-        })
+        let method = req.method();
+        wire::target(upstream, method.as_str(), path)
+            .map_err(|path| unrouted(format!("the gateway does not forward {method} /{path}")))
     }
 
     /// Who pays for the call: everything about the caller, checked before anything reaches
