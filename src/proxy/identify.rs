@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::answer;
+use super::answer::{self, Fault};
 use super::call::caller::Caller;
 use super::call::context::{Ctx, Target};
 use super::call::upstream::{Kind, Upstream};
@@ -29,7 +29,7 @@ pub(crate) struct Unrouted {
 
 impl Unrouted {
     pub(crate) fn answer(&self) -> HttpResponse {
-        answer::error(self.wire, StatusCode::NOT_FOUND, self.code, &self.message, None)
+        answer::error(self.wire, StatusCode::NOT_FOUND, Fault::new(self.code, &self.message))
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use actix_web::HttpResponse;
 
+use super::answer::{self, Fault};
 use super::call::context::Ctx;
 use super::call::hold::{Hold, KeepAlive};
 use super::call::outcome::{Answered, Failure, Refusal, StreamEnd, Streamed};
@@ -289,12 +290,10 @@ impl Door {
         hold.upstream_error("stream_broken");
         hold.commit(Usage::default(), answered).await;
         let message = "the provider's answer broke off; the call was charged its hold";
-        super::answer::error(
+        answer::error(
             ctx.wire(),
             actix_web::http::StatusCode::BAD_GATEWAY,
-            "upstream_broken",
-            message,
-            None,
+            Fault::new("upstream_broken", message),
         )
     }
 }

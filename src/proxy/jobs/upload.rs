@@ -25,8 +25,9 @@ use super::shapes::MAX_OBJECT_BYTES;
 use super::submit::line_call;
 use super::JobCall;
 use crate::http::ApiError;
+use crate::proxy::answer::{self, Fault};
 use crate::proxy::door::Door;
-use crate::proxy::{answer, forward, multipart, provider, wire};
+use crate::proxy::{forward, multipart, provider, wire};
 use crate::quota::catalog::Catalog;
 use crate::quota::{job_key, BatchFile, FileRecord};
 
@@ -128,9 +129,7 @@ pub(super) async fn upload(at: JobCall<'_>, mut payload: web::Payload) -> Result
             return Ok(answer::error(
                 ctx.wire(),
                 actix_web::http::StatusCode::BAD_GATEWAY,
-                "upstream_unreachable",
-                &message,
-                None,
+                Fault::new("upstream_unreachable", &message),
             ));
         }
     };
