@@ -187,6 +187,21 @@ impl Hold {
         self.commit(seen, answered).await;
     }
 
+    /// Settles an answer passed on as it arrived, with no usage to read in it, at its end
+    /// however it ended: committed `estimated`, off the caller's time, at what was measured of
+    /// it (`audio`: speech's audio by its length, and the format that counts it; never past
+    /// what was held), else at its hold.
+    pub(crate) fn settle_passed(mut self, answered: Answered, audio: Option<(u64, &'static dyn Wire)>) {
+        if let Some((ms, wire)) = audio {
+            let mut audio = wire.delivered_audio(self.operation, ms);
+            let most = |count: Option<u64>| count.map(|c| c.min(self.worst.output_tokens.unwrap_or(c)));
+            audio.output_tokens = most(audio.output_tokens);
+            audio.audio_output_tokens = most(audio.audio_output_tokens);
+            self.measured.update(audio);
+        }
+        actix_web::rt::spawn(async move { self.commit(Usage::default(), answered).await });
+    }
+
     /// Gives the hold back: the provider never took the call.
     pub(crate) async fn release(&self) {
         trace::released(self.trace.as_ref());
