@@ -17,30 +17,37 @@ use bytes::Bytes;
 /// A window resetting within this long may be retried by an SDK; anything later is told not to.
 const SOON_SECONDS: i64 = 60;
 
-/// An error the gateway answers itself: `code` is a stable snake_case code, `param` the field.
-pub(crate) fn error(
-    wire: &dyn Wire,
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    param: Option<&str>,
-) -> HttpResponse {
+/// What an error the gateway answers itself says: a stable snake_case `code`, its message,
+/// and the field it is about (`param`), if one.
+pub(crate) struct Fault<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub param: Option<&'a str>,
+}
+
+impl<'a> Fault<'a> {
+    /// A fault about no one field.
+    pub(crate) fn new(code: &'a str, message: &'a str) -> Fault<'a> {
+        Fault {
+            code,
+            message,
+            param: None,
+        }
+    }
+}
+
+/// An error the gateway answers itself, with `status`.
+pub(crate) fn error(wire: &dyn Wire, status: StatusCode, fault: Fault<'_>) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     // Nothing here gets better by retrying at once but an outage of the gateway's backend.
     if status != StatusCode::SERVICE_UNAVAILABLE {
         response.insert_header(("x-should-retry", "false"));
     }
-    body(wire, response, status, code, message, param)
+    body(wire, response, status, fault)
 }
 
-fn body(
-    wire: &dyn Wire,
-    mut response: HttpResponseBuilder,
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    param: Option<&str>,
-) -> HttpResponse {
+fn body(wire: &dyn Wire, mut response: HttpResponseBuilder, status: StatusCode, fault: Fault<'_>) -> HttpResponse {
+    let Fault { code, message, param } = fault;
     response.insert_header(("x-quota-code", code.to_string()));
     response.json(wire.error_body(status.as_u16(), code, message, param))
 }
@@ -79,7 +86,12 @@ pub(crate) fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
     if let ApiError::Unavailable(cause) | ApiError::Internal(cause) = err {
         tracing::warn!(cause, "proxy: the gateway could not decide");
     }
-    error(wire, err.code().status(), err.code().as_str(), &err.to_string(), param)
+    let message = err.to_string();
+    let fault = Fault {
+        param,
+        ..Fault::new(err.code().as_str(), &message)
+    };
+    error(wire, err.code().status(), fault)
 }
 
 /// A denial: 429 with the reasons and the groups that denied, `Retry-After` when a window
@@ -153,7 +165,12 @@ pub(crate) fn denied(
         (None, false, Some(s)) => format!("quota {} is used up for this user{}", groups.join(", "), resets(s)),
         (None, false, None) => format!("quota {} is used up for this user", groups.join(", ")),
     };
-    body(wire, response, StatusCode::TOO_MANY_REQUESTS, code, &message, None)
+    body(
+        wire,
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        Fault::new(code, &message),
+    )
 }
 
 /// How a call held at a worst case too large for what is left is made smaller, in its
@@ -264,11 +281,14 @@ impl Failure {
             }
             Failure::Unsent(cut) => {
                 let message = format!("{}, before the upload's end; the call was not made", cut.why);
-                let param = cut.part.as_deref();
-                return error(wire, StatusCode::BAD_REQUEST, "upload_broken", &message, param);
+                let fault = Fault {
+                    param: cut.part.as_deref(),
+                    ..Fault::new("upload_broken", &message)
+                };
+                return error(wire, StatusCode::BAD_REQUEST, fault);
             }
         };
-        error(wire, status, code, &message, None)
+        error(wire, status, Fault::new(code, &message))
     }
 }
 

@@ -17,7 +17,7 @@ use super::body::Body;
 use super::call::context::{Ctx, Fallback};
 use super::call::upstream::{ordered, FallbackRoute, RouteTarget, FALLBACK};
 use super::door::Door;
-use super::splice;
+use super::{splice, wire};
 use crate::http::ApiError;
 use crate::secrets::id_bytes;
 
@@ -98,9 +98,11 @@ impl Chain {
     /// The next attempt's body (the caller's, `bytes`, naming the target's model), with `ctx`
     /// naming its target and its attempt; None when no target is left. A target whose upstream
     /// does not forward the call's path is passed by.
-    pub(crate) fn next(&mut self, door: &Door, req: &HttpRequest, ctx: &mut Ctx, bytes: &Bytes) -> Option<Body> {
+    pub(crate) fn next(&mut self, req: &HttpRequest, ctx: &mut Ctx, bytes: &Bytes) -> Option<Body> {
         while let Some(target) = self.left.pop() {
-            let Ok(routed) = door.target(target.upstream.clone(), req) else {
+            // The path is the caller's, as the first target read it; only the upstream changes.
+            let path = ctx.target.path.clone();
+            let Ok(routed) = wire::target(target.upstream.clone(), req.method().as_str(), path) else {
                 continue;
             };
             ctx.target = routed;

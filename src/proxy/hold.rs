@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::answer;
+use super::answer::{self, Fault};
 use super::body::Body;
 use super::call::context::Ctx;
 use super::call::hold::Hold;
@@ -124,9 +124,7 @@ impl Door {
         Ok(Some(answer::error(
             ctx.wire(),
             StatusCode::CONFLICT,
-            "action_not_retryable",
-            &message,
-            None,
+            Fault::new("action_not_retryable", &message),
         )))
     }
 
@@ -163,7 +161,11 @@ impl Door {
                 "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
             ),
         };
-        Ok(answer::error(ctx.wire(), StatusCode::CONFLICT, code, message, None))
+        Ok(answer::error(
+            ctx.wire(),
+            StatusCode::CONFLICT,
+            Fault::new(code, message),
+        ))
     }
 }
 

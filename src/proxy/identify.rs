@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::answer;
+use super::answer::{self, Fault};
 use super::call::caller::Caller;
 use super::call::context::{Ctx, Target};
 use super::call::upstream::{Kind, Upstream};
@@ -29,7 +29,7 @@ pub(crate) struct Unrouted {
 
 impl Unrouted {
     pub(crate) fn answer(&self) -> HttpResponse {
-        answer::error(self.wire, StatusCode::NOT_FOUND, self.code, &self.message, None)
+        answer::error(self.wire, StatusCode::NOT_FOUND, Fault::new(self.code, &self.message))
     }
 }
 
@@ -56,18 +56,9 @@ impl Door {
             let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
             return Err(unrouted(message.to_string()));
         };
-        let Some(route) = wire::route(wire, &upstream.passthrough, req.method().as_str(), &path) else {
-            return Err(unrouted(format!(
-                "the gateway does not forward {} /{path}",
-                req.method()
-            )));
-        };
-        Ok(Target {
-            upstream,
-            wire,
-            route,
-            path,
-        })
+        let method = req.method();
+        wire::target(upstream, method.as_str(), path)
+            .map_err(|path| unrouted(format!("the gateway does not forward {method} /{path}")))
     }
 
     /// Who pays for the call: everything about the caller, checked before anything reaches

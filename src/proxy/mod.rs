@@ -141,7 +141,7 @@ async fn serve(door: &Door, req: &HttpRequest, payload: web::Payload, mut ctx: C
         _ => return Ok(calling.attempt(&ctx, body, false).await?.answer()),
     };
     let mut last = None;
-    while let Some(body) = chain.next(door, req, &mut ctx, &bytes) {
+    while let Some(body) = chain.next(req, &mut ctx, &bytes) {
         match calling.attempt(&ctx, body, chain.has_next()).await? {
             Tried::Served(answer) => return Ok(answer),
             Tried::GaveWay(answer, reason) => {

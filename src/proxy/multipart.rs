@@ -177,114 +177,155 @@ impl Form {
         Ok(name)
     }
 
-    /// Reads `chunk`, handing `out` each field, file bytes and file end it completes.
+    /// Reads `chunk`, handing `out` each field, file bytes and file end it completes: one step
+    /// of the form's state after another, until one waits for bytes yet to come.
     pub(crate) fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(Part<'_>)) -> Result<(), MultipartError> {
-        let fail = |m: String| Err(MultipartError::body(m));
         if self.done() {
             return Ok(());
         }
         self.carry.extend_from_slice(chunk);
-        let mut at = 0;
         let body = std::mem::take(&mut self.carry);
+        let mut read = Cursor { body: &body, at: 0 };
         let result = loop {
-            match &self.state {
-                State::Preamble => {
-                    // The first delimiter may open the body without its line break.
-                    let opening = &self.delimiter[2..];
-                    if body.len() < opening.len() {
-                        break Ok(());
-                    }
-                    if body.starts_with(opening) {
-                        at = opening.len();
-                    } else {
-                        match find(&body, &self.delimiter, 0) {
-                            Some(i) => at = i + self.delimiter.len(),
-                            None if body.len() > MAX_HEADER_BYTES => {
-                                break fail("has no part within its first bytes (no boundary)".into())
-                            }
-                            None => break Ok(()),
-                        }
-                    }
-                    self.state = State::Delimited;
-                }
-                State::Delimited => match body.get(at..at + 2) {
-                    None => break Ok(()),
-                    Some(b"--") => {
-                        self.state = State::Done;
-                        at = body.len();
-                        break Ok(());
-                    }
-                    Some(b"\r\n") => {
-                        at += 2;
-                        self.state = State::Headers;
-                    }
-                    Some(_) => break fail("has a boundary followed by neither a line break nor --".into()),
-                },
-                State::Headers => {
-                    let Some(end) = find(&body, b"\r\n\r\n", at) else {
-                        if body.len() - at > MAX_HEADER_BYTES {
-                            break fail(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
-                        }
-                        break Ok(());
-                    };
-                    if end - at > MAX_HEADER_BYTES {
-                        break fail(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
-                    }
-                    let headers = String::from_utf8_lossy(&body[at..end]);
-                    let Some((name, file)) = part(&headers) else {
-                        break fail("has a part without a form-data Content-Disposition naming it".into());
-                    };
-                    let name = match self.named(name) {
-                        Ok(name) => name,
-                        Err(err) => break Err(err),
-                    };
-                    at = end + 4;
-                    self.state = if file { State::File(name) } else { State::Field(name) };
-                }
-                State::Field(name) => {
-                    let Some(end) = find(&body, &self.delimiter, at) else {
-                        if body.len() - at > MAX_FIELD_BYTES {
-                            break fail(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
-                        }
-                        break Ok(());
-                    };
-                    if end - at > MAX_FIELD_BYTES {
-                        break fail(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
-                    }
-                    let Ok(value) = std::str::from_utf8(&body[at..end]) else {
-                        break Err(MultipartError::part(name, "is not UTF-8 text"));
-                    };
-                    out(Part::Field(name.clone(), value.to_string()));
-                    at = end + self.delimiter.len();
-                    self.state = State::Delimited;
-                }
-                State::File(name) => match find(&body, &self.delimiter, at) {
-                    Some(end) => {
-                        if end > at {
-                            out(Part::File(name, &body[at..end]));
-                        }
-                        out(Part::FileEnd(name));
-                        at = end + self.delimiter.len();
-                        self.state = State::Delimited;
-                    }
-                    None => {
-                        // The delimiter may straddle the next chunk: keep its length less one.
-                        let safe = body.len().saturating_sub(self.delimiter.len() - 1);
-                        if safe > at {
-                            out(Part::File(name, &body[at..safe]));
-                            at = safe;
-                        }
-                        break Ok(());
-                    }
-                },
-                State::Done => break Ok(()),
+            let next = match &self.state {
+                State::Preamble => self.open(&mut read),
+                State::Delimited => follow_delimiter(&mut read),
+                State::Headers => self.read_headers(&mut read),
+                State::Field(name) => self.read_field(name, &mut read, out),
+                State::File(name) => self.pass_file(name, &mut read, out),
+                State::Done => Ok(None),
+            };
+            match next {
+                Ok(Some(state)) => self.state = state,
+                Ok(None) => break Ok(()),
+                Err(err) => break Err(err),
             }
         };
+        let at = read.at;
         self.carry = body;
         self.carry.drain(..at.min(self.carry.len()));
         result
     }
+
+    /// Finds the first delimiter (which may open the body without its line break), past the
+    /// preamble.
+    fn open(&self, read: &mut Cursor<'_>) -> Step {
+        let body = read.body;
+        let opening = &self.delimiter[2..];
+        if body.len() < opening.len() {
+            return Ok(None);
+        }
+        if body.starts_with(opening) {
+            read.at = opening.len();
+        } else {
+            match find(body, &self.delimiter, 0) {
+                Some(i) => read.at = i + self.delimiter.len(),
+                None if body.len() > MAX_HEADER_BYTES => {
+                    return Err(MultipartError::body("has no part within its first bytes (no boundary)"))
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(State::Delimited))
+    }
+
+    /// Reads a part's headers: its name (checked against those before it) and whether it is a
+    /// file.
+    fn read_headers(&mut self, read: &mut Cursor<'_>) -> Step {
+        let (body, at) = (read.body, read.at);
+        let too_long = || MultipartError::body(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
+        let Some(end) = find(body, b"\r\n\r\n", at) else {
+            if body.len() - at > MAX_HEADER_BYTES {
+                return Err(too_long());
+            }
+            return Ok(None);
+        };
+        if end - at > MAX_HEADER_BYTES {
+            return Err(too_long());
+        }
+        let headers = String::from_utf8_lossy(&body[at..end]);
+        let Some((name, file)) = part(&headers) else {
+            return Err(MultipartError::body(
+                "has a part without a form-data Content-Disposition naming it",
+            ));
+        };
+        let name = self.named(name)?;
+        read.at = end + 4;
+        Ok(Some(if file { State::File(name) } else { State::Field(name) }))
+    }
+
+    /// Reads a text field's value whole, once its delimiter came, and hands it on.
+    fn read_field(&self, name: &str, read: &mut Cursor<'_>, out: &mut dyn FnMut(Part<'_>)) -> Step {
+        let (body, at) = (read.body, read.at);
+        let too_long = || MultipartError::body(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
+        let Some(end) = find(body, &self.delimiter, at) else {
+            if body.len() - at > MAX_FIELD_BYTES {
+                return Err(too_long());
+            }
+            return Ok(None);
+        };
+        if end - at > MAX_FIELD_BYTES {
+            return Err(too_long());
+        }
+        let Ok(value) = std::str::from_utf8(&body[at..end]) else {
+            return Err(MultipartError::part(name, "is not UTF-8 text"));
+        };
+        out(Part::Field(name.to_string(), value.to_string()));
+        read.at = end + self.delimiter.len();
+        Ok(Some(State::Delimited))
+    }
+
+    /// Hands on a file's bytes as far as they are surely the file's, and its end once its
+    /// delimiter came.
+    fn pass_file(&self, name: &str, read: &mut Cursor<'_>, out: &mut dyn FnMut(Part<'_>)) -> Step {
+        let (body, at) = (read.body, read.at);
+        let Some(end) = find(body, &self.delimiter, at) else {
+            // The delimiter may straddle the next chunk: keep its length less one.
+            let safe = body.len().saturating_sub(self.delimiter.len() - 1);
+            if safe > at {
+                out(Part::File(name, &body[at..safe]));
+                read.at = safe;
+            }
+            return Ok(None);
+        };
+        if end > at {
+            out(Part::File(name, &body[at..end]));
+        }
+        out(Part::FileEnd(name));
+        read.at = end + self.delimiter.len();
+        Ok(Some(State::Delimited))
+    }
 }
+
+/// The bytes a feed reads (what the last chunk left, then the chunk) and how far it read them.
+struct Cursor<'b> {
+    body: &'b [u8],
+    at: usize,
+}
+
+/// What a step of the form's reading came to: the state it moved to, or None when it waits for
+/// more bytes.
+type Step = Result<Option<State>, MultipartError>;
+
+/// After a delimiter: the closing `--` (the form is done, nothing after it read), or the line
+/// break that opens a part's headers.
+fn follow_delimiter(read: &mut Cursor<'_>) -> Step {
+    match read.body.get(read.at..read.at + 2) {
+        None => Ok(None),
+        Some(b"--") => {
+            read.at = read.body.len();
+            Ok(Some(State::Done))
+        }
+        Some(b"\r\n") => {
+            read.at += 2;
+            Ok(Some(State::Headers))
+        }
+        Some(_) => Err(MultipartError::body(
+            "has a boundary followed by neither a line break nor --",
+        )),
+    }
+}
+
 /// A part's name as its form-data `Content-Disposition` says it, and whether that names a
 /// filename (the part is a file).
 pub(crate) fn part(headers: &str) -> Option<(String, bool)> {

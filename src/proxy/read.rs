@@ -2,7 +2,7 @@
 //! head passed on, its body read whole within a bound, and its usage settled: an error of the
 //! provider releases the hold (a 502 or a 504 commits it `estimated`), a whole answer commits
 //! what it reports. An answer that is not JSON (speech's audio, a transcript as plain text) has
-//! no usage to read: it is passed on as it arrives, and committed `estimated` at its end, at
+//! no usage to read: it is passed on as it arrives, and settled `estimated` at its end, at
 //! what was measured of it (speech's audio by its length, `delivered.rs`), else its hold.
 
 use std::time::Duration;
@@ -16,7 +16,6 @@ use serde_json::Value;
 use super::call::context::Ctx;
 use super::call::hold::{Hold, KeepAlive};
 use super::call::outcome::{Answered, Refusal};
-use super::call::usage::Usage;
 use super::call::wire::Wire;
 use super::call::{Call, Operation};
 use super::delivered::Delivered;
@@ -83,8 +82,9 @@ impl Door {
     }
 }
 
-/// A hold committed at its answer's end, however it ends (the caller gone included: the
-/// provider made the whole answer), at what was delivered when the answer was measured whole.
+/// A hold settled at its answer's end (`Hold::settle_passed`), however it ends (the caller
+/// gone included: the provider made the whole answer), at what was delivered when the answer
+/// was measured whole.
 struct Settling {
     ending: Option<(Hold, Answered, KeepAlive)>,
     /// Speech's audio as it passes, and the format that counts it.
@@ -115,23 +115,15 @@ impl Settling {
 
 impl Drop for Settling {
     fn drop(&mut self) {
-        let Some((mut hold, answered, alive)) = self.ending.take() else {
+        let Some((hold, answered, alive)) = self.ending.take() else {
             return;
         };
         drop(alive);
-        if let Some((ms, wire)) = self
+        let audio = self
             .delivered
             .as_ref()
-            .and_then(|(d, w)| d.audio_ms().map(|ms| (ms, w)))
-        {
-            // Never past what was held.
-            let mut audio = wire.delivered_audio(hold.operation, ms);
-            let most = |count: Option<u64>| count.map(|c| c.min(hold.worst.output_tokens.unwrap_or(c)));
-            audio.output_tokens = most(audio.output_tokens);
-            audio.audio_output_tokens = most(audio.audio_output_tokens);
-            hold.measured.update(audio);
-        }
-        actix_web::rt::spawn(async move { hold.commit(Usage::default(), answered).await });
+            .and_then(|(d, w)| d.audio_ms().map(|ms| (ms, *w)));
+        hold.settle_passed(answered, audio);
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use actix_web::HttpResponse;
 
+use super::answer::{self, Fault};
 use super::call::context::Ctx;
 use super::call::hold::{Hold, KeepAlive};
 use super::call::outcome::{Answered, Failure, Refusal, StreamEnd, Streamed};
@@ -186,6 +187,21 @@ impl Hold {
         self.commit(seen, answered).await;
     }
 
+    /// Settles an answer passed on as it arrived, with no usage to read in it, at its end
+    /// however it ended: committed `estimated`, off the caller's time, at what was measured of
+    /// it (`audio`: speech's audio by its length, and the format that counts it; never past
+    /// what was held), else at its hold.
+    pub(crate) fn settle_passed(mut self, answered: Answered, audio: Option<(u64, &'static dyn Wire)>) {
+        if let Some((ms, wire)) = audio {
+            let mut audio = wire.delivered_audio(self.operation, ms);
+            let most = |count: Option<u64>| count.map(|c| c.min(self.worst.output_tokens.unwrap_or(c)));
+            audio.output_tokens = most(audio.output_tokens);
+            audio.audio_output_tokens = most(audio.audio_output_tokens);
+            self.measured.update(audio);
+        }
+        actix_web::rt::spawn(async move { self.commit(Usage::default(), answered).await });
+    }
+
     /// Gives the hold back: the provider never took the call.
     pub(crate) async fn release(&self) {
         trace::released(self.trace.as_ref());
@@ -289,12 +305,10 @@ impl Door {
         hold.upstream_error("stream_broken");
         hold.commit(Usage::default(), answered).await;
         let message = "the provider's answer broke off; the call was charged its hold";
-        super::answer::error(
+        answer::error(
             ctx.wire(),
             actix_web::http::StatusCode::BAD_GATEWAY,
-            "upstream_broken",
-            message,
-            None,
+            Fault::new("upstream_broken", message),
         )
     }
 }

@@ -50,12 +50,12 @@ pub fn functions(source: &str) -> Vec<Function> {
     found
 }
 
-fn is_ident(b: u8) -> bool {
+pub fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// The name after `fn` when `rest` (what follows the keyword) names one: `fn(u8)` is a type.
-fn name_after(rest: &str) -> Option<&str> {
+pub fn name_after(rest: &str) -> Option<&str> {
     let trimmed = rest.trim_start();
     if trimmed.len() == rest.len() {
         return None;
@@ -99,7 +99,7 @@ fn matching(bytes: &[u8], open: usize) -> Option<usize> {
 }
 
 /// The spans of the items under `#[cfg(test)]`: from the attribute to the item's closing brace.
-fn tested(code: &str) -> Vec<Range<usize>> {
+pub fn tested(code: &str) -> Vec<Range<usize>> {
     let bytes = code.as_bytes();
     let mut spans = Vec::new();
     let mut at = 0;

@@ -37,11 +37,14 @@
 //!    whole stays under 14 KiB.
 //! 4. Lengths. No function of `src/` runs over 80 lines, tests aside (`#[cfg(test)]` items and
 //!    `tests.rs` files): a longer one is split into named steps.
+//! 5. Parameters. No function of `src/proxy/` takes more than 4, `self` and tests aside: what
+//!    travels together is a struct named for what it is, or the call that carries it.
 
 mod defs;
 mod items;
 mod lengths;
 mod lists;
+mod params;
 mod paths;
 mod source;
 
@@ -134,17 +137,13 @@ fn architecture_stays_a_map_under_14_kib() {
 /// The most lines a function of `src/` may run, from its `fn` to its closing brace.
 const MOST_LINES: usize = 80;
 
-/// Folders whose functions are not yet held to `MOST_LINES`, while their long functions are
-/// being split. The list is to be emptied, never added to.
-const LENGTH_EXEMPT: &[&str] = &["src/proxy/"];
-
 #[test]
 fn no_function_outside_tests_runs_over_80_lines() {
     let mut findings = Vec::new();
     for path in files_under("src") {
         let file = relative(&path);
         let is_tests = path.file_name().is_some_and(|n| n == "tests.rs");
-        if !file.ends_with(".rs") || is_tests || LENGTH_EXEMPT.iter().any(|dir| file.starts_with(dir)) {
+        if !file.ends_with(".rs") || is_tests {
             continue;
         }
         let source = fs::read_to_string(&path).unwrap();
@@ -155,6 +154,55 @@ fn no_function_outside_tests_runs_over_80_lines() {
     fail_on(
         findings,
         &format!("functions over {MOST_LINES} lines: split each into named steps"),
+    );
+}
+
+/// The most parameters a function of the proxy takes, `self` aside.
+const MOST_PARAMETERS: usize = 4;
+
+#[test]
+fn no_proxy_function_outside_tests_takes_over_4_parameters() {
+    let mut findings = Vec::new();
+    for path in files_under("src/proxy") {
+        let file = relative(&path);
+        let is_tests = path.file_name().is_some_and(|n| n == "tests.rs");
+        if !file.ends_with(".rs") || is_tests {
+            continue;
+        }
+        let source = fs::read_to_string(&path).unwrap();
+        for f in params::signatures(&source)
+            .into_iter()
+            .filter(|f| f.parameters > MOST_PARAMETERS)
+        {
+            findings.push(format!(
+                "{file}:{}: `{}` takes {} parameters",
+                f.line, f.name, f.parameters
+            ));
+        }
+    }
+    fail_on(
+        findings,
+        &format!(
+            "proxy functions over {MOST_PARAMETERS} parameters: group what travels together in a struct named for it"
+        ),
+    );
+}
+
+#[test]
+fn the_parameter_counter_skips_self_and_counts_patterns_and_closure_types_once() {
+    let source = "impl A {\n    pub(crate) async fn read<'a, F: Fn(u8, u8) -> u8>(&'a mut self, f: F, (a, b): (u8, u8),\n        m: HashMap<u8, u8>,\n    ) {}\n}\n\
+                  fn own(self: Arc<Self>, selfish: u8) {}\n\
+                  trait T { fn declared(&self, s: &str) -> u8; }\n\
+                  fn typed(f: fn(u8, u8)) { let g = |a: u8, b: u8| a + b; }\n\
+                  #[cfg(test)]\nmod tests {\n    fn hidden(a: u8, b: u8, c: u8, d: u8, e: u8) {}\n}\n";
+    let found: Vec<(String, usize, usize)> = params::signatures(source)
+        .into_iter()
+        .map(|f| (f.name, f.line, f.parameters))
+        .collect();
+    let expected = [("read", 2, 3), ("own", 6, 1), ("declared", 7, 1), ("typed", 8, 1)];
+    assert_eq!(
+        found,
+        expected.map(|(name, line, n)| (name.to_owned(), line, n)).to_vec()
     );
 }
 

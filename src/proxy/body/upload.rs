@@ -224,18 +224,29 @@ pub(crate) async fn read_upload(
     // After the file's bytes comes at least the closing delimiter with the line break every
     // client ends it with, `\r\n--<boundary>--\r\n`.
     let after_file = boundary.len() as u64 + 8;
-    finish(reading, head.freeze(), rest, (declared, after_file), limit)
+    let bounds = Bounds {
+        declared,
+        after_file,
+        limit,
+    };
+    finish(reading, head.freeze(), rest, bounds)
 }
 
-/// The upload as the hold takes it, from the body's declared length (if any) and the bytes at
-/// least after its file (the closing delimiter).
-fn finish(
-    mut reading: Reading,
-    head: Bytes,
-    rest: Option<web::Payload>,
-    (declared, after_file): (Option<u64>, u64),
+/// What bounds an upload's file whose end was not read: the body's declared length (if any),
+/// the bytes at least after the file (the closing delimiter), and the most the node forwards.
+struct Bounds {
+    declared: Option<u64>,
+    after_file: u64,
     limit: u64,
-) -> Result<Upload, ApiError> {
+}
+
+/// The upload as the hold takes it, its file's size bounded by `bounds` until its end is read.
+fn finish(mut reading: Reading, head: Bytes, rest: Option<web::Payload>, bounds: Bounds) -> Result<Upload, ApiError> {
+    let Bounds {
+        declared,
+        after_file,
+        limit,
+    } = bounds;
     if !reading.file_begun {
         return Err(ApiError::invalid(
             "file",

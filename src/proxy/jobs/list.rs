@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::shapes::MAX_OBJECT_BYTES;
 use super::{owned, JobCall};
 use crate::http::ApiError;
-use crate::proxy::answer;
+use crate::proxy::answer::{self, Fault};
 use crate::proxy::call::context::Ctx;
 use crate::proxy::call::jobs::{self, Object};
 use crate::proxy::provider::{self, Unread};
@@ -161,9 +161,7 @@ async fn read_each(
                 return Err(answer::error(
                     ctx.wire(),
                     StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    &message,
-                    None,
+                    Fault::new("upstream_unavailable", &message),
                 ));
             }
         }

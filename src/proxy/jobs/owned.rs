@@ -15,10 +15,11 @@ use super::end::{self, By, Job};
 use super::shapes::MAX_OBJECT_BYTES;
 use super::JobCall;
 use crate::http::ApiError;
+use crate::proxy::answer::{self, Fault};
 use crate::proxy::body::{self, Body};
 use crate::proxy::call::context::Ctx;
 use crate::proxy::call::jobs::{self, Action, Object};
-use crate::proxy::{answer, provider};
+use crate::proxy::provider;
 use crate::quota::{job_key, JobKind, JobRecord, Listed, ReservationId};
 
 /// A cancel's body, at most.
@@ -146,5 +147,5 @@ fn not_found(ctx: &Ctx, object: Object, id: &str) -> HttpResponse {
         Object::Job(_) => "batch",
     };
     let message = format!("No {what} found with id '{id}'.");
-    answer::error(ctx.wire(), StatusCode::NOT_FOUND, "not_found", &message, None)
+    answer::error(ctx.wire(), StatusCode::NOT_FOUND, Fault::new("not_found", &message))
 }

@@ -8,13 +8,17 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+use crate::proxy::body::{self, Head};
+use crate::proxy::call::context::Ctx;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{wrong, BodyError, Operation};
@@ -25,8 +29,9 @@ use super::shapes::MAX_OBJECT_BYTES;
 use super::submit::line_call;
 use super::JobCall;
 use crate::http::ApiError;
+use crate::proxy::answer::{self, Fault};
 use crate::proxy::door::Door;
-use crate::proxy::{answer, forward, multipart, provider, wire};
+use crate::proxy::{forward, multipart, provider, wire};
 use crate::quota::catalog::Catalog;
 use crate::quota::{job_key, BatchFile, FileRecord};
 
@@ -46,12 +51,47 @@ struct Summed {
     wrong: Option<(u64, String)>,
 }
 
-/// Streams an upload to the provider, pricing a batch file's lines on the way.
-pub(super) async fn upload(at: JobCall<'_>, mut payload: web::Payload) -> Result<HttpResponse, ApiError> {
+/// The chunks of an upload on their way to the provider's request.
+type Chunks = mpsc::Sender<Result<Bytes, io::Error>>;
+/// The provider's request, sent as its chunks come.
+type Sent = tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>;
+
+/// Streams an upload to the provider, pricing a batch file's lines on the way, and records the
+/// file it names as its uploader's.
+pub(super) async fn upload(at: JobCall<'_>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let JobCall { door, req, ctx } = at;
     let limit = door.max_upload_bytes;
-    let crate::proxy::body::Head { boundary, declared } = crate::proxy::body::head(req, limit)?;
-    let too_large = || crate::proxy::body::too_large(limit);
+    let Head { boundary, declared } = body::head(req, limit)?;
+    let (tx, sending) = send(req, ctx, declared)?;
+    let passing = Passing {
+        tx,
+        reader: Reader::new(&boundary, door.max_body_bytes),
+        counting: Counting {
+            door,
+            project: &ctx.caller.project,
+            upstream: ctx.target.upstream.clone(),
+            catalog: door.gateway.node().catalog().clone(),
+        },
+        limit,
+        idle: ctx.upstream().timeouts.idle,
+    };
+    let reader = passing.stream(payload).await?;
+    let response = match tokio::time::timeout(ctx.upstream().timeouts.first_byte, sending).await {
+        Ok(Ok(Ok(response))) => response,
+        _ => {
+            let message = format!("the provider ({}) gave no answer to the upload", ctx.upstream().name);
+            let fault = Fault::new("upstream_unreachable", &message);
+            return Ok(answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, fault));
+        }
+    };
+    if !response.status().is_success() {
+        return Ok(door.pass(ctx, response));
+    }
+    record(at, &reader, response).await
+}
+
+/// Starts the provider's request, its body the chunks sent down the channel it returns.
+fn send(req: &HttpRequest, ctx: &Ctx, declared: Option<u64>) -> Result<(Chunks, Sent), ApiError> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let mut builder = forward::request(req, ctx)
@@ -60,83 +100,103 @@ pub(super) async fn upload(at: JobCall<'_>, mut payload: web::Payload) -> Result
     if let Some(length) = declared {
         builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
     }
-    let sending = tokio::spawn(builder.send());
-    let broken = |why: &str| Err(io::Error::other(why.to_string()));
-    let mut reader = Reader::new(&boundary, door.max_body_bytes);
-    let counting = Counting {
-        door,
-        project: &ctx.caller.project,
-        upstream: ctx.target.upstream.clone(),
-        catalog: door.gateway.node().catalog().clone(),
-    };
-    let idle = ctx.upstream().timeouts.idle;
-    let (mut held, mut total) = (None::<Bytes>, 0u64);
-    let mut provider_left = false;
-    loop {
-        let chunk = match tokio::time::timeout(idle, payload.next()).await {
-            Ok(None) => break,
-            Ok(Some(Ok(chunk))) => chunk,
-            Ok(Some(Err(_))) | Err(_) => {
-                let _ = tx.send(broken("the caller's upload broke off")).await;
-                return Err(ApiError::invalid(
-                    "body",
-                    "the upload broke off before its end; nothing was uploaded",
-                ));
+    Ok((tx, tokio::spawn(builder.send())))
+}
+
+/// An upload on its way: the channel to the provider's request, the form as it passes, what
+/// counting a batch file's lines needs, the most the node forwards, and how long a chunk of
+/// the caller's may take.
+struct Passing<'a> {
+    tx: Chunks,
+    reader: Reader,
+    counting: Counting<'a>,
+    limit: u64,
+    idle: Duration,
+}
+
+/// How the caller's upload went through: read to its end (its last chunk held back for the
+/// verdict), or the provider answered before its end (a refusal: its answer is the caller's).
+enum Passed {
+    Read(Option<Bytes>),
+    ProviderLeft,
+}
+
+impl Passing<'_> {
+    /// Sends the upload through, its last chunk once the whole is found fit; the reader back,
+    /// with what it read, and the provider's request ended.
+    async fn stream(mut self, mut payload: web::Payload) -> Result<Reader, ApiError> {
+        if let Passed::Read(last) = self.pass(&mut payload).await? {
+            self.conclude(last).await?;
+        }
+        Ok(self.reader)
+    }
+
+    /// Passes the caller's chunks on, one behind, reading the form and counting a batch file's
+    /// lines as they go.
+    async fn pass(&mut self, payload: &mut web::Payload) -> Result<Passed, ApiError> {
+        let (mut held, mut total) = (None::<Bytes>, 0u64);
+        loop {
+            let chunk = match tokio::time::timeout(self.idle, payload.next()).await {
+                Ok(None) => return Ok(Passed::Read(held)),
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(Some(Err(_))) | Err(_) => {
+                    let err = ApiError::invalid("body", "the upload broke off before its end; nothing was uploaded");
+                    return self.break_off("the caller's upload broke off", err).await;
+                }
+            };
+            total += chunk.len() as u64;
+            if total > self.limit {
+                return self.break_off("too large", body::too_large(self.limit)).await;
             }
-        };
-        total += chunk.len() as u64;
-        if total > limit {
-            let _ = tx.send(broken("too large")).await;
-            return Err(too_large());
-        }
-        if let Err(err) = reader.feed(&chunk) {
-            let _ = tx.send(broken("not a form")).await;
-            return Err(ApiError::invalid(err.field, err.detail));
-        }
-        if reader.pending_bytes >= COUNT_BYTES {
-            if let Err(err) = counting.count(&mut reader).await {
-                let _ = tx.send(broken("refused")).await;
-                return Err(err);
+            if let Err(err) = self.reader.feed(&chunk) {
+                return self
+                    .break_off("not a form", ApiError::invalid(err.field, err.detail))
+                    .await;
             }
-        }
-        if let Some(before) = held.replace(chunk) {
-            if tx.send(Ok(before)).await.is_err() {
-                // The provider answered before the upload's end (a refusal): its answer is the caller's.
-                provider_left = true;
-                break;
+            if self.reader.pending_bytes >= COUNT_BYTES {
+                if let Err(err) = self.counting.count(&mut self.reader).await {
+                    return self.break_off("refused", err).await;
+                }
+            }
+            if let Some(before) = held.replace(chunk) {
+                if self.tx.send(Ok(before)).await.is_err() {
+                    return Ok(Passed::ProviderLeft);
+                }
             }
         }
     }
-    if !provider_left {
-        let verdict = match reader.form.done() {
+
+    /// The upload read to its end: its `last` chunk goes once the form is whole and a batch
+    /// file's every line priced, else the provider's request is broken off.
+    async fn conclude(&mut self, last: Option<Bytes>) -> Result<(), ApiError> {
+        let verdict = match self.reader.form.done() {
             false => Err(ApiError::invalid("body", "ended before its closing boundary")),
-            true => counting.count(&mut reader).await.and_then(|()| reader.verdict()),
+            true => self
+                .counting
+                .count(&mut self.reader)
+                .await
+                .and_then(|()| self.reader.verdict()),
         };
         if let Err(err) = verdict {
-            let _ = tx.send(broken("refused")).await;
-            return Err(err);
+            return self.break_off("refused", err).await;
         }
-        if let Some(last) = held {
-            let _ = tx.send(Ok(last)).await;
+        if let Some(last) = last {
+            let _ = self.tx.send(Ok(last)).await;
         }
+        Ok(())
     }
-    drop(tx);
-    let response = match tokio::time::timeout(ctx.upstream().timeouts.first_byte, sending).await {
-        Ok(Ok(Ok(response))) => response,
-        _ => {
-            let message = format!("the provider ({}) gave no answer to the upload", ctx.upstream().name);
-            return Ok(answer::error(
-                ctx.wire(),
-                actix_web::http::StatusCode::BAD_GATEWAY,
-                "upstream_unreachable",
-                &message,
-                None,
-            ));
-        }
-    };
-    if !response.status().is_success() {
-        return Ok(door.pass(ctx, response));
+
+    /// Breaks off the provider's request (`why`, its error) and refuses the caller with `err`.
+    async fn break_off<T>(&self, why: &str, err: ApiError) -> Result<T, ApiError> {
+        let _ = self.tx.send(Err(io::Error::other(why.to_string()))).await;
+        Err(err)
     }
+}
+
+/// The provider's answer to an upload it took, passed on, and the file it names recorded as
+/// its uploader's (a batch file's with its lines' sum), for its reads.
+async fn record(at: JobCall<'_>, reader: &Reader, response: reqwest::Response) -> Result<HttpResponse, ApiError> {
+    let JobCall { door, ctx, .. } = at;
     let mut reply = provider::head(&response);
     let Ok(body) = provider::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
         return Ok(reply.finish());

@@ -7,10 +7,13 @@ mod anthropic;
 mod gemini;
 mod openai;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
+use super::call::context::Target;
 use super::call::jobs::{self, JobPath};
-use super::call::upstream::Kind;
+use super::call::upstream::{Kind, Upstream};
 use super::call::wire::{Counted, Event, Final, Free, Route, Wire};
 use super::call::Operation;
 use super::paths;
@@ -76,6 +79,22 @@ pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &
         }
     }
     None
+}
+
+/// The call's target on `upstream` for `method` at `path` (plain, as it will be forwarded),
+/// or the path back when the upstream does not forward it. The identify phase names the first
+/// target so, and a routed call's chain each next one.
+pub(crate) fn target(upstream: Arc<Upstream>, method: &str, path: String) -> Result<Target, String> {
+    let wire = upstream.wire;
+    let Some(route) = route(wire, &upstream.passthrough, method, &path) else {
+        return Err(path);
+    };
+    Ok(Target {
+        upstream,
+        wire,
+        route,
+        path,
+    })
 }
 
 /// The wire format of an upstream kind.
