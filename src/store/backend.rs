@@ -215,7 +215,18 @@ impl Backend {
                     .map(|u| u.trim().to_string())
                     .filter(|u| !u.is_empty())
                     .collect();
-                let client = ClusterClient::new(urls).map_err(|e| unavailable(&e))?;
+                // A node that dies makes the client refresh its map of the slots, and every
+                // call waits for it. Each attempt on a node is bounded by the command timeout,
+                // and a call is retried twice (enough to follow a redirect after a failover), not
+                // sixteen times, each retry to a dead node another refresh: the dead shard's
+                // calls answer 503 at once, and the other shards' calls are not held behind a
+                // storm of refreshes.
+                let client = ClusterClient::builder(urls)
+                    .connection_timeout(command_timeout)
+                    .response_timeout(command_timeout)
+                    .retries(2)
+                    .build()
+                    .map_err(|e| unavailable(&e))?;
                 Ok(Backend::Cluster(Arc::new(LazyCluster {
                     client,
                     connection: OnceCell::new(),
@@ -282,6 +293,26 @@ impl Conn {
                 let cmd = cmd();
                 self.req_packed_command(&cmd).await
             }
+        }
+    }
+}
+
+impl Conn {
+    /// `WAIT replicas ms` on the server that took the last write to `key`'s slot, after it on
+    /// the same connection: in a Cluster the slot's master alone (a `WAIT` with no key would go
+    /// to every master and answer the least of them, so one shard's trouble would stop every
+    /// shard's writes); elsewhere the one server. Answers how many replicas have the write.
+    pub(crate) async fn wait_replicas(&mut self, key: &str, replicas: u32, ms: u64) -> redis::RedisResult<u32> {
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(replicas).arg(ms);
+        match self {
+            Conn::Cluster(c) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let master = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
+                Ok(redis::from_redis_value(c.route_command(wait, routing).await?)?)
+            }
+            _ => wait.query_async(self).await,
         }
     }
 }

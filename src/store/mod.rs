@@ -72,7 +72,7 @@ pub(crate) use scripts::{
 };
 pub(crate) use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 
-use layout::Layout;
+use layout::{Layout, UserKeys};
 
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::KeyValue;
@@ -116,9 +116,20 @@ impl StoreError {
 }
 
 /// Error codes by which Redis says it cannot serve now but will soon (loading its data after a
-/// restart, a script running too long, a primary or cluster being chosen): answered as an
-/// unreachable Redis is, 503 with Retry-After, never as an internal error.
-const NOT_NOW: [&str; 5] = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"];
+/// restart, a script running too long, a primary or cluster being chosen, a primary left with
+/// fewer replicas than its `min-replicas-to-write`, a redirect the Cluster client stopped
+/// following while slots move in a failover): answered as an unreachable Redis is, 503 with
+/// Retry-After, never as an internal error.
+const NOT_NOW: [&str; 8] = [
+    "LOADING",
+    "BUSY",
+    "MASTERDOWN",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "NOREPLICAS",
+    "MOVED",
+    "ASK",
+];
 
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {
@@ -223,19 +234,21 @@ impl Store {
         self.traces = traces;
     }
 
-    /// After a writing script, on the same connection: with `QG_REDIS_WAIT_REPLICAS`, waits
-    /// until that many replicas have the write, and refuses to acknowledge it (503) otherwise,
-    /// so a failover cannot lose an acknowledged write.
-    async fn replicate(&self, conn: &mut Conn) -> Result<(), StoreError> {
+    /// After a writing script to `keys`' slot, on the same connection: with
+    /// `QG_REDIS_WAIT_REPLICAS`, waits until that many replicas of the shard that took the write
+    /// have it, and refuses to acknowledge it (503) otherwise, so a failover cannot lose an
+    /// acknowledged write. Only that shard's users wait when its replicas lag.
+    async fn replicate(&self, conn: &mut Conn, keys: &UserKeys) -> Result<(), StoreError> {
         if self.wait_replicas == 0 {
             return Ok(());
         }
         let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
-        let acked: u32 = redis::cmd("WAIT")
-            .arg(self.wait_replicas)
-            .arg(wait_ms)
-            .query_async(conn)
-            .await?;
+        // A wait that fails (its node became a replica in a failover) confirms nothing: the
+        // write is not acknowledged, and a retry with its Idempotency-Key answers it.
+        let acked = conn
+            .wait_replicas(keys.res(), self.wait_replicas, wait_ms)
+            .await
+            .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
         if acked < self.wait_replicas {
             return Err(StoreError::Unavailable(
                 format!("the write reached {acked} of {} replicas in time", self.wait_replicas).into(),
@@ -244,15 +257,16 @@ impl Store {
         Ok(())
     }
 
-    /// A writing script: timed for the latency histogram, then replicated when configured.
-    async fn write<T, F, Fut>(&self, script: &'static str, op: F) -> Result<T, StoreError>
+    /// A writing script to `keys`' slot: timed for the latency histogram, then replicated when
+    /// configured.
+    async fn write<T, F, Fut>(&self, script: &'static str, keys: &UserKeys, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<(T, Conn), StoreError>>,
     {
         self.timed(script, |conn| async move {
             let (reply, mut conn) = op(conn).await?;
-            self.replicate(&mut conn).await?;
+            self.replicate(&mut conn, keys).await?;
             Ok(reply)
         })
         .await

@@ -10,6 +10,7 @@ mod levels;
 mod proxy_commits;
 mod redis_down;
 mod sentinel;
+mod shard_wait;
 mod shutdown;
 mod skew;
 mod slowlog;

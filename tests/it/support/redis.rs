@@ -149,9 +149,14 @@ impl TestRedis {
 
     /// Sends one command and reads the reply.
     pub fn query<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        self.try_query(args).expect("the test redis answers")
+    }
+
+    /// Sends one command and reads the reply or the error.
+    pub fn try_query<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> ::redis::RedisResult<T> {
         let client = ::redis::Client::open(self.url()).expect("a redis url");
         let mut conn = client.get_connection().expect("a connection to the test redis");
-        command(args).query(&mut conn).expect("the test redis answers")
+        command(args).query(&mut conn)
     }
 
     /// Stops the server now (SHUTDOWN NOSAVE) and waits until the port is closed.
@@ -167,6 +172,21 @@ impl TestRedis {
         let pid = std::fs::read_to_string(self.dir.join("redis.pid")).expect("the redis pid file");
         let _ = Command::new("kill").arg("-9").arg(pid.trim()).status();
         self.wait_until_gone();
+    }
+
+    /// Stops the server's process (SIGSTOP) without closing its connections, as a machine that
+    /// stalls would; `resume` lets it go on.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = std::fs::read_to_string(self.dir.join("redis.pid")).expect("the redis pid file");
+        let _ = Command::new("kill").arg(signal).arg(pid.trim()).status();
     }
 
     fn wait_until_gone(&self) {
@@ -342,9 +362,12 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub fn start() -> TestCluster {
-        let nodes: Vec<TestRedis> = (0..3)
-            .map(|_| TestRedis::start_with(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]))
-            .collect();
+        TestCluster::create(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
+    }
+
+    /// Three masters started with these options, holding every slot between them.
+    fn create(options: &[&str]) -> TestCluster {
+        let nodes: Vec<TestRedis> = (0..3).map(|_| TestRedis::start_with(options)).collect();
         for node in &nodes {
             let _ = std::fs::remove_file(node.dir.join("nodes.conf"));
         }
@@ -375,6 +398,46 @@ impl TestCluster {
 
     pub fn url(&self) -> String {
         self.nodes.iter().map(TestRedis::url).collect::<Vec<_>>().join(",")
+    }
+
+    /// A 3-master cluster whose master i has `replicas[i]` replicas (in `replicas`, by master),
+    /// each node failing over after `node_timeout_ms` of silence.
+    pub fn with_replicas(node_timeout_ms: u32, replicas: [usize; 3]) -> (TestCluster, Vec<Vec<TestRedis>>) {
+        let timeout = node_timeout_ms.to_string();
+        let options = ["--cluster-enabled", "yes", "--cluster-node-timeout", timeout.as_str()];
+        let cluster = TestCluster::create(&options);
+        let mut all = Vec::new();
+        for (master, count) in cluster.nodes.iter().zip(replicas) {
+            let id: String = master.query(&["CLUSTER", "MYID"]);
+            let mine: Vec<TestRedis> = (0..count).map(|_| TestRedis::start_with(&options)).collect();
+            for replica in &mine {
+                let _ = std::fs::remove_file(replica.dir.join("nodes.conf"));
+                let _: String = replica.query(&["CLUSTER", "MEET", "127.0.0.1", &master.port.to_string()]);
+                let deadline = Instant::now() + Duration::from_secs(20);
+                // It can follow the master once it knows it (gossip takes a beat).
+                while replica
+                    .query::<String>(&["CLUSTER", "NODES"])
+                    .lines()
+                    .all(|l| !l.starts_with(&id))
+                    || replica.try_query::<()>(&["CLUSTER", "REPLICATE", &id]).is_err()
+                {
+                    assert!(Instant::now() < deadline, "a replica did not join its master");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            all.push(mine);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for replica in all.iter().flatten() {
+            while !replica
+                .query::<String>(&["INFO", "replication"])
+                .contains("master_link_status:up")
+            {
+                assert!(Instant::now() < deadline, "a replica did not sync");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        (cluster, all)
     }
 }
 
