@@ -6,6 +6,7 @@
 //! and rolls it back.
 
 mod fleet;
+mod load;
 mod rolling;
 
 use std::process::Stdio;
