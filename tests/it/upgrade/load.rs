@@ -145,7 +145,7 @@ async fn call(fleet: &Fleet, load: &Load, w: usize, n: usize) {
         load.failed("reserve", &held);
         return;
     }
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         repeat(fleet, load, &held, ("/v1/reserve", Some(body), &idem)).await;
     }
     if held.2["allowed"] != true {
