@@ -68,9 +68,10 @@ pub struct Config {
     #[arg(long, env = "QG_WORKERS", default_value_t = 0)]
     pub workers: usize,
 
-    /// On SIGTERM, how long /readyz answers 503 before the server stops taking requests, so
-    /// a load balancer can move traffic away (milliseconds).
-    #[arg(long, env = "QG_DRAIN_MS", default_value_t = 0)]
+    /// On SIGTERM, how long /readyz answers 503 while the node still serves, before it stops
+    /// taking requests and lets those in flight finish, so a load balancer can move traffic
+    /// away first (milliseconds; 0 stops at once).
+    #[arg(long, env = "QG_DRAIN_MS", default_value_t = 5_000)]
     pub drain_ms: u64,
 
     /// Deliver webhooks to plain http URLs too (https only by default).

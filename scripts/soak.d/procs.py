@@ -100,6 +100,8 @@ def gateway_env(port, redis_port, root_token, retention_s):
         "QG_LISTEN": f"127.0.0.1:{port}",
         "QG_REDIS_URL": f"redis://127.0.0.1:{redis_port}",
         "QG_ROOT_TOKEN": root_token,
+        # Stopped at the end of the run only: no drain to wait for.
+        "QG_DRAIN_MS": "0",
         # The receiver is on loopback and speaks plain HTTP.
         "QG_WEBHOOK_ALLOW_HTTP": "true",
         "QG_WEBHOOK_ALLOW_PRIVATE": "true",

@@ -808,6 +808,7 @@ async fn a_short_root_token_is_warned_about_at_start_up() {
             )
             .env("QG_KEY_PREFIX", &app.prefix)
             .env("QG_ROOT_TOKEN", token)
+            .env("QG_DRAIN_MS", "0")
             .env("QG_LOG_FORMAT", "json")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

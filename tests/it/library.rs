@@ -107,7 +107,7 @@ fn alerts_fired_by_one_call_are_not_answered_by_the_next_and_the_same_call_answe
 }
 
 /// Every server the shared Redis has (each primary of a cluster).
-fn servers() -> Vec<String> {
+pub(crate) fn servers() -> Vec<String> {
     use crate::support::redis::Shared;
     match shared() {
         Shared::Standalone(redis) => vec![redis.url()],
@@ -115,7 +115,7 @@ fn servers() -> Vec<String> {
     }
 }
 
-fn libraries_on(url: &str) -> Vec<String> {
+pub(crate) fn libraries_on(url: &str) -> Vec<String> {
     let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
     let listed: Vec<Vec<Value>> = redis::cmd("FUNCTION").arg("LIST").query(&mut conn).unwrap();
     listed

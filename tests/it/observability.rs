@@ -97,6 +97,7 @@ async fn logs_carry_every_request_and_no_secret() {
         )
         .env("QG_KEY_PREFIX", &app.prefix)
         .env("QG_ROOT_TOKEN", &app.root_token)
+        .env("QG_DRAIN_MS", "0")
         .env("QG_LOG_FORMAT", "json")
         .env("RUST_LOG", "debug")
         .stdin(Stdio::null())

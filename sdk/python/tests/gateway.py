@@ -152,7 +152,7 @@ def start_gateway(redis_url: str, log_dir: Path, ready: bool = True,
     # In a cluster run every gateway is in cluster mode, even one pointed at a Redis that is not there.
     mode = {"QG_REDIS_MODE": "cluster"} if CLUSTER else {}
     env = dict(os.environ, **mode, QG_LISTEN=f"127.0.0.1:{port}", QG_REDIS_URL=redis_url, QG_ROOT_TOKEN=root,
-               QG_LOG_FORMAT="json", RUST_LOG="warn",
+               QG_LOG_FORMAT="json", RUST_LOG="warn", QG_DRAIN_MS="0",
                # The tests' webhook receivers listen on loopback over plain http.
                QG_WEBHOOK_ALLOW_HTTP="true", QG_WEBHOOK_ALLOW_PRIVATE="true",
                QG_WEBHOOK_RETRY_SCALE="0.001", **(extra_env or {}))

@@ -67,6 +67,7 @@ export async function startGateway(redisUrl, { ready = true, env = {} } = {}) {
       QG_LISTEN: `127.0.0.1:${port}`,
       QG_REDIS_URL: redisUrl,
       QG_ROOT_TOKEN: rootToken,
+      QG_DRAIN_MS: "0",
       QG_LOG_FORMAT: "json",
       RUST_LOG: "warn",
       // The tests' webhook receivers listen on loopback over plain http.

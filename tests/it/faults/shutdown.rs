@@ -1,4 +1,5 @@
-//! Graceful shutdown: SIGTERM turns /readyz to 503, requests in flight finish, the managed
+//! Graceful shutdown: SIGTERM turns /readyz to 503 at once (the default drain, no QG_DRAIN_MS
+//! set), requests in flight finish and new ones are still served while it lasts, the managed
 //! Redis stops cleanly, and the process exits 0.
 
 use std::io::{Read, Write};
@@ -10,7 +11,7 @@ use crate::support::redis::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a fault test: scripts/test runs these alone, serially"]
-async fn sigterm_drains_finishes_in_flight_requests_and_exits_zero() {
+async fn sigterm_drains_by_default_finishes_in_flight_requests_and_exits_zero() {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("qg-shutdown-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -18,7 +19,7 @@ async fn sigterm_drains_finishes_in_flight_requests_and_exits_zero() {
         .env("QG_LISTEN", format!("127.0.0.1:{port}"))
         .env("QG_DATA_DIR", &dir)
         .env("QG_ROOT_TOKEN", "root-shutdown")
-        .env("QG_DRAIN_MS", "1500")
+        .env_remove("QG_DRAIN_MS")
         .env_remove("QG_REDIS_URL")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -65,6 +66,14 @@ async fn sigterm_drains_finishes_in_flight_requests_and_exits_zero() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let draining = client.get(format!("{address}/readyz")).send().await.unwrap();
     assert_eq!(draining.status(), 503, "draining nodes leave the load balancer");
+    // A balancer that has not noticed yet is still served.
+    let served = client
+        .get(format!("{address}/v1/projects"))
+        .bearer_auth("root-shutdown")
+        .send()
+        .await
+        .expect("a request during the drain is served");
+    assert_eq!(served.status(), 200, "the node serves through its drain");
 
     in_flight.write_all(&body[5..]).unwrap();
     let mut answer = String::new();

@@ -14,6 +14,8 @@ pub fn gateway_process(port: u16, target: &Target, prefix: &str, root: &str, env
         _ => "standalone",
     };
     Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        // No drain on a stop unless the test asks for one (`env` may set it).
+        .env("QG_DRAIN_MS", "0")
         .envs(env.iter().copied())
         .env("QG_LISTEN", format!("127.0.0.1:{port}"))
         .env("QG_REDIS_URL", &target.url)

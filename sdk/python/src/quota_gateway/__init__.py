@@ -32,7 +32,7 @@ from .types import (Approval, ApprovalPage, Balance, BatchPrices, Catalog, Catal
 from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEventData, QuotaEvent, QuotaEventData, Scope,
                        WebhookEvent, WebhookTestEvent, sign_webhook, verify_webhook)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "KEEP", "AlternativeParams", "Allowed", "Approval", "ApprovalEvent", "ApprovalEventData", "ApprovalPage",

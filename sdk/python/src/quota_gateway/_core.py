@@ -19,7 +19,7 @@ from .errors import QuotaGatewayError
 
 T = TypeVar("T")
 
-USER_AGENT = "quota-gateway-python/0.1.0"
+USER_AGENT = "quota-gateway-python/0.2.0"
 # Answers a proxy or the gateway gives while it cannot decide: retried, whatever the body.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # A gateway that never received the request cannot have run it.

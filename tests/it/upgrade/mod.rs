@@ -1,8 +1,13 @@
-//! A rolling upgrade: a node of an earlier build (`QG_OLD_BIN`, which scripts/upgrade-from
-//! builds; by default the last build whose data plane ran with EVALSHA) and a node of this one
-//! serve the same users on one Redis, each answering calls about reservations the other made.
-//! No answer is wrong: the quota is never exceeded, every admit is counted once, both nodes
-//! read the same usage, and the ledger says what the counters say.
+//! Upgrades: a node of the previous release (`QG_OLD_BIN`, which scripts/upgrade-from builds
+//! from the commit `.previous-release` names) and a node of this build serve the same users on
+//! one Redis, each answering calls about reservations the other made. No answer is wrong: the
+//! quota is never exceeded, every admit is counted once, both nodes read the same usage, and
+//! the ledger says what the counters say. `rolling` upgrades a fleet node by node under load
+//! and rolls it back.
+
+mod fleet;
+mod load;
+mod rolling;
 
 use std::process::Stdio;
 
@@ -13,10 +18,10 @@ use serde_json::json;
 use crate::support::redis::{free_port, shared};
 use crate::support::{spawn_app, spawn_app_on, TestApp};
 
-/// The earlier build's node on the shared Redis, under `like`'s prefix and root token.
+/// The previous release's node on the shared Redis, under `like`'s prefix and root token.
 async fn old_node(like: &TestApp) -> (TestApp, tokio::process::Child) {
     let bin = std::env::var("QG_OLD_BIN")
-        .expect("QG_OLD_BIN: the earlier build's binary (scripts/upgrade-from builds it; scripts/test sets it)");
+        .expect("QG_OLD_BIN: the previous release's binary (scripts/upgrade-from builds it; scripts/test sets it)");
     let port = free_port();
     let target = shared().target();
     let child = tokio::process::Command::new(bin)
