@@ -29,8 +29,9 @@ pub struct Config {
     #[arg(long, env = "QG_SENTINEL_MASTER", default_value = "mymaster")]
     pub sentinel_master: String,
 
-    /// After each write, wait until this many replicas have it; a write they do not confirm in
-    /// time is answered 503, so a failover never loses an acknowledged write (0: do not wait).
+    /// After each write, wait until this many replicas of the shard that took it have it; a
+    /// write they do not confirm in time is answered 503, so a failover never loses an
+    /// acknowledged write (0: do not wait).
     #[arg(
         long = "redis-wait-replicas",
         alias = "wait-replicas",
