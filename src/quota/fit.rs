@@ -167,9 +167,8 @@ fn curve(measure: &Measure, input: &EventInput, min: Milli) -> Curve {
         // Drawn from the same numbers `amount` rounds: any other reading is no curve.
         (measure.amount(quantity, &metadata).ok()?.0 == u64::try_from(n.div_ceil(d)).ok()?).then_some(n)
     };
-    let Some((_, denominator)) = measure.fraction(input.quantity, &input.metadata) else {
-        return Curve::default();
-    };
+    // (A measure with no fraction draws no piece: the call is granted its least.)
+    let denominator = measure.fraction(input.quantity, &input.metadata).map_or(1, |(_, d)| d);
     let quantity_line = match kind {
         Elastic::Quantity => (0, 1),
         Elastic::Output if input.quantity.0 >= full.0 => (input.quantity.0 - full.0, TOKEN),
