@@ -74,11 +74,10 @@ register('reserve', 'writes', (function()
       return {'stale'}
     end
 
-    -- 3. Read: a step's run and a run's start as the node names them (runs.lua; nil for a
-    -- reserve that is neither), then the counters, expired holds back first (reserving.lua).
-    -- 4. Decide: every group checked before anything is written (an attempt after the first of
-    -- an original action, its chain's caps too: fallbacks.lua). An alternative denied with
-    -- another after it is kept (`passed`) and the next read and decided, until one admits.
+    -- 3. Read: a step's run and a run's start as the node names them (runs.lua; nil for neither), then the
+    -- counters, expired holds back first (reserving.lua). 4. Decide: every group checked before anything is
+    -- written (an attempt after the first of an action, its chain's caps too: fallbacks.lua), then the record's
+    -- blanks filled (fits.lua); an alternative denied with another after it is kept (`passed`), the next tried.
     local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - END_STEP], ARGV[#ARGV - END_START], ARGV[alt_arg + ALT_RECORD], 1, nil, false
     local chain, run, counters, admits, admitted, fired_at, open, open_before, gave, fields, reply, allowed, short = F.of(c, ARGV[#ARGV - END_FALLBACK], m)
     while true do
@@ -92,10 +91,7 @@ register('reserve', 'writes', (function()
       if short then
         return short
       end
-      -- The record's blanks filled once decided: what a clamp granted, or what was asked.
-      if holds.fits then
-        tail = FIT.fill(tail, holds, allowed)
-      end
+      tail = holds.fits and FIT.fill(tail, holds, allowed) or tail
       if allowed == 1 or a == m then
         break
       end
