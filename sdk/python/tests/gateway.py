@@ -155,7 +155,13 @@ def start_gateway(redis_url: str, log_dir: Path, ready: bool = True,
                QG_LOG_FORMAT="json", RUST_LOG="warn", QG_DRAIN_MS="0",
                # The tests' webhook receivers listen on loopback over plain http.
                QG_WEBHOOK_ALLOW_HTTP="true", QG_WEBHOOK_ALLOW_PRIVATE="true",
-               QG_WEBHOOK_RETRY_SCALE="0.001", **(extra_env or {}))
+               QG_WEBHOOK_RETRY_SCALE="0.001")
+    # Beside other suites (scripts/test), Redis may be silent longer than the node's 250 ms for
+    # want of a core: the Rust suites' allowance, unless a test names its own.
+    allowance = os.environ.get("QG_TEST_COMMAND_TIMEOUT_MS")
+    if allowance and "QG_COMMAND_TIMEOUT_MS" not in os.environ:
+        env["QG_COMMAND_TIMEOUT_MS"] = allowance
+    env.update(extra_env or {})
     log = log_dir / f"gateway-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(BINARY)], env=env, stdout=out, stderr=subprocess.STDOUT)
