@@ -216,14 +216,14 @@ impl Backend {
                     .filter(|u| !u.is_empty())
                     .collect();
                 // A node that dies makes the client refresh its map of the slots, and every
-                // call waits for it. Each attempt on a node is bounded by the command timeout,
-                // and a call is retried twice (enough to follow a redirect after a failover), not
+                // call waits for it. A connection attempt is bounded by the command timeout, and
+                // a call is retried twice (enough to follow a redirect after a failover), not
                 // sixteen times, each retry to a dead node another refresh: the dead shard's
                 // calls answer 503 at once, and the other shards' calls are not held behind a
-                // storm of refreshes.
+                // storm of refreshes. No response timeout: the client would send a slow write
+                // again, and `Store::run` bounds the wait itself.
                 let client = ClusterClient::builder(urls)
                     .connection_timeout(command_timeout)
-                    .response_timeout(command_timeout)
                     .retries(2)
                     .build()
                     .map_err(|e| unavailable(&e))?;
