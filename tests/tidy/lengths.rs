@@ -20,7 +20,35 @@ pub fn functions(source: &str) -> Vec<Function> {
     let code = rust_parts(source).code;
     let bytes = code.as_bytes();
     let lines = Lines::of(&code);
-    let tested = tested(&code);
+    let mut found = Vec::new();
+    for item in fn_items(&code) {
+        // A declaration without a body (in a trait, or extern) ends at `;`.
+        let Some(close) = body_start(bytes, item.after).and_then(|open| matching(bytes, open)) else {
+            continue;
+        };
+        let line = lines.at(item.start);
+        found.push(Function {
+            name: item.name.to_owned(),
+            line,
+            lines: lines.at(close) - line + 1,
+        });
+    }
+    found
+}
+
+/// A function's `fn` in blanked code: where the keyword starts, where it ends, and the name
+/// after it.
+pub struct FnItem<'a> {
+    pub start: usize,
+    pub after: usize,
+    pub name: &'a str,
+}
+
+/// Every `fn` of `code` (comments and strings blanked) that names a function not under
+/// `#[cfg(test)]`: what the length and the parameter checks both read.
+pub fn fn_items(code: &str) -> Vec<FnItem<'_>> {
+    let bytes = code.as_bytes();
+    let tested = tested(code);
     let mut found = Vec::new();
     let mut at = 0;
     while let Some(offset) = code[at..].find("fn") {
@@ -33,19 +61,7 @@ pub fn functions(source: &str) -> Vec<Function> {
         if word_before || tested.iter().any(|r| r.contains(&start)) {
             continue;
         }
-        // A declaration without a body (in a trait, or extern) ends at `;`.
-        let Some(open) = body_start(bytes, at) else {
-            continue;
-        };
-        let Some(close) = matching(bytes, open) else {
-            continue;
-        };
-        let line = lines.at(start);
-        found.push(Function {
-            name: name.to_owned(),
-            line,
-            lines: lines.at(close) - line + 1,
-        });
+        found.push(FnItem { start, after: at, name });
     }
     found
 }
@@ -55,7 +71,7 @@ pub fn is_ident(b: u8) -> bool {
 }
 
 /// The name after `fn` when `rest` (what follows the keyword) names one: `fn(u8)` is a type.
-pub fn name_after(rest: &str) -> Option<&str> {
+fn name_after(rest: &str) -> Option<&str> {
     let trimmed = rest.trim_start();
     if trimmed.len() == rest.len() {
         return None;
@@ -99,7 +115,7 @@ fn matching(bytes: &[u8], open: usize) -> Option<usize> {
 }
 
 /// The spans of the items under `#[cfg(test)]`: from the attribute to the item's closing brace.
-pub fn tested(code: &str) -> Vec<Range<usize>> {
+fn tested(code: &str) -> Vec<Range<usize>> {
     let bytes = code.as_bytes();
     let mut spans = Vec::new();
     let mut at = 0;

@@ -4,7 +4,7 @@
 //! (`(hold, alive): (Hold, KeepAlive)`) is one parameter, as is a closure's type
 //! (`impl Fn(u8, u8)`); a closure itself is no function.
 
-use crate::lengths::{is_ident, name_after, tested};
+use crate::lengths::{fn_items, is_ident};
 use crate::source::{rust_parts, Lines};
 
 /// One function: its name, the line its `fn` is on (from 1), and its parameters, `self` aside.
@@ -21,26 +21,15 @@ pub fn signatures(source: &str) -> Vec<Signature> {
     let code = rust_parts(source).code;
     let bytes = code.as_bytes();
     let lines = Lines::of(&code);
-    let tested = tested(&code);
     let mut found = Vec::new();
-    let mut at = 0;
-    while let Some(offset) = code[at..].find("fn") {
-        let start = at + offset;
-        at = start + 2;
-        let word_before = start > 0 && is_ident(bytes[start - 1]);
-        let Some(name) = name_after(&code[at..]) else {
-            continue;
-        };
-        if word_before || tested.iter().any(|r| r.contains(&start)) {
-            continue;
-        }
-        let after_name = at + code[at..].find(name).unwrap_or(0) + name.len();
+    for item in fn_items(&code) {
+        let after_name = item.after + code[item.after..].find(item.name).unwrap_or(0) + item.name.len();
         let Some(list) = parameter_list(bytes, after_name) else {
             continue;
         };
         found.push(Signature {
-            name: name.to_owned(),
-            line: lines.at(start),
+            name: item.name.to_owned(),
+            line: lines.at(item.start),
             parameters: parameters(&code[list]),
         });
     }
