@@ -245,8 +245,9 @@ impl Store {
         let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
         // A wait that fails (its node became a replica in a failover) confirms nothing: the
         // write is not acknowledged, and a retry with its Idempotency-Key answers it.
-        let acked = conn
-            .wait_replicas(keys.res(), self.wait_replicas, wait_ms)
+        // Boxed: the Cluster's routed command makes its future large, and unboxed it would be
+        // part of (and copied with) every write's future, unreplicated ones included.
+        let acked = Box::pin(conn.wait_replicas(keys.res(), self.wait_replicas, wait_ms))
             .await
             .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
         if acked < self.wait_replicas {
@@ -314,10 +315,12 @@ impl Store {
         Fut: Future<Output = Result<T, StoreError>>,
     {
         self.metrics.bump(Fixed::RedisCalls);
-        let attempt = async {
+        // Pinned where it is made and lent to the bound: a script's future is kilobytes, and
+        // handing it over by value would copy it once more at every layer.
+        let attempt = std::pin::pin!(async {
             let conn = self.backend.get().await?;
             op(conn).await
-        };
+        });
         let longest = self.timeout.saturating_mul(progress::QUEUE_TIMEOUTS);
         let result = self
             .progress

@@ -151,11 +151,12 @@ impl Call {
         let lead = self.lead();
         let packed = [lead.as_slice(), self.keys.bytes.as_slice(), self.args.bytes.as_slice()];
         let value = match conn.send_packed(&packed, || self.cmd()).await?.extract_error() {
+            // Loading is rare and its futures are large: boxed, they stay out of every call's.
             Err(err) if lost(&err) => {
                 match &self.contract.runs {
-                    Runs::Function { .. } => load_library(conn).await?,
+                    Runs::Function { .. } => Box::pin(load_library(conn)).await?,
                     Runs::Eval(script) => {
-                        script.load_async(conn).await?;
+                        Box::pin(script.load_async(conn)).await?;
                     }
                 }
                 conn.send_packed(&packed, || self.cmd()).await?.extract_error()?
