@@ -10,6 +10,7 @@ sim.py: botocore is imported when a Bedrock call checks a signature, and nowhere
 from __future__ import annotations
 
 import argparse
+import re
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -66,6 +67,12 @@ class Cloud:
 
     def stream(self, h: Any, d: sim.Directives) -> sim.Stream:
         return sim.Stream(h, d)
+
+
+def version_taken(given: Any, cloud: str) -> bool:
+    """`anthropic_version` in a cloud's body: the cloud's own (`bedrock-2023-05-31`,
+    `vertex-2023-10-16`), or a dated version of Anthropic's API, which recent official clients send."""
+    return given == cloud or (isinstance(given, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", given) is not None)
 
 
 def find(handler: Any, method: str) -> Optional[Cloud]:

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 import sim
 
-from . import Cloud
+from . import Cloud, version_taken
 from .eventstream import BedrockStream, converse_usage
 
 CALL = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream)$")
@@ -118,7 +118,7 @@ class Bedrock(Cloud):
                 if key in body:
                     raise sim.SimError(400, f"Malformed input request: #: extraneous key [{key}] is not permitted, "
                                             "please reformat your input and try again.")
-            if body.get("anthropic_version") != INVOKE_VERSION:
+            if not version_taken(body.get("anthropic_version"), INVOKE_VERSION):
                 raise sim.SimError(400, "Malformed input request: #/anthropic_version: "
                                         f"expected {INVOKE_VERSION}, please reformat your input and try again.")
             inner = {k: v for k, v in body.items() if k != "anthropic_version"}

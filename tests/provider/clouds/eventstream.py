@@ -85,7 +85,7 @@ class BedrockStream(sim.Stream):
             self.stop = data["delta"].get("stop_reason") or self.stop
         if self.first is None:
             self.first = time.monotonic()
-        for name, payload in (self.conversed(data) if self.converse else self.chunked(data)):
+        for name, payload in (self.conversed(data) if self.converse else self.wrapped(data)):
             super().send(name, payload)
 
     def frame(self, event_name: Optional[str], data: str) -> bytes:
@@ -96,7 +96,7 @@ class BedrockStream(sim.Stream):
         return {"latencyMs": int((now - self.began) * 1000),
                 "firstByteLatency": int(((self.first or now) - self.began) * 1000)}
 
-    def chunked(self, data: Dict[str, Any]) -> List[Tuple[str, Any]]:
+    def wrapped(self, data: Dict[str, Any]) -> List[Tuple[str, Any]]:
         if data.get("type") == "ping":
             return []  # Bedrock sends no pings
         if data.get("type") == "message_stop":

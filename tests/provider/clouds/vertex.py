@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import sim
 
-from . import Cloud
+from . import Cloud, version_taken
 from .google_oauth import token_valid
 
 CALL = re.compile(r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/publishers/(google|anthropic)/models/"
@@ -45,7 +45,7 @@ class Vertex(Cloud):
         if self.provider == sim.GEMINI:
             h.dispatch(method, body, d)
             return
-        if body.get("anthropic_version") != VERTEX_VERSION:
+        if not version_taken(body.get("anthropic_version"), VERTEX_VERSION):
             raise sim.SimError(400, f"anthropic_version: Input should be '{VERTEX_VERSION}'")
         inner = {k: v for k, v in body.items() if k != "anthropic_version"}
         if self.model == "count-tokens":
