@@ -32,6 +32,7 @@ try:
     import boto3
     import botocore.config
     import botocore.exceptions
+    import google.auth.exceptions
     import google.auth.transport.requests
     import openai
     from google import genai
@@ -294,6 +295,81 @@ class Bedrock(CloudCase):
             final = stream.get_final_message()
         self.assertEqual(final.usage.output_tokens, 2)
         self.assertCounted(final.usage.input_tokens, final.usage.output_tokens)
+
+
+class Vertex(CloudCase):
+    def genai(self, on: Optional[Sim] = None) -> Any:
+        on = on or self.sim
+        return genai.Client(vertexai=True, project=PROJECT, location=LOCATION, credentials=self.credentials(on),
+                            http_options=genai.types.HttpOptions(base_url=on.base))
+
+    def test_gemini_generate_plain_and_streamed_and_count_tokens_with_a_minted_token(self) -> None:
+        client = self.genai()
+        found = client.models.generate_content(model="gemini-2.5-flash", contents="say hello to me")
+        usage = found.usage_metadata
+        assert usage is not None
+        self.assertEqual((found.text, usage.prompt_token_count, usage.candidates_token_count),
+                         ("tok0 tok1 tok2 tok3 tok4", 10, 5))
+        self.assertCounted(10, 5)
+        path = self.sim.stats()["requests"][-1]["path"]
+        self.assertEqual(path, f"/v1beta1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/"
+                               "gemini-2.5-flash:generateContent")
+        self.assertEqual(self.sim.stats()["clouds"]["tokens_minted"], 1)
+        self.sim.reset()
+        chunks = list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="say hello to me",
+                                                            config={"http_options": {"headers": {"x-sim": "output=3"}}}))
+        last = chunks[-1].usage_metadata
+        assert last is not None
+        self.assertEqual(("".join(c.text or "" for c in chunks), last.candidates_token_count), ("tok0 tok1 tok2", 3))
+        self.assertCounted(last.prompt_token_count or 0, last.candidates_token_count or 0)
+        self.assertEqual(client.models.count_tokens(model="gemini-2.5-flash", contents="say hello to me").total_tokens, 10)
+        self.assertNotIn("tokens_minted", self.sim.stats()["clouds"], "the token is used again while it lives")
+
+    def test_anthropic_vertex_plain_streamed_and_counted(self) -> None:
+        client = anthropic.AnthropicVertex(region=LOCATION, project_id=PROJECT, credentials=self.credentials(),
+                                           base_url=self.sim.base + "/v1", max_retries=0)
+        model = "claude-sonnet-4-5@20250929"
+        message = client.messages.create(model=model, max_tokens=100, messages=HELLO)  # type: ignore[arg-type]
+        self.assertEqual(message.model, model)
+        self.assertCounted(message.usage.input_tokens, message.usage.output_tokens)
+        self.assertTrue(self.sim.stats()["requests"][-1]["path"].endswith(f"/publishers/anthropic/models/{model}:rawPredict"))
+        self.sim.reset()
+        with client.messages.stream(model=model, max_tokens=100, messages=HELLO,  # type: ignore[arg-type]
+                                    extra_headers={"x-sim": "output=2"}) as stream:
+            final = stream.get_final_message()
+        self.assertEqual(final.usage.output_tokens, 2)
+        self.assertCounted(final.usage.input_tokens, final.usage.output_tokens)
+        counted = client.messages.count_tokens(model=model, messages=HELLO)  # type: ignore[arg-type]
+        self.assertEqual(counted.input_tokens, final.usage.input_tokens)
+
+    def test_a_short_lifetime_mints_a_token_per_call_and_an_expired_or_unknown_token_is_refused(self) -> None:
+        short = Sim("--google-key", keys[0], "--token-lifetime", "1")
+        try:
+            client = self.genai(short)
+            for _ in range(3):
+                client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+            self.assertEqual(short.stats()["clouds"]["tokens_minted"], 3)
+            credentials = self.credentials(short)
+            credentials.refresh(google.auth.transport.requests.Request())
+            path = f"/v1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/gemini-2.5-flash:generateContent"
+            body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+            self.assertEqual(short.call(path, body, {"Authorization": f"Bearer {credentials.token}"})[0], 200)
+            time.sleep(1.1)  # the token's lifetime, once
+            for token in (credentials.token, "ya29.unknown"):
+                status, _, raw = short.call(path, body, {"Authorization": f"Bearer {token}"})
+                self.assertEqual((status, json.loads(raw)["error"]["status"]), (401, "UNAUTHENTICATED"))
+        finally:
+            short.stop()
+
+    def test_a_grant_signed_by_another_key_is_refused(self) -> None:
+        other = os.path.join(work.name, "other.pem")
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", other)
+        path = write_service_account(os.path.join(work.name, "other.json"), other, self.sim.base + "/token")
+        credentials = service_account.Credentials.from_service_account_file(path, scopes=SCOPES)
+        with self.assertRaises(google.auth.exceptions.RefreshError) as caught:
+            credentials.refresh(google.auth.transport.requests.Request())
+        self.assertIn("Invalid JWT Signature", str(caught.exception))
+        self.assertNotIn("tokens_minted", self.sim.stats()["clouds"])
 
 
 if __name__ == "__main__":

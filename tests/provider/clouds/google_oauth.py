@@ -2,7 +2,7 @@
 `POST /token` with the JWT-bearer grant (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`,
 `assertion=<RS256 JWT>`). The JWT's signature is checked against the service account's public key
 (read from a PEM or a service account's JSON, with a small DER reader: standard library only), its
-`aud` must be this endpoint and its `iat`/`exp` sane; then an access token is minted, living
+`aud` must be this endpoint (or Google's, which google-auth names) and its `iat`/`exp` sane; then an access token is minted, living
 `--token-lifetime` seconds, and counted in the read-back (`clouds.tokens_minted`)."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sim
 
 from . import Cloud
 
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # DER of SHA-256's DigestInfo before the digest, as PKCS #1 v1.5 signatures carry it.
 SHA256_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -133,7 +134,8 @@ class TokenEndpoint(Cloud):
             raise refused("Invalid JWT: the algorithm must be RS256.")
         if not verify_rs256(f"{parts[0]}.{parts[1]}".encode(), signature, key):
             raise refused("Invalid JWT Signature.")
-        if claims.get("aud") not in (f"http://{host}/token", f"https://{host}/token"):
+        # google-auth names Google's own endpoint whatever the file's token_uri; Google takes either.
+        if claims.get("aud") not in (GOOGLE_TOKEN_URI, f"http://{host}/token", f"https://{host}/token"):
             raise refused(f"Invalid JWT: the audience must be this endpoint, not {claims.get('aud')!r}.")
         now = time.time()
         iat, exp = claims.get("iat"), claims.get("exp")
