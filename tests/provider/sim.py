@@ -267,7 +267,7 @@ def max_tokens(body: Dict[str, Any], *keys: str) -> Optional[int]:
 
 AUDIO_UPLOADS = ("/v1/audio/transcriptions", "/v1/audio/translations")
 # Every path whose multipart body is read as it streams: audio, files (to disk), videos.
-UPLOADS = AUDIO_UPLOADS + ("/v1/files", "/v1/videos")
+UPLOADS = AUDIO_UPLOADS + ("/v1/files", "/v1/videos", "/v1/images/edits")
 # Audio tokens a second of input, as OpenAI's transcription models count them (one per 100 ms).
 AUDIO_TOKENS_PER_SECOND = 10
 AUDIO_HEAD_BYTES = 64 << 10
@@ -1360,6 +1360,7 @@ class Video(Job):
     def __init__(self, d: Directives, header: Optional[str], model: str, prompt: str, seconds: str, size: str) -> None:
         super().__init__(new_id("video_"), d, header)
         self.model, self.prompt, self.seconds, self.size = model, prompt, seconds, size
+        self.remixed_from: Optional[str] = None
         if d.made is not None:
             # The provider's own account of what it made, from the create on (`made=`).
             self.model = d.made[0] or model
@@ -1378,7 +1379,7 @@ class Video(Job):
         return {"id": self.id, "object": "video", "model": self.model, "status": status, "progress": progress,
                 "seconds": self.seconds, "size": self.size, "created_at": int(self.created),
                 "completed_at": self.second("completed"), "expires_at": None, "error": error,
-                "remixed_from_video_id": None, "prompt": self.prompt}
+                "remixed_from_video_id": self.remixed_from, "prompt": self.prompt}
 
 
 JOB_KINDS = (Batch, MessageBatch, Video)
@@ -1649,6 +1650,7 @@ JOB_ROUTES = [(method, re.compile(f"^{path}$"), name) for method, path, name in 
     ("GET", f"/v1/videos/{JOB_ID}", "api_video_get"),
     ("GET", f"/v1/videos/{JOB_ID}/content", "api_video_content"),
     ("DELETE", f"/v1/videos/{JOB_ID}", "api_video_delete"),
+    ("POST", f"/v1/videos/{JOB_ID}/remix", "api_video_remix"),
 )]
 
 
@@ -1773,8 +1775,8 @@ class Handler(BaseHTTPRequestHandler):
         if boundary is not None and self.route in UPLOADS:
             # Read as it comes, never whole: an upload may be hundreds of megabytes.
             try:
-                self.upload = read_upload(BodyReader(self), boundary,
-                                          self.disk_sink if self.route == "/v1/files" else None)
+                sink = {"/v1/files": self.disk_sink, "/v1/images/edits": openai_more.image_sink(self)}.get(self.route)
+                self.upload = read_upload(BodyReader(self), boundary, sink)
             except SimError as error:
                 self.upload = Upload({}, {}, error)
             raw = b""
@@ -1885,6 +1887,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/v1/messages"): self.api_messages,
             ("POST", "/v1/messages/count_tokens"): self.api_count_tokens,
             ("POST", "/v1/moderations"): self.api_moderations,
+            ("POST", "/v1/images/edits"): lambda body, d: openai_more.images_edit(self, body, d),
         }
         handler = routes.get((method, self.route))
         if handler is not None:
@@ -2090,11 +2093,13 @@ class Handler(BaseHTTPRequestHandler):
             answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
         self.answer_json(200, answer, cut=d.cut is not None, reported={"input_tokens": tokens} if d.usage else None)
 
-    def api_images(self, body: Dict[str, Any], d: Directives) -> None:
+    def api_images(self, body: Dict[str, Any], d: Directives, image_tokens: int = 0) -> None:
+        """`image_tokens`: an edit's input images, counted within the input beside the prompt."""
         if not isinstance(body.get("prompt"), str):
             raise SimError(400, "Missing required parameter: 'prompt'.", "prompt")
         n = positive(body, "n", 1, 10)
-        tokens = d.input if d.input is not None else max(1, words(body["prompt"]))
+        text_tokens = d.input if d.input is not None else max(1, words(body["prompt"]))
+        tokens = text_tokens + image_tokens
         output = n * (DEFAULT_OUTPUT if d.output is None else d.output)
         answer: Dict[str, Any] = {
             "created": int(time.time()), "background": "opaque", "output_format": "png",
@@ -2103,7 +2108,7 @@ class Handler(BaseHTTPRequestHandler):
         }
         if d.usage:
             answer["usage"] = {"input_tokens": tokens,
-                               "input_tokens_details": {"image_tokens": 0, "text_tokens": tokens},
+                               "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": text_tokens},
                                "output_tokens": output,
                                "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
                                "total_tokens": tokens + output}
@@ -2637,6 +2642,9 @@ class Handler(BaseHTTPRequestHandler):
             raise SimError(400, f"Video {vid} is not ready: its status is '{status}'.", None, null_code=True)
         self.answer_bytes("video/mp4", MP4, cut=d.cut is not None)
 
+    def api_video_remix(self, body: Dict[str, Any], d: Directives, vid: str) -> None:
+        openai_more.video_remix(self, body, d, vid)
+
     def api_video_delete(self, _body: Dict[str, Any], d: Directives, vid: str) -> None:
         job = self.find_job("video", vid)
         self.server.store.drop_job("video", vid)
@@ -2883,6 +2891,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 sys.modules.setdefault("sim", sys.modules[__name__])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clouds  # noqa: E402 -- after every name it uses is defined
+from clouds import openai_more  # noqa: E402
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -11,6 +11,7 @@ Keys and the TLS certificate are made by `openssl` in a temporary directory.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 import unittest
+import warnings
 import urllib.error
 import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
@@ -370,6 +372,38 @@ class Vertex(CloudCase):
             credentials.refresh(google.auth.transport.requests.Request())
         self.assertIn("Invalid JWT Signature", str(caught.exception))
         self.assertNotIn("tokens_minted", self.sim.stats()["clouds"])
+
+
+class OpenAIMore(CloudCase):
+    def test_an_image_edit_counts_each_input_image_and_the_prompt_as_gpt_image_1_reports_them(self) -> None:
+        client = openai.OpenAI(base_url=self.sim.base + "/v1", api_key=KEY, max_retries=0)
+        png = ("in.png", io.BytesIO(b"\x89PNG" + bytes(60)), "image/png")
+        found = client.images.edit(model="gpt-image-1", image=[png, ("b.png", b"\x89PNG", "image/png")],
+                                   mask=("m.png", b"\x89PNG", "image/png"), prompt="add a red hat", n=2)
+        usage = found.usage
+        assert usage is not None and found.data is not None
+        self.assertEqual((len(found.data), usage.input_tokens_details.image_tokens,
+                          usage.input_tokens_details.text_tokens, usage.output_tokens), (2, 130, 4, 10))
+        self.assertCounted(usage.input_tokens, usage.output_tokens)
+        self.assertEqual(self.sim.usage()["images"], 2)
+        self.sim.reset()
+        one = client.images.edit(image=png, prompt="a hat")
+        assert one.usage is not None
+        self.assertEqual(one.usage.input_tokens_details.image_tokens, 65)
+        self.assertCounted(one.usage.input_tokens, one.usage.output_tokens)
+
+    def test_a_remix_makes_a_new_video_job_from_a_completed_one(self) -> None:
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client = openai.OpenAI(base_url=self.sim.base + "/v1", api_key=KEY, max_retries=0)
+        made = client.videos.create_and_poll(prompt="a red cat", seconds="8", size="1280x720")
+        remix = client.videos.remix(made.id, prompt="a blue cat")
+        self.assertEqual((remix.status, remix.remixed_from_video_id, remix.seconds, remix.size),
+                         ("queued", made.id, "8", "1280x720"))
+        self.assertNotEqual(remix.id, made.id)
+        self.assertEqual(client.videos.retrieve(remix.id).status, "in_progress")
+        pending = client.videos.create(prompt="a dog")
+        with self.assertRaises(openai.BadRequestError):
+            client.videos.remix(pending.id, prompt="a cat")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The provider simulator, checked from outside as a proxy would see it: the command line, every
 path as JSON and as a stream, the x-sim directives, the key check, the read-back, and the jobs
-(files, batches, message batches, videos), also as the official clients drive them.
+(files, batches, message batches, videos), also as the official clients drive them; and, through
+test_clouds.py, the clouds (Azure OpenAI, Bedrock, Vertex AI) as their official clients drive them.
 
     python3 tests/provider/test_sim.py      (or: python3 -m unittest discover tests/provider)
 
@@ -1458,6 +1459,24 @@ class ClientsElsewhere(unittest.TestCase):
                              timeout=120)
         self.assertEqual(run.returncode, 0, run.stderr[-4000:])
         self.assertNotIn("skipped", run.stderr, f"{python} has not both clients")
+
+
+class CloudsElsewhere(unittest.TestCase):
+    """test_clouds.py (Azure OpenAI, Bedrock, Vertex AI and the rest of Google's and OpenAI's
+    surface, through their official clients) in an interpreter that has those clients."""
+
+    def test_the_clouds_through_their_official_clients(self) -> None:
+        wanted = "import anthropic, boto3, google.genai, openai"
+        here = subprocess.run([sys.executable, "-c", wanted], capture_output=True, timeout=60).returncode == 0
+        python = sys.executable if here else sdk_python()
+        if python is None or (not here and subprocess.run([python, "-c", wanted], capture_output=True,
+                                                          timeout=60).returncode != 0):
+            self.skipTest("no interpreter with openai, anthropic, boto3 and google-genai (set SIM_SDK_PYTHON, "
+                          "or make target/py-sdk-venv)")
+        clouds = os.path.join(os.path.dirname(SIM), "test_clouds.py")
+        run = subprocess.run([python, clouds], capture_output=True, text=True, timeout=300)
+        self.assertEqual(run.returncode, 0, run.stderr[-4000:])
+        self.assertNotIn("skipped", run.stderr, f"{python} ran none of the clouds' checks")
 
 
 if __name__ == "__main__":
