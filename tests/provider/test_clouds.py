@@ -38,6 +38,7 @@ try:
     import google.auth.transport.requests
     import openai
     from google import genai
+    import google.genai.errors
     from google.oauth2 import service_account
 except ImportError:  # run by test_sim.py in an interpreter that has them, or skipped
     anthropic = boto3 = openai = genai = service_account = None  # type: ignore[assignment]
@@ -404,6 +405,75 @@ class OpenAIMore(CloudCase):
         pending = client.videos.create(prompt="a dog")
         with self.assertRaises(openai.BadRequestError):
             client.videos.remix(pending.id, prompt="a cat")
+
+
+class GoogleMore(CloudCase):
+    def client(self) -> Any:
+        return genai.Client(api_key=KEY, http_options=genai.types.HttpOptions(base_url=self.sim.base))
+
+    def test_embeddings_one_per_content_without_usage_as_google_answers(self) -> None:
+        client = self.client()
+        found = client.models.embed_content(model="gemini-embedding-001", contents=["one two", "three"],
+                                            config={"output_dimensionality": 4})
+        assert found.embeddings is not None
+        self.assertEqual([len(e.values or []) for e in found.embeddings], [4, 4])
+        one = client.models.embed_content(model="gemini-embedding-001", contents="one")
+        assert one.embeddings is not None
+        self.assertEqual(len(one.embeddings), 1)
+        self.assertCounted(0, 0)  # Google reports no usage here, and the read-back sums what was sent
+
+    def test_a_file_is_uploaded_resumably_read_listed_and_deleted(self) -> None:
+        client = self.client()
+        data = b"hello file " * 1000
+        made = client.files.upload(file=io.BytesIO(data), config={"mime_type": "text/plain", "display_name": "notes"})
+        self.assertEqual((made.size_bytes, made.state, made.display_name, made.mime_type),
+                         (len(data), genai.types.FileState.ACTIVE, "notes", "text/plain"))
+        assert made.name is not None
+        self.assertEqual(client.files.get(name=made.name).size_bytes, len(data))
+        self.assertIn(made.name, [f.name for f in client.files.list()])
+        client.files.delete(name=made.name)
+        with self.assertRaises(genai.errors.ClientError):
+            client.files.get(name=made.name)
+
+    def test_a_batch_moves_along_by_its_reads_to_per_request_results_with_generate_contents_usage(self) -> None:
+        client = self.client()
+        requests = [{"contents": [{"role": "user", "parts": [{"text": "say hello to me"}]}]},
+                    {"contents": [{"role": "user", "parts": [{"text": "one two"}]}]}]
+        made = client.batches.create(model="gemini-2.5-flash", src=requests,  # type: ignore[arg-type]
+                                     config={"display_name": "sim", "http_options": {"headers": {"x-sim": "output=3, reads=3"}}})
+        assert made.name is not None and made.state is not None
+        states = [made.state.name]
+        job = made
+        for _ in range(5):
+            job = client.batches.get(name=made.name)
+            assert job.state is not None
+            states.append(job.state.name)
+            if job.done:
+                break
+        self.assertEqual(states, ["JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"])
+        assert job.dest is not None and job.dest.inlined_responses is not None
+        usages = [r.response.usage_metadata for r in job.dest.inlined_responses if r.response is not None]
+        self.assertEqual([(u.prompt_token_count, u.candidates_token_count) for u in usages if u], [(10, 3), (8, 3)])
+        self.assertEqual(self.sim.stats()["jobs"][made.name]["reads"], 3)
+        self.sim.reset()
+        direct = client.models.generate_content(model="gemini-2.5-flash", contents="say hello to me",
+                                                config={"http_options": {"headers": {"x-sim": "output=3"}}})
+        assert direct.usage_metadata is not None
+        self.assertEqual((direct.usage_metadata.prompt_token_count, direct.usage_metadata.candidates_token_count), (10, 3))
+        self.assertCounted(10, 3)
+
+    def test_a_cache_made_through_the_client_is_counted_in_the_calls_that_name_it(self) -> None:
+        client = self.client()
+        cache = client.caches.create(model="gemini-2.5-flash", config={
+            "contents": [{"role": "user", "parts": [{"text": "a long shared document of words"}]}], "ttl": "300s"})
+        assert cache.name is not None and cache.usage_metadata is not None
+        found = client.models.generate_content(model="gemini-2.5-flash", contents="and now",
+                                               config={"cached_content": cache.name})
+        usage = found.usage_metadata
+        assert usage is not None
+        self.assertEqual(usage.cached_content_token_count, cache.usage_metadata.total_token_count)
+        self.assertCounted(usage.prompt_token_count or 0, usage.candidates_token_count or 0)
+        self.assertEqual(self.sim.usage()["cached_input_tokens"], usage.cached_content_token_count)
 
 
 if __name__ == "__main__":
