@@ -533,7 +533,7 @@ class Gemini(Base):
         self.assertEqual(one.json()["name"], "models/gemini-2.5-pro")
         missing = call("/v1beta/models/gemini-0")
         self.assertEqual((missing.status, missing.json()["error"]["status"]), (404, "NOT_FOUND"))
-        unknown = call(f"{FLASH}:embedContent", GENERATE)
+        unknown = call(f"{FLASH}:noSuchMethod", GENERATE)
         self.assertEqual((unknown.status, unknown.json()["error"]["code"]), (404, 404))
 
     def test_the_key_is_googles_header_or_query_and_errors_are_in_googles_shape(self) -> None:
@@ -1459,6 +1459,30 @@ class ClientsElsewhere(unittest.TestCase):
                              timeout=120)
         self.assertEqual(run.returncode, 0, run.stderr[-4000:])
         self.assertNotIn("skipped", run.stderr, f"{python} has not both clients")
+
+
+class CloudsWithTheStandardLibrary(unittest.TestCase):
+    def test_the_simulator_starts_without_site_packages_and_a_signed_bedrock_call_says_botocore_is_needed(self) -> None:
+        sim = subprocess.Popen([sys.executable, "-S", SIM, "--aws-key", "AKID:SECRET"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert sim.stdout is not None
+            at = int(sim.stdout.readline().strip().rsplit(":", 1)[1])
+            now = time.gmtime()
+            signed = {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKID/{time.strftime('%Y%m%d', now)}/us-east-1/"
+                                       "bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+                      "x-amz-date": time.strftime("%Y%m%dT%H%M%SZ", now), "Content-Type": "application/json"}
+            connection = http.client.HTTPConnection("127.0.0.1", at, timeout=10)
+            connection.request("POST", "/model/anthropic.claude-x/converse", b'{"messages": []}', signed)
+            answer = connection.getresponse()
+            self.assertEqual(answer.status, 500)
+            self.assertTrue((answer.getheader("x-amzn-ErrorType") or "").startswith("InternalServerException:"))
+            self.assertIn("botocore", json.loads(answer.read())["message"])
+            connection.close()
+        finally:
+            sim.terminate()
+            sim.wait(5)
+            if sim.stdout is not None:
+                sim.stdout.close()
 
 
 class CloudsElsewhere(unittest.TestCase):
