@@ -267,7 +267,7 @@ def max_tokens(body: Dict[str, Any], *keys: str) -> Optional[int]:
 
 AUDIO_UPLOADS = ("/v1/audio/transcriptions", "/v1/audio/translations")
 # Every path whose multipart body is read as it streams: audio, files (to disk), videos.
-UPLOADS = AUDIO_UPLOADS + ("/v1/files", "/v1/videos")
+UPLOADS = AUDIO_UPLOADS + ("/v1/files", "/v1/videos", "/v1/images/edits")
 # Audio tokens a second of input, as OpenAI's transcription models count them (one per 100 ms).
 AUDIO_TOKENS_PER_SECOND = 10
 AUDIO_HEAD_BYTES = 64 << 10
@@ -656,6 +656,8 @@ class Stats:
             self.requests: Deque[Dict[str, Any]] = deque(maxlen=KEPT_REQUESTS)
             # Each job created or read since the reset: its kind, its status now, its reads.
             self.jobs: "OrderedDict[str, Dict[str, Any]]" = OrderedDict()
+            # The clouds' own counts (OAuth tokens minted, ...), by name.
+            self.clouds: Dict[str, int] = {}
 
     def answered(self, path: str) -> None:
         with self.lock:
@@ -696,7 +698,11 @@ class Stats:
         with self.lock:
             return {"calls": self.calls, "paths": dict(self.paths), "usage": dict(self.usage),
                     "streams": dict(self.streams), "open": self.open, "requests": list(self.requests),
-                    "jobs": {jid: dict(found) for jid, found in self.jobs.items()}}
+                    "jobs": {jid: dict(found) for jid, found in self.jobs.items()}, "clouds": dict(self.clouds)}
+
+    def count(self, name: str) -> None:
+        with self.lock:
+            self.clouds[name] = self.clouds.get(name, 0) + 1
 
 
 class ClientGone(Exception):
@@ -1354,6 +1360,7 @@ class Video(Job):
     def __init__(self, d: Directives, header: Optional[str], model: str, prompt: str, seconds: str, size: str) -> None:
         super().__init__(new_id("video_"), d, header)
         self.model, self.prompt, self.seconds, self.size = model, prompt, seconds, size
+        self.remixed_from: Optional[str] = None
         if d.made is not None:
             # The provider's own account of what it made, from the create on (`made=`).
             self.model = d.made[0] or model
@@ -1372,7 +1379,7 @@ class Video(Job):
         return {"id": self.id, "object": "video", "model": self.model, "status": status, "progress": progress,
                 "seconds": self.seconds, "size": self.size, "created_at": int(self.created),
                 "completed_at": self.second("completed"), "expires_at": None, "error": error,
-                "remixed_from_video_id": None, "prompt": self.prompt}
+                "remixed_from_video_id": self.remixed_from, "prompt": self.prompt}
 
 
 JOB_KINDS = (Batch, MessageBatch, Video)
@@ -1463,6 +1470,8 @@ class SimServer(ThreadingHTTPServer):
         # Gemini's cached contents, by name: their model and size in tokens.
         self.caches: Dict[str, Dict[str, Any]] = {}
         self.caches_lock = threading.Lock()
+        # What the clouds check and keep (their keys, deployments, tokens): see clouds/.
+        self.clouds = clouds.Settings()
 
     def shutdown(self) -> None:
         super().shutdown()
@@ -1641,12 +1650,15 @@ JOB_ROUTES = [(method, re.compile(f"^{path}$"), name) for method, path, name in 
     ("GET", f"/v1/videos/{JOB_ID}", "api_video_get"),
     ("GET", f"/v1/videos/{JOB_ID}/content", "api_video_content"),
     ("DELETE", f"/v1/videos/{JOB_ID}", "api_video_delete"),
+    ("POST", f"/v1/videos/{JOB_ID}/remix", "api_video_remix"),
 )]
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimServer
+    # The cloud (Azure, Bedrock, Vertex AI) whose path this call came by, if any: see clouds/.
+    cloud: Any = None
     # An idle keep-alive connection gives its thread back after this long.
     timeout = 300
     # Events are small writes; Nagle's algorithm would hold each one back for the last ACK.
@@ -1694,12 +1706,14 @@ class Handler(BaseHTTPRequestHandler):
             raise ClientGone() from error
 
     def start(self, status: int, content_type: str, extra: List[Tuple[str, str]]) -> None:
-        self.server.stats.answered(self.route)
+        self.server.stats.answered(self.shown)
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             # Google's API names no request id in its headers (its answers carry `responseId`).
-            if self.provider != GEMINI:
+            if self.cloud is not None:
+                extra = self.cloud.headers(self) + extra
+            elif self.provider != GEMINI:
                 self.send_header("x-request-id" if self.provider == OPENAI else "request-id", self.request_id)
             for name, value in extra:
                 self.send_header(name, value)
@@ -1711,7 +1725,10 @@ class Handler(BaseHTTPRequestHandler):
                     headers: Optional[List[Tuple[str, str]]] = None) -> None:
         """`reported` is what the read-back counts for a whole body. It is counted before the body's
         last byte is written: a client that has read the answer then reads the stats with it, never
-        before it (a next test's reset must not race this call's count)."""
+        before it (a next test's reset must not race this call's count). A cloud wraps a success
+        in its own shape."""
+        if self.cloud is not None and status < 400:
+            value, headers = self.cloud.reshape(self, value, headers or [])
         data = dumps(value).encode()
         self.start(status, "application/json", [("Content-Length", str(len(data)))] + (headers or []))
         if cut:
@@ -1725,13 +1742,22 @@ class Handler(BaseHTTPRequestHandler):
         self.send_raw(data)
 
     def answer_error(self, error: SimError) -> None:
+        if self.cloud is not None:
+            body, extra = self.cloud.error(self, error)
+            self.answer_json(error.status, body, headers=extra)
+            return
         self.answer_json(error.status, error_body(self.provider, error, self.request_id))
+
+    def open_stream(self, d: Directives) -> "Stream":
+        """A stream of events, in a cloud's own framing when a cloud asked."""
+        return self.cloud.stream(self, d) if self.cloud is not None else Stream(self, d)
 
     # -- the request ---------------------------------------------------------------------------
 
     def serve(self, method: str) -> None:
         url = urlsplit(self.path)
-        self.route = url.path
+        # A cloud's path is answered as the provider's path `route` (stats name it as it came).
+        self.route = self.shown = url.path
         self.query = parse_qs(url.query, keep_blank_values=True)
         self.upload: Optional[Upload] = None
         self.spool: Optional[Spool] = None
@@ -1744,12 +1770,13 @@ class Handler(BaseHTTPRequestHandler):
                 held.close()
 
     def answer_call(self, method: str, query: str) -> None:
+        self.cloud = clouds.find(self, method)
         boundary = multipart_boundary(self.headers.get("Content-Type") or "")
         if boundary is not None and self.route in UPLOADS:
             # Read as it comes, never whole: an upload may be hundreds of megabytes.
             try:
-                self.upload = read_upload(BodyReader(self), boundary,
-                                          self.disk_sink if self.route == "/v1/files" else None)
+                sink = {"/v1/files": self.disk_sink, "/v1/images/edits": openai_more.image_sink(self)}.get(self.route)
+                self.upload = read_upload(BodyReader(self), boundary, sink)
             except SimError as error:
                 self.upload = Upload({}, {}, error)
             raw = b""
@@ -1775,32 +1802,37 @@ class Handler(BaseHTTPRequestHandler):
             body = self.upload.seen()
         if self.spool is not None:
             body = self.spool.seen()
-        self.server.stats.seen(self.route, query, headers, body, raw)
+        self.server.stats.seen(self.shown, query, headers, body, raw)
         anthropic = self.route.startswith("/v1/messages") or (
             self.route == "/v1/models" and "anthropic-version" in headers)
         # Gemini: anything under v1beta, a model's method, or a model list asked with Google's key.
         gemini = self.route.startswith("/v1beta/") or bool(GEMINI_CALL.match(self.route)) or (
             bool(GEMINI_MODELS.match(self.route)) and ("x-goog-api-key" in headers or "key" in self.query))
         self.provider = ANTHROPIC if anthropic else GEMINI if gemini else OPENAI
+        if self.cloud is not None:
+            self.provider = self.cloud.provider
         self.request_id = new_id("req_")
         # A job keeps the header of the call that created it, read again for each of its lines.
         self.sim_header = headers.get("x-sim")
         try:
             try:
-                asked = body.get("model") if isinstance(body, dict) else None
+                asked = (self.cloud and self.cloud.model) or (body.get("model") if isinstance(body, dict) else None)
                 d = parse_directives(self.sim_header, asked if isinstance(asked, str) else None)
                 if d.stall:
                     time.sleep(d.stall / 1000)
-                self.authenticate(headers)
+                if self.cloud is not None:
+                    self.cloud.authenticate(self, headers, raw)
+                else:
+                    self.authenticate(headers)
                 refuse(d, self.provider)
                 if self.upload is not None and self.upload.error is not None:
                     raise self.upload.error
                 if self.spool is not None and self.spool.error is not None:
                     raise self.spool.error
-                if raw and body is None and not UPLOAD_PART.match(self.route):
+                if raw and body is None and not UPLOAD_PART.match(self.route) and not (self.cloud and self.cloud.form):
                     raise SimError(400, "We could not parse the JSON body of your request.")
                 self.raw = raw
-                self.dispatch(method, body if isinstance(body, dict) else {}, d)
+                (self.cloud or self).dispatch(method, body if isinstance(body, dict) else {}, d)
             except SimError as error:
                 self.answer_error(error)
         except ClientGone:
@@ -1855,6 +1887,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/v1/messages"): self.api_messages,
             ("POST", "/v1/messages/count_tokens"): self.api_count_tokens,
             ("POST", "/v1/moderations"): self.api_moderations,
+            ("POST", "/v1/images/edits"): lambda body, d: openai_more.images_edit(self, body, d),
         }
         handler = routes.get((method, self.route))
         if handler is not None:
@@ -2060,11 +2093,13 @@ class Handler(BaseHTTPRequestHandler):
             answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
         self.answer_json(200, answer, cut=d.cut is not None, reported={"input_tokens": tokens} if d.usage else None)
 
-    def api_images(self, body: Dict[str, Any], d: Directives) -> None:
+    def api_images(self, body: Dict[str, Any], d: Directives, image_tokens: int = 0) -> None:
+        """`image_tokens`: an edit's input images, counted within the input beside the prompt."""
         if not isinstance(body.get("prompt"), str):
             raise SimError(400, "Missing required parameter: 'prompt'.", "prompt")
         n = positive(body, "n", 1, 10)
-        tokens = d.input if d.input is not None else max(1, words(body["prompt"]))
+        text_tokens = d.input if d.input is not None else max(1, words(body["prompt"]))
+        tokens = text_tokens + image_tokens
         output = n * (DEFAULT_OUTPUT if d.output is None else d.output)
         answer: Dict[str, Any] = {
             "created": int(time.time()), "background": "opaque", "output_format": "png",
@@ -2073,7 +2108,7 @@ class Handler(BaseHTTPRequestHandler):
         }
         if d.usage:
             answer["usage"] = {"input_tokens": tokens,
-                               "input_tokens_details": {"image_tokens": 0, "text_tokens": tokens},
+                               "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": text_tokens},
                                "output_tokens": output,
                                "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
                                "total_tokens": tokens + output}
@@ -2274,7 +2309,7 @@ class Handler(BaseHTTPRequestHandler):
         started = min(1, p.output)
         if d.usage:
             message["usage"] = usage(started, final=False, start=True)
-        with Stream(self, d) as s:
+        with self.open_stream(d) as s:
             s.send("message_start", {"type": "message_start", "message": message})
             reported = 0
             if d.usage:
@@ -2607,6 +2642,9 @@ class Handler(BaseHTTPRequestHandler):
             raise SimError(400, f"Video {vid} is not ready: its status is '{status}'.", None, null_code=True)
         self.answer_bytes("video/mp4", MP4, cut=d.cut is not None)
 
+    def api_video_remix(self, body: Dict[str, Any], d: Directives, vid: str) -> None:
+        openai_more.video_remix(self, body, d, vid)
+
     def api_video_delete(self, _body: Dict[str, Any], d: Directives, vid: str) -> None:
         job = self.find_job("video", vid)
         self.server.store.drop_job("video", vid)
@@ -2789,7 +2827,7 @@ class Answerer(Handler):
     def __init__(self, server: SimServer, provider: str, route: str) -> None:  # no request to handle
         self.server = server
         self.provider = provider
-        self.route = route
+        self.route = self.shown = route
         self.query: Dict[str, List[str]] = {}
         self.upload = None
         self.request_id = new_id("req_")
@@ -2822,10 +2860,11 @@ def answer_line(server: SimServer, provider: str, route: str, body: Any, header:
     return answerer.answered[0], answerer.answered[1], answerer.request_id
 
 
-def serve(port: int = 0, key: Optional[str] = None) -> SimServer:
+def serve(port: int = 0, key: Optional[str] = None, **cloud: Any) -> SimServer:
     """A simulator serving on its own thread, for a test in the same process; `server_close()`
-    after `shutdown()` ends it (either closes its stored files)."""
+    after `shutdown()` ends it (either closes its stored files). `cloud`: clouds.Settings' fields."""
     server = SimServer(("127.0.0.1", port), key)
+    server.clouds = clouds.Settings(**cloud)
     threading.Thread(target=server.serve_forever, name="provider-sim", daemon=True).start()
     return server
 
@@ -2834,9 +2873,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="OpenAI, Anthropic and Gemini API simulator on loopback")
     parser.add_argument("--port", type=int, default=0, help="0 (the default): any free port")
     parser.add_argument("--key", help="the API key every provider call must carry")
+    clouds.add_arguments(parser)
     args = parser.parse_args(argv)
     server = SimServer(("127.0.0.1", args.port), args.key)
+    server.clouds = clouds.settings(args)
     print(f"listening 127.0.0.1:{server.server_address[1]}", flush=True)
+    clouds.listen_tls(server, args)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -2844,6 +2886,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     finally:
         server.server_close()
 
+
+# The clouds' modules read this one as `sim`, run as a script or imported.
+sys.modules.setdefault("sim", sys.modules[__name__])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clouds  # noqa: E402 -- after every name it uses is defined
+from clouds import openai_more  # noqa: E402
 
 if __name__ == "__main__":
     main(sys.argv[1:])

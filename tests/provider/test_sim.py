@@ -1,6 +1,7 @@
 """The provider simulator, checked from outside as a proxy would see it: the command line, every
 path as JSON and as a stream, the x-sim directives, the key check, the read-back, and the jobs
-(files, batches, message batches, videos), also as the official clients drive them.
+(files, batches, message batches, videos), also as the official clients drive them; and, through
+test_clouds.py, the clouds (Azure OpenAI, Bedrock, Vertex AI) as their official clients drive them.
 
     python3 tests/provider/test_sim.py      (or: python3 -m unittest discover tests/provider)
 
@@ -532,7 +533,7 @@ class Gemini(Base):
         self.assertEqual(one.json()["name"], "models/gemini-2.5-pro")
         missing = call("/v1beta/models/gemini-0")
         self.assertEqual((missing.status, missing.json()["error"]["status"]), (404, "NOT_FOUND"))
-        unknown = call(f"{FLASH}:embedContent", GENERATE)
+        unknown = call(f"{FLASH}:noSuchMethod", GENERATE)
         self.assertEqual((unknown.status, unknown.json()["error"]["code"]), (404, 404))
 
     def test_the_key_is_googles_header_or_query_and_errors_are_in_googles_shape(self) -> None:
@@ -1458,6 +1459,48 @@ class ClientsElsewhere(unittest.TestCase):
                              timeout=120)
         self.assertEqual(run.returncode, 0, run.stderr[-4000:])
         self.assertNotIn("skipped", run.stderr, f"{python} has not both clients")
+
+
+class CloudsWithTheStandardLibrary(unittest.TestCase):
+    def test_the_simulator_starts_without_site_packages_and_a_signed_bedrock_call_says_botocore_is_needed(self) -> None:
+        sim = subprocess.Popen([sys.executable, "-S", SIM, "--aws-key", "AKID:SECRET"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert sim.stdout is not None
+            at = int(sim.stdout.readline().strip().rsplit(":", 1)[1])
+            now = time.gmtime()
+            signed = {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKID/{time.strftime('%Y%m%d', now)}/us-east-1/"
+                                       "bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+                      "x-amz-date": time.strftime("%Y%m%dT%H%M%SZ", now), "Content-Type": "application/json"}
+            connection = http.client.HTTPConnection("127.0.0.1", at, timeout=10)
+            connection.request("POST", "/model/anthropic.claude-x/converse", b'{"messages": []}', signed)
+            answer = connection.getresponse()
+            self.assertEqual(answer.status, 500)
+            self.assertTrue((answer.getheader("x-amzn-ErrorType") or "").startswith("InternalServerException:"))
+            self.assertIn("botocore", json.loads(answer.read())["message"])
+            connection.close()
+        finally:
+            sim.terminate()
+            sim.wait(5)
+            if sim.stdout is not None:
+                sim.stdout.close()
+
+
+class CloudsElsewhere(unittest.TestCase):
+    """test_clouds.py (Azure OpenAI, Bedrock, Vertex AI and the rest of Google's and OpenAI's
+    surface, through their official clients) in an interpreter that has those clients."""
+
+    def test_the_clouds_through_their_official_clients(self) -> None:
+        wanted = "import anthropic, boto3, google.genai, openai"
+        here = subprocess.run([sys.executable, "-c", wanted], capture_output=True, timeout=60).returncode == 0
+        python = sys.executable if here else sdk_python()
+        if python is None or (not here and subprocess.run([python, "-c", wanted], capture_output=True,
+                                                          timeout=60).returncode != 0):
+            self.skipTest("no interpreter with openai, anthropic, boto3 and google-genai (set SIM_SDK_PYTHON, "
+                          "or make target/py-sdk-venv)")
+        clouds = os.path.join(os.path.dirname(SIM), "test_clouds.py")
+        run = subprocess.run([python, clouds], capture_output=True, text=True, timeout=300)
+        self.assertEqual(run.returncode, 0, run.stderr[-4000:])
+        self.assertNotIn("skipped", run.stderr, f"{python} ran none of the clouds' checks")
 
 
 if __name__ == "__main__":
