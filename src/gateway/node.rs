@@ -122,8 +122,9 @@ impl Node {
 
     /// The record of a presented API key, or None for an unknown or revoked one.
     pub(crate) async fn authenticate(&self, token: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
-        let token_digest = secrets::digest_hex(token);
-        let Some(record) = self.find_key(&token_digest).await? else {
+        let token_digest = secrets::HexDigest::of(token);
+        let token_digest = token_digest.as_str();
+        let Some(record) = self.find_key(token_digest).await? else {
             return Ok(None);
         };
         // The lookup already matched the digest; the record's own copy is checked again in

@@ -45,8 +45,14 @@ pub(crate) async fn read_up_to(req: &HttpRequest, mut payload: Payload, limit: u
 /// `application/json`, or a `+json` type such as `application/merge-patch+json`, with any
 /// parameters (`; charset=utf-8`).
 pub(crate) fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    // Compared ignoring case in place: every request with a body asks this, and a lower-cased
+    // copy was one allocation of each.
+    let essence = content_type.split(';').next().unwrap_or("").trim().as_bytes();
+    let starts = |prefix: &[u8]| essence.len() >= prefix.len() && essence[..prefix.len()].eq_ignore_ascii_case(prefix);
+    let ends = |suffix: &[u8]| {
+        essence.len() >= suffix.len() && essence[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    essence.eq_ignore_ascii_case(b"application/json") || (starts(b"application/") && ends(b"+json"))
 }
 
 /// Parses a JSON body: exactly one document, nothing after it. An error names the field by
@@ -179,6 +185,28 @@ fn strip_position(detail: &str) -> String {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn json_is_any_case_of_application_json_or_a_plus_json_type_whatever_its_parameters() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/problem+json ",
+            "APPLICATION/VND.A+JSON",
+        ] {
+            assert!(is_json(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "text/json",
+            "application/jsonx",
+            "application/+jso",
+            "json",
+            "application/x-www-form-urlencoded",
+        ] {
+            assert!(!is_json(no), "{no}");
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -56,7 +56,7 @@ pub(crate) fn random_token(len: usize) -> String {
 pub(crate) fn new_api_key(prefix: &str) -> String {
     let body = format!("{prefix}{}", random_token(KEY_RANDOM_LEN));
     let checksum = checksum(&body);
-    format!("{body}{checksum}")
+    format!("{body}{}", String::from_utf8_lossy(&checksum))
 }
 
 /// Whether a presented key has an API key's shape and a matching checksum.
@@ -69,18 +69,18 @@ pub(crate) fn api_key_well_formed(key: &str) -> bool {
         return false;
     }
     let (body, sum) = key.split_at(key.len() - CHECKSUM_LEN);
-    body[SECRET_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) && checksum(body) == sum
+    body[SECRET_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) && checksum(body) == sum.as_bytes()
 }
 
-/// CRC-32 of `text` in 6 base62 characters.
-fn checksum(text: &str) -> String {
+/// CRC-32 of `text` in 6 base62 characters (bytes, not a `String`: every request checks one).
+fn checksum(text: &str) -> [u8; CHECKSUM_LEN] {
     let mut value = u64::from(crc32(text.as_bytes()));
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = ALPHABET[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// CRC-32 (IEEE) by a table built at compile time: every request checks its key's checksum,
@@ -130,19 +130,42 @@ pub(crate) fn digest(token: &str) -> [u8; 32] {
 
 /// The digest in lower-case hex, as key records store it.
 pub(crate) fn digest_hex(token: &str) -> String {
-    let mut text = String::with_capacity(64);
-    push_hex(&mut text, &digest(token));
-    text
+    HexDigest::of(token).as_str().to_owned()
+}
+
+/// The digest in lower-case hex on the stack: a presented key's, looked up on every request
+/// (`digest_hex` is the same text in a `String`).
+pub(crate) struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    pub(crate) fn of(token: &str) -> HexDigest {
+        let mut out = [0u8; 64];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(digest(token)) {
+            pair.copy_from_slice(&hex_pair(byte));
+        }
+        HexDigest(out)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only hex digits were written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Appends `bytes` in lower-case hex, as `hex::encode` writes them (by a table: this runs on
 /// every request, and that crate's char-by-char iterator costs five times as much).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 15)]));
+        let [high, low] = hex_pair(byte);
+        out.push(char::from(high));
+        out.push(char::from(low));
     }
+}
+
+/// A byte's two lower-case hex digits.
+fn hex_pair(byte: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    [DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 15)]]
 }
 
 /// Constant-time equality of two digests.
@@ -177,6 +200,7 @@ mod tests {
     fn digests_are_lower_case_hex_and_compared_whole() {
         for token in ["", "qg_sk_x", "é"] {
             assert_eq!(digest_hex(token), hex::encode(digest(token)));
+            assert_eq!(HexDigest::of(token).as_str(), hex::encode(digest(token)));
         }
         assert!(bytes_equal(b"abc", b"abc"));
         assert!(!bytes_equal(b"abc", b"abd"));
