@@ -18,7 +18,9 @@ use crate::metrics::Metrics;
 /// The door: one per node, shared by every call.
 pub(crate) struct Door {
     pub upstreams: Upstreams,
-    pub gateway: Gateway,
+    /// Shared with every hold (`Hold::gateway`): a `Gateway` by value is half a kilobyte and
+    /// a score of counted references, copied into every call's future.
+    pub gateway: Arc<Gateway>,
     pub metrics: Arc<Metrics>,
     pub drains: Drains,
     /// Large bodies are counted here, off the request threads, a project at a time.
@@ -60,7 +62,7 @@ impl Door {
         Door {
             upstreams,
             metrics: gateway.node().metrics().clone(),
-            gateway,
+            gateway: Arc::new(gateway),
             drains: Drains::new(settings.drains, settings.drain_for),
             // One thread: counting large bodies takes at most a core's spare time.
             counting: Counting::start(1),

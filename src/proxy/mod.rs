@@ -122,7 +122,9 @@ async fn handle(
 async fn serve(door: &Door, req: &HttpRequest, payload: web::Payload, mut ctx: Ctx) -> Result<HttpResponse, ApiError> {
     door.allowed(&ctx)?;
     if ctx.target.route.job.is_some() {
-        return jobs::serve(door, req, payload, &ctx).await;
+        // Boxed: a job's future is the largest of a call's, and unboxed every call's future
+        // (copied whole into the server's box per request) would be its size.
+        return Box::pin(jobs::serve(door, req, payload, &ctx)).await;
     }
     if ctx.operation() == Operation::Uncounted {
         let body = body::passing(req, payload, door.max_upload_bytes)?;

@@ -173,7 +173,9 @@ async fn run(
     let Relay {
         hold, answered, wire, ..
     } = relay;
-    hold.settle_stream(wire, at.streamed, answered).await;
+    // Boxed: settling's future is most of this task's, and a task's future is copied whole as
+    // it is spawned and ended; boxed, only streams that reach their end pay for it, once.
+    Box::pin(hold.settle_stream(wire, at.streamed, answered)).await;
     drop(at.drain);
 }
 

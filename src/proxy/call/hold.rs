@@ -17,7 +17,7 @@ pub(crate) const HOLD_TTL_MS: i64 = 120_000;
 /// One call's hold, and what its commit needs.
 #[derive(Clone)]
 pub(crate) struct Hold {
-    pub gateway: Gateway,
+    pub gateway: Arc<Gateway>,
     pub metrics: Arc<Metrics>,
     pub project: String,
     pub id: ReservationId,

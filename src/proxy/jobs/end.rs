@@ -4,6 +4,7 @@
 //! that on the job's hold and releases the rest. The hold's commit happens once however many
 //! nodes try it (a reservation ends once); the lease only spares the others the reading.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -57,7 +58,7 @@ impl By {
 
 /// A job the gateway keeps, and where it runs.
 pub(crate) struct Job<'a> {
-    pub gateway: &'a Gateway,
+    pub gateway: &'a Arc<Gateway>,
     pub upstream: &'a Upstream,
     pub project: &'a str,
     pub record: JobRecord,
