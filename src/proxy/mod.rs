@@ -196,7 +196,8 @@ impl Calling<'_> {
         }
     }
 
-    /// The attempt from its hold on.
+    /// The attempt from its hold on. The rare ends (a repeat, a failure, a refusal) are boxed:
+    /// a future is as large as its largest await, and the server copies each call's whole.
     async fn held(&self, ctx: &Ctx, call: Call, (body, more): (Body, bool)) -> Result<Tried, ApiError> {
         let (door, req) = (self.door, self.req);
         let Go { hold, call, body } = match door.reserve(req, ctx, call, body).await? {
@@ -209,21 +210,21 @@ impl Calling<'_> {
                 trace::end_here();
                 return Ok(Tried::Served(answer));
             }
-            Held::Repeat(id) => return Ok(Tried::Served(door.repeated(ctx, &id).await?)),
+            Held::Repeat(id) => return Ok(Tried::Served(Box::pin(door.repeated(ctx, &id)).await?)),
         };
         let alive = hold.keep_alive();
         let response = match door.forward(req, ctx, body).await {
             Ok(response) => response,
             Err(failure) => {
                 drop(alive);
-                door.settle_failure(&hold, &failure).await;
+                Box::pin(door.settle_failure(&hold, &failure)).await;
                 let next = fallback::next(Ended::Failed(&failure));
                 return Ok(Tried::of(failure.answer(ctx), next, more));
             }
         };
         if !response.status().is_success() {
             drop(alive);
-            return Ok(self.refused(ctx, (&call, hold), response, more).await);
+            return Ok(Box::pin(self.refused(ctx, (&call, hold), response, more)).await);
         }
         let mut answer = match door.framing(ctx, &call, &response) {
             None => door.read(ctx, &call, (hold, alive), response).await,

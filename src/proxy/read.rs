@@ -71,7 +71,8 @@ impl Door {
         let body = whole(response, ctx.upstream().timeouts.idle).await;
         drop(alive);
         let Ok(body) = body else {
-            return self.settle_broken(ctx, hold, answered).await;
+            // Boxed, as a call's other rare ends (mod.rs): its future would size every call's.
+            return Box::pin(self.settle_broken(ctx, hold, answered)).await;
         };
         let reported = serde_json::from_slice::<Value>(&body).map(|v| {
             answered.identify(ctx.wire().answer_id(&v));

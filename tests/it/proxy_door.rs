@@ -501,13 +501,17 @@ async fn a_caller_sending_bodies_of_30_mb_leaves_another_projects_reads_at_half_
                         .header("Content-Type", "application/json")
                         .body(body.clone())
                         .send()
-                        .await
-                        .unwrap();
-                    assert!(
-                        [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE].contains(&res.status()),
-                        "{}",
-                        res.status()
-                    );
+                        .await;
+                    // A body refused before it is read (503, the node's read budget full) may
+                    // reach a slow sender as a closed connection once the server stops
+                    // draining it: refused either way, and never forwarded (checked below).
+                    if let Ok(res) = res {
+                        assert!(
+                            [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE].contains(&res.status()),
+                            "{}",
+                            res.status()
+                        );
+                    }
                     sent += 1;
                 }
                 sent

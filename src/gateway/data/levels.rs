@@ -133,7 +133,9 @@ impl Parents<'_> {
             idempotency: idempotency.map(|i| i.under(user.as_str())),
             run: run.map(|_| RunLimits::default()),
         };
-        chain::above(&levels, user, first, next, idempotency.is_some()).await
+        // Boxed: a walk up a team's levels is a large future, and unboxed it would size every
+        // reserve's, a user's without a team included.
+        Box::pin(chain::above(&levels, user, first, next, idempotency.is_some())).await
     }
 
     /// Releases `id` at `subject`'s level once Redis answers: tries 0.1 s after the failure,

@@ -132,7 +132,14 @@ impl Leases<'_> {
             id,
             ttl_ms,
         };
-        slice_rounds::decide(&rounds, &self.leases_in_flight, project, &input.user).await
+        // Boxed, as the walk up a team's levels (levels.rs): only a team's member pays for it.
+        Box::pin(slice_rounds::decide(
+            &rounds,
+            &self.leases_in_flight,
+            project,
+            &input.user,
+        ))
+        .await
     }
 
     /// One reserve at the user's slot with a hold on each ancestor's slice, handing `places`
