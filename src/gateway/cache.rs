@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::quota::price::ProjectPrices;
 use crate::quota::{KeyRecord, ProjectSettings};
 use crate::quota::{Plan, Subscription};
+
 /// The maps hash with foldhash, seeded at random per map as std's are, rather than SipHash:
 /// every call looks up four to seven of them, and SipHash took over 1 % of a reserve. Their
 /// keys are ids a caller names, so the seed stays random (no fixed-key hasher).
