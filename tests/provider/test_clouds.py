@@ -155,6 +155,17 @@ class CloudCase(unittest.TestCase):
         found = self.sim.usage()
         self.assertEqual((found["input_tokens"], found["output_tokens"]), (input_tokens, output_tokens))
 
+    def assertStreamCounted(self, client: Any, model: str) -> Any:
+        """An Anthropic cloud client's stream of two output tokens, its counts those the simulator
+        reports; its final message."""
+        self.sim.reset()
+        with client.messages.stream(model=model, max_tokens=100, messages=HELLO,
+                                    extra_headers={"x-sim": "output=2"}) as stream:
+            final = stream.get_final_message()
+        self.assertEqual(final.usage.output_tokens, 2)
+        self.assertCounted(final.usage.input_tokens, final.usage.output_tokens)
+        return final
+
     def credentials(self, on: Optional[Sim] = None) -> Any:
         on = on or self.sim
         path = write_service_account(os.path.join(work.name, f"sa-{on.port}.json"), keys[0], on.base + "/token")
@@ -292,12 +303,7 @@ class Bedrock(CloudCase):
                                             aws_region="us-west-2", base_url=self.sim.base, max_retries=0)
         message = client.messages.create(model=BEDROCK_MODEL, max_tokens=100, messages=HELLO)  # type: ignore[arg-type]
         self.assertCounted(message.usage.input_tokens, message.usage.output_tokens)
-        self.sim.reset()
-        with client.messages.stream(model=BEDROCK_MODEL, max_tokens=100, messages=HELLO,  # type: ignore[arg-type]
-                                    extra_headers={"x-sim": "output=2"}) as stream:
-            final = stream.get_final_message()
-        self.assertEqual(final.usage.output_tokens, 2)
-        self.assertCounted(final.usage.input_tokens, final.usage.output_tokens)
+        self.assertStreamCounted(client, BEDROCK_MODEL)
 
 
 class Vertex(CloudCase):
@@ -336,12 +342,7 @@ class Vertex(CloudCase):
         self.assertEqual(message.model, model)
         self.assertCounted(message.usage.input_tokens, message.usage.output_tokens)
         self.assertTrue(self.sim.stats()["requests"][-1]["path"].endswith(f"/publishers/anthropic/models/{model}:rawPredict"))
-        self.sim.reset()
-        with client.messages.stream(model=model, max_tokens=100, messages=HELLO,  # type: ignore[arg-type]
-                                    extra_headers={"x-sim": "output=2"}) as stream:
-            final = stream.get_final_message()
-        self.assertEqual(final.usage.output_tokens, 2)
-        self.assertCounted(final.usage.input_tokens, final.usage.output_tokens)
+        final = self.assertStreamCounted(client, model)
         counted = client.messages.count_tokens(model=model, messages=HELLO)  # type: ignore[arg-type]
         self.assertEqual(counted.input_tokens, final.usage.input_tokens)
 
