@@ -20,7 +20,7 @@ impl DataStore {
     ) -> Result<Reply<Adjustment>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
-        self.write("adjust", w.keys, |mut conn| async move {
+        self.write("adjust", |mut conn| async move {
             let reply = scripts::adjust(&mut conn, w, hold, args).await?;
             Ok((reply, conn))
         })

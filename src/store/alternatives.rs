@@ -23,7 +23,7 @@ impl DataStore {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         let reply = self
-            .write("reserve", w.keys, |mut conn| async move {
+            .write("reserve", |mut conn| async move {
                 let reply = scripts::reserve_first(&mut conn, w, args, alternatives, asked).await?;
                 Ok((reply, conn))
             })

@@ -73,8 +73,18 @@ pub(crate) enum Backend {
 pub(crate) enum Conn {
     /// The data plane's commands go over the thread's pipe, the rest over its manager.
     Standalone(Arc<Standalone>, Pipe),
-    Cluster(ClusterConnection),
+    /// With the wait for replicas asked of this call's writes (`Conn::wait_after_writes`).
+    Cluster(ClusterConnection, Option<ReplicaWait>),
     Sentinel(sentinel::Connection),
+}
+
+/// The wait for replicas a Cluster call's writing script takes with it, and what the last one
+/// answered.
+#[derive(Clone, Copy)]
+pub(crate) struct ReplicaWait {
+    replicas: u32,
+    ms: u32,
+    acked: Option<u32>,
 }
 
 /// A standalone server: per worker thread, made on first use on that thread's runtime (so a
@@ -264,11 +274,11 @@ impl Backend {
             // (and copied with) the future of every Redis call, standalone ones included.
             Backend::Cluster(lazy) => {
                 if let Some(connection) = lazy.connection.get() {
-                    return Ok(Conn::Cluster(connection.clone()));
+                    return Ok(Conn::Cluster(connection.clone(), None));
                 }
                 let connection =
                     Box::pin(lazy.connection.get_or_try_init(|| lazy.client.get_async_connection())).await?;
-                Ok(Conn::Cluster(connection.clone()))
+                Ok(Conn::Cluster(connection.clone(), None))
             }
             Backend::Sentinel(pool) => Ok(Conn::Sentinel(Box::pin(pool.get()).await.map_err(StoreError::from)?)),
         }
@@ -281,7 +291,8 @@ impl Backend {
 
 impl Conn {
     /// Sends a command already encoded (RESP, in parts) where the connection takes it as it
-    /// is; elsewhere sends the same command built by `cmd`.
+    /// is; elsewhere sends the same command built by `cmd`. On a Cluster call that waits for
+    /// replicas, the wait goes with the command (`with_wait`).
     pub(crate) async fn send_packed(
         &mut self,
         parts: &[&[u8]],
@@ -289,32 +300,59 @@ impl Conn {
     ) -> redis::RedisResult<Value> {
         match self {
             Conn::Standalone(_, pipe) => pipe.send_packed(parts).await,
+            Conn::Cluster(c, Some(wait)) => with_wait(c, cmd(), wait).await,
             _ => {
                 let cmd = cmd();
                 self.req_packed_command(&cmd).await
             }
         }
     }
-}
 
-impl Conn {
-    /// `WAIT replicas ms` on the server that took the last write to `key`'s slot, after it on
-    /// the same connection: in a Cluster the slot's master alone (a `WAIT` with no key would go
-    /// to every master and answer the least of them, so one shard's trouble would stop every
-    /// shard's writes); elsewhere the one server. Answers how many replicas have the write.
-    pub(crate) async fn wait_replicas(&mut self, key: &str, replicas: u32, ms: u64) -> redis::RedisResult<u32> {
-        let mut wait = redis::cmd("WAIT");
-        wait.arg(replicas).arg(ms);
-        match self {
-            Conn::Cluster(c) => {
-                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-                let master = Route::with_key(key, SlotAddr::Master);
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
-                Ok(redis::from_redis_value(c.route_command(wait, routing).await?)?)
-            }
-            _ => wait.query_async(self).await,
+    /// Has this call's writing scripts wait for `replicas` replicas (at most `ms`). Only a
+    /// Cluster connection takes the wait with each script (`with_wait`); the others wait after
+    /// it on the same connection (`wait_replicas`).
+    pub(crate) fn wait_after_writes(&mut self, replicas: u32, ms: u32) {
+        if let Conn::Cluster(_, wait) = self {
+            *wait = Some(ReplicaWait {
+                replicas,
+                ms,
+                acked: None,
+            });
         }
     }
+
+    /// How many replicas have this call's last write, waiting at most `ms` for `replicas` of
+    /// them. On one server (or Sentinel's primary) a `WAIT` after it on the same connection; on
+    /// a Cluster what the `WAIT` sent with the script answered (none when none was sent).
+    pub(crate) async fn wait_replicas(&mut self, replicas: u32, ms: u32) -> redis::RedisResult<u32> {
+        match self {
+            Conn::Cluster(_, wait) => Ok(wait.and_then(|w| w.acked).unwrap_or(0)),
+            _ => redis::cmd("WAIT").arg(replicas).arg(ms).query_async(self).await,
+        }
+    }
+}
+
+/// A writing script and `WAIT` after it, as one pipeline: the Cluster client sends both to the
+/// node that owns the script's slot, on one connection, and when it must send them again (a
+/// connection dropped, a MOVED after a failover) it sends both again, together, to the node it
+/// then finds. Sent apart, a `WAIT` retried after its master died would reach the promoted
+/// replica, which never had the write but, asked on a connection that wrote nothing there,
+/// answers at once with its own replicas: a lost write would be acknowledged. (A `WAIT` without
+/// a key would go to every master and answer the least of them: one shard's trouble would stop
+/// every shard's writes.)
+async fn with_wait(c: &mut ClusterConnection, cmd: Cmd, wait: &mut ReplicaWait) -> redis::RedisResult<Value> {
+    let mut pipeline = redis::pipe();
+    pipeline.add_command(cmd).cmd("WAIT").arg(wait.replicas).arg(wait.ms);
+    let mut answers = c.req_packed_commands(&pipeline, 0, 2).await?.into_iter();
+    let (Some(answer), Some(waited)) = (answers.next(), answers.next()) else {
+        return Err(RedisError::from((
+            redis::ErrorKind::Client,
+            "a script and its wait answered fewer than two replies",
+        )));
+    };
+    // A wait that failed confirms nothing.
+    wait.acked = redis::from_redis_value(waited).ok();
+    Ok(answer)
 }
 
 impl ConnectionLike for Conn {
@@ -335,7 +373,7 @@ impl ConnectionLike for Conn {
                     answer => answer,
                 }
             }),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c, _) => c.req_packed_command(cmd),
             Conn::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
@@ -358,7 +396,7 @@ impl ConnectionLike for Conn {
                     answer => answer,
                 }
             }),
-            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c, _) => c.req_packed_commands(cmd, offset, count),
             Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
@@ -366,7 +404,7 @@ impl ConnectionLike for Conn {
     fn get_db(&self) -> i64 {
         match self {
             Conn::Standalone(_, pipe) => pipe.db(),
-            Conn::Cluster(c) => c.get_db(),
+            Conn::Cluster(c, _) => c.get_db(),
             Conn::Sentinel(c) => c.get_db(),
         }
     }

@@ -157,7 +157,7 @@ impl DataStore {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         let reply = self
-            .write("grant", w.keys, |mut conn| async move {
+            .write("grant", |mut conn| async move {
                 let reply = scripts::grant(&mut conn, w, &args).await?;
                 Ok((reply, conn))
             })
@@ -208,7 +208,7 @@ impl DataStore {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, None, ledger);
         let reply = self
-            .write("void_grant", w.keys, |mut conn| async move {
+            .write("void_grant", |mut conn| async move {
                 let reply = scripts::void_grant(&mut conn, w, id).await?;
                 Ok((reply, conn))
             })
@@ -240,7 +240,7 @@ impl DataStore {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, None, ledger);
         let reply = self
-            .write("balances", w.keys, |mut conn| async move {
+            .write("balances", |mut conn| async move {
                 let reply = scripts::balances(&mut conn, w, names, allowances, at).await?;
                 Ok((reply, conn))
             })

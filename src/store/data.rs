@@ -41,7 +41,7 @@ impl DataStore {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         let reply = self
-            .write("reserve", w.keys, |mut conn| async move {
+            .write("reserve", |mut conn| async move {
                 let reply = scripts::reserve(&mut conn, w, args, holds).await?;
                 Ok((reply, conn))
             })
@@ -87,7 +87,7 @@ impl DataStore {
             return Ok(());
         }
         let w = &self.writing(keys, None, ledger);
-        self.write("reclaim", w.keys, |mut conn| async move {
+        self.write("reclaim", |mut conn| async move {
             let reply = scripts::reclaim(&mut conn, w).await?;
             Ok((reply, conn))
         })
@@ -109,7 +109,7 @@ impl DataStore {
     ) -> Result<Reply<scripts::Tracked>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
-        self.write("track", w.keys, |mut conn| async move {
+        self.write("track", |mut conn| async move {
             let reply = scripts::track(&mut conn, w, version, holds, entry, at).await?;
             Ok((reply, conn))
         })
@@ -132,7 +132,7 @@ impl DataStore {
     ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, idempotency, ledger);
-        self.write("commit", w.keys, |mut conn| async move {
+        self.write("commit", |mut conn| async move {
             let reply = scripts::commit(&mut conn, w, id.as_str(), actual, entry, read).await?;
             Ok((reply, conn))
         })
@@ -153,7 +153,7 @@ impl DataStore {
     ) -> Result<Reply<OutcomeReply>, StoreError> {
         let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, None, ledger);
-        self.write("set_outcome", w.keys, |mut conn| async move {
+        self.write("set_outcome", |mut conn| async move {
             let reply = scripts::set_outcome(&mut conn, w, id.as_str(), outcome, key_id, member).await?;
             Ok((reply, conn))
         })
@@ -172,7 +172,7 @@ impl DataStore {
     ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, None, ledger);
-        self.write("release", w.keys, |mut conn| async move {
+        self.write("release", |mut conn| async move {
             let reply = scripts::release(&mut conn, w, id.as_str(), metadata).await?;
             Ok((reply, conn))
         })
@@ -190,7 +190,7 @@ impl DataStore {
     ) -> Result<Reply<Extended>, StoreError> {
         let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, None, ledger);
-        self.write("extend", w.keys, |mut conn| async move {
+        self.write("extend", |mut conn| async move {
             let reply = scripts::extend(&mut conn, w, id.as_str(), ttl_ms, max_lifetime_ms).await?;
             Ok((reply, conn))
         })

@@ -72,7 +72,7 @@ pub(crate) use scripts::{
 };
 pub(crate) use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 
-use layout::{Layout, UserKeys};
+use layout::Layout;
 
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::KeyValue;
@@ -234,20 +234,25 @@ impl Store {
         self.traces = traces;
     }
 
-    /// After a writing script to `keys`' slot, on the same connection: with
-    /// `QG_REDIS_WAIT_REPLICAS`, waits until that many replicas of the shard that took the write
-    /// have it, and refuses to acknowledge it (503) otherwise, so a failover cannot lose an
-    /// acknowledged write. Only that shard's users wait when its replicas lag.
-    async fn replicate(&self, conn: &mut Conn, keys: &UserKeys) -> Result<(), StoreError> {
+    /// How long a write waits for its replicas (`QG_REDIS_WAIT_REPLICAS`): half the command
+    /// timeout, so a refusal comes before the call is given up.
+    fn replica_wait_ms(&self) -> u32 {
+        u32::try_from(self.timeout.as_millis() / 2).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// After a writing script, on the same connection: with `QG_REDIS_WAIT_REPLICAS`, waits
+    /// until that many replicas of the shard that took the write have it, and refuses to
+    /// acknowledge it (503) otherwise, so a failover cannot lose an acknowledged write. Only
+    /// that shard's users wait when its replicas lag.
+    async fn replicate(&self, conn: &mut Conn) -> Result<(), StoreError> {
         if self.wait_replicas == 0 {
             return Ok(());
         }
-        let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
         // A wait that fails (its node became a replica in a failover) confirms nothing: the
         // write is not acknowledged, and a retry with its Idempotency-Key answers it.
-        // Boxed: the Cluster's routed command makes its future large, and unboxed it would be
-        // part of (and copied with) every write's future, unreplicated ones included.
-        let acked = Box::pin(conn.wait_replicas(keys.res(), self.wait_replicas, wait_ms))
+        // Boxed: unboxed it would be part of (and copied with) every write's future,
+        // unreplicated ones included.
+        let acked = Box::pin(conn.wait_replicas(self.wait_replicas, self.replica_wait_ms()))
             .await
             .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
         if acked < self.wait_replicas {
@@ -258,16 +263,18 @@ impl Store {
         Ok(())
     }
 
-    /// A writing script to `keys`' slot: timed for the latency histogram, then replicated when
-    /// configured.
-    async fn write<T, F, Fut>(&self, script: &'static str, keys: &UserKeys, op: F) -> Result<T, StoreError>
+    /// A writing script: timed for the latency histogram, then replicated when configured.
+    async fn write<T, F, Fut>(&self, script: &'static str, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<(T, Conn), StoreError>>,
     {
-        self.timed(script, |conn| async move {
+        self.timed(script, |mut conn| async move {
+            if self.wait_replicas > 0 {
+                conn.wait_after_writes(self.wait_replicas, self.replica_wait_ms());
+            }
             let (reply, mut conn) = op(conn).await?;
-            self.replicate(&mut conn, keys).await?;
+            self.replicate(&mut conn).await?;
             Ok(reply)
         })
         .await

@@ -16,7 +16,7 @@ impl DataStore {
     ) -> Result<Reply<Taken>, StoreError> {
         let keys = &self.keys.user(project, ancestor);
         let w = &self.writing(keys, None, ledger);
-        self.write("take_slice", w.keys, |mut conn| async move {
+        self.write("take_slice", |mut conn| async move {
             let reply = scripts::take_slice(&mut conn, w, t).await?;
             Ok((reply, conn))
         })
@@ -35,7 +35,7 @@ impl DataStore {
     ) -> Result<Reply<Fired>, StoreError> {
         let keys = &self.keys.user(project, ancestor);
         let w = &self.writing(keys, None, ledger);
-        self.write("settle_slice", w.keys, |mut conn| async move {
+        self.write("settle_slice", |mut conn| async move {
             let reply = scripts::settle_slice(&mut conn, w, s, member).await?;
             Ok((reply, conn))
         })
@@ -58,7 +58,7 @@ impl DataStore {
             body_digest: String::new(),
         };
         let w = &self.writing(keys, Some(&once), ledger);
-        self.write("append_ledger", w.keys, |mut conn| async move {
+        self.write("append_ledger", |mut conn| async move {
             let reply = scripts::append_ledger(&mut conn, w, entry).await?;
             Ok((reply, conn))
         })
@@ -77,7 +77,7 @@ impl DataStore {
     ) -> Result<Reply<SliceEnded>, StoreError> {
         let keys = &self.keys.user(project, member);
         let w = &self.writing(keys, None, ledger);
-        self.write("end_slice", w.keys, |mut conn| async move {
+        self.write("end_slice", |mut conn| async move {
             let reply = scripts::end_slice(&mut conn, w, ending).await?;
             Ok((reply, conn))
         })
