@@ -1,19 +1,28 @@
-//! A burst of proxied calls at once, with the node's default settings: each call's Redis
-//! commands queue behind the others' on a busy machine, and queueing is not Redis being away,
-//! so every call is answered (never 503 `backend_unavailable`) while Redis keeps answering.
+//! A burst of proxied calls at once: each call's Redis commands queue behind the others' on a
+//! busy machine, and queueing is not Redis being away, so every call is answered (never 503
+//! `backend_unavailable`) while Redis keeps answering. Here at the suite's command timeout;
+//! `faults::burst` runs the same burst alone at the node's default, on both topologies.
 
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::provider::{gateway_for, Provider};
+use crate::support::provider::{gateway_on, Provider};
+use crate::support::redis::{self, Target};
 
-#[tokio::test]
-async fn two_hundred_parallel_proxied_calls_with_room_for_all_answer_none_503() {
+/// Two hundred proxied calls of one user at once, on a node given one worker thread (as a node
+/// given one core: every call's commands share one connection and one thread), with
+/// `command_timeout_ms` when given. Asserts every call was answered 200 and reached the
+/// provider once.
+pub(crate) async fn two_hundred_at_once(target: &Target, command_timeout_ms: Option<u64>) {
     let provider = Provider::start();
-    // The test node's command timeout is the default, 250 ms; one worker thread, as a node
-    // given one core, so every call's commands share one connection and one thread.
-    let app = gateway_for(&provider, json!({}), |c| c.workers = 1).await;
+    let app = gateway_on(target, &provider, json!({}), |c| {
+        c.workers = 1;
+        if let Some(ms) = command_timeout_ms {
+            c.command_timeout_ms = ms;
+        }
+    })
+    .await;
     app.put_plan(json!({ "id": "plan_burst", "periodType": "month", "groups": [
         { "id": "tokens", "unit": "tokens", "quota": 100000000, "matches": [ { "event": "openai.chat" } ] } ] }))
         .await;
@@ -51,4 +60,9 @@ async fn two_hundred_parallel_proxied_calls_with_room_for_all_answer_none_503() 
     );
     assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK), "{answers:?}");
     assert_eq!(provider.calls().await, 200);
+}
+
+#[tokio::test]
+async fn two_hundred_parallel_proxied_calls_with_room_for_all_answer_none_503() {
+    two_hundred_at_once(&redis::shared().target(), None).await;
 }

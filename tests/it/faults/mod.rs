@@ -4,6 +4,7 @@
 //! `cargo test --test it faults:: -- --ignored --test-threads=1`.
 
 mod bootstrap;
+mod burst;
 mod crashes;
 mod leases;
 mod levels;

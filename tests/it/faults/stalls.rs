@@ -52,3 +52,80 @@ async fn calls_to_a_stalled_redis_answer_503_long_before_the_stall_ends() {
     // Once it answers again, so do the calls.
     assert_eq!(app.json(Method::POST, "/v1/reserve", Some(render)).await.0, 200);
 }
+
+/// Whether `node` holds `user`'s slot (project "default"): a key of its tag is not MOVED.
+fn holds(node: &redis::TestRedis, user: &str) -> bool {
+    node.try_query::<i64>(&["EXISTS", &format!("{{default:{user}}}:probe")])
+        .is_ok()
+}
+
+/// On a Cluster, one master stalls while the others answer: the node's calls to the stalled
+/// master answer 503 before the stall ends (the node sees Redis answering, on the other
+/// masters, so it gives a call the longer bound a queue is given: twenty command timeouts),
+/// and the other masters' users are answered 200 throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
+async fn on_a_cluster_a_stalled_master_answers_its_users_503_before_the_stall_ends_and_no_one_else() {
+    let cluster = redis::TestCluster::start_with(&["--enable-debug-command", "yes"]);
+    let target = redis::Target {
+        url: cluster.url(),
+        mode: quota_gateway::surface::store::RedisMode::Cluster,
+    };
+    let app = spawn_app_on(&target, &unique_prefix(), None).await;
+    let mut plan = freemium_free_plan();
+    plan["groups"][0]["quota"] = json!(100000);
+    app.put_plan(plan).await;
+    let users: Vec<String> = (0..200).map(|n| format!("u{n}")).collect();
+    let stalled_user = users.iter().find(|u| holds(&cluster.nodes[0], u)).unwrap().clone();
+    let other_user = users.iter().find(|u| !holds(&cluster.nodes[0], u)).unwrap().clone();
+    let render = |user: &str| json!({ "userId": user, "event": "image.model_a", "metadata": { "variant": "1k" } });
+    for user in [&stalled_user, &other_user] {
+        app.subscribe(user, "plan_free", None).await;
+        assert_eq!(app.json(Method::POST, "/v1/reserve", Some(render(user))).await.0, 200);
+    }
+
+    // A stall of 8 s of the first master; twenty calls to it, and calls to another master one
+    // after another meanwhile, until the stalled calls are answered (at most 400).
+    let url = cluster.nodes[0].url();
+    let stalled = tokio::task::spawn_blocking(move || {
+        let mut conn = ::redis::Client::open(url).unwrap().get_connection().unwrap();
+        let began = Instant::now();
+        let _: () = ::redis::cmd("DEBUG").arg("SLEEP").arg("8").query(&mut conn).unwrap();
+        began.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let calls = (0..20).map(|_| {
+        let (app, body) = (&app, render(&stalled_user));
+        async move {
+            let started = Instant::now();
+            let status = app.call(Method::POST, "/v1/reserve", Some(body)).await.status();
+            (status.as_u16(), started.elapsed())
+        }
+    });
+    let stalled_calls = async {
+        let answers = join_all(calls).await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        answers
+    };
+    let others = async {
+        let mut statuses = Vec::new();
+        while !done.load(std::sync::atomic::Ordering::Relaxed) && statuses.len() < 400 {
+            let status = app
+                .call(Method::POST, "/v1/reserve", Some(render(&other_user)))
+                .await
+                .status();
+            statuses.push(status.as_u16());
+        }
+        statuses
+    };
+    let (answers, others) = futures::join!(stalled_calls, others);
+    let lasted = stalled.await.unwrap();
+    assert!(answers.iter().all(|(s, _)| *s == 503), "{answers:?}");
+    let slowest = answers.iter().map(|(_, d)| *d).max().unwrap();
+    assert!(
+        slowest < lasted,
+        "the slowest 503 took {slowest:?} of a {lasted:?} stall"
+    );
+    assert!(!others.is_empty() && others.iter().all(|s| *s == 200), "{others:?}");
+}

@@ -105,8 +105,18 @@ pub async fn gateway_for(
     extra: Value,
     adjust: impl FnOnce(&mut quota_gateway::config::Config),
 ) -> TestApp {
+    gateway_on(&redis::shared().target(), provider, extra, adjust).await
+}
+
+/// As `gateway_for`, on a Redis of the test's own.
+pub async fn gateway_on(
+    target: &redis::Target,
+    provider: &Provider,
+    extra: Value,
+    adjust: impl FnOnce(&mut quota_gateway::config::Config),
+) -> TestApp {
     let file = upstreams_file(provider, extra);
-    spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |config| {
+    spawn_app_with(target, &unique_prefix(), None, |config| {
         config.upstreams = Some(file);
         adjust(config);
     })

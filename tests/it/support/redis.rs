@@ -362,7 +362,13 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub fn start() -> TestCluster {
-        TestCluster::create(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
+        TestCluster::start_with(&[])
+    }
+
+    /// As `start`, each node given `extra` options too.
+    pub fn start_with(extra: &[&str]) -> TestCluster {
+        let options = [&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"], extra].concat();
+        TestCluster::create(&options)
     }
 
     /// Three masters started with these options, holding every slot between them.
