@@ -1,7 +1,8 @@
 //! Async jobs bound what the provider does, against the provider simulator: a job whose node
 //! is killed while the provider makes it is found at the provider and settled (or, never found,
 //! charged its hold at its end, never given back); a running job is never charged before its
-//! hold ends; a provider that hangs delays no other's settlement; a video resent under a new
+//! hold ends; a provider that hangs delays no other's settlement, its polls end at their
+//! time-out and its job is charged its hold at its end; a video resent under a new
 //! multipart boundary is its first job; and a video is settled at what the provider made.
 
 use std::time::Duration;
@@ -261,6 +262,53 @@ async fn a_provider_that_hangs_delays_no_other_upstreams_settlement() {
         0,
         "alice's poll still waits: {metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_poll_of_a_hung_provider_ends_at_its_time_out_and_the_job_is_charged_its_hold_at_its_end() {
+    let provider = Provider::start();
+    // Held for 1 s of window and 2 s of margin; each poll given 300 ms, each read of the job
+    // hanging a minute.
+    let app = gateway_for(&provider, json!({}), |c| {
+        c.job_video_window_seconds = 1;
+        c.job_margin_seconds = 2;
+        c.job_sweep_lead_seconds = 200_000;
+        c.job_sweep_ms = 100;
+        c.job_poll_timeout_ms = 300;
+    })
+    .await;
+    app.put_plan(plan("plan_jobs", 1_000_000)).await;
+    app.subscribe("alice", "plan_jobs", None).await;
+    let res = call(&app, reqwest::Method::POST, "alice", "v1/videos")
+        .header("x-sim", "reads=1, read_stall=60000")
+        .json(&json!({ "model": "sora-2", "prompt": "a cat", "seconds": "4" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let usage = until(&app, "alice", |u| counter(u, "seconds") == (4, 0)).await;
+    assert_eq!(
+        counter(&usage, "seconds"),
+        (4, 0),
+        "charged its hold at its end: {usage}"
+    );
+    let metrics = app.metrics().await;
+    // The first poll ended at its time-out, not a minute later, and left the last one, at the
+    // hold's end, free to charge it.
+    assert_eq!(
+        TestApp::metric(&metrics, "qg_proxy_job_polls_total{outcome=\"failed\"}"),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(
+        TestApp::metric(&metrics, "qg_proxy_job_polls_total{outcome=\"expired\"}"),
+        1,
+        "{metrics}"
+    );
+    let entries = app.usage_events_all("userId=alice").await;
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["commit"], "never given back: {entries:?}");
+    assert_eq!(entries[0]["metadata"]["usage"], "estimated");
 }
 
 /// A video form as the official client sends it, under `boundary`, with a reference image.

@@ -155,10 +155,19 @@ impl JobSettings {
         (self.lead_ms / 3).max(500)
     }
 
+    /// How long a poll keeps other nodes from polling the same job: at most the poll's own
+    /// time-out and a second for its Redis calls, and never longer than the time between polls.
+    /// The job's schedule spaces its polls; a lease that outlived its poll by more would turn
+    /// away the last one, due at the hold's end, until after the hold had gone.
+    pub(crate) fn poll_lease_ms(&self) -> i64 {
+        (self.poll_timeout.as_millis() as i64 + 1_000).min(self.repoll_ms())
+    }
+
     /// How long a job's hold is made to outlive its end, when its last poll is due there: that
-    /// poll finds it still held, however late the sweeper comes to it.
+    /// poll finds it still held, however late the sweeper comes to it (after the lease of the
+    /// poll before it, a sweep later, its provider answering at its time-out).
     pub(crate) fn grace_ms(&self) -> i64 {
-        (2 * self.sweep_every.as_millis() + self.poll_timeout.as_millis()) as i64 + 1_000
+        self.poll_lease_ms() + (2 * self.sweep_every.as_millis() + self.poll_timeout.as_millis()) as i64 + 1_000
     }
 
     /// When a poll at `now` of a job whose hold ends at `ends_ms` is followed by the next:

@@ -1,11 +1,11 @@
 //! The sweeper: every node, every little while, polls the open jobs whose next poll is due
 //! (first a lead before their hold would expire, then every third of that lead, and last at
-//! the hold's end), under a short lease so two nodes do not poll one job at once. A job it
-//! finds ended is settled as a caller's read would settle it; one still running at its hold's
-//! end has its hold committed as `estimated` (the provider may bill it whenever it ends), and
-//! never before: a poll whose next would land past the end makes the hold outlive that last
-//! poll instead. A pending job (its node never recorded the provider's answer) is looked for
-//! at the provider (`pending.rs`).
+//! the hold's end), each under a lease as long as a poll so two nodes do not poll one job at
+//! once. A job it finds ended is settled as a caller's read would settle it; one still running
+//! at its hold's end has its hold committed as `estimated` (the provider may bill it whenever
+//! it ends), and never before: a poll whose next would land past the end makes the hold
+//! outlive that last poll instead. A pending job (its node never recorded the provider's
+//! answer) is looked for at the provider (`pending.rs`).
 //!
 //! Polls run at once, at most a few per upstream, each waiting at most the poll time-out for
 //! its provider: a provider that hangs holds only its own jobs' turns, never another's.
@@ -104,7 +104,7 @@ async fn poll(door: &Door, project: &str, key: &str, now: i64) -> Result<&'stati
     let node = format!("{:x}", end::rand_id());
     if !data
         .jobs()
-        .lease_job(project, "jobpoll", key, &node, settings.repoll_ms() as u64)
+        .lease_job(project, "jobpoll", key, &node, settings.poll_lease_ms() as u64)
         .await?
     {
         return Ok("skipped");
