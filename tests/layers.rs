@@ -727,6 +727,7 @@ const PROXY_FLOORS: &[(&str, u8)] = &[
     ("duration", 1),
     ("multipart", 1),
     ("paths", 1),
+    ("reported", 1),
     ("splice", 1),
     // 2. The wire formats, and what speaks the vocabulary beside them: the door service, the
     //    caller's body and headers, the provider's answers, the gateway's own answers, the

@@ -18,9 +18,13 @@ use super::{splice, trace};
 use crate::http::idempotency::idempotency;
 use crate::http::ApiError;
 use crate::quota::amount::MAX_UNITS;
+use crate::quota::decision::Decision;
 use crate::quota::decision::Reason;
 use crate::quota::run::StepKind;
 use crate::quota::{EventInput, FallbackOf, Milli, ReservationId, ReservationState};
+
+/// How many tries one Idempotency-Key makes at most, each after the one before was released.
+const TRIES_OF_A_KEY: usize = 8;
 
 /// What holding made of the call.
 pub(crate) enum Held {
@@ -59,22 +63,7 @@ impl Door {
         }
         let input = event(ctx, &call);
         let ttl_ms = call.ttl_ms.unwrap_or(self.hold_ttl_ms);
-        // A routed call's later attempts have keys of their own, so a repeat of the call
-        // replays each attempt's hold and calls no provider twice.
-        let idempotency = match &ctx.fallback {
-            Some(f) if ctx.attempt > 1 => idempotency(
-                req,
-                &format!("proxy#{}", ctx.attempt),
-                &format!("{}\n{}", ctx.target.path, f.target),
-                body.fingerprint(),
-            )?,
-            _ => idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?,
-        };
-        let decision = self
-            .gateway
-            .data()
-            .reserve(&ctx.caller.project, &input, ttl_ms, idempotency.as_ref())
-            .await?;
+        let decision = self.decide(req, ctx, (&input, ttl_ms), body.fingerprint()).await?;
         trace::decided(&decision);
         if !decision.allowed {
             self.count_call(&ctx.upstream().name, ctx.operation(), "denied");
@@ -103,6 +92,48 @@ impl Door {
             upload @ Body::Upload(_) => upload,
         };
         Ok(Held::Go(Box::new(Go { hold, call, body })))
+    }
+
+    /// The call's reserve, made once per Idempotency-Key. A repeat whose first call was
+    /// released (the provider refused it, or could not be reached: it made nothing) is a new
+    /// try, reserved under a key of its own drawn from the released hold's id: concurrent
+    /// repeats make that one try between them, and a call that ran, runs or was charged is
+    /// never made again. A routed call's later attempts have keys of their own, so a repeat of
+    /// the call replays each attempt's hold and calls no provider twice. `input` is held for
+    /// `ttl_ms`.
+    async fn decide(
+        &self,
+        req: &HttpRequest,
+        ctx: &Ctx,
+        (input, ttl_ms): (&EventInput, i64),
+        fingerprint: &[u8],
+    ) -> Result<Decision, ApiError> {
+        let (route, scope) = match &ctx.fallback {
+            Some(f) if ctx.attempt > 1 => (
+                format!("proxy#{}", ctx.attempt),
+                format!("{}\n{}", ctx.target.path, f.target),
+            ),
+            _ => ("proxy".to_string(), ctx.target.path.to_string()),
+        };
+        let (data, project) = (self.gateway.data(), &ctx.caller.project);
+        let mut tried = route.clone();
+        let mut tries = 0;
+        loop {
+            let key = idempotency(req, &tried, &scope, fingerprint)?;
+            let decision = data.reserve(project, input, ttl_ms, key.as_ref()).await?;
+            tries += 1;
+            let Some(repeat) = decision.granted.as_ref().filter(|g| g.repeat) else {
+                return Ok(decision);
+            };
+            let released = data
+                .reservation(project, &repeat.reservation_id)
+                .await?
+                .is_some_and(|v| v.state == ReservationState::Released);
+            if !released || tries == TRIES_OF_A_KEY {
+                return Ok(decision);
+            }
+            tried = format!("{route}~{}", repeat.reservation_id.as_str());
+        }
     }
 
     /// The refusal of an attempt whose action is closed; None when it may go.

@@ -40,6 +40,7 @@ mod paths;
 mod provider;
 mod read;
 mod relay;
+mod reported;
 mod retry;
 mod settle;
 mod splice;

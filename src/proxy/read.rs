@@ -11,7 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::Value;
 
 use super::call::context::Ctx;
 use super::call::hold::{Hold, KeepAlive};
@@ -21,6 +20,7 @@ use super::call::{Call, Operation};
 use super::delivered::Delivered;
 use super::door::Door;
 use super::provider::{answered_by, head, json, reserved, whole};
+use super::reported::reported;
 
 impl Door {
     /// An uncounted call's answer, passed on as it arrives, whatever its size: there is nothing
@@ -74,7 +74,7 @@ impl Door {
             // Boxed, as a call's other rare ends (mod.rs): its future would size every call's.
             return Box::pin(self.settle_broken(ctx, hold, answered)).await;
         };
-        let reported = serde_json::from_slice::<Value>(&body).map(|v| {
+        let reported = reported(&body).map(|v| {
             answered.identify(ctx.wire().answer_id(&v));
             ctx.wire().usage_of_answer(call.operation, &v)
         });

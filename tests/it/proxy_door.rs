@@ -113,6 +113,62 @@ async fn parallel_calls_sharing_an_idempotency_key_reach_the_provider_once_on_tw
     }
 }
 
+/// A key whose call the provider refused (its hold released: the provider made nothing) makes
+/// the next try, once between concurrent repeats; a key whose call was charged makes none.
+#[tokio::test]
+async fn a_repeat_of_a_key_whose_call_the_provider_refused_is_tried_once_more_and_a_charged_one_never() {
+    let provider = Provider::start();
+    let (one, two) = two_nodes(&provider, 1000).await;
+    let body = json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": "hi" } ] })
+        .to_string();
+    let refused = chat(&one, &body, "status=500")
+        .header("Idempotency-Key", "k-refused")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // Ten repeats at once over two nodes, the first answered slowly: one try reaches the provider.
+    let repeats = (0..10).map(|i| {
+        let (app, body) = (if i % 2 == 0 { &one } else { &two }, body.clone());
+        async move {
+            let res = chat(app, &body, "output=4,stall=300")
+                .header("Idempotency-Key", "k-refused")
+                .send()
+                .await
+                .unwrap();
+            code_of(res).await
+        }
+    });
+    let answers = join_all(repeats).await;
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == StatusCode::OK).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(answers
+        .iter()
+        .all(|(s, c)| *s == StatusCode::OK || (*s == StatusCode::CONFLICT && c.starts_with("idempotency_key_"))));
+    // Charged now: its repeat is answered 409, and reaches no provider.
+    let again = chat(&two, &body, "output=4")
+        .header("Idempotency-Key", "k-refused")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(again).await,
+        (StatusCode::CONFLICT, "idempotency_key_settled".to_string())
+    );
+    let stats = provider.stats().await;
+    assert_eq!(stats["calls"], 2, "the refused call and its one try: {stats}");
+    let usage = one.usage("alice").await;
+    let output = TestApp::counter(&usage, "output");
+    assert_eq!(
+        (output["used"].as_u64(), output["reserved"].as_u64()),
+        (Some(4), Some(0)),
+        "{output}"
+    );
+}
+
 #[tokio::test]
 async fn the_body_reaches_the_provider_as_sent_with_only_the_usage_ask_spliced_in() {
     let provider = Provider::start();
