@@ -52,7 +52,7 @@ GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
                       "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds", "context",
-                      "reads", "failures", "read_stall")
+                      "reads", "failures", "read_stall", "fail_first")
 # How a job ends (`end=`); each kind takes some of them.
 JOB_ENDS = ("completed", "failed", "expired", "cancelled")
 
@@ -538,6 +538,9 @@ class Directives:
     read_stall: int = 0
     # A video reports this model, size and seconds (each "" for the asked one), not the asked.
     made: Optional[Tuple[str, str, str]] = None
+    # The first k tries of a call (its method, path and this very header) answer 500, nothing
+    # made: a provider's passing fault, which the official clients retry.
+    fail_first: int = 0
 
 
 def parse_directives(header: Optional[str], model: Optional[str] = None) -> Directives:
@@ -658,6 +661,8 @@ class Stats:
             self.jobs: "OrderedDict[str, Dict[str, Any]]" = OrderedDict()
             # The clouds' own counts (OAuth tokens minted, ...), by name.
             self.clouds: Dict[str, int] = {}
+            # `fail_first=`: the tries of each call so far, by its method, path and header.
+            self.tries: Dict[str, int] = {}
 
     def answered(self, path: str) -> None:
         with self.lock:
@@ -703,6 +708,14 @@ class Stats:
     def count(self, name: str) -> None:
         with self.lock:
             self.clouds[name] = self.clouds.get(name, 0) + 1
+
+    def tried(self, call: str) -> int:
+        """This try of `call`'s number, from 1 (bounded as the jobs are: the oldest call goes)."""
+        with self.lock:
+            self.tries[call] = self.tries.pop(call, 0) + 1
+            while len(self.tries) > MAX_JOBS:
+                del self.tries[next(iter(self.tries))]
+            return self.tries[call]
 
 
 class ClientGone(Exception):
@@ -1825,6 +1838,8 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.authenticate(headers)
                 refuse(d, self.provider)
+                if d.fail_first and self.server.stats.tried(f"{method} {self.route} {self.sim_header}") <= d.fail_first:
+                    raise SimError(500, "The server had an error while processing your request. Sorry about that!")
                 if self.upload is not None and self.upload.error is not None:
                     raise self.upload.error
                 if self.spool is not None and self.spool.error is not None:

@@ -641,6 +641,24 @@ class Errors(Base):
         self.assertEqual(other.status, 200)
         self.assertEqual(other.json()["usage"]["completion_tokens"], 2)
 
+    def test_fail_first_fails_a_calls_first_tries_with_nothing_made_then_lets_it_through(self) -> None:
+        video = [("model", None, b"sora-2"), ("prompt", None, b"a cat"), ("seconds", None, b"4")]
+        first = form("/v1/videos", video, sim="fail_first=2")
+        self.assertEqual((first.status, first.json()["error"]["type"]), (500, "server_error"))
+        self.assertEqual(form("/v1/videos", video, sim="fail_first=2").status, 500)
+        made = form("/v1/videos", video, sim="fail_first=2")
+        self.assertEqual(made.status, 200, made.raw)
+        self.assertEqual(list(stats()["jobs"]), [made.json()["id"]])
+        # Counted apart: another header's call, another path's, another provider's shape.
+        self.assertEqual(call("/v1/chat/completions", CHAT, sim="fail_first=1").status, 500)
+        self.assertEqual(call("/v1/chat/completions", CHAT, sim="fail_first=1").status, 200)
+        self.assertEqual(call("/v1/chat/completions", CHAT, sim="fail_first=1, output=2").status, 500)
+        claude = call("/v1/messages", MESSAGES, sim="fail_first=1")
+        self.assertEqual((claude.status, claude.json()["error"]["type"]), (500, "api_error"))
+        # A reset starts every count again.
+        reset()
+        self.assertEqual(call("/v1/chat/completions", CHAT, sim="fail_first=1").status, 500)
+
     def test_a_context_too_long_in_each_providers_words(self) -> None:
         openai = call("/v1/chat/completions", CHAT, sim="context=1")
         self.assertEqual((openai.status, openai.json()["error"]["code"]), (400, "context_length_exceeded"))

@@ -4,7 +4,8 @@ without the node's memory growing), a batch held at its lines' worst case from i
 listed among the user's open jobs (`usage().jobs`) and settled once at the usage the provider
 reports, or refused whole; its objects and files served to its owner only; an Anthropic message
 batch settled from its results, read through the gateway; videos as jobs in flight of a
-`concurrent` group, a failed one costing nothing. What was held and charged is read from the
+`concurrent` group, a failed one costing nothing, one whose first try the provider fails made and
+held once by the client's retry. What was held and charged is read from the
 gateway through the SDK; what the provider did, from the simulator (`x-sim: reads=k` makes a job
 final at its k-th read)."""
 
@@ -429,6 +430,37 @@ def test_a_fourth_video_waits_for_one_of_three_in_flight_and_a_failed_one_costs_
         assert client.videos.retrieve(v.id).status == "completed"
     usage = pqg.usage(user)
     assert (counter(usage, "videos"), counter(usage, "seconds")) == ((0, 0), (24, 0)) and usage.jobs == []
+
+
+@SORA_DEPRECATED
+@pytest.mark.parametrize("keyed", [False, pytest.param(True, marks=pytest.mark.xfail(
+    strict=True, raises=openai.ConflictError,
+    reason="the retry of a key whose first call the provider failed is answered 409 idempotency_key_settled"))],
+    ids=["own-retry", "idempotency-key"])
+def test_a_video_whose_first_try_the_provider_fails_is_made_by_the_clients_retry_once_and_held_once(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str], keyed: bool) -> None:
+    user = video_user(proxy, fresh_user)
+    sent: List[Tuple[Optional[str], Optional[str]]] = []
+
+    def seen(request: Any) -> None:
+        sent.append((request.headers.get("idempotency-key"), request.headers.get("content-type")))
+
+    # The official openai client sends no Idempotency-Key of its own; one its caller gives goes
+    # with each try. Each try draws the form anew, with a new boundary.
+    headers = {"x-sim": "fail_first=1, reads=3", **({"Idempotency-Key": f"video-{uuid.uuid4()}"} if keyed else {})}
+    with openai.DefaultHttpxClient(event_hooks={"request": [seen]}) as http:
+        client = pqg.openai(user, max_retries=1, http_client=http)
+        video = client.videos.create(model="sora-2", prompt="a cat", seconds="8", size="720x1280",
+                                     extra_headers=headers)
+        assert client.videos.retrieve(video.id).status == "in_progress"
+    [(key, first), (again, second), _] = sent
+    assert (key, again) == (headers.get("Idempotency-Key"),) * 2 and first != second, sent
+    stats = proxy.stats()
+    assert stats["paths"]["/v1/videos"] == 2, "the provider failed the first try and made the second"
+    assert [j for j, job in stats["jobs"].items() if job["kind"] == "video"] == [video.id], "one video"
+    usage = pqg.usage(user)
+    assert (counter(usage, "videos"), counter(usage, "seconds")) == ((0, 1), (0, 8)), "held once"
+    assert [j.id for j in usage.jobs] == [video.id]
 
 
 # Memory.

@@ -1,16 +1,19 @@
 """The providers' lists through the gateway's proxy with the official `openai` and `anthropic`
 clients, against the provider simulator: `.list()` and its auto-pagination (`files`, `batches`,
 `videos`, `messages.batches`) walk the user's own jobs and files, newest first, each once, and
-nobody else's; the async clients as the sync ones."""
+nobody else's: not another user's of the project, nor another project's user of the same id; the
+async clients as the sync ones."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable, Dict, List
+import os
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
-from conftest import ProxyEnv
+from conftest import Env, ProxyEnv
+from gateway import admin
 
 from quota_gateway import AsyncQuotaGateway, QuotaGateway
 
@@ -20,15 +23,27 @@ SORA_DEPRECATED = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWar
 OPEN = {"x-sim": "reads=1000"}
 
 
-def subscribe(proxy: ProxyEnv, user: str) -> None:
+@pytest.fixture(scope="module")
+def other_secret(env: Env) -> str:
+    """The secret key of a second project on the session's Redis and gateways."""
+    project = f"lists{os.getpid()}"
+    admin(env.base_url, env.root_token, "POST", "/v1/projects", {"id": project})
+    made = admin(env.base_url, env.root_token, "POST", f"/v1/projects/{project}/keys", {"kind": "secret"})
+    assert isinstance(made, dict)
+    return str(made["key"])
+
+
+def subscribe(proxy: ProxyEnv, secret: str, user: str) -> None:
+    """`user` of the project of `secret` on a plan that lets every job of the test through."""
     groups = [
         {"id": "batch", "unit": "tokens", "quota": 1_000_000_000,
          "matches": [{"event": "openai.batches"}, {"event": "anthropic.batches"}]},
         {"id": "videos", "unit": "count", "quota": 1_000_000, "measure": {"metadata": "video_seconds"},
          "matches": [{"event": "openai.videos"}]},
     ]
-    proxy.env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": groups})
-    proxy.env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+    base = proxy.env.base_url
+    admin(base, secret, "PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": groups})
+    admin(base, secret, "PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
 
 
 def line() -> bytes:
@@ -54,42 +69,54 @@ def make(pqg: QuotaGateway, user: str, count: int) -> Dict[str, List[str]]:
     return made
 
 
+@pytest.fixture
+def projects(proxy: ProxyEnv, other_secret: str) -> Iterator[Tuple[QuotaGateway, QuotaGateway]]:
+    """A client of the proxy for the session's project and one for the second."""
+    with QuotaGateway(proxy.env.secret, base_url=proxy.base_url) as one, \
+            QuotaGateway(other_secret, base_url=proxy.base_url) as two:
+        yield one, two
+
+
 @SORA_DEPRECATED
 def test_list_and_its_auto_pagination_walk_only_the_users_own_newest_first(
-        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+        proxy: ProxyEnv, projects: Tuple[QuotaGateway, QuotaGateway], other_secret: str,
+        fresh_user: Callable[..., str]) -> None:
+    # The same two user ids in both projects: a project's users are its own, whatever their ids.
     alice, bob = fresh_user("pl"), fresh_user("pl")
+    one, two = projects
+    counts = {(one, alice): 5, (one, bob): 2, (two, alice): 3, (two, bob): 1}
     made = {}
-    for user, count in ((alice, 5), (bob, 2)):
-        subscribe(proxy, user)
-        made[user] = make(pqg, user, count)
-    for user in (alice, bob):
-        own = made[user]
+    for (pqg, user), count in counts.items():
+        subscribe(proxy, proxy.env.secret if pqg is one else other_secret, user)
+        made[pqg, user] = make(pqg, user, count)
+    for pqg, user in counts:
+        own = made[pqg, user]
         client, claude = pqg.openai(user, max_retries=0), pqg.anthropic(user, max_retries=0)
         # Iterating a page walks the pages after it, two at a time.
         assert [f.id for f in client.files.list(limit=2)] == own["files"]
         assert [b.id for b in client.batches.list(limit=2)] == own["batches"]
         assert [v.id for v in client.videos.list(limit=2)] == own["videos"]
         assert [m.id for m in claude.messages.batches.list(limit=2)] == own["message_batches"]
-        # One page is the newest, saying more follow.
+        # One page is the newest, saying whether more follow.
         page = client.batches.list(limit=1)
-        assert [b.id for b in page.data] == own["batches"][:1] and page.has_more
+        assert [b.id for b in page.data] == own["batches"][:1] and page.has_more == (len(own["batches"]) > 1)
         # Each as the provider has it now: every read of it (a list's too) moves the simulator's along.
         assert {b.status for b in client.batches.list()} <= {"in_progress", "finalizing"}
     # Anthropic's `before_id` walks back toward the newest, a page (newest first) at a time.
-    newer = made[alice]["message_batches"]
-    pages = claude_of(pqg, alice).messages.batches.list(limit=2, before_id=newer[4])
+    newer = made[one, alice]["message_batches"]
+    pages = one.anthropic(alice, max_retries=0).messages.batches.list(limit=2, before_id=newer[4])
     assert [m.id for m in pages] == newer[2:4] + newer[0:2]
+    # An id of the other project's, as a cursor, is not one of the caller's: the walk starts nowhere in it.
+    theirs = made[two, alice]["message_batches"]
+    assert [m.id for m in one.anthropic(alice, max_retries=0).messages.batches.list(before_id=theirs[0])] == []
     # Files oldest first.
-    assert [f.id for f in pqg.openai(alice).files.list(order="asc", limit=2)] == made[alice]["files"][::-1]
-
-
-def claude_of(pqg: QuotaGateway, user: str) -> Any:
-    return pqg.anthropic(user, max_retries=0)
+    assert [f.id for f in one.openai(alice).files.list(order="asc", limit=2)] == made[one, alice]["files"][::-1]
+    assert [f.id for f in two.openai(alice).files.list(order="asc", limit=2)] == made[two, alice]["files"][::-1]
 
 
 def test_the_async_clients_list_the_same(proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
     user = fresh_user("pl")
-    subscribe(proxy, user)
+    subscribe(proxy, proxy.env.secret, user)
     client = pqg.openai(user, max_retries=0)
     files = [client.files.create(file=("b.jsonl", line()), purpose="batch").id for _ in range(3)]
 
