@@ -433,10 +433,7 @@ def test_a_fourth_video_waits_for_one_of_three_in_flight_and_a_failed_one_costs_
 
 
 @SORA_DEPRECATED
-@pytest.mark.parametrize("keyed", [False, pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, raises=openai.ConflictError,
-    reason="the retry of a key whose first call the provider failed is answered 409 idempotency_key_settled"))],
-    ids=["own-retry", "idempotency-key"])
+@pytest.mark.parametrize("keyed", [False, True], ids=["own-retry", "idempotency-key"])
 def test_a_video_whose_first_try_the_provider_fails_is_made_by_the_clients_retry_once_and_held_once(
         proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str], keyed: bool) -> None:
     user = video_user(proxy, fresh_user)
