@@ -110,8 +110,8 @@ enum State {
 /// reader of every form the proxy reads (an audio upload, a batch file, a video), so every form
 /// is read by one rule: a part named twice is refused, since a provider's parser keeps the last
 /// of a repeated name where the gateway would have held the first (a name ending in `[]` is an
-/// array, which repeats by design), and once sealed (the call is held), a part the hold was
-/// priced from may no longer come.
+/// array, which repeats by design), as is a part whose headers name it two ways (`part`), and
+/// once sealed (the call is held), a part the hold was priced from may no longer come.
 pub(crate) struct Form {
     /// `\r\n--<boundary>`: what ends a part.
     delimiter: Vec<u8>,
@@ -156,6 +156,11 @@ impl Form {
         self.sealed = Some(priced);
     }
 
+    /// Whether the form is sealed and `name` is one its hold was priced from.
+    fn priced(&self, name: &str) -> bool {
+        self.sealed.is_some_and(|priced| priced.contains(&name))
+    }
+
     /// A part's name, checked against those read before it.
     fn named(&mut self, name: String) -> Result<String, MultipartError> {
         if !name.ends_with("[]") && self.has(&name) {
@@ -164,11 +169,8 @@ impl Form {
                 "is given twice in the form; send each field and file once",
             ));
         }
-        if self.sealed.is_some_and(|priced| priced.contains(&name.as_str())) {
-            return Err(MultipartError::part(
-                &name,
-                "comes after the file, once the call was held; send it before the file",
-            ));
+        if self.priced(&name) {
+            return Err(after_hold(&name));
         }
         if self.names.len() >= MAX_PARTS {
             return Err(MultipartError::body(format!("has more than {MAX_PARTS} parts")));
@@ -244,11 +246,7 @@ impl Form {
             return Err(too_long());
         }
         let headers = String::from_utf8_lossy(&body[at..end]);
-        let Some((name, file)) = part(&headers) else {
-            return Err(MultipartError::body(
-                "has a part without a form-data Content-Disposition naming it",
-            ));
-        };
+        let (name, file) = part(&headers)?;
         let name = self.named(name)?;
         read.at = end + 4;
         Ok(Some(if file { State::File(name) } else { State::Field(name) }))
@@ -297,6 +295,14 @@ impl Form {
     }
 }
 
+/// A part the hold was priced from, come (or ended) once the call was held.
+fn after_hold(name: &str) -> MultipartError {
+    MultipartError::part(
+        name,
+        "comes after the file, once the call was held; send it before the file",
+    )
+}
+
 /// The bytes a feed reads (what the last chunk left, then the chunk) and how far it read them.
 struct Cursor<'b> {
     body: &'b [u8],
@@ -327,27 +333,66 @@ fn follow_delimiter(read: &mut Cursor<'_>) -> Step {
 }
 
 /// A part's name as its form-data `Content-Disposition` says it, and whether that names a
-/// filename (the part is a file).
-pub(crate) fn part(headers: &str) -> Option<(String, bool)> {
-    headers.split("\r\n").find_map(|line| {
-        let (header, value) = line.split_once(':')?;
-        if !header.trim().eq_ignore_ascii_case("content-disposition") {
-            return None;
+/// filename (the part is a file). A part with two such headers, or one naming it twice (`name`
+/// or `name*` again), is refused naming it: Python's form parsers (a provider's) read the last
+/// header and the last parameter, where a reader could take the first.
+pub(crate) fn part(headers: &str) -> Result<(String, bool), MultipartError> {
+    let dispositions: Vec<&str> = headers
+        .split("\r\n")
+        .filter_map(|line| {
+            let (header, value) = line.split_once(':')?;
+            header
+                .trim()
+                .eq_ignore_ascii_case("content-disposition")
+                .then_some(value)
+        })
+        .collect();
+    let unnamed = || MultipartError::body("has a part without a form-data Content-Disposition naming it");
+    let (names, file) = match dispositions.as_slice() {
+        [] => return Err(unnamed()),
+        [one] => disposition(one),
+        [first, ..] => {
+            let name = disposition(first).0.into_iter().next().map(|(_, name)| name);
+            return Err(MultipartError::part(
+                name.as_deref().unwrap_or("body"),
+                "has more than one Content-Disposition header; send one for each part",
+            ));
         }
-        let (kind, params) = value.split_once(';')?;
-        if !kind.trim().eq_ignore_ascii_case("form-data") {
-            return None;
+    };
+    match names.as_slice() {
+        [(key, name)] if key == "name" => Ok((name.clone(), file)),
+        [] | [_] => Err(unnamed()),
+        [(_, first), ..] => {
+            let all: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
+            Err(MultipartError::part(
+                first,
+                format!(
+                    "is named more than once in its Content-Disposition ({}); give each part one name",
+                    all.join(", ")
+                ),
+            ))
         }
-        let (mut name, mut file) = (None, false);
-        for (k, v) in params_of(params) {
-            match k.to_ascii_lowercase().as_str() {
-                "name" => name = name.or(Some(v)),
-                "filename" | "filename*" => file = true,
-                _ => {}
-            }
+    }
+}
+
+/// A form-data `Content-Disposition`'s name parameters (`name` or `name*`, with their values, in
+/// order) and whether it names a filename; no names for another disposition.
+fn disposition(value: &str) -> (Vec<(String, String)>, bool) {
+    let Some((kind, params)) = value.split_once(';') else {
+        return (Vec::new(), false);
+    };
+    if !kind.trim().eq_ignore_ascii_case("form-data") {
+        return (Vec::new(), false);
+    }
+    let (mut names, mut file) = (Vec::new(), false);
+    for (k, v) in params_of(params) {
+        match k.to_ascii_lowercase().as_str() {
+            key @ ("name" | "name*") => names.push((key.to_string(), v)),
+            "filename" | "filename*" => file = true,
+            _ => {}
         }
-        name.map(|n| (n, file))
-    })
+    }
+    (names, file)
 }
 
 /// Where `needle` begins in `haystack` at or after `from`.

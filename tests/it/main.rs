@@ -59,6 +59,7 @@ mod proxy;
 mod proxy_bounds;
 mod proxy_burst;
 mod proxy_door;
+mod proxy_forms;
 mod proxy_gemini;
 mod proxy_jobs;
 mod proxy_jobs_bounds;

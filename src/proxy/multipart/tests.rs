@@ -1,6 +1,6 @@
 //! The form reader over bodies cut at every byte: fields and lines come out the same however a
-//! body is cut, and a part named twice, or priced after the hold, is refused naming it.
-
+//! body is cut, and a part named twice, named two ways, or priced after the hold is refused
+//! naming it.
 
 use super::*;
 
@@ -147,4 +147,52 @@ fn a_sealed_form_refuses_what_its_hold_was_priced_from_and_nothing_else() {
     let mut unsealed = Form::new(b"b0");
     fed(&mut unsealed, &body).unwrap();
     assert!(unsealed.done() && unsealed.has("language"));
+}
+
+/// A form whose one part has `headers` and the value `v`.
+fn headed(headers: &str) -> Vec<u8> {
+    format!("--b0\r\n{headers}\r\n\r\nv\r\n--b0--\r\n").into_bytes()
+}
+
+#[test]
+fn a_part_whose_headers_name_it_two_ways_is_refused_naming_it_however_the_body_is_cut() {
+    let cases = [
+        (
+            "Content-Disposition: form-data; name=\"model\"; name=\"sora-2-pro\"",
+            "model",
+            "more than once in its Content-Disposition (model, sora-2-pro)",
+        ),
+        (
+            "Content-Disposition: form-data; name=\"note\"; name*=utf-8''seconds",
+            "note",
+            "more than once",
+        ),
+        (
+            "Content-Disposition: form-data; name=\"note\"\r\ncontent-disposition: form-data; name=\"seconds\"",
+            "note",
+            "more than one Content-Disposition header",
+        ),
+        (
+            "Content-Disposition: attachment\r\nContent-Disposition: form-data; name=\"seconds\"",
+            "body",
+            "more than one Content-Disposition header",
+        ),
+        (
+            "Content-Disposition: form-data; name*=utf-8''seconds",
+            "body",
+            "without a form-data Content-Disposition naming it",
+        ),
+    ];
+    for (headers, field, detail) in cases {
+        let body = headed(headers);
+        for size in [1, 5, body.len()] {
+            let mut reader = Form::new(b"b0");
+            let err = body.chunks(size).try_for_each(|c| fed(&mut reader, c)).unwrap_err();
+            assert_eq!(err.field, field, "{headers}, chunks of {size}");
+            assert!(err.detail.contains(detail), "{headers}: {err:?}");
+        }
+    }
+    // One header naming the part once, with a filename, is a file of that name.
+    let one = "Content-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav";
+    assert_eq!(part(one), Ok(("file".to_string(), true)));
 }
