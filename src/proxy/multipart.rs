@@ -151,7 +151,8 @@ impl Form {
     }
 
     /// The call is held from what was read: from now on a part named in `priced` is refused (it
-    /// would change what the hold was priced from), as is any part named twice.
+    /// would change what the hold was priced from), as is one begun before and ending after
+    /// (its value was not read whole), and any part named twice.
     pub(crate) fn seal(&mut self, priced: &'static [&'static str]) {
         self.sealed = Some(priced);
     }
@@ -264,6 +265,10 @@ impl Form {
         };
         if end - at > MAX_FIELD_BYTES {
             return Err(too_long());
+        }
+        // A priced field begun before the seal and ended after it: its value was not priced.
+        if self.priced(name) {
+            return Err(after_hold(name));
         }
         let Ok(value) = std::str::from_utf8(&body[at..end]) else {
             return Err(MultipartError::part(name, "is not UTF-8 text"));

@@ -1,5 +1,5 @@
-//! The form reader over bodies cut at every byte: fields and lines come out the same however a
-//! body is cut, and a part named twice, named two ways, or priced after the hold is refused
+//! The form reader over bodies cut at every byte: fields, lines and files come out the same however
+//! a body is cut, and a part named twice, named ambiguously, or priced after the hold is refused
 //! naming it.
 
 use super::*;
@@ -195,4 +195,34 @@ fn a_part_whose_headers_name_it_two_ways_is_refused_naming_it_however_the_body_i
     // One header naming the part once, with a filename, is a file of that name.
     let one = "Content-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav";
     assert_eq!(part(one), Ok(("file".to_string(), true)));
+}
+
+#[test]
+fn a_priced_field_begun_before_the_seal_and_ended_after_it_is_refused() {
+    let body = form(&[
+        ("model", None, b"whisper-1"),
+        ("file", Some("a.wav"), b"RIFF...."),
+        ("prompt", None, b"a long prompt"),
+    ]);
+    let in_prompt = find(&body, b"long", 0).unwrap();
+    let mut reader = Form::new(b"b0");
+    let mut fields = Vec::new();
+    reader
+        .feed(&body[..in_prompt], &mut |part| {
+            if let Part::Field(name, _) = part {
+                fields.push(name)
+            }
+        })
+        .unwrap();
+    assert_eq!(fields, ["model"]);
+    reader.seal(&["model", "stream", "prompt"]);
+    let err = fed(&mut reader, &body[in_prompt..]).unwrap_err();
+    assert_eq!(err.field, "prompt");
+    assert!(err.detail.contains("before the file"), "{err:?}");
+    // A field that does not price the call may end after the seal.
+    let mut reader = Form::new(b"b0");
+    fed(&mut reader, &body[..in_prompt]).unwrap();
+    reader.seal(&["model", "stream"]);
+    fed(&mut reader, &body[in_prompt..]).unwrap();
+    assert!(reader.done());
 }
