@@ -66,6 +66,7 @@ mod proxy_jobs_bounds;
 mod proxy_lists;
 mod proxy_routes;
 mod proxy_speech;
+mod proxy_stored;
 mod raw_http;
 mod recipes_images;
 mod recipes_llm;

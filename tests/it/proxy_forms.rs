@@ -1,7 +1,8 @@
 //! Every form the proxy prices is read one way, to its last corner: a field the hold reads may
-//! not come after it (nor end after it), and a part whose headers name it two ways is refused
-//! where the provider would read the other name. Against the provider simulator, which reads a
-//! form as Python's parsers do.
+//! not come after it (nor end after it), a part whose headers name it two ways is refused where
+//! the provider would read the other name, a batch file's second `file` part never reaches the
+//! provider whole, and a transcription too long for its quota is told to send a shorter file.
+//! Against the provider simulator, which reads a form as Python's parsers do.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::proxy_bounds::{form, gateway, plan, post_form, used, wav};
+use crate::proxy_jobs::{jsonl, line};
 use crate::support::provider::{Provider, PROVIDER_KEY};
 use crate::support::TestApp;
 
@@ -152,4 +154,64 @@ async fn a_part_named_two_ways_in_its_headers_is_refused_where_the_provider_read
     }
     assert_eq!(provider.stats().await["paths"]["/v1/videos"], before);
     assert_eq!(used(&app.usage("alice").await), 0);
+}
+
+#[tokio::test]
+async fn a_batch_file_whose_file_part_comes_twice_is_refused_and_the_provider_stores_no_file() {
+    let provider = Provider::start();
+    let app = gateway(
+        &provider,
+        plan(1_000_000, json!({ "metadata": "calls" }), &["openai.batches"]),
+    )
+    .await;
+    // A first file large enough that its bytes go on to the provider before the second part.
+    let lines: Vec<Value> = (0..3_000).map(line).collect();
+    let first = jsonl(&lines);
+    let body = form(&[
+        ("purpose", None, b"batch"),
+        ("file", Some("a.jsonl"), first.as_bytes()),
+        ("file", Some("b.jsonl"), jsonl(&lines[..1]).as_bytes()),
+    ]);
+    let (status, answer) = post_form(&app, "v1/files", body).await;
+    let message = refused(status, &answer, "file");
+    assert!(message.contains("twice"), "{answer}");
+    let stats = provider.stats().await;
+    let uploads = stats["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == "/v1/files");
+    assert!(uploads.into_iter().all(|r| r["body"].get("file").is_none()), "{stats}");
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/v1/files", provider.url()))
+        .bearer_auth(PROVIDER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([]), "{listed}");
+    let usage = app.usage("alice").await;
+    assert_eq!(used(&usage), 0, "{usage}");
+    assert_eq!(TestApp::counter(&usage, "g")["reserved"].as_u64(), Some(0), "{usage}");
+}
+
+#[tokio::test]
+async fn a_transcription_denied_for_its_quota_is_told_to_send_a_shorter_file() {
+    let provider = Provider::start();
+    let app = gateway(
+        &provider,
+        plan(100, json!({ "metadata": "audio_seconds" }), &["openai.transcriptions"]),
+    )
+    .await;
+    let long = form(&[("model", None, b"whisper-1"), ("file", Some("a.wav"), &wav(200, 200))]);
+    let (status, body) = post_form(&app, "v1/audio/transcriptions", long).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("up to 200") && message.contains("send a shorter file"),
+        "{body}"
+    );
+    assert_eq!(provider.stats().await["paths"].get("/v1/audio/transcriptions"), None);
 }
