@@ -110,8 +110,8 @@ enum State {
 /// reader of every form the proxy reads (an audio upload, a batch file, a video), so every form
 /// is read by one rule: a part named twice is refused, since a provider's parser keeps the last
 /// of a repeated name where the gateway would have held the first (a name ending in `[]` is an
-/// array, which repeats by design), and once sealed (the call is held), a part the hold was
-/// priced from may no longer come.
+/// array, which repeats by design), as is a part whose headers name it two ways (`part`), and
+/// once sealed (the call is held), a part the hold was priced from may no longer come.
 pub(crate) struct Form {
     /// `\r\n--<boundary>`: what ends a part.
     delimiter: Vec<u8>,
@@ -151,9 +151,15 @@ impl Form {
     }
 
     /// The call is held from what was read: from now on a part named in `priced` is refused (it
-    /// would change what the hold was priced from), as is any part named twice.
+    /// would change what the hold was priced from), as is one begun before and ending after
+    /// (its value was not read whole), and any part named twice.
     pub(crate) fn seal(&mut self, priced: &'static [&'static str]) {
         self.sealed = Some(priced);
+    }
+
+    /// Whether the form is sealed and `name` is one its hold was priced from.
+    fn priced(&self, name: &str) -> bool {
+        self.sealed.is_some_and(|priced| priced.contains(&name))
     }
 
     /// A part's name, checked against those read before it.
@@ -164,11 +170,8 @@ impl Form {
                 "is given twice in the form; send each field and file once",
             ));
         }
-        if self.sealed.is_some_and(|priced| priced.contains(&name.as_str())) {
-            return Err(MultipartError::part(
-                &name,
-                "comes after the file, once the call was held; send it before the file",
-            ));
+        if self.priced(&name) {
+            return Err(after_hold(&name));
         }
         if self.names.len() >= MAX_PARTS {
             return Err(MultipartError::body(format!("has more than {MAX_PARTS} parts")));
@@ -244,11 +247,7 @@ impl Form {
             return Err(too_long());
         }
         let headers = String::from_utf8_lossy(&body[at..end]);
-        let Some((name, file)) = part(&headers) else {
-            return Err(MultipartError::body(
-                "has a part without a form-data Content-Disposition naming it",
-            ));
-        };
+        let (name, file) = part(&headers)?;
         let name = self.named(name)?;
         read.at = end + 4;
         Ok(Some(if file { State::File(name) } else { State::Field(name) }))
@@ -266,6 +265,10 @@ impl Form {
         };
         if end - at > MAX_FIELD_BYTES {
             return Err(too_long());
+        }
+        // A priced field begun before the seal and ended after it: its value was not priced.
+        if self.priced(name) {
+            return Err(after_hold(name));
         }
         let Ok(value) = std::str::from_utf8(&body[at..end]) else {
             return Err(MultipartError::part(name, "is not UTF-8 text"));
@@ -295,6 +298,14 @@ impl Form {
         read.at = end + self.delimiter.len();
         Ok(Some(State::Delimited))
     }
+}
+
+/// A part the hold was priced from, come (or ended) once the call was held.
+fn after_hold(name: &str) -> MultipartError {
+    MultipartError::part(
+        name,
+        "comes after the file, once the call was held; send it before the file",
+    )
 }
 
 /// The bytes a feed reads (what the last chunk left, then the chunk) and how far it read them.
@@ -327,27 +338,66 @@ fn follow_delimiter(read: &mut Cursor<'_>) -> Step {
 }
 
 /// A part's name as its form-data `Content-Disposition` says it, and whether that names a
-/// filename (the part is a file).
-pub(crate) fn part(headers: &str) -> Option<(String, bool)> {
-    headers.split("\r\n").find_map(|line| {
-        let (header, value) = line.split_once(':')?;
-        if !header.trim().eq_ignore_ascii_case("content-disposition") {
-            return None;
+/// filename (the part is a file). A part with two such headers, or one naming it twice (`name`
+/// or `name*` again), is refused naming it: Python's form parsers (a provider's) read the last
+/// header and the last parameter, where a reader could take the first.
+pub(crate) fn part(headers: &str) -> Result<(String, bool), MultipartError> {
+    let dispositions: Vec<&str> = headers
+        .split("\r\n")
+        .filter_map(|line| {
+            let (header, value) = line.split_once(':')?;
+            header
+                .trim()
+                .eq_ignore_ascii_case("content-disposition")
+                .then_some(value)
+        })
+        .collect();
+    let unnamed = || MultipartError::body("has a part without a form-data Content-Disposition naming it");
+    let (names, file) = match dispositions.as_slice() {
+        [] => return Err(unnamed()),
+        [one] => disposition(one),
+        [first, ..] => {
+            let name = disposition(first).0.into_iter().next().map(|(_, name)| name);
+            return Err(MultipartError::part(
+                name.as_deref().unwrap_or("body"),
+                "has more than one Content-Disposition header; send one for each part",
+            ));
         }
-        let (kind, params) = value.split_once(';')?;
-        if !kind.trim().eq_ignore_ascii_case("form-data") {
-            return None;
+    };
+    match names.as_slice() {
+        [(key, name)] if key == "name" => Ok((name.clone(), file)),
+        [] | [_] => Err(unnamed()),
+        [(_, first), ..] => {
+            let all: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
+            Err(MultipartError::part(
+                first,
+                format!(
+                    "is named more than once in its Content-Disposition ({}); give each part one name",
+                    all.join(", ")
+                ),
+            ))
         }
-        let (mut name, mut file) = (None, false);
-        for (k, v) in params_of(params) {
-            match k.to_ascii_lowercase().as_str() {
-                "name" => name = name.or(Some(v)),
-                "filename" | "filename*" => file = true,
-                _ => {}
-            }
+    }
+}
+
+/// A form-data `Content-Disposition`'s name parameters (`name` or `name*`, with their values, in
+/// order) and whether it names a filename; no names for another disposition.
+fn disposition(value: &str) -> (Vec<(String, String)>, bool) {
+    let Some((kind, params)) = value.split_once(';') else {
+        return (Vec::new(), false);
+    };
+    if !kind.trim().eq_ignore_ascii_case("form-data") {
+        return (Vec::new(), false);
+    }
+    let (mut names, mut file) = (Vec::new(), false);
+    for (k, v) in params_of(params) {
+        match k.to_ascii_lowercase().as_str() {
+            key @ ("name" | "name*") => names.push((key.to_string(), v)),
+            "filename" | "filename*" => file = true,
+            _ => {}
         }
-        name.map(|n| (n, file))
-    })
+    }
+    (names, file)
 }
 
 /// Where `needle` begins in `haystack` at or after `from`.
@@ -427,153 +477,4 @@ impl Lines {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body() -> Vec<u8> {
-        b"--b0\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--b0\r\n\
-          Content-Disposition: form-data; name=\"file\"; filename=\"a.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n\
-          {\"a\":1}\n{\"b\":2}\r\n\n{\"c\":3}\r\n--b0--\r\n"
-            .to_vec()
-    }
-
-    /// What a body read gives: its fields, its file's lines, and whether it ended.
-    type Read = (Vec<(String, String)>, Vec<(u64, String)>, bool);
-
-    /// The fields and each file's lines a body read in chunks of `size` bytes gives.
-    fn read(body: &[u8], size: usize) -> Read {
-        let mut form = Form::new(b"b0");
-        let mut lines = Lines::new(64);
-        let (mut fields, mut seen) = (Vec::new(), Vec::new());
-        for chunk in body.chunks(size) {
-            form.feed(chunk, &mut |part| match part {
-                Part::Field(n, v) => fields.push((n, v)),
-                Part::File(_, bytes) => {
-                    lines.feed(bytes, &mut |n, l| seen.push((n, String::from_utf8_lossy(l).into())))
-                }
-                Part::FileEnd(_) => lines.finish(&mut |n, l| seen.push((n, String::from_utf8_lossy(l).into()))),
-            })
-            .unwrap();
-        }
-        (fields, seen, form.done())
-    }
-
-    #[test]
-    fn fields_and_lines_come_out_the_same_however_the_body_is_cut() {
-        let whole = read(&body(), usize::MAX);
-        assert_eq!(whole.0, vec![("purpose".to_string(), "batch".to_string())]);
-        assert_eq!(
-            whole.1,
-            vec![
-                (1, "{\"a\":1}".to_string()),
-                (2, "{\"b\":2}".to_string()),
-                (3, String::new()),
-                (4, "{\"c\":3}".to_string())
-            ]
-        );
-        assert!(whole.2);
-        for size in 1..40 {
-            assert_eq!(read(&body(), size), whole, "chunks of {size}");
-        }
-    }
-
-    #[test]
-    fn a_line_past_its_bound_is_named_and_nothing_after_it_is_handed_on() {
-        let mut lines = Lines::new(4);
-        let mut seen = Vec::new();
-        lines.feed(b"abc\nabcdef", &mut |n, l| seen.push((n, l.to_vec())));
-        lines.feed(b"gh\nok\n", &mut |n, l| seen.push((n, l.to_vec())));
-        assert_eq!(seen, vec![(1, b"abc".to_vec())]);
-        assert_eq!(lines.too_long, Some(2));
-    }
-
-    #[test]
-    fn a_form_keeps_at_most_a_delimiter_of_a_file_it_passes() {
-        let mut form = Form::new(b"b0");
-        let head = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n";
-        let mut passed = 0;
-        form.feed(head, &mut |_| {}).unwrap();
-        for _ in 0..100 {
-            form.feed(&[b'x'; 10_000], &mut |part| {
-                if let Part::File(_, b) = part {
-                    passed += b.len()
-                }
-            })
-            .unwrap();
-            assert!(form.carry.len() < 10, "kept {}", form.carry.len());
-        }
-        assert!(passed > 999_000);
-        let bad = Form::new(b"b0").feed(b"--b0\r\nX-Nothing: 1\r\n\r\n", &mut |_| {});
-        assert!(bad.is_err());
-    }
-
-    /// A form of `parts` (name, filename, value) with the boundary `b0`.
-    fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (name, filename, value) in parts {
-            body.extend(b"--b0\r\n");
-            let file = filename.map(|f| format!("; filename=\"{f}\"")).unwrap_or_default();
-            body.extend(format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n").as_bytes());
-            body.extend(*value);
-            body.extend(b"\r\n");
-        }
-        body.extend(b"--b0--\r\n");
-        body
-    }
-
-    fn fed(form: &mut Form, body: &[u8]) -> Result<(), MultipartError> {
-        form.feed(body, &mut |_| {})
-    }
-
-    #[test]
-    fn a_part_named_twice_is_refused_naming_it_however_the_body_is_cut() {
-        let twice = [
-            form(&[("model", None, b"sora-2"), ("model", None, b"sora-2-pro")]),
-            form(&[
-                ("file", Some("a.wav"), b"RIFF"),
-                ("model", None, b"m"),
-                ("file", Some("b.wav"), b"RIFF"),
-            ]),
-            form(&[
-                ("purpose", None, b"batch"),
-                ("file", Some("a.jsonl"), b"{}"),
-                ("purpose", None, b"batch"),
-            ]),
-        ];
-        for (body, name) in twice.iter().zip(["model", "file", "purpose"]) {
-            for size in [1, 7, body.len()] {
-                let mut reader = Form::new(b"b0");
-                let err = body.chunks(size).try_for_each(|c| fed(&mut reader, c)).unwrap_err();
-                assert_eq!(err.field, name, "chunks of {size}");
-                assert!(err.detail.contains("twice"), "{err:?}");
-            }
-        }
-        // An array's name repeats by design (`timestamp_granularities[]`, `include[]`).
-        let array = form(&[
-            ("include[]", None, b"logprobs"),
-            ("include[]", None, b"x"),
-            ("model", None, b"m"),
-        ]);
-        let mut reader = Form::new(b"b0");
-        fed(&mut reader, &array).unwrap();
-        assert!(reader.done());
-    }
-
-    #[test]
-    fn a_sealed_form_refuses_what_its_hold_was_priced_from_and_nothing_else() {
-        let body = form(&[
-            ("file", Some("a.wav"), b"RIFF...."),
-            ("language", None, b"en"),
-            ("model", None, b"whisper-1"),
-        ]);
-        let at_file = find(&body, b"RIFF", 0).unwrap() + 2;
-        let mut reader = Form::new(b"b0");
-        fed(&mut reader, &body[..at_file]).unwrap();
-        reader.seal(&["model", "stream"]);
-        let err = fed(&mut reader, &body[at_file..]).unwrap_err();
-        assert_eq!(err.field, "model");
-        let mut unsealed = Form::new(b"b0");
-        fed(&mut unsealed, &body).unwrap();
-        assert!(unsealed.done() && unsealed.has("language"));
-    }
-}
+mod tests;

@@ -12,7 +12,7 @@ use crate::support::provider::{Provider, PROVIDER_KEY};
 use crate::support::{redis, spawn_app_with, unique_prefix, TestApp};
 
 /// A gateway whose `openai` and `gemini` upstreams are `provider`, with `plan` for alice.
-async fn gateway(provider: &Provider, plan: Value) -> TestApp {
+pub(crate) async fn gateway(provider: &Provider, plan: Value) -> TestApp {
     std::env::set_var("QG_TEST_BOUNDS_KEY", PROVIDER_KEY);
     let upstreams = json!({ "upstreams": [
         { "name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": "QG_TEST_BOUNDS_KEY",
@@ -32,14 +32,14 @@ async fn gateway(provider: &Provider, plan: Value) -> TestApp {
 }
 
 /// One group of `quota` measuring `measure` over `events`.
-fn plan(quota: u64, measure: Value, events: &[&str]) -> Value {
+pub(crate) fn plan(quota: u64, measure: Value, events: &[&str]) -> Value {
     let matches: Vec<Value> = events.iter().map(|e| json!({ "event": e })).collect();
     json!({ "id": "plan_bounds", "periodType": "month", "groups": [
         { "id": "g", "unit": "count", "quota": quota, "measure": measure, "matches": matches } ] })
 }
 
 /// A multipart body with the boundary `b0` of `parts` (name, filename, bytes).
-fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+pub(crate) fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, filename, value) in parts {
         body.extend(b"--b0\r\n");
@@ -54,7 +54,7 @@ fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
 
 /// A WAV of 8 kHz 8-bit mono (8,000 bytes a second) whose header claims `claimed` seconds,
 /// carrying `seconds` of data.
-fn wav(claimed: u32, seconds: u32) -> Vec<u8> {
+pub(crate) fn wav(claimed: u32, seconds: u32) -> Vec<u8> {
     let mut file = b"RIFF".to_vec();
     file.extend(&(36 + claimed * 8_000).to_le_bytes());
     file.extend(b"WAVEfmt ");
@@ -69,7 +69,7 @@ fn wav(claimed: u32, seconds: u32) -> Vec<u8> {
     file
 }
 
-async fn post_form(app: &TestApp, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub(crate) async fn post_form(app: &TestApp, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let res = app
         .client
         .post(format!("{}/proxy/openai/{path}", app.address))
@@ -84,7 +84,7 @@ async fn post_form(app: &TestApp, path: &str, body: Vec<u8>) -> (StatusCode, Val
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn post_json(app: &TestApp, path: &str, body: Value, sim: &str) -> (StatusCode, Value) {
+pub(crate) async fn post_json(app: &TestApp, path: &str, body: Value, sim: &str) -> (StatusCode, Value) {
     let res = app
         .client
         .post(format!("{}/proxy/{path}", app.address))
@@ -100,7 +100,7 @@ async fn post_json(app: &TestApp, path: &str, body: Value, sim: &str) -> (Status
 }
 
 /// The paths the simulator was asked for, with how often.
-async fn asked(provider: &Provider) -> Value {
+pub(crate) async fn asked(provider: &Provider) -> Value {
     provider.stats().await["paths"].clone()
 }
 
@@ -116,7 +116,7 @@ async fn last_request(provider: &Provider, path: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn used(usage: &Value) -> u64 {
+pub(crate) fn used(usage: &Value) -> u64 {
     TestApp::counter(usage, "g")["used"].as_u64().unwrap()
 }
 

@@ -383,16 +383,20 @@ class Upload:
 
 
 def part_name(headers: str) -> Tuple[Optional[str], Optional[str]]:
-    """A part's form-data `name` and `filename`."""
+    """A part's form-data `name` and `filename`, read as python-multipart and Starlette read
+    them (OpenAI's servers answer so): the last `Content-Disposition` header, and in it the
+    last of a parameter given twice."""
+    disposition: Optional[str] = None
     for line in headers.split("\r\n"):
         header, _, value = line.partition(":")
-        if header.strip().lower() != "content-disposition":
-            continue
-        found: Dict[str, str] = {}
-        for param in re.finditer(r';\s*([A-Za-z*]+)="?((?:[^"\\]|\\.)*?)"?(?=;|$)', value):
-            found[param.group(1).lower()] = param.group(2)
-        return found.get("name"), found.get("filename")
-    return None, None
+        if header.strip().lower() == "content-disposition":
+            disposition = value
+    if disposition is None:
+        return None, None
+    found: Dict[str, str] = {}
+    for param in re.finditer(r';\s*([A-Za-z*]+)="?((?:[^"\\]|\\.)*?)"?(?=;|$)', disposition):
+        found[param.group(1).lower()] = param.group(2)
+    return found.get("name"), found.get("filename")
 
 
 def read_upload(reader: BodyReader, boundary: bytes, sink: Optional[Sink] = None) -> Upload:

@@ -917,6 +917,12 @@ class Files(Base):
         shadowed = form("/v1/audio/transcriptions", [("model", None, b"whisper-1"), ("model", "m.txt", b"whisper-1"),
                                                      ("file", "a.wav", wav(2))])
         self.assertEqual((shadowed.status, shadowed.json()["error"]["param"]), (400, "model"), shadowed.raw)
+        # A part named two ways in its headers is read at the last name of its last Content-Disposition,
+        # as Starlette over python-multipart reads it.
+        named = form("/v1/videos", [("prompt", None, b"a cat"), ('note"; name="seconds', None, b"12"),
+                                    ('note"\r\nContent-Disposition: form-data; name="size', None, b"1280x720")])
+        self.assertEqual((named.status, named.json()["seconds"], named.json()["size"]), (200, "12", "1280x720"),
+                         named.raw)
 
     def test_an_upload_missing_a_part_or_with_a_wrong_purpose_is_refused_naming_it(self) -> None:
         before = read("/v1/files?limit=1")["data"]

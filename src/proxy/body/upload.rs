@@ -24,14 +24,16 @@ use crate::proxy::multipart::{self, Form, Part};
 
 /// Chunks of the upload waiting for the provider: the rest waits in the caller's socket.
 const CHANNEL_CHUNKS: usize = 4;
-/// The parts an audio's hold is priced from (with the file): none may come once it is held.
-const PRICED: &[&str] = &["model", "stream"];
+/// The fields an audio's hold is priced from (with the file), and the only ones it is handed:
+/// `model` and `stream` name the call, a `prompt`'s tokens are held. None may come once it is
+/// held, so a field the hold reads is one the form is sealed against: one list, no drift.
+const PRICED: &[&str] = &["model", "stream", "prompt"];
 
 /// An upload read as far as its hold needs.
 pub(crate) struct Upload {
     /// The bytes read so far: forwarded first.
     pub head: Bytes,
-    /// The text fields read before the hold (`stream` as true or false).
+    /// The text fields read before the hold that price it (`PRICED`; `stream` as true or false).
     pub fields: Map<String, Value>,
     pub audio: Audio,
     /// What an Idempotency-Key's repeat must match: the fields and a digest of the file's first
@@ -283,6 +285,7 @@ fn finish(mut reading: Reading, head: Bytes, rest: Option<web::Payload>, bounds:
     let fingerprint = serde_json::json!({"fields": fields, "file": digest})
         .to_string()
         .into_bytes();
+    fields.retain(|name, _| PRICED.contains(&name.as_str()));
     // What follows is forwarded as it is read: nothing the hold was priced from may come.
     reading.form.seal(PRICED);
     Ok(Upload {

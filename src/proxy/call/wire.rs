@@ -85,7 +85,8 @@ pub(crate) trait Wire: Sync {
     /// The call's worst case, in every count the commit will report, from its body.
     fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError>;
 
-    /// The worst case of an upload, from its text fields and what its audio's header said.
+    /// The worst case of an upload, from the text fields it is priced from and what its audio's
+    /// header said.
     fn asked_of_upload(
         &self,
         _operation: Operation,

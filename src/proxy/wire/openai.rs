@@ -128,7 +128,8 @@ impl Wire for OpenAi {
 
     /// A transcription or translation: held at the seconds its header states (else its size's
     /// bound), as audio tokens too (at most the model's context), with its prompt's tokens and
-    /// the output at the model's limit.
+    /// the output at the model's limit. `fields` holds only those an upload is priced from
+    /// (`body/upload.rs`'s `PRICED`, which the form is sealed against once held).
     fn asked_of_upload(
         &self,
         operation: Operation,
