@@ -9,7 +9,9 @@
 //! The providers' lists of them are answered by the gateway from the caller's own (`list.rs`).
 //! A `concurrent` group counts a job's hold while it is open: jobs in flight are a plan's limit.
 
+mod batch_file;
 mod end;
+mod fingerprint;
 mod list;
 mod owned;
 mod pending;
@@ -17,6 +19,7 @@ mod shapes;
 mod submit;
 mod sweep;
 mod upload;
+mod upload_key;
 mod video;
 
 use actix_web::{web, HttpRequest, HttpResponse};
