@@ -3,7 +3,8 @@
 //! not at all would otherwise pin that memory as long as it likes. So every such read leases
 //! its bytes from one budget per node, and no user may lease more than a fair share of it: a
 //! user with many stalled uploads is refused (503, retry shortly) while others still read.
-//! The idle timeout that ends a stalled read is the reader's (`understand.rs`, `upload.rs`).
+//! A file upload, which holds nothing, leases what its reading keeps as it passes. The idle
+//! timeout that ends a stalled read is the reader's (`body/mod.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -119,7 +119,7 @@ enum Passed {
 /// What the upload came to: sent to the provider whole (with its key's claim, if it has a
 /// key), or a repeat of its Idempotency-Key, broken off.
 enum Streamed {
-    Sent(Reader, Option<Claim>),
+    Sent(Box<Reader>, Option<Claim>),
     Repeat(Claimed),
 }
 
@@ -135,7 +135,7 @@ impl Passing<'_> {
             },
             Passed::ProviderLeft => None,
         };
-        Ok(Streamed::Sent(self.reader, claim))
+        Ok(Streamed::Sent(Box::new(self.reader), claim))
     }
 
     /// Passes the caller's chunks on, one behind, reading the form and counting a batch file's
