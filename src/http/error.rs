@@ -266,16 +266,22 @@ impl ApiError {
         let body = self.body(request_id);
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        match self {
-            Self::Unavailable(_) | Self::CountingBusy | Self::ReadBudgetFull => {
-                response.insert_header((header::RETRY_AFTER, "1"));
-            }
-            Self::MethodNotAllowed(methods) => {
-                response.insert_header((header::ALLOW, methods.join(", ")));
-            }
-            _ => {}
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        if let Self::MethodNotAllowed(methods) = self {
+            response.insert_header((header::ALLOW, methods.join(", ")));
         }
         response.body(body.to_string())
+    }
+
+    /// The `Retry-After` of an error that passes by itself within moments (the backend's
+    /// outage, a node's counting or read budget busy), on every surface that answers it.
+    pub fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            Self::Unavailable(_) | Self::CountingBusy | Self::ReadBudgetFull => Some("1"),
+            _ => None,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The gateway's own answers on the proxy, in the upstream's error shape, so the official SDKs
 //! raise their own errors (`RateLimitError` for a denial) and honour `x-should-retry`.
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
@@ -77,7 +78,8 @@ fn broke_off(why: &str) -> &'static str {
     }
 }
 
-/// An `ApiError` of the gateway (bad input, a key refused, the backend down) in the shape.
+/// An `ApiError` of the gateway (bad input, a key refused, the backend down) in the shape, with
+/// `Retry-After` when it passes within moments (a busy read budget).
 pub(crate) fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
     let param = match err {
         ApiError::Invalid { field, .. } => Some(field.as_str()),
@@ -91,7 +93,13 @@ pub(crate) fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
         param,
         ..Fault::new(err.code().as_str(), &message)
     };
-    error(wire, err.code().status(), fault)
+    let mut response = error(wire, err.code().status(), fault);
+    if let Some(seconds) = err.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+    }
+    response
 }
 
 /// A denial: 429 with the reasons and the groups that denied, `Retry-After` when a window

@@ -3,7 +3,8 @@
 //! not at all would otherwise pin that memory as long as it likes. So every such read leases
 //! its bytes from one budget per node, and no user may lease more than a fair share of it: a
 //! user with many stalled uploads is refused (503, retry shortly) while others still read.
-//! The idle timeout that ends a stalled read is the reader's (`understand.rs`, `upload.rs`).
+//! A file upload, which holds nothing, leases what its reading keeps as it passes. The idle
+//! timeout that ends a stalled read is the reader's (`body/mod.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -72,6 +73,32 @@ impl Lease {
         self.bytes += more;
         Ok(())
     }
+
+    /// Leases exactly `bytes` from now on: more taken as `take` takes it, or what the read no
+    /// longer keeps given back (a line counted and dropped), so a read that keeps little for a
+    /// long time holds only that little.
+    pub(crate) fn keep(&mut self, bytes: usize) -> Result<(), Full> {
+        if bytes >= self.bytes {
+            return self.take(bytes - self.bytes);
+        }
+        let less = self.bytes - bytes;
+        let mut state = self.budget.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.give_back(&self.user, less);
+        self.bytes = bytes;
+        Ok(())
+    }
+}
+
+impl Leased {
+    fn give_back(&mut self, user: &(String, String), bytes: usize) {
+        self.all -= bytes;
+        if let Some(mine) = self.by_user.get_mut(user) {
+            *mine -= bytes;
+            if *mine == 0 {
+                self.by_user.remove(user);
+            }
+        }
+    }
 }
 
 impl Drop for Lease {
@@ -80,13 +107,7 @@ impl Drop for Lease {
             return;
         }
         let mut state = self.budget.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.all -= self.bytes;
-        if let Some(mine) = state.by_user.get_mut(&self.user) {
-            *mine -= self.bytes;
-            if *mine == 0 {
-                state.by_user.remove(&self.user);
-            }
-        }
+        state.give_back(&self.user, self.bytes);
     }
 }
 
@@ -121,6 +142,22 @@ mod tests {
         leases.pop();
         budget.lease("p", "u9").take(100).unwrap();
         drop(leases);
+        let state = budget.state.lock().unwrap();
+        assert_eq!((state.all, state.by_user.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_read_that_keeps_less_gives_the_rest_back_and_one_that_keeps_more_stays_in_its_share() {
+        let budget = Budget::new(400);
+        let mut line = budget.lease("p", "u");
+        line.keep(90).unwrap();
+        assert!(line.keep(101).is_err(), "past the share");
+        line.keep(10).unwrap();
+        let mut other = budget.lease("p", "u");
+        other.take(90).unwrap();
+        assert_eq!(budget.state.lock().unwrap().all, 100);
+        drop(line);
+        drop(other);
         let state = budget.state.lock().unwrap();
         assert_eq!((state.all, state.by_user.len()), (0, 0));
     }

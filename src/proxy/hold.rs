@@ -182,22 +182,23 @@ impl Door {
     /// first call's hold is open, else `idempotency_key_settled`; never forwarded.
     pub(crate) async fn repeated(&self, ctx: &Ctx, id: &ReservationId) -> Result<HttpResponse, ApiError> {
         let view = self.gateway.data().reservation(&ctx.caller.project, id).await?;
-        let (code, message) = match view.is_some_and(|v| v.state == ReservationState::Held) {
-            true => (
-                "idempotency_key_in_flight",
-                "a call with this Idempotency-Key is in flight and was not made again; read the first call's answer, and use a new key for a new call",
-            ),
-            false => (
-                "idempotency_key_settled",
-                "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
-            ),
-        };
-        Ok(answer::error(
-            ctx.wire(),
-            StatusCode::CONFLICT,
-            Fault::new(code, message),
-        ))
+        Ok(repeat(ctx, view.is_some_and(|v| v.state == ReservationState::Held)))
     }
+}
+
+/// A repeat of an Idempotency-Key whose first call is `in_flight` or settled: 409 either way.
+pub(crate) fn repeat(ctx: &Ctx, in_flight: bool) -> HttpResponse {
+    let (code, message) = match in_flight {
+        true => (
+            "idempotency_key_in_flight",
+            "a call with this Idempotency-Key is in flight and was not made again; read the first call's answer, and use a new key for a new call",
+        ),
+        false => (
+            "idempotency_key_settled",
+            "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
+        ),
+    };
+    answer::error(ctx.wire(), StatusCode::CONFLICT, Fault::new(code, message))
 }
 
 /// The body the provider gets: the caller's bytes, with only what the gateway must insert

@@ -466,6 +466,11 @@ impl Lines {
         }
     }
 
+    /// The bytes of the line not yet ended, kept until its line break.
+    pub(crate) fn carried(&self) -> usize {
+        self.carry.len()
+    }
+
     /// The file ended: its last line, if it had no line break.
     pub(crate) fn finish(&mut self, out: &mut dyn FnMut(u64, &[u8])) {
         if self.too_long.is_none() && !self.carry.is_empty() {

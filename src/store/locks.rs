@@ -63,7 +63,7 @@ impl Store {
         Ok(taken.is_some())
     }
 
-    async fn unlock(&self, key: String, token: &str) -> Result<(), StoreError> {
+    pub(super) async fn unlock(&self, key: String, token: &str) -> Result<(), StoreError> {
         let _: i64 = self
             .run(|mut conn| async move { Ok(UNLOCK.script().key(&key).arg(token).invoke_async(&mut conn).await?) })
             .await?;

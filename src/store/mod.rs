@@ -44,6 +44,7 @@ mod simulations;
 mod slices;
 pub(crate) mod slots;
 mod subscriptions;
+mod upload_keys;
 mod user_keys;
 mod users;
 mod webhooks;

@@ -63,6 +63,7 @@ mod proxy_forms;
 mod proxy_gemini;
 mod proxy_jobs;
 mod proxy_jobs_bounds;
+mod proxy_jobs_uploads;
 mod proxy_lists;
 mod proxy_routes;
 mod proxy_speech;

@@ -402,16 +402,26 @@ async fn stalled(app: &TestApp, user: &str, declared: usize, sent: usize) -> tok
 
 /// The status line of the answer a connection gets, within `seconds`.
 async fn status_line(stream: &mut tokio::net::TcpStream, seconds: u64) -> String {
+    answer_head(stream, seconds)
+        .await
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The head of the answer a connection gets (lowercased), within `seconds`; empty if none.
+async fn answer_head(stream: &mut tokio::net::TcpStream, seconds: u64) -> String {
     use tokio::io::AsyncReadExt;
-    let mut buf = vec![0u8; 512];
-    match tokio::time::timeout(std::time::Duration::from_secs(seconds), stream.read(&mut buf)).await {
-        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n])
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string(),
-        _ => String::new(),
+    let (mut head, mut buf) = (Vec::new(), [0u8; 1024]);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 << 10 {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
     }
+    String::from_utf8_lossy(&head).to_lowercase()
 }
 
 #[tokio::test]
@@ -427,7 +437,8 @@ async fn bodies_that_stall_before_their_hold_pin_a_share_of_the_node_for_a_while
         config.proxy_max_body_bytes = 1 << 20;
         // A quarter of 4 MiB for one user: one stalled megabyte body, not two.
         config.proxy_read_budget_bytes = 4 << 20;
-        config.proxy_read_idle_seconds = 2;
+        // Long enough for another user's calls and a third body while the first stalls.
+        config.proxy_read_idle_seconds = 5;
     })
     .await;
     app.put_plan(plan(1_000_000, json!({ "metadata": "calls" }), &["openai.chat"]))
@@ -439,21 +450,18 @@ async fn bodies_that_stall_before_their_hold_pin_a_share_of_the_node_for_a_while
     // Let the node read the first body before the second begins.
     let _ = status_line(&mut first, 1).await;
     let mut second = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
-    assert!(
-        status_line(&mut second, 10).await.contains("503"),
-        "past the user's share"
-    );
-    // Another user's calls are answered while the first body stalls.
-    for _ in 0..5 {
-        let (status, body) = post_json(
-            &app,
-            "openai/v1/chat/completions",
-            json!({ "model": "gpt-4o-mini", "max_tokens": 5, "messages": [{ "role": "user", "content": "hi" }] }),
-            "",
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
+    let head = answer_head(&mut second, 10).await;
+    assert!(head.starts_with("http/1.1 503"), "past the user's share: {head}");
+    assert!(head.contains("retry-after: 1\r\n"), "retried shortly: {head}");
+    // Another user's calls are all answered while the first body holds mallory's share.
+    let chat = json!({ "model": "gpt-4o-mini", "max_tokens": 5, "messages": [{ "role": "user", "content": "hi" }] });
+    let answered = join_all((0..5).map(|_| post_json(&app, "openai/v1/chat/completions", chat.clone(), ""))).await;
+    let ok = answered.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+    assert_eq!(ok, 5, "{answered:?}");
+    // ... and were answered while it held it: mallory is still refused after them.
+    let mut third = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
+    let head = answer_head(&mut third, 10).await;
+    assert!(head.starts_with("http/1.1 503"), "still past the user's share: {head}");
     // The stalled body is refused once it has been quiet for the idle time, and its share
     // comes back.
     assert!(status_line(&mut first, 30).await.contains("408"));

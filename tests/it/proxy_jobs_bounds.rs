@@ -30,7 +30,11 @@ async fn until(app: &TestApp, user: &str, done: impl Fn(&Value) -> bool) -> Valu
 }
 
 /// A gateway process on `app`'s Redis and prefix, with `env`, and its address.
-async fn node_process(app: &TestApp, file: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
+pub(crate) async fn node_process(
+    app: &TestApp,
+    file: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let port = free_port();
     let mut all = vec![("QG_UPSTREAMS", file.to_str().unwrap())];
     all.extend_from_slice(env);

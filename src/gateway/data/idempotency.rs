@@ -20,6 +20,16 @@ impl Idempotency {
         Idempotency(self.0.under(member))
     }
 
+    /// The key's field within the user's keys: its route and digest.
+    pub(crate) fn field(&self) -> &str {
+        &self.0.field
+    }
+
+    /// What a repeat of the key must match.
+    pub(crate) fn body_digest(&self) -> &str {
+        &self.0.body_digest
+    }
+
     /// As the scripts take it.
     pub(crate) fn stored(&self) -> &store::Idempotency {
         &self.0

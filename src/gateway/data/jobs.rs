@@ -119,6 +119,41 @@ impl Jobs<'_> {
         Ok(self.job_store.job_file(project, key).await?)
     }
 
+    /// Claims a user's Idempotency-Key of an upload (`user`, its field) with `value`; None when
+    /// claimed, else what the key holds already.
+    pub(crate) async fn claim_upload_key(
+        &self,
+        project: &str,
+        key: (&str, &str),
+        value: &str,
+        ttl_ms: u64,
+    ) -> Result<Option<String>, GatewayError> {
+        Ok(self.job_store.claim_upload_key(project, key, value, ttl_ms).await?)
+    }
+
+    /// Records what a claimed upload key answers from now on: the file its upload made.
+    pub(crate) async fn record_upload_key(
+        &self,
+        project: &str,
+        key: (&str, &str),
+        value: &str,
+    ) -> Result<(), GatewayError> {
+        Ok(self
+            .job_store
+            .record_upload_key(project, key, value, FILE_KEPT_MS as u64)
+            .await?)
+    }
+
+    /// Gives up a claim of an upload key whose upload made no file, so its retry may.
+    pub(crate) async fn drop_upload_key(
+        &self,
+        project: &str,
+        key: (&str, &str),
+        value: &str,
+    ) -> Result<(), GatewayError> {
+        Ok(self.job_store.drop_upload_key(project, key, value).await?)
+    }
+
     /// A page of a user's list, newest first (oldest first with `oldest_first`).
     pub(crate) async fn listed_page(
         &self,

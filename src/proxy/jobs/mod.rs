@@ -5,11 +5,14 @@
 //! provider's id of it and recorded with the user who owns it; its objects are served only
 //! to that user (`owned.rs`); and it is settled from the provider's own numbers, once, by the
 //! first node that sees it ended, on a caller's read or the sweeper's poll (`end.rs`,
-//! `sweep.rs`). A batch input file's lines are priced as it streams through (`upload.rs`).
+//! `sweep.rs`). A batch input file's lines are priced as it streams through (`upload.rs`,
+//! `batch_file.rs`), and an upload's Idempotency-Key is claimed at its end (`upload_key.rs`).
 //! The providers' lists of them are answered by the gateway from the caller's own (`list.rs`).
 //! A `concurrent` group counts a job's hold while it is open: jobs in flight are a plan's limit.
 
+mod batch_file;
 mod end;
+mod fingerprint;
 mod list;
 mod owned;
 mod pending;
@@ -17,6 +20,7 @@ mod shapes;
 mod submit;
 mod sweep;
 mod upload;
+mod upload_key;
 mod video;
 
 use actix_web::{web, HttpRequest, HttpResponse};

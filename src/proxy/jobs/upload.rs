@@ -1,55 +1,38 @@
 //! A file uploaded through the door (OpenAI's `POST v1/files`), streamed to the provider as it
 //! arrives and never whole in memory. A batch input file (`purpose` `batch`) is read line by
-//! line as it passes: each line's worst case computed as for the single call it asks for (on a
-//! counting thread, a megabyte of lines at a time), summed, and kept with the file's id for the
-//! batch that will name it. The upload's last chunk waits for the verdict: a file with a line
-//! the gateway cannot price never reaches the provider whole (its request is broken off), and
-//! the caller is told the line. Every file is recorded as its uploader's, for its reads.
+//! line as it passes and its lines priced (`batch_file.rs`). The upload is read as every body
+//! the gateway reads before it answers (`BodyReader`): each chunk within the node's idle time
+//! (else 408), and what the reading keeps between chunks (a line not yet ended) leased from the
+//! node's read budget in the caller's name (else 503, retry shortly), so stalled uploads of one
+//! long line pin no more than a user's share of the node. The upload's last chunk waits for the
+//! verdict: a file with a line the gateway cannot price never reaches the provider whole (its
+//! request is broken off), and the caller is told the line; nor does a repeat of an
+//! Idempotency-Key, answered the file its first upload made (`upload_key.rs`). Every file is
+//! recorded as its uploader's, for its reads.
 
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use futures_util::StreamExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::proxy::body::{self, Head};
-use crate::proxy::call::context::Ctx;
-use crate::proxy::call::upstream::Upstream;
-use crate::proxy::call::usage::Usage;
-use crate::proxy::call::{wrong, BodyError, Operation};
-use crate::proxy::multipart::{Form, Lines, MultipartError, Part};
-
+use super::batch_file::{Counting, Reader, COUNT_BYTES};
 use super::shapes;
 use super::shapes::MAX_OBJECT_BYTES;
-use super::submit::line_call;
+use super::upload_key::{self, Claim, Claimed};
 use super::JobCall;
 use crate::http::ApiError;
 use crate::proxy::answer::{self, Fault};
-use crate::proxy::door::Door;
-use crate::proxy::{forward, multipart, provider, wire};
-use crate::quota::catalog::Catalog;
-use crate::quota::{job_key, BatchFile, FileRecord};
+use crate::proxy::body::{self, BodyReader, Head};
+use crate::proxy::budget::Lease;
+use crate::proxy::call::context::Ctx;
+use crate::proxy::{forward, provider};
+use crate::quota::{job_key, FileRecord};
 
-/// Lines handed to a counting thread at once, in bytes (about).
-const COUNT_BYTES: usize = 1 << 20;
 /// Chunks of the upload waiting for the provider.
 const CHANNEL_CHUNKS: usize = 4;
-
-/// What a batch file's lines came to so far.
-#[derive(Debug, Default, Clone)]
-struct Summed {
-    model: Option<String>,
-    url: Option<String>,
-    lines: u64,
-    worst: Usage,
-    /// The first line the gateway cannot price: its number and why.
-    wrong: Option<(u64, String)>,
-}
 
 /// The chunks of an upload on their way to the provider's request.
 type Chunks = mpsc::Sender<Result<Bytes, io::Error>>;
@@ -62,10 +45,15 @@ pub(super) async fn upload(at: JobCall<'_>, payload: web::Payload) -> Result<Htt
     let JobCall { door, req, ctx } = at;
     let limit = door.max_upload_bytes;
     let Head { boundary, declared } = body::head(req, limit)?;
+    let keyed = upload_key::check(req)?;
     let (tx, sending) = send(req, ctx, declared)?;
+    let reading = door.reader(&ctx.caller);
     let passing = Passing {
+        at,
         tx,
-        reader: Reader::new(&boundary, door.max_body_bytes),
+        reader: Reader::new(&boundary, door.max_body_bytes, keyed),
+        lease: reading.lease(),
+        reading,
         counting: Counting {
             door,
             project: &ctx.caller.project,
@@ -73,21 +61,26 @@ pub(super) async fn upload(at: JobCall<'_>, payload: web::Payload) -> Result<Htt
             catalog: door.gateway.node().catalog().clone(),
         },
         limit,
-        idle: ctx.upstream().timeouts.idle,
     };
-    let reader = passing.stream(payload).await?;
+    let (reader, claim) = match passing.stream(payload).await? {
+        Streamed::Sent(reader, claim) => (reader, claim),
+        Streamed::Repeat(claimed) => return Ok(upload_key::repeated(ctx, claimed).await),
+    };
     let response = match tokio::time::timeout(ctx.upstream().timeouts.first_byte, sending).await {
-        Ok(Ok(Ok(response))) => response,
-        _ => {
+        Ok(Ok(Ok(response))) if response.status().is_success() => response,
+        answered => {
+            if let Some(claim) = claim {
+                claim.unmade(at).await;
+            }
+            if let Ok(Ok(Ok(refused))) = answered {
+                return Ok(door.pass(ctx, refused));
+            }
             let message = format!("the provider ({}) gave no answer to the upload", ctx.upstream().name);
             let fault = Fault::new("upstream_unreachable", &message);
             return Ok(answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, fault));
         }
     };
-    if !response.status().is_success() {
-        return Ok(door.pass(ctx, response));
-    }
-    record(at, &reader, response).await
+    record(at, &reader, response, claim).await
 }
 
 /// Starts the provider's request, its body the chunks sent down the channel it returns.
@@ -103,15 +96,17 @@ fn send(req: &HttpRequest, ctx: &Ctx, declared: Option<u64>) -> Result<(Chunks, 
     Ok((tx, tokio::spawn(builder.send())))
 }
 
-/// An upload on its way: the channel to the provider's request, the form as it passes, what
-/// counting a batch file's lines needs, the most the node forwards, and how long a chunk of
-/// the caller's may take.
+/// An upload on its way: its call, the channel to the provider's request, the form as it
+/// passes, how the caller's chunks are read and the lease of what the reading keeps, what
+/// counting a batch file's lines needs, and the most the node forwards.
 struct Passing<'a> {
+    at: JobCall<'a>,
     tx: Chunks,
     reader: Reader,
+    reading: BodyReader<'a>,
+    lease: Lease,
     counting: Counting<'a>,
     limit: u64,
-    idle: Duration,
 }
 
 /// How the caller's upload went through: read to its end (its last chunk held back for the
@@ -121,14 +116,26 @@ enum Passed {
     ProviderLeft,
 }
 
+/// What the upload came to: sent to the provider whole (with its key's claim, if it has a
+/// key), or a repeat of its Idempotency-Key, broken off.
+enum Streamed {
+    Sent(Box<Reader>, Option<Claim>),
+    Repeat(Claimed),
+}
+
 impl Passing<'_> {
-    /// Sends the upload through, its last chunk once the whole is found fit; the reader back,
-    /// with what it read, and the provider's request ended.
-    async fn stream(mut self, mut payload: web::Payload) -> Result<Reader, ApiError> {
-        if let Passed::Read(last) = self.pass(&mut payload).await? {
-            self.conclude(last).await?;
-        }
-        Ok(self.reader)
+    /// Sends the upload through, its last chunk once the whole is found fit and its key
+    /// claimed; the reader back, with what it read, and the provider's request ended.
+    async fn stream(mut self, mut payload: web::Payload) -> Result<Streamed, ApiError> {
+        let claim = match self.pass(&mut payload).await? {
+            Passed::Read(last) => match self.conclude(last).await? {
+                Claimed::First(claim) => Some(claim),
+                Claimed::Unkeyed => None,
+                repeat => return Ok(Streamed::Repeat(repeat)),
+            },
+            Passed::ProviderLeft => None,
+        };
+        Ok(Streamed::Sent(Box::new(self.reader), claim))
     }
 
     /// Passes the caller's chunks on, one behind, reading the form and counting a batch file's
@@ -136,10 +143,11 @@ impl Passing<'_> {
     async fn pass(&mut self, payload: &mut web::Payload) -> Result<Passed, ApiError> {
         let (mut held, mut total) = (None::<Bytes>, 0u64);
         loop {
-            let chunk = match tokio::time::timeout(self.idle, payload.next()).await {
+            let chunk = match self.reading.next(payload).await {
+                Ok(Some(chunk)) => chunk,
                 Ok(None) => return Ok(Passed::Read(held)),
-                Ok(Some(Ok(chunk))) => chunk,
-                Ok(Some(Err(_))) | Err(_) => {
+                Err(stalled @ ApiError::BodyStalled(_)) => return self.break_off("stalled", stalled).await,
+                Err(_) => {
                     let err = ApiError::invalid("body", "the upload broke off before its end; nothing was uploaded");
                     return self.break_off("the caller's upload broke off", err).await;
                 }
@@ -148,16 +156,7 @@ impl Passing<'_> {
             if total > self.limit {
                 return self.break_off("too large", body::too_large(self.limit)).await;
             }
-            if let Err(err) = self.reader.feed(&chunk) {
-                return self
-                    .break_off("not a form", ApiError::invalid(err.field, err.detail))
-                    .await;
-            }
-            if self.reader.pending_bytes >= COUNT_BYTES {
-                if let Err(err) = self.counting.count(&mut self.reader).await {
-                    return self.break_off("refused", err).await;
-                }
-            }
+            self.read(&chunk).await?;
             if let Some(before) = held.replace(chunk) {
                 if self.tx.send(Ok(before)).await.is_err() {
                     return Ok(Passed::ProviderLeft);
@@ -166,9 +165,34 @@ impl Passing<'_> {
         }
     }
 
-    /// The upload read to its end: its `last` chunk goes once the form is whole and a batch
-    /// file's every line priced, else the provider's request is broken off.
-    async fn conclude(&mut self, last: Option<Bytes>) -> Result<(), ApiError> {
+    /// Reads one chunk into the form and a batch file's lines, counting them a megabyte at a
+    /// time. What the reading may keep after it is leased before it is read: it keeps no more
+    /// than it kept and the chunk.
+    async fn read(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        if self.lease.keep(self.reader.kept() + chunk.len()).is_err() {
+            return self
+                .break_off("the node's read budget is full", ApiError::ReadBudgetFull)
+                .await;
+        }
+        if let Err(err) = self.reader.feed(chunk) {
+            return self
+                .break_off("not a form", ApiError::invalid(err.field, err.detail))
+                .await;
+        }
+        if self.reader.pending_bytes >= COUNT_BYTES {
+            if let Err(err) = self.counting.count(&mut self.reader).await {
+                return self.break_off("refused", err).await;
+            }
+        }
+        // Keeping less never passes the budget: what the reading gave back is free.
+        let _ = self.lease.keep(self.reader.kept());
+        Ok(())
+    }
+
+    /// The upload read to its end: its `last` chunk goes once the form is whole, a batch
+    /// file's every line priced and its key claimed, else the provider's request is broken
+    /// off (a repeat of its key answered without it).
+    async fn conclude(&mut self, last: Option<Bytes>) -> Result<Claimed, ApiError> {
         let verdict = match self.reader.form.done() {
             false => Err(ApiError::invalid("body", "ended before its closing boundary")),
             true => self
@@ -180,235 +204,83 @@ impl Passing<'_> {
         if let Err(err) = verdict {
             return self.break_off("refused", err).await;
         }
+        let claimed = match &self.reader.print {
+            Some(print) => upload_key::claim(self.at, &print.finish()).await,
+            None => Ok(Claimed::Unkeyed),
+        };
+        match claimed {
+            Err(err) => return self.break_off("refused", err).await,
+            Ok(claimed @ (Claimed::Made(_) | Claimed::InFlight)) => {
+                self.cut("a repeat of its Idempotency-Key").await;
+                return Ok(claimed);
+            }
+            Ok(_) => {}
+        }
         if let Some(last) = last {
             let _ = self.tx.send(Ok(last)).await;
         }
-        Ok(())
+        claimed
     }
 
     /// Breaks off the provider's request (`why`, its error) and refuses the caller with `err`.
     async fn break_off<T>(&self, why: &str, err: ApiError) -> Result<T, ApiError> {
-        let _ = self.tx.send(Err(io::Error::other(why.to_string()))).await;
+        self.cut(why).await;
         Err(err)
+    }
+
+    /// Breaks off the provider's request, saying why: the provider never has it whole.
+    async fn cut(&self, why: &str) {
+        let _ = self.tx.send(Err(io::Error::other(why.to_string()))).await;
     }
 }
 
 /// The provider's answer to an upload it took, passed on, and the file it names recorded as
-/// its uploader's (a batch file's with its lines' sum), for its reads.
-async fn record(at: JobCall<'_>, reader: &Reader, response: reqwest::Response) -> Result<HttpResponse, ApiError> {
+/// its uploader's (a batch file's with its lines' sum), for its reads, and as what its
+/// Idempotency-Key answers.
+async fn record(
+    at: JobCall<'_>,
+    reader: &Reader,
+    response: reqwest::Response,
+    claim: Option<Claim>,
+) -> Result<HttpResponse, ApiError> {
     let JobCall { door, ctx, .. } = at;
     let mut reply = provider::head(&response);
     let Ok(body) = provider::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
+        if let Some(claim) = claim {
+            claim.unmade(at).await;
+        }
         return Ok(reply.finish());
     };
     let id = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| shapes::id(&v).map(str::to_string));
-    if let Some(id) = id {
-        let record = FileRecord {
-            user: ctx.caller.user.as_str().to_string(),
-            purpose: reader.purpose.clone().unwrap_or_default(),
-            batch: reader.batch_file(),
-            job: None,
-        };
-        door.gateway
-            .data()
-            .jobs()
-            .put_job_file(&ctx.caller.project, &job_key(&ctx.upstream().name, &id), &record)
-            .await?;
+    let Some(id) = id else {
+        if let Some(claim) = claim {
+            claim.unmade(at).await;
+        }
+        return Ok(reply.body(body));
+    };
+    let record = FileRecord {
+        user: ctx.caller.user.as_str().to_string(),
+        purpose: reader.purpose.clone().unwrap_or_default(),
+        batch: reader.batch_file(),
+        job: None,
+    };
+    let key = job_key(&ctx.upstream().name, &id);
+    let recorded = door
+        .gateway
+        .data()
+        .jobs()
+        .put_job_file(&ctx.caller.project, &key, &record)
+        .await;
+    match (recorded, claim) {
+        (Err(err), Some(claim)) => {
+            claim.unmade(at).await;
+            return Err(err.into());
+        }
+        (Err(err), None) => return Err(err.into()),
+        (Ok(()), Some(claim)) => claim.made(at, &id).await,
+        (Ok(()), None) => {}
     }
     Ok(reply.body(body))
-}
-
-/// The form as it passes, a batch file's lines waiting for their count, and the sum so far.
-struct Reader {
-    form: Form,
-    lines: Lines,
-    purpose: Option<String>,
-    file_ended: bool,
-    pending: Vec<(u64, Vec<u8>)>,
-    pending_bytes: usize,
-    summed: Summed,
-}
-
-impl Reader {
-    fn new(boundary: &[u8], max_line: usize) -> Reader {
-        Reader {
-            form: Form::new(boundary),
-            lines: Lines::new(max_line),
-            purpose: None,
-            file_ended: false,
-            pending: Vec::new(),
-            pending_bytes: 0,
-            summed: Summed::default(),
-        }
-    }
-
-    /// Whether its lines are read: unless the form said it is some other purpose's file, or a
-    /// line already could not be priced.
-    fn reading(purpose: &Option<String>, summed: &Summed) -> bool {
-        purpose.as_deref().is_none_or(|p| p == "batch") && summed.wrong.is_none()
-    }
-
-    fn feed(&mut self, chunk: &[u8]) -> Result<(), MultipartError> {
-        let Reader {
-            form,
-            lines,
-            purpose,
-            file_ended,
-            pending,
-            pending_bytes,
-            summed,
-        } = self;
-        let mut take = |n: u64, line: &[u8]| {
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                *pending_bytes += line.len();
-                pending.push((n, line.to_vec()));
-            }
-        };
-        form.feed(chunk, &mut |part| match part {
-            Part::Field(name, value) if name == "purpose" => *purpose = Some(value),
-            Part::File(name, bytes) if name == multipart::FILE && Reader::reading(purpose, summed) => {
-                lines.feed(bytes, &mut take)
-            }
-            Part::FileEnd(name) if name == multipart::FILE => {
-                lines.finish(&mut take);
-                *file_ended = true;
-            }
-            _ => {}
-        })?;
-        if let (Some(line), None) = (lines.too_long, &summed.wrong) {
-            summed.wrong = Some((line, "is longer than this gateway reads".into()));
-        }
-        Ok(())
-    }
-
-    /// Whether the upload may go to the provider whole: a batch file needs every line priced.
-    fn verdict(&self) -> Result<(), ApiError> {
-        if self.purpose.as_deref() != Some("batch") {
-            return Ok(());
-        }
-        if !self.file_ended {
-            return Err(ApiError::invalid(
-                "file",
-                "is required: the batch's lines, as a part named file",
-            ));
-        }
-        match (&self.summed.wrong, self.summed.lines) {
-            (Some((line, why)), _) => Err(ApiError::invalid(format!("file line {line}"), why.clone())),
-            (None, 0) => Err(ApiError::invalid("file", "has no requests")),
-            _ => Ok(()),
-        }
-    }
-
-    fn batch_file(&self) -> Option<BatchFile> {
-        if self.purpose.as_deref() != Some("batch") || self.summed.wrong.is_some() {
-            return None;
-        }
-        let mut worst = Map::new();
-        self.summed.worst.write(&mut worst);
-        Some(BatchFile {
-            model: self.summed.model.clone()?,
-            url: self.summed.url.clone()?,
-            lines: self.summed.lines,
-            worst,
-        })
-    }
-}
-
-/// What counting a batch file's lines needs.
-struct Counting<'a> {
-    door: &'a Door,
-    project: &'a str,
-    upstream: Arc<Upstream>,
-    catalog: Arc<Catalog>,
-}
-
-impl Counting<'_> {
-    /// Counts the lines waiting, on a counting thread, into the sum.
-    async fn count(&self, reader: &mut Reader) -> Result<(), ApiError> {
-        if reader.pending.is_empty() || reader.summed.wrong.is_some() {
-            reader.pending.clear();
-            reader.pending_bytes = 0;
-            return Ok(());
-        }
-        let lines = std::mem::take(&mut reader.pending);
-        reader.pending_bytes = 0;
-        let summed = reader.summed.clone();
-        let (upstream, catalog) = (self.upstream.clone(), self.catalog.clone());
-        reader.summed = self
-            .door
-            .counting
-            .run(self.project, move || sum(&upstream, &catalog, summed, lines))
-            .await
-            .map_err(|_| ApiError::CountingBusy)?;
-        Ok(())
-    }
-}
-
-/// Adds `lines` to `summed`, stopping at the first the gateway cannot price.
-fn sum(upstream: &Arc<Upstream>, catalog: &Catalog, mut summed: Summed, lines: Vec<(u64, Vec<u8>)>) -> Summed {
-    for (n, line) in lines {
-        match one(upstream, catalog, &summed, &line) {
-            Ok((model, url, worst)) => {
-                summed.model.get_or_insert(model);
-                summed.url.get_or_insert(url);
-                summed.lines += 1;
-                summed.worst = summed.worst.plus(&worst);
-            }
-            Err(e) => {
-                summed.wrong = Some((n, format!("{}: {}", e.field, e.detail)));
-                break;
-            }
-        }
-    }
-    summed
-}
-
-/// One line of a batch file: `{"custom_id", "method": "POST", "url", "body"}`, its model, its
-/// path and its worst case. Every line calls one path with one model (a batch is priced at one).
-fn one(
-    upstream: &Arc<Upstream>,
-    catalog: &Catalog,
-    so_far: &Summed,
-    line: &[u8],
-) -> Result<(String, String, Usage), BodyError> {
-    let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
-    if !value.get("custom_id").is_some_and(Value::is_string) {
-        return Err(wrong("custom_id", "must be a string"));
-    }
-    if value.get("method").and_then(Value::as_str) != Some("POST") {
-        return Err(wrong("method", "must be POST"));
-    }
-    let url = value
-        .get("url")
-        .and_then(Value::as_str)
-        .ok_or_else(|| wrong("url", "must be the path the line calls"))?;
-    let route = wire::route(upstream.wire, &[], "POST", url.trim_start_matches('/'))
-        .filter(|r| {
-            matches!(
-                r.operation,
-                Operation::Chat | Operation::Responses | Operation::Embeddings
-            )
-        })
-        .ok_or_else(|| wrong("url", "must be /v1/chat/completions, /v1/responses or /v1/embeddings"))?;
-    if so_far.url.as_deref().is_some_and(|u| u != url) {
-        return Err(wrong("url", "must be the path every line of the file calls"));
-    }
-    let body = value
-        .get("body")
-        .and_then(Value::as_object)
-        .ok_or_else(|| wrong("body", "must be the call's JSON body"))?;
-    let call = line_call(upstream, catalog, route, body).map_err(|e| wrong(&format!("body.{}", e.field), &e.detail))?;
-    if let Some(model) = so_far.model.as_deref().filter(|m| *m != call.model) {
-        return Err(wrong(
-            "body.model",
-            &format!("must be {model}, as every line of the file: a batch is priced at one model"),
-        ));
-    }
-    Ok((
-        call.model.clone(),
-        url.to_string(),
-        call.worst.zeros(Operation::Batches),
-    ))
 }

@@ -2,16 +2,14 @@
 //! size's price (`size`, default 720x1280), what its provider's object will echo of it (for a
 //! sweeper looking for it, `pending.rs`), and, sent as a form (as the official clients send
 //! it), what a repeat of its Idempotency-Key must match: its fields and a digest of each file
-//! part's bytes, never its boundary, which a client draws anew on each try.
-
-use std::collections::BTreeMap;
+//! part's bytes (`fingerprint.rs`), never its boundary, which a client draws anew on each try.
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::HttpRequest;
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
+use super::fingerprint::Fingerprint;
 use super::shapes::Submitted;
 use super::{pending, shapes};
 use crate::http::ApiError;
@@ -78,32 +76,22 @@ pub(super) fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSetti
     Ok((call, shows, fingerprint))
 }
 
-/// A form's text fields, and its fingerprint: the fields by name and each file part's SHA-256
-/// by its name, as JSON.
+/// A form's text fields, and its fingerprint (`fingerprint.rs`).
 fn form(boundary: &[u8], bytes: &[u8]) -> Result<(Map<String, Value>, Vec<u8>), ApiError> {
     let mut fields = Map::new();
-    let mut files: BTreeMap<String, Sha256> = BTreeMap::new();
-    let mut digests: BTreeMap<String, String> = BTreeMap::new();
+    let mut print = Fingerprint::default();
     let mut form = Form::new(boundary);
-    form.feed(bytes, &mut |part| match part {
-        Part::Field(name, value) => {
+    form.feed(bytes, &mut |part| {
+        print.part(&part);
+        if let Part::Field(name, value) = part {
             fields.insert(name, Value::String(value));
-        }
-        Part::File(name, chunk) => files.entry(name.to_string()).or_default().update(chunk),
-        Part::FileEnd(name) => {
-            let hasher = files.remove(name).unwrap_or_default();
-            digests.insert(name.to_string(), hex::encode(hasher.finalize()));
         }
     })
     .map_err(|e| ApiError::invalid(e.field, e.detail))?;
     if !form.done() {
         return Err(ApiError::invalid("body", "ended before its closing boundary"));
     }
-    let sorted: BTreeMap<&String, &Value> = fields.iter().collect();
-    let fingerprint = serde_json::json!({"fields": sorted, "files": digests})
-        .to_string()
-        .into_bytes();
-    Ok((fields, fingerprint))
+    Ok((fields, print.finish()))
 }
 
 #[cfg(test)]
