@@ -9,9 +9,11 @@ shows. Redis's CPU per call is its process's utime+stime (/proc/<pid>/stat) over
 Every replayed call runs on the same keys, as the captured call did: the bench's load spreads its
 calls over 100 users who each already have their keys, so a governed call updates keys that
 exist; renaming them per call would make every replayed call a new user's first one, creating
-its keys, which the load does not do. The replay is pipelined without a bound on depth
-(`redis-cli --pipe`, its bytes written once to a file), so Redis reads many calls a read: a
-floor, not a call's cost as the gateway's connections bring it.
+its keys, which the load does not do. The hold's id is the captured one too, so each replayed
+call overwrites its record and its place in the open and ended sets where a governed call adds
+its own. The replay is pipelined without a bound on depth (`redis-cli --pipe`, its bytes
+written to a file first), so Redis reads many calls a read: a floor, not a call's cost as the
+gateway's connections bring it.
 """
 
 import hashlib
