@@ -66,7 +66,9 @@ fn holds(node: &redis::TestRedis, user: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn on_a_cluster_a_stalled_master_answers_its_users_503_before_the_stall_ends_and_no_one_else() {
-    let cluster = redis::TestCluster::start_with(&["--enable-debug-command", "yes"]);
+    // A node time-out past the stall: the other masters must not fail the stalled one over
+    // (the cluster would refuse every shard's calls while it has no replica to promote).
+    let cluster = redis::TestCluster::start_with(&["--enable-debug-command", "yes", "--cluster-node-timeout", "20000"]);
     let target = redis::Target {
         url: cluster.url(),
         mode: quota_gateway::surface::store::RedisMode::Cluster,
