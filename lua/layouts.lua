@@ -120,7 +120,7 @@ local ARG = {
   SETTLE_SLICE = {member = 5, statements = 6},
   END_SLICE = {entry = 5, field = 6, lease = 7, period_end = 8, close = 9},
   LEASES = {rank = 1, count = 2},
-  APPEND_LEDGER = {fields = 5},
+  APPEND_LEDGER = {notes = 5},
   GRANT = {id = 5, balance = 6, amount = 7, burn = 8, effective = 9, expires = 10, record = 11, live = 12, kept = 13},
   VOID_GRANT = {id = 5},
   BALANCES = {balances = 5},
@@ -130,6 +130,7 @@ local ARG = {
   ALTERNATIVE = {holds = 1, record = 2},
   USAGE_GROUP = {f = 1, q = 2, b = 3, pe = 4, ro = 5},
   STATEMENT = {lease = 1, number = 2, used = 3, held = 4},
+  NOTE = {once = 1, fields = 2},
 }
 -- About how many entries a slot's outbox keeps (src/store/scripts/entries.rs; outbox.lua).
 local OUTBOX_MAXLEN = '100000'

@@ -25,6 +25,7 @@ mod listed;
 mod locks;
 mod operators;
 mod outbox;
+mod outbox_moves;
 mod overview;
 mod pipe;
 mod planes;

@@ -59,7 +59,7 @@ pub(crate) struct ApprovalNote {
     pub by: String,
 }
 
-type RawEntry = (String, Vec<(String, String)>);
+pub(super) type RawEntry = (String, Vec<(String, String)>);
 
 /// An entry's fields, read by the names its type declares (scripts/entries.rs): a field its
 /// type declares must be there, and a number must parse; a field it does not declare reads as
@@ -155,7 +155,7 @@ pub(crate) enum LeaseNoteKind {
 }
 
 impl Outboxed {
-    fn push(&mut self, outbox: &str, raw: RawEntry) -> Result<(), StoreError> {
+    pub(super) fn push(&mut self, outbox: &str, raw: RawEntry) -> Result<(), StoreError> {
         let read = Read::of(&raw)?;
         let kind = read.kind;
         if [
@@ -276,22 +276,26 @@ impl DataStore {
     /// long ago).
     pub(crate) async fn outbox_entries(&self, outbox: &str, ids: &[String]) -> Result<Outboxed, StoreError> {
         let mut found = Outboxed::default();
-        for id in ids {
-            let raw: Vec<RawEntry> = self
-                .run(|mut conn| async move {
-                    Ok(redis::cmd("XRANGE")
-                        .arg(outbox)
-                        .arg(id)
-                        .arg(id)
-                        .query_async(&mut conn)
-                        .await?)
-                })
-                .await?;
-            for e in raw {
-                found.push(outbox, e)?;
-            }
+        for e in self.raw_entries(outbox, ids).await?.into_iter().flatten() {
+            found.push(outbox, e)?;
         }
         Ok(found)
+    }
+
+    /// Entries `ids` of `outbox` as Redis answers them, one list per id (empty when gone): one
+    /// pipeline, one round trip, since every id is in the one outbox, so in one slot.
+    pub(super) async fn raw_entries(&self, outbox: &str, ids: &[String]) -> Result<Vec<Vec<RawEntry>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(|mut conn| async move {
+            let mut pipe = redis::pipe();
+            for id in ids {
+                pipe.cmd("XRANGE").arg(outbox).arg(id).arg(id);
+            }
+            Ok(pipe.query_async(&mut conn).await?)
+        })
+        .await
     }
 
     /// Removes moved entries from their outbox.

@@ -2,7 +2,7 @@
 //! ancestor's slot, the end of what a dead node left at a member's.
 
 use super::scripts::{self, Ending, OpenLease, Reply, SliceEnded, Statement, Take, Taken};
-use super::{DataStore, Fired, Idempotency, StoreError};
+use super::{DataStore, Fired, StoreError};
 use crate::quota::Milli;
 
 impl DataStore {
@@ -42,28 +42,28 @@ impl DataStore {
         .await
     }
 
-    /// Appends `ancestor`'s ledger entry of a member's commit on a slice (its fields and values
-    /// as JSON), once per `note` (the outbox entry it was moved from).
+    /// Appends `ancestor`'s ledger entries of its members' commits on slices (`notes`: the
+    /// outbox entry each was moved from, `<outbox>:<id>`, and its fields and values as JSON),
+    /// each once, in one script; answers how many had not been appended before.
     pub(crate) async fn append_ledger(
         &self,
         project: &str,
         ancestor: &str,
-        note: &str,
-        entry: &str,
+        notes: &[(&str, &str)],
         ledger: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Reply<u64>, StoreError> {
         let keys = &self.keys.user(project, ancestor);
-        let once = Idempotency {
-            field: format!("ledger:{note}"),
-            body_digest: String::new(),
-        };
-        let w = &self.writing(keys, Some(&once), ledger);
+        let notes: Vec<(String, &str)> = notes
+            .iter()
+            .map(|(at, entry)| (format!("ledger:{at}"), *entry))
+            .collect();
+        let notes = &notes;
+        let w = &self.writing(keys, None, ledger);
         self.write("append_ledger", |mut conn| async move {
-            let reply = scripts::append_ledger(&mut conn, w, entry).await?;
+            let reply = scripts::append_ledger(&mut conn, w, notes).await?;
             Ok((reply, conn))
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Ends what `ending` names at `member`'s slot: an outbox entry's intent or slice, or a

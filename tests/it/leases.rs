@@ -440,6 +440,28 @@ fn closed_lease_fields(clock: &Stepped, prefix: &str, member: &str) -> Vec<Strin
     fields.into_iter().filter(|f| f.matches('^').count() == 3).collect()
 }
 
+/// Waits until team_acme's own counter of its pool has counted `used` milli-units (what
+/// statements of its members' slices brought), at most 5 s.
+async fn counted_at_the_team(clock: &Stepped, prefix: &str, used: i64) {
+    let counted = || {
+        let fields: Vec<String> = clock
+            .redis
+            .query(&["HGETALL", &format!("{prefix}:{{default:team_acme}}:ctr")]);
+        fields
+            .chunks(2)
+            .filter(|kv| kv[0].starts_with("pool@") && kv[0].ends_with(":u"))
+            .map(|kv| kv[1].parse::<i64>().unwrap())
+            .sum::<i64>()
+    };
+    for _ in 0..100 {
+        if counted() == used {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the pool counted {} of {used}", counted());
+}
+
 /// A hold of `ttl` seconds by m0, admitted: its reservation id.
 async fn hold(app: &TestApp, ttl: u64) -> String {
     let held = app
@@ -488,8 +510,11 @@ async fn a_closed_lease_keeps_its_fields_only_while_a_hold_on_it_may_still_chang
     let usage = team_usage_until(&app, |u| pool(u).0 == 4.0).await;
     assert_eq!(pool(&usage).0, 4.0);
     assert_eq!(fields().len(), 4);
-    // Two minutes on, the next call that prunes takes them.
+    // Two minutes on, the next call that prunes takes them. (The commits' statements reach the
+    // pool's own counter within moments, in the node's next batch of notes: waited for here, as
+    // the clock steps two minutes at once.)
     assert!(app.release(&live).await.0.is_success());
+    counted_at_the_team(&clock, &prefix, 4_000).await;
     let app = after(&clock, 121_000, &app).await;
     let id = hold(&app, 600).await;
     assert!(app.commit(&id, None).await.0.is_success());

@@ -38,6 +38,7 @@ mod idempotency;
 mod leases;
 mod leases_exact;
 mod ledger;
+mod ledger_notes;
 mod library;
 mod lifecycle;
 mod managed;

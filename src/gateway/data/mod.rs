@@ -19,6 +19,7 @@ mod credits;
 mod idempotency;
 mod jobs;
 mod ledger;
+mod ledger_notes;
 mod levels;
 pub mod outputs;
 mod parents;
@@ -66,6 +67,8 @@ pub struct DataPlane {
     pub(super) leases: LeaseSettings,
     /// The takes of slices in flight on this node (`slices.rs`).
     leases_in_flight: Arc<slice_rounds::Flights>,
+    /// What commits on slices fired, moved in batches (`ledger_notes.rs`).
+    note_batches: Arc<ledger_notes::NoteBatches>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     pub(super) ledger_since: Arc<OnceLock<i64>>,
     /// For tests only (`test-hooks`): a wait before each parent's level, and between a parent
@@ -86,6 +89,7 @@ impl DataPlane {
             node,
             leases: LeaseSettings::default(),
             leases_in_flight: Arc::default(),
+            note_batches: Arc::default(),
             ledger_since: Arc::default(),
             #[cfg(feature = "test-hooks")]
             level_pause: std::time::Duration::ZERO,

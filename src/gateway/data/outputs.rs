@@ -45,7 +45,7 @@ impl DataPlane {
                 reservation,
                 fired,
             } => {
-                self.alerts().alerts_fired(fired);
+                self.moved_after(&reservation, fired);
                 (previous, reservation.parent)
             }
         };

@@ -300,7 +300,7 @@ impl DataPlane {
                 )
             }
             SettleReply::Done(mut done) => {
-                self.alerts().alerts_fired(std::mem::take(&mut done.fired));
+                self.moved_after(&done.reservation, std::mem::take(&mut done.fired));
                 // Labels come from the current plan when it still has the group.
                 let plan = self
                     .resolve(project, subject, Freshness::Cached)

@@ -156,34 +156,10 @@ impl Leases<'_> {
         }
         let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
         self.settle_statements(&entries.leases).await?;
-        for note in &entries.leases {
-            if let LeaseNoteKind::Ledger(entry) = &note.kind {
-                self.move_ledger_note(note, entry).await?;
-            }
-        }
+        self.move_ledger_notes(&entries.leases).await?;
         if !entries.alerts.is_empty() && !self.skip_moves() {
             self.alerts().move_alerts(entries.alerts).await?;
         }
-        Ok(())
-    }
-
-    /// Appends an ancestor's ledger entry of a member's commit on a slice, naming the member,
-    /// then removes the note from its outbox.
-    async fn move_ledger_note(&self, note: &LeaseNote, entry: &str) -> Result<(), GatewayError> {
-        let mut fields: Vec<String> = serde_json::from_str(entry)
-            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note: {e}").into()))?;
-        fields.extend(["member".to_string(), note.member.clone()]);
-        let entry = serde_json::to_string(&fields).map_err(GatewayError::encode("a ledger note"))?;
-        let ancestor = UserId::parse(&note.ancestor)
-            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}").into()))?;
-        let ledger = self.ledger_for(&note.project, &ancestor).await?;
-        let at = format!("{}:{}", note.outbox, note.position);
-        self.store
-            .append_ledger(&note.project, &note.ancestor, &at, &entry, ledger)
-            .await?;
-        self.store
-            .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
-            .await?;
         Ok(())
     }
 
@@ -223,18 +199,16 @@ impl Leases<'_> {
     }
 
     /// Settles the leases' notes of slot outboxes: a statement at its ancestor (then removed);
-    /// an intent or a mark is ended at its member's slot (by the sweeper, which alone reads
-    /// those), which removes it and settles what that states.
+    /// a ledger note appended there, with the others of its ancestor (then removed); an intent
+    /// or a mark is ended at its member's slot (by the sweeper, which alone reads those), which
+    /// removes it and settles what that states.
     pub(crate) async fn settle_notes(&self, notes: Vec<LeaseNote>) -> Result<(), GatewayError> {
         self.settle_statements(&notes).await?;
+        self.move_ledger_notes(&notes).await?;
         for note in notes {
-            match &note.kind {
-                LeaseNoteKind::Statement(_) => {}
-                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
-                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {
-                    self.end_slice_and_settle(&note.project, &note.member, &note.position)
-                        .await?;
-                }
+            if let LeaseNoteKind::Intent | LeaseNoteKind::Placed = &note.kind {
+                self.end_slice_and_settle(&note.project, &note.member, &note.position)
+                    .await?;
             }
         }
         Ok(())

@@ -69,7 +69,7 @@ pub(crate) const TAKE_SLICE: Arguments = leading(
 pub(crate) const SETTLE_SLICE: Arguments = leading("SETTLE_SLICE", 5, &["member", "statements"]);
 pub(crate) const END_SLICE: Arguments = leading("END_SLICE", 5, &["entry", "field", "lease", "period_end", "close"]);
 pub(crate) const LEASES: Arguments = leading("LEASES", 1, &["rank", "count"]);
-pub(crate) const APPEND_LEDGER: Arguments = leading("APPEND_LEDGER", 5, &["fields"]);
+pub(crate) const APPEND_LEDGER: Arguments = leading("APPEND_LEDGER", 5, &["notes"]);
 pub(crate) const GRANT: Arguments = leading(
     "GRANT",
     5,
@@ -118,6 +118,9 @@ pub(crate) const ALTERNATIVE: Arguments = leading("ALTERNATIVE", 1, &["holds", "
 pub(crate) const USAGE_GROUP: Arguments = leading("USAGE_GROUP", 1, &["f", "q", "b", "pe", "ro"]);
 /// One statement of settle_slice: its lease, number, and what the slice used and holds.
 pub(crate) const STATEMENT: Arguments = leading("STATEMENT", 1, &["lease", "number", "used", "held"]);
+/// One note of append_ledger: the field that keeps it appended once (its outbox and id), and
+/// the entry's fields and values as a JSON list.
+pub(crate) const NOTE: Arguments = leading("NOTE", 1, &["once", "fields"]);
 
 /// Every list, in the order the library declares them.
 #[cfg(test)]
@@ -146,6 +149,7 @@ pub(crate) const ALL: &[&Arguments] = &[
     &ALTERNATIVE,
     &USAGE_GROUP,
     &STATEMENT,
+    &NOTE,
 ];
 
 /// The library's declarations of where each argument is (a part of lua/layouts.lua): one

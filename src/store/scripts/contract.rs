@@ -201,7 +201,7 @@ contracts! {
     SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(args::SETTLE_SLICE.end(), Each::Values(args::STATEMENT.names.len()))]);
     END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(args::END_SLICE.end())]);
     LEASES = function!("leases", keys: READING_KEYS - 1, args: &[fixed(args::LEASES.end())]);
-    APPEND_LEDGER = function!("append_ledger", keys: WRITING_KEYS, args: &[fixed(args::APPEND_LEDGER.end())]);
+    APPEND_LEDGER = function!("append_ledger", keys: WRITING_KEYS, args: &[counted(args::APPEND_LEDGER.end(), Each::Values(args::NOTE.names.len()))]);
     SUBSCRIBE = eval!("subscribe.lua", keys: 3, args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)]);
     UNSUBSCRIBE = eval!("unsubscribe.lua", keys: 1, args: &[]);
     SET_STATUS = eval!("set_status.lua", keys: 1, args: &[fixed(2)]);

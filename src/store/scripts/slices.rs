@@ -312,15 +312,25 @@ pub(crate) async fn slice_counts(
     Ok(None)
 }
 
-/// Appends an ancestor's ledger entry moved from a member's slot outbox, once per `w`'s
-/// Idempotency-Key (the note's own).
-pub(crate) async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<Reply<()>, StoreError> {
+/// Appends an ancestor's ledger entries moved from its members' slot outboxes, each once per
+/// its field (`notes`: the field, made of the note's outbox and id, and the entry); answers
+/// how many it appended (the rest were appended before).
+pub(crate) async fn append_ledger(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    notes: &[(String, &str)],
+) -> Result<Reply<u64>, StoreError> {
     let mut inv = Call::new(&contract::APPEND_LEDGER);
     writing_args(&mut inv, w);
-    inv.arg(entry);
+    inv.arg(notes.len());
+    for (once, entry) in notes {
+        inv.arg(once).arg(*entry);
+    }
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    Fields::answer(reply)?.then(|(tag, _)| match tag.as_str() {
-        "ok" => Ok(Reply::Done(())),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "ok" => Ok(Reply::Done(
+            u64::try_from(it.int()?).map_err(|_| StoreError::Protocol("append_ledger's count".into()))?,
+        )),
         other => Err(unexpected("append_ledger", other)),
     })
 }
