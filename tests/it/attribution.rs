@@ -132,6 +132,8 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
 
     let m1 = entries(&app, "m1", "").await;
     let m2 = entries(&app, "m2", "").await;
+    // The members' three commits reach the team's ledger with the node's next batch of notes.
+    app.usage_events_at_least("userId=team_acme", 3).await;
     let pool = entries(&app, "team_acme", "").await;
     let flux = json!({ "model": "flux-pro", "variant": "1k" });
     for (entries, member) in [(&m1, None), (&pool, Some("m1"))] {

@@ -332,6 +332,25 @@ impl TestApp {
         }
     }
 
+    /// The ledger entries `query` selects once there are at least `n` (within 10 s): a member's
+    /// commit on a slice reaches its team's ledger in the node's next batch of notes, just after
+    /// the commit answers.
+    pub async fn usage_events_at_least(&self, query: &str, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let all = self.usage_events_all(query).await;
+            if all.len() >= n {
+                return all;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{query}: {} of {n} entries",
+                all.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The node's /metrics text.
     pub async fn metrics(&self) -> String {
         let response = self
