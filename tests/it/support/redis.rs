@@ -244,7 +244,11 @@ impl Stepped {
     }
 
     fn start_now(cluster: bool) -> Stepped {
-        let clock = std::env::temp_dir().join(format!("qg-test-clock-{}-{}", std::process::id(), free_port()));
+        // Named by a count of this process's clocks: a free port's number, as it was, can be
+        // drawn twice by clocks started at once, and one clock's end then took the other's file.
+        static CLOCKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CLOCKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let clock = std::env::temp_dir().join(format!("qg-test-clock-{}-{n}", std::process::id()));
         std::fs::write(&clock, 0i64.to_le_bytes()).expect("write the clock's step file");
         let env = format!(
             "QG_CLOCK_STEP_FILE='{}' LD_PRELOAD='{}'",
