@@ -182,16 +182,8 @@ async fn a_batch_file_whose_file_part_comes_twice_is_refused_and_the_provider_st
         .iter()
         .filter(|r| r["path"] == "/v1/files");
     assert!(uploads.into_iter().all(|r| r["body"].get("file").is_none()), "{stats}");
-    let listed: Value = reqwest::Client::new()
-        .get(format!("{}/v1/files", provider.url()))
-        .bearer_auth(PROVIDER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["data"], json!([]), "{listed}");
+    let listed = provider.files().await;
+    assert!(listed.is_empty(), "{listed:?}");
     let usage = app.usage("alice").await;
     assert_eq!(used(&usage), 0, "{usage}");
     assert_eq!(TestApp::counter(&usage, "g")["reserved"].as_u64(), Some(0), "{usage}");

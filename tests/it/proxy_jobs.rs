@@ -336,25 +336,10 @@ async fn a_batch_file_with_a_line_the_gateway_cannot_price_never_reaches_the_pro
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert!(refused.to_string().contains("line 3"), "{refused}");
     // The provider has no file of either: each upload was broken off before its end.
-    let files = |provider: &Provider| {
-        let url = format!("{}/v1/files", provider.url());
-        async move {
-            let listed: Value = reqwest::Client::new()
-                .get(url)
-                .bearer_auth(crate::support::provider::PROVIDER_KEY)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            listed["data"].as_array().unwrap().len()
-        }
-    };
-    assert_eq!(files(&provider).await, 0);
+    assert_eq!(provider.files().await.len(), 0);
     let (status, ok) = upload(&app, "alice", &[line(0)]).await;
     assert_eq!(status, StatusCode::OK, "{ok}");
-    assert_eq!(files(&provider).await, 1);
+    assert_eq!(provider.files().await.len(), 1);
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::proxy_jobs::{call, form, jsonl, line, plan, upload};
 use crate::proxy_jobs_bounds::node_process;
-use crate::support::provider::{gateway_for, upstreams_file, Provider, PROVIDER_KEY};
+use crate::support::provider::{gateway_for, upstreams_file, Provider};
 use crate::support::TestApp;
 
 /// The largest line read, and the node's read budget: a user's share is 16 MiB.
@@ -167,20 +167,6 @@ async fn keyed_upload(app: &TestApp, boundary: &str, content: &str, (key, sim): 
     (res.status(), res.json().await.unwrap_or(Value::Null))
 }
 
-/// The files the provider has, by its own list.
-async fn files_at(provider: &Provider) -> Vec<Value> {
-    let list: Value = reqwest::Client::new()
-        .get(format!("{}/v1/files", provider.url()))
-        .bearer_auth(PROVIDER_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    list["data"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_file_resent_with_its_key_under_another_boundary_is_answered_its_first_file() {
     let provider = Provider::start();
@@ -194,7 +180,7 @@ async fn a_file_resent_with_its_key_under_another_boundary_is_answered_its_first
     let (status, again) = keyed_upload(&app, "----three33", &content, ("file-1", "")).await;
     assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]), "{again}");
     assert_eq!(again["bytes"], first["bytes"]);
-    assert_eq!(files_at(&provider).await.len(), 1, "one file at the provider");
+    assert_eq!(provider.files().await.len(), 1, "one file at the provider");
     // Another file under the same key is another call; the file is its uploader's as any.
     let other = jsonl(&[line(2)]);
     let (status, reused) = keyed_upload(&app, "----one111", &other, ("file-1", "")).await;
@@ -205,7 +191,7 @@ async fn a_file_resent_with_its_key_under_another_boundary_is_answered_its_first
     // Without a key, the same file again is another file.
     let (status, _) = upload(&app, "alice", &[line(0), line(1)]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(files_at(&provider).await.len(), 2);
+    assert_eq!(provider.files().await.len(), 2);
 }
 
 #[tokio::test]
@@ -233,7 +219,7 @@ async fn uploads_of_one_key_at_once_make_one_file_the_others_told_it_is_in_fligh
             "{answers:?}"
         );
     }
-    assert_eq!(files_at(&provider).await.len(), 1, "one file at the provider");
+    assert_eq!(provider.files().await.len(), 1, "one file at the provider");
     let (status, again) = keyed_upload(&app, "----e5", &content, ("file-at-once", "")).await;
     assert_eq!((status, &again["id"]), (StatusCode::OK, &made[0]["id"]));
 }

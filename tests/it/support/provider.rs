@@ -73,6 +73,21 @@ impl Provider {
     pub async fn calls(&self) -> u64 {
         self.stats().await["calls"].as_u64().unwrap()
     }
+
+    /// The files the provider has, by its own list (`GET v1/files` with the provider's key).
+    pub async fn files(&self) -> Vec<Value> {
+        let list: Value = self
+            .client
+            .get(format!("{}/v1/files", self.url()))
+            .bearer_auth(PROVIDER_KEY)
+            .send()
+            .await
+            .expect("the provider's files")
+            .json()
+            .await
+            .expect("the provider's list as JSON");
+        list["data"].as_array().cloned().unwrap_or_default()
+    }
 }
 
 /// Writes an upstreams file for `provider` (with `extra` merged into each upstream) and
