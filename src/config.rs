@@ -127,8 +127,8 @@ pub struct Config {
     pub proxy_read_idle_seconds: u64,
 
     /// The bytes of proxied bodies read before their hold one node keeps at once (at least four
-    /// times `QG_PROXY_MAX_BODY_BYTES`); one user may take a quarter of it, and past either a
-    /// call is refused with 503 and Retry-After.
+    /// times `QG_PROXY_MAX_BODY_BYTES`); one user may take a quarter of it and one project half,
+    /// and past any of them a call is refused with 503 and Retry-After.
     #[arg(long, env = "QG_PROXY_READ_BUDGET_BYTES", default_value_t = 256 << 20)]
     pub proxy_read_budget_bytes: usize,
 

@@ -41,6 +41,7 @@ pub(crate) async fn commit(
             idempotency: idempotency.as_ref(),
             key_id: &record.key_id,
             priced_as: None,
+            record: None,
         };
         state.gateway.data().commit(&record.project, &reservation, commit)
     });

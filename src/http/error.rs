@@ -124,6 +124,11 @@ pub enum ApiError {
     /// A proxied call's body stopped arriving before the gateway had read what its hold needs.
     #[error("the request body stopped arriving for {0} s before it was read; nothing was held or forwarded")]
     BodyStalled(u64),
+    /// A proxied call's body kept arriving, but too slowly to be read in a bounded time.
+    #[error(
+        "the request body arrived slower than {0} bytes a second before it was read; nothing was held or forwarded"
+    )]
+    BodyTooSlow(u64),
     /// The node keeps as many bodies read before their hold as its budget (or this user's share
     /// of it) allows.
     #[error("this gateway node is reading as many request bodies for this user as it may at once; retry shortly")]
@@ -205,7 +210,7 @@ impl ApiError {
             Self::HeadersTooLarge => Code::HeadersTooLarge,
             Self::Unavailable(_) => Code::BackendUnavailable,
             Self::CountingBusy => Code::CountingBusy,
-            Self::BodyStalled(_) => Code::RequestTimeout,
+            Self::BodyStalled(_) | Self::BodyTooSlow(_) => Code::RequestTimeout,
             Self::ReadBudgetFull => Code::ReadBudgetFull,
             Self::Internal(_) => Code::InternalError,
         }

@@ -1,8 +1,9 @@
 //! What a node keeps of bodies read before their hold: a body must be read (whole, or an
 //! upload as far as its hold needs) before the call is held, and a caller that sends slowly or
 //! not at all would otherwise pin that memory as long as it likes. So every such read leases
-//! its bytes from one budget per node, and no user may lease more than a fair share of it: a
-//! user with many stalled uploads is refused (503, retry shortly) while others still read.
+//! its bytes from one budget per node, and no user may lease more than a fair share of it, nor
+//! one project (whose key may name any number of users) more than half: a user or a project
+//! with many stalled uploads is refused (503, retry shortly) while others still read.
 //! A file upload, which holds nothing, leases what its reading keeps as it passes. The idle
 //! timeout that ends a stalled read is the reader's (`body/mod.rs`).
 
@@ -12,6 +13,10 @@ use std::sync::{Arc, Mutex};
 /// How many users' reads the budget makes room for at once: no user leases more than this
 /// share of it.
 const FAIR_SHARES: usize = 4;
+
+/// How many projects' reads the budget makes room for at once: a project's key names its
+/// users, so its users' shares together are bounded too.
+const PROJECT_SHARES: usize = 2;
 
 /// A node's budget of bytes read before their hold.
 pub(crate) struct Budget {
@@ -24,6 +29,8 @@ struct Leased {
     all: usize,
     /// Bytes leased per user (`project`, `user`), only users leasing some.
     by_user: HashMap<(String, String), usize>,
+    /// Bytes leased per project, only projects leasing some.
+    by_project: HashMap<String, usize>,
 }
 
 /// The node's budget, or this user's share of it, has no room: retry shortly.
@@ -61,15 +68,21 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
-    /// Leases `more` bytes, if the node's budget and the user's share both have room.
+    /// Leases `more` bytes, if the node's budget, the project's share and the user's all have
+    /// room.
     pub(crate) fn take(&mut self, more: usize) -> Result<(), Full> {
         let mut state = self.budget.state.lock().unwrap_or_else(|p| p.into_inner());
         let mine = state.by_user.get(&self.user).copied().unwrap_or(0);
-        if state.all + more > self.budget.total || mine + more > self.budget.share() {
+        let project = state.by_project.get(&self.user.0).copied().unwrap_or(0);
+        if state.all + more > self.budget.total
+            || mine + more > self.budget.share()
+            || project + more > self.budget.total / PROJECT_SHARES
+        {
             return Err(Full);
         }
         state.all += more;
         *state.by_user.entry(self.user.clone()).or_insert(0) += more;
+        *state.by_project.entry(self.user.0.clone()).or_insert(0) += more;
         self.bytes += more;
         Ok(())
     }
@@ -96,6 +109,12 @@ impl Leased {
             *mine -= bytes;
             if *mine == 0 {
                 self.by_user.remove(user);
+            }
+        }
+        if let Some(project) = self.by_project.get_mut(&user.0) {
+            *project -= bytes;
+            if *project == 0 {
+                self.by_project.remove(&user.0);
             }
         }
     }
@@ -134,16 +153,34 @@ mod tests {
     #[test]
     fn the_node_budget_bounds_every_user_together_and_comes_back_when_reads_end() {
         let budget = Budget::new(400);
-        let mut leases: Vec<Lease> = (0..4).map(|i| budget.lease("p", &format!("u{i}"))).collect();
+        let mut leases: Vec<Lease> = (0..4)
+            .map(|i| budget.lease(&format!("p{}", i % 2), &format!("u{i}")))
+            .collect();
         for lease in &mut leases {
             lease.take(100).unwrap();
         }
-        assert!(budget.lease("p", "u9").take(1).is_err());
+        assert!(budget.lease("q", "u9").take(1).is_err());
         leases.pop();
-        budget.lease("p", "u9").take(100).unwrap();
+        budget.lease("q", "u9").take(100).unwrap();
         drop(leases);
         let state = budget.state.lock().unwrap();
-        assert_eq!((state.all, state.by_user.len()), (0, 0));
+        assert_eq!((state.all, state.by_user.len(), state.by_project.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_project_naming_many_users_leases_at_most_half_and_other_projects_still_read() {
+        let budget = Budget::new(400);
+        let mut many: Vec<Lease> = (0..8).map(|i| budget.lease("p", &format!("u{i}"))).collect();
+        let taken = many.iter_mut().map(|l| l.take(100)).filter(Result::is_ok).count();
+        assert_eq!(taken, 2, "a project's half is 200 bytes");
+        let mut others: Vec<Lease> = (0..2).map(|i| budget.lease("q", &format!("u{i}"))).collect();
+        for lease in &mut others {
+            lease.take(100).unwrap();
+        }
+        drop(many);
+        budget.lease("p", "u7").take(100).unwrap();
+        let state = budget.state.lock().unwrap();
+        assert_eq!(state.by_project.get("q"), Some(&200));
     }
 
     #[test]

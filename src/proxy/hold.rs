@@ -85,7 +85,8 @@ impl Door {
             .and_then(|f| f.output_tokens)
             .and_then(|granted| call.lower_max_output(granted, ctx.wire()))
             .or_else(|| call.held_max_output(ctx.wire()));
-        let hold = self.hold(ctx, &call, granted.reservation_id.clone(), ttl_ms);
+        let mut hold = self.hold(ctx, &call, granted.reservation_id.clone(), ttl_ms);
+        hold.record = granted.record.clone();
         let body = match body {
             Body::Whole(body) => Body::Whole(forwarded_body(ctx, &call, body, lowered)),
             // An upload goes as it came: nothing in it is the gateway's to change.
@@ -120,7 +121,7 @@ impl Door {
         let mut tries = 0;
         loop {
             let key = idempotency(req, &tried, &scope, fingerprint)?;
-            let decision = data.reserve(project, input, ttl_ms, key.as_ref()).await?;
+            let decision = data.reserve_to_commit(project, input, ttl_ms, key.as_ref()).await?;
             tries += 1;
             let Some(repeat) = decision.granted.as_ref().filter(|g| g.repeat) else {
                 return Ok(decision);
@@ -175,6 +176,7 @@ impl Door {
             started: ctx.started,
             labels: Map::new(),
             trace: trace::current(),
+            record: None,
         }
     }
 

@@ -1,4 +1,7 @@
 //! A streamed answer, relayed event by event as it arrives while its usage is read on the way.
+//! An event that can say nothing of usage (a delta) is not parsed as it passes: its output
+//! counts only for a stream the caller left before the usage, so it is kept unread, a few
+//! kilobytes at most, and counted when that happens.
 //! One task per stream reads the upstream and hands each event to the caller's response
 //! through a small channel; when the caller leaves, the task keeps reading to the usage (a
 //! drain: bounded per node, per project and per user, and in time) so the commit is what the
@@ -27,6 +30,10 @@ use super::sse::{Framer, Piece};
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
 const CHANNEL_EVENTS: usize = 8;
+
+/// The text of events left unread (deltas: `Wire::reads_event_at_once`) a stream keeps before
+/// it counts their output: most streams report their usage first, and are never counted.
+const UNREAD_BYTES: usize = 16 << 10;
 
 /// What the relay needs beside the upstream's answer.
 struct Relay {
@@ -111,6 +118,10 @@ struct Reading {
     /// Set once the caller has gone: the drain, which knows when it must stop.
     drain: Option<Drain>,
     gone: bool,
+    /// Events not read yet (their JSON text), and their length together: their output is
+    /// counted past `UNREAD_BYTES` and when the caller left before the usage.
+    unread: Vec<String>,
+    unread_bytes: usize,
 }
 
 async fn run(
@@ -132,6 +143,8 @@ async fn run(
         },
         drain: None,
         gone: false,
+        unread: Vec::new(),
+        unread_bytes: 0,
     };
     let end = loop {
         if let Some(Drain { until, .. }) = &at.drain {
@@ -167,6 +180,9 @@ async fn run(
         }
     };
     relay.end(&mut at, end, &tx).await;
+    if end == StreamEnd::Abandoned {
+        relay.count_unread(&mut at);
+    }
     drop(tx);
     drop(upstream);
     at.streamed.end = end;
@@ -193,17 +209,13 @@ impl Relay {
             let bytes = match piece {
                 Piece::Unread(bytes) => bytes,
                 Piece::Event(event) => {
-                    let data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
-                    let seen = &mut at.streamed.seen;
-                    let said = self.wire.usage_of_event(operation, event.kind.as_deref(), &data, seen);
-                    self.answered.identify(self.wire.answer_id(&data));
-                    let streamed = &mut at.streamed.streamed;
-                    self.wire.streamed_text(operation, &data, &mut |text| {
-                        *streamed = streamed.saturating_add(tokens::count(self.counter, text));
-                    });
-                    // A running total (Anthropic's) is final at the stream's last event only.
-                    at.streamed.stopped = at.streamed.stopped || said.last;
-                    if said.gateway_only && self.drop_usage_chunk {
+                    if !self.wire.reads_event_at_once(operation, &event.data) {
+                        at.unread_bytes += event.data.len();
+                        at.unread.push(event.data);
+                        if at.unread_bytes > UNREAD_BYTES {
+                            self.count_unread(at);
+                        }
+                    } else if self.read(at, event.kind.as_deref(), &event.data) && self.drop_usage_chunk {
                         continue;
                     }
                     event.raw
@@ -225,6 +237,35 @@ impl Relay {
             }
         }
         Ok(())
+    }
+
+    /// Reads one event as it comes: the usage it reports, the answer it names, the output it
+    /// streamed. True when it is the gateway's own usage chunk.
+    fn read(&mut self, at: &mut Reading, kind: Option<&str>, data: &str) -> bool {
+        let operation = self.hold.operation;
+        let data = serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
+        let said = self.wire.usage_of_event(operation, kind, &data, &mut at.streamed.seen);
+        self.answered.identify(self.wire.answer_id(&data));
+        self.count_streamed(at, &data);
+        // A running total (Anthropic's) is final at the stream's last event only.
+        at.streamed.stopped = at.streamed.stopped || said.last;
+        said.gateway_only
+    }
+
+    /// Counts the output of the events left unread.
+    fn count_unread(&self, at: &mut Reading) {
+        for data in std::mem::take(&mut at.unread) {
+            let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
+            self.count_streamed(at, &data);
+        }
+        at.unread_bytes = 0;
+    }
+
+    fn count_streamed(&self, at: &mut Reading, data: &serde_json::Value) {
+        let streamed = &mut at.streamed.streamed;
+        self.wire.streamed_text(self.hold.operation, data, &mut |text| {
+            *streamed = streamed.saturating_add(tokens::count(self.counter, text));
+        });
     }
 
     /// The caller's stream's end: the rest of a whole one, or after a broken one (counted) an error

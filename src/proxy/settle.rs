@@ -109,6 +109,7 @@ impl Hold {
                     metadata: Some(&commit.metadata),
                     key_id: &self.key_id,
                     priced_as: commit.priced_as.as_deref(),
+                    record: self.record.as_deref(),
                     ..Commit::default()
                 },
             )

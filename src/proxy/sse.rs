@@ -1,9 +1,10 @@
 //! A stream framed as it arrives, each event kept as the exact bytes the upstream sent so the
 //! caller receives them unchanged, with what it says read for the usage: server-sent events
 //! (an `event` and joined `data`), or the elements of one JSON array as they come (Gemini's
-//! stream without `alt=sse`, `array.rs`). Only the event being received is buffered; one
-//! longer than `MAX_EVENT_BYTES` is passed on as it is and no longer read (its call then
-//! settles at its hold).
+//! stream without `alt=sse`, `array.rs`). Only the event being received is buffered, and its
+//! scan keeps its place between chunks, so a long event arriving in many chunks is scanned
+//! once; one longer than `MAX_EVENT_BYTES` is passed on as it is and no longer read (its call
+//! then settles at its hold).
 
 use bytes::{Bytes, BytesMut};
 
@@ -19,6 +20,8 @@ pub(crate) struct Framer {
     blind: bool,
     /// Some: the stream is one JSON array, each element an event.
     elements: Option<Elements>,
+    /// Bytes of the buffer known to hold no event's end (server-sent events).
+    scanned: usize,
     began: bool,
 }
 
@@ -54,9 +57,10 @@ impl Framer {
         loop {
             let end = match &mut self.elements {
                 Some(elements) => elements.boundary(&self.buf),
-                None => boundary(&self.buf),
+                None => boundary(&self.buf, &mut self.scanned),
             };
             let Some(end) = end else { break };
+            self.scanned = 0;
             let raw = self.buf.split_to(end).freeze();
             self.began = true;
             let (kind, data) = match self.elements {
@@ -83,34 +87,34 @@ impl Framer {
     }
 }
 
-/// The end (past the blank line) of the first whole event in `buf`.
-fn boundary(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < buf.len() {
-        if buf[i] == b'\n' || buf[i] == b'\r' {
-            // A line ends at \n, \r or \r\n; an empty line after it ends the event.
-            let after = if buf[i] == b'\r' && buf.get(i + 1) == Some(&b'\n') {
-                i + 2
-            } else {
-                i + 1
-            };
-            match buf.get(after) {
-                Some(b'\n') => return Some(after + 1),
-                Some(b'\r') => {
-                    return match buf.get(after + 1) {
-                        Some(b'\n') => Some(after + 2),
-                        // A lone \r may yet be followed by \n: wait for the next byte.
-                        None => None,
-                        Some(_) => Some(after + 1),
-                    };
-                }
-                None => return None,
-                Some(_) => i = after,
-            }
+/// The end (past the blank line) of the first whole event in `buf`, scanning from `scanned`;
+/// when there is none yet, `scanned` moves to where the next scan must start again: the first
+/// of the line ends the buffer closes with, which the next bytes may make an event's end.
+fn boundary(buf: &[u8], scanned: &mut usize) -> Option<usize> {
+    let mut i = *scanned;
+    while let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[i..]) {
+        i += at;
+        // A line ends at \n, \r or \r\n; an empty line after it ends the event.
+        let after = if buf[i] == b'\r' && buf.get(i + 1) == Some(&b'\n') {
+            i + 2
         } else {
-            i += 1;
+            i + 1
+        };
+        match buf.get(after) {
+            Some(b'\n') => return Some(after + 1),
+            Some(b'\r') => match buf.get(after + 1) {
+                Some(b'\n') => return Some(after + 2),
+                // A lone \r may yet be followed by \n: wait for the next byte.
+                None => break,
+                Some(_) => return Some(after + 1),
+            },
+            None => break,
+            Some(_) => i = after,
         }
     }
+    // Nothing before the buffer's closing run of line ends can end an event any more.
+    let tail = buf.iter().rev().take_while(|b| matches!(b, b'\n' | b'\r')).count();
+    *scanned = buf.len() - tail;
     None
 }
 
@@ -169,6 +173,39 @@ mod tests {
             assert_eq!(joined, stream.to_vec());
             assert!(f.rest().is_none());
         }
+    }
+
+    #[test]
+    fn events_split_in_three_anywhere_come_out_whole_and_unchanged() {
+        let stream = b"data: a\r\r\ndata: b\r\n\r\n\ndata: c\n\r\rdata: d\n\n";
+        let whole = events(Framer::default().push(stream));
+        for one in 0..stream.len() {
+            for two in one..stream.len() {
+                let mut f = Framer::default();
+                let mut out = events(f.push(&stream[..one]));
+                out.extend(events(f.push(&stream[one..two])));
+                out.extend(events(f.push(&stream[two..])));
+                assert_eq!(out, whole, "cut at {one} and {two}");
+            }
+        }
+        assert_eq!(
+            whole.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+    }
+
+    #[test]
+    fn a_long_event_in_many_chunks_is_scanned_once() {
+        let mut f = Framer::default();
+        let line = format!("data: {}\n", "x".repeat(1 << 10));
+        for _ in 0..1 << 10 {
+            assert!(f.push(line.as_bytes()).is_empty());
+            // The place kept: only the line end just taken is left to scan again.
+            assert_eq!(f.scanned, f.buf.len() - 1);
+        }
+        let out = events(f.push(b"\n"));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.len(), (1 << 10) * (1 << 10) + (1 << 10) - 1);
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub struct Granted {
     /// The first answer of the call's Idempotency-Key, answered again: no hold was made now
     /// (the first call's may still be open).
     pub repeat: bool,
+    /// The record the reserve wrote, as the node encoded it, where that is provably the one
+    /// Redis keeps and the caller asked for it (a proxied call, committed by the node that
+    /// held it): its commit needs no read of it. None otherwise.
+    pub record: Option<std::sync::Arc<super::reservation::Reservation>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ pub(super) fn metadata_number(metadata: &Map<String, Value>, key: &str) -> Resul
             field: field(),
             detail: "is required: a limit group of the plan measures it".into(),
         }),
-        Some(Value::Number(n)) => Milli::parse(&n.to_string()).map_err(|e| MeasureError {
+        Some(Value::Number(n)) => Milli::of_number(n).map_err(|e| MeasureError {
             field: field(),
             detail: e.to_string(),
         }),

@@ -72,7 +72,8 @@ fn elastic(input: &EventInput) -> (Elastic, Milli) {
     match input
         .metadata
         .get(OUTPUT)
-        .and_then(|v| Milli::parse(&v.to_string()).ok())
+        .and_then(Value::as_number)
+        .and_then(|n| Milli::of_number(n).ok())
     {
         Some(output) => (Elastic::Output, output),
         None => (Elastic::Quantity, input.quantity),

@@ -48,7 +48,7 @@ impl PartialEq<&str> for ReservationState {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
     pub state: ReservationState,
     pub event: String,
@@ -77,7 +77,7 @@ pub struct StepOf {
     pub kind: StepKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReservationHold {
     pub group: String,
     pub amount: Milli,
@@ -98,6 +98,24 @@ pub struct ReservationHold {
 }
 
 impl Reservation {
+    /// A copy of it but for its metadata (None), for readers of its holds: the metadata is the
+    /// largest part of a record, and the holds' readers never read it.
+    pub fn holds_copy(&self) -> Reservation {
+        Reservation {
+            state: self.state,
+            event: self.event.clone(),
+            expires_ms: self.expires_ms,
+            quantity: self.quantity,
+            metadata: None,
+            holds: self.holds.clone(),
+            parent: self.parent.clone(),
+            created_ms: self.created_ms,
+            ended_ms: self.ended_ms,
+            step: self.step.clone(),
+            run: self.run.clone(),
+        }
+    }
+
     /// The state as a reader sees it at `now_ms`: a held reservation past its expiry is
     /// expired, whether or not a script reclaimed it yet.
     pub fn state_at(&self, now_ms: i64) -> ReservationState {

@@ -264,20 +264,26 @@ pub(crate) fn unit_of_code(code: &str) -> Option<Unit> {
     }
 }
 
+/// A hold's mode as a record writes it (`m`): an approval group's names its request
+/// ("a/<id>"), a balance group's its balance (`balance_mode`).
+fn mode_of(text: &str) -> Result<Mode, StoreError> {
+    Ok(match text {
+        "soft" => Mode::Soft,
+        "" | "hard" => Mode::Hard,
+        "approval" => Mode::Approval,
+        other if other.starts_with("a/") => Mode::Approval,
+        other if balance_of(other).is_some() => Mode::Hard,
+        // A hold of an ancestor's group on the member's slice of it, "l/<version>".
+        other if other.starts_with("l/") => Mode::Hard,
+        other => return Err(bad("mode", other)),
+    })
+}
+
 fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
     Ok(ReservationHold {
         amount: Milli(number("amount", &h.amount_milli)?),
         quota: Milli(number("quota", &h.quota_milli)?),
-        mode: match h.mode.as_str() {
-            "soft" => Mode::Soft,
-            "" | "hard" => Mode::Hard,
-            "approval" => Mode::Approval,
-            other if other.starts_with("a/") => Mode::Approval,
-            other if balance_of(other).is_some() => Mode::Hard,
-            // A hold of an ancestor's group on the member's slice of it, "l/<version>".
-            other if other.starts_with("l/") => Mode::Hard,
-            other => return Err(bad("mode", other)),
-        },
+        mode: mode_of(&h.mode)?,
         balance: balance_of(&h.mode).map(str::to_owned),
         unit: unit_of_code(&h.unit_code).ok_or_else(|| bad("unit", &h.unit_code))?,
         measure: measure_of(version, &h.measure)?,
@@ -298,6 +304,60 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
         ancestor: slice_ancestor(&h.counter_field),
         group: h.group,
     })
+}
+
+/// One hold as the node encodes it into a record (`scripts/values.rs`), before the script
+/// writes it.
+pub(crate) struct EncodedHold<'a> {
+    pub group: &'a str,
+    pub amount: Milli,
+    pub quota: Milli,
+    /// Its `m` ("hard" for the default), `k` and `f`.
+    pub mode: &'a str,
+    pub unit_code: &'a str,
+    pub counter_field: &'a str,
+    /// Its measure (None: the quantity), whose JSON is its `me`.
+    pub measure: Option<&'a Measure>,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+}
+
+/// The hold `parse` reads back from a record the node encoded `encoded` into, without its
+/// JSON: each text decoded as `hold` decodes it, the measure as its encoding keeps it
+/// (`recorded_measure`). None where `parse` would refuse it.
+pub(crate) fn encoded_hold(encoded: EncodedHold<'_>) -> Option<ReservationHold> {
+    let field = encoded.counter_field;
+    Some(ReservationHold {
+        group: encoded.group.to_owned(),
+        amount: encoded.amount,
+        quota: encoded.quota,
+        mode: mode_of(encoded.mode).ok()?,
+        balance: balance_of(encoded.mode).map(str::to_owned),
+        unit: unit_of_code(encoded.unit_code)?,
+        measure: encoded.measure.map_or(Measure::Quantity, recorded_measure),
+        window: Window {
+            start_ms: encoded.start_ms,
+            end_ms: encoded.end_ms,
+            buckets: super::layout::rolling_buckets(field),
+        },
+        committed: None,
+        value: super::layout::value_in_field(field),
+        ancestor: slice_ancestor(field),
+    })
+}
+
+/// `measure` as a record's encoding keeps it (`measure_json`, read back by `measure_of`): a
+/// resolved price without the model's batch prices, which a record leaves out (a commit
+/// priced as another model reads them from the catalog again).
+fn recorded_measure(measure: &Measure) -> Measure {
+    match measure {
+        Measure::Priced(priced) if priced.price.batch.is_some() => {
+            let mut kept = priced.clone();
+            kept.price.batch = None;
+            Measure::Priced(kept)
+        }
+        other => other.clone(),
+    }
 }
 
 /// The ancestor of a hold on a slice, whose counter field is "^<ancestor, base64url>^<field>"

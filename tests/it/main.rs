@@ -59,6 +59,7 @@ mod prices_import;
 mod proxy;
 mod proxy_bounds;
 mod proxy_burst;
+mod proxy_commit_reads;
 mod proxy_door;
 mod proxy_forms;
 mod proxy_gemini;

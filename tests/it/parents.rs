@@ -421,7 +421,12 @@ async fn a_node_killed_between_levels_leaves_nothing_past_the_ttl_and_a_repeat_c
         ),
         post(format!("/v1/reservations/{held}/commit"), json!({}))
     );
-    assert!(reserve.is_err() && commit.is_err(), "both wait between levels");
+    assert!(
+        reserve.is_err() && commit.is_err(),
+        "both wait between levels: {:?} {:?}",
+        reserve.map(|r| r.status()),
+        commit.map(|r| r.status())
+    );
     child.kill().expect("SIGKILL the gateway");
     let _ = child.wait();
     let kim = app.usage("kim").await;

@@ -5,6 +5,7 @@
 //! provider simulator, which records what it was sent.
 
 use futures::future::join_all;
+use quota_gateway::config::Config;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -13,6 +14,11 @@ use crate::support::{redis, spawn_app_with, unique_prefix, TestApp};
 
 /// A gateway whose `openai` and `gemini` upstreams are `provider`, with `plan` for alice.
 pub(crate) async fn gateway(provider: &Provider, plan: Value) -> TestApp {
+    gateway_with(provider, plan, |_| {}).await
+}
+
+/// As `gateway`, its settings then `adjust`ed.
+async fn gateway_with(provider: &Provider, plan: Value, adjust: impl FnOnce(&mut Config)) -> TestApp {
     std::env::set_var("QG_TEST_BOUNDS_KEY", PROVIDER_KEY);
     let upstreams = json!({ "upstreams": [
         { "name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": "QG_TEST_BOUNDS_KEY",
@@ -24,6 +30,7 @@ pub(crate) async fn gateway(provider: &Provider, plan: Value) -> TestApp {
     let app = spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |config| {
         config.upstreams = Some(file);
         config.command_timeout_ms = 5_000;
+        adjust(config);
     })
     .await;
     app.put_plan(plan).await;
@@ -427,13 +434,8 @@ async fn answer_head(stream: &mut tokio::net::TcpStream, seconds: u64) -> String
 #[tokio::test]
 async fn bodies_that_stall_before_their_hold_pin_a_share_of_the_node_for_a_while_and_others_still_call() {
     let provider = Provider::start();
-    std::env::set_var("QG_TEST_BOUNDS_KEY", PROVIDER_KEY);
-    let upstreams = json!({ "upstreams": [
-        { "name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": "QG_TEST_BOUNDS_KEY" } ] });
-    let file = std::env::temp_dir().join(format!("{}-stall-upstreams.json", unique_prefix()));
-    std::fs::write(&file, upstreams.to_string()).unwrap();
-    let app = spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |config| {
-        config.upstreams = Some(file);
+    let calls = plan(1_000_000, json!({ "metadata": "calls" }), &["openai.chat"]);
+    let app = gateway_with(&provider, calls, |config| {
         config.proxy_max_body_bytes = 1 << 20;
         // A quarter of 4 MiB for one user: one stalled megabyte body, not two.
         config.proxy_read_budget_bytes = 4 << 20;
@@ -441,11 +443,7 @@ async fn bodies_that_stall_before_their_hold_pin_a_share_of_the_node_for_a_while
         config.proxy_read_idle_seconds = 5;
     })
     .await;
-    app.put_plan(plan(1_000_000, json!({ "metadata": "calls" }), &["openai.chat"]))
-        .await;
-    for user in ["mallory", "alice"] {
-        app.subscribe(user, "plan_bounds", None).await;
-    }
+    app.subscribe("mallory", "plan_bounds", None).await;
     let mut first = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
     // Let the node read the first body before the second begins.
     let _ = status_line(&mut first, 1).await;
@@ -468,4 +466,42 @@ async fn bodies_that_stall_before_their_hold_pin_a_share_of_the_node_for_a_while
     let mut again = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
     let line = status_line(&mut again, 1).await;
     assert!(!line.contains("503"), "{line}");
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_a_byte_at_a_time_is_refused_once_past_its_pace_though_never_quiet() {
+    use tokio::io::AsyncWriteExt;
+    let provider = Provider::start();
+    let calls = plan(1_000_000, json!({ "metadata": "calls" }), &["openai.chat"]);
+    let app = gateway_with(&provider, calls, |config| config.proxy_read_idle_seconds = 2).await;
+    app.subscribe("mallory", "plan_bounds", None).await;
+    // A byte every half second: never quiet for the idle time, far below the least pace.
+    let mut stream = stalled(&app, "mallory", 4 << 10, 64).await;
+    let started = std::time::Instant::now();
+    let head = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "still read after 20 s"
+        );
+        if stream.write_all(b"a").await.is_err() {
+            break answer_head(&mut stream, 5).await;
+        }
+        let head = answer_head(&mut stream, 0).await;
+        if !head.is_empty() {
+            break head;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(head.starts_with("http/1.1 408"), "{head}");
+    // Refused at its pace's end: the idle time and a second for each KiB received.
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(1_500),
+        "refused after {took:?}"
+    );
+    assert_eq!(
+        asked(&provider).await.get("/v1/chat/completions"),
+        None,
+        "nothing forwarded"
+    );
 }

@@ -489,7 +489,10 @@ async fn reads_for(app: &TestApp, key: &str, user: &str, for_ms: u64) -> usize {
     join_all(readers).await.into_iter().sum()
 }
 
+// A ratio of two paces read one after the other: beside other suites the machine under each
+// differs, so scripts/test runs it alone, with the fault tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a load test: scripts/test runs it alone, with the fault tests"]
 async fn a_caller_sending_bodies_of_30_mb_leaves_another_projects_reads_at_half_their_pace_or_more() {
     let provider = Provider::start();
     let (app, _) = two_nodes(&provider, 10).await;

@@ -296,7 +296,17 @@ async fn a_poll_of_a_hung_provider_ends_at_its_time_out_and_the_job_is_charged_i
         (4, 0),
         "charged its hold at its end: {usage}"
     );
-    let metrics = app.metrics().await;
+    // (The sweeper counts its poll once the charge is written: the counter may follow the
+    // usage by a moment.)
+    let expired = "qg_proxy_job_polls_total{outcome=\"expired\"}";
+    let mut metrics = app.metrics().await;
+    for _ in 0..50 {
+        if TestApp::metric(&metrics, expired) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = app.metrics().await;
+    }
     // The first poll ended at its time-out, not a minute later, and left the last one, at the
     // hold's end, free to charge it.
     assert_eq!(

@@ -333,3 +333,75 @@ async fn users_on_the_default_plan_are_in_project_wide_reads() {
     assert_eq!(list["data"][0]["userId"], "ghost", "{list}");
     assert_eq!(list["data"][0]["planId"], Value::Null, "{list}");
 }
+
+/// A commit moves its counters (used and held) in one read and one write, and its day's usage
+/// and per-model lines in another: done outside the script, or read in one call and written in
+/// the next, parallel commits would lose updates. 120 commits of two models from two nodes at
+/// once leave the counters, the day's usage and each model's line exactly their sums, and
+/// every commit answers counters no other commit's write overtook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_parallel_commits_from_two_nodes_usage_and_each_models_line_are_exact() {
+    let (one, two) = two_nodes_with(
+        "cleo",
+        json!({ "id": "plan_m", "periodType": "day", "groups": [
+        { "id": "tokens", "unit": "count", "quota": 1000000, "matches": [ { "event": "render" } ] },
+        { "id": "all", "unit": "count", "quota": 1000000, "matches": [ { "event": "*" } ] } ] }),
+    )
+    .await;
+    let nodes = [&one, &two];
+    let model = |i: usize| if i.is_multiple_of(3) { "flux" } else { "sdxl" };
+    let held = join_all((0..120).map(|i| {
+        nodes[i % 2]
+            .reserve(json!({ "userId": "cleo", "event": "render", "quantity": 50, "metadata": { "model": model(i) } }))
+    }))
+    .await;
+    let ids: Vec<String> = held
+        .iter()
+        .map(|h| {
+            h["reservationId"]
+                .as_str()
+                .expect("every reserve is admitted")
+                .to_string()
+        })
+        .collect();
+    // Quantities 1..=120: flux's are the multiples of 3.
+    let answers = join_all(ids.iter().enumerate().map(|(i, id)| {
+        nodes[(i + 1) % 2].commit(
+            id,
+            Some(json!({ "quantity": i + 1, "metadata": { "model": model(i) } })),
+        )
+    }))
+    .await;
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "{answer}");
+        for counter in answer["counters"].as_array().unwrap() {
+            // What a commit answers is its own write's result: no hold of its is left in it,
+            // and the holds still open are at most the others'.
+            let (used, held) = (counter["used"].as_f64().unwrap(), counter["reserved"].as_f64().unwrap());
+            assert!(
+                used >= 1.0 && held <= 119.0 * 50.0 && (used + held) <= 7260.0 + 119.0 * 50.0,
+                "{answer}"
+            );
+        }
+    }
+    let total: usize = (1..=120).sum();
+    let flux: usize = (1..=120usize).filter(|q| (q - 1).is_multiple_of(3)).sum();
+    let usage = two.usage("cleo").await;
+    for counter in usage["counters"].as_array().unwrap() {
+        assert_eq!(counter["used"], total as f64, "{usage}");
+        assert_eq!(counter["reserved"], 0.0, "{usage}");
+    }
+    let rollups = today(&one, "cleo").await;
+    assert_eq!(rollups["tokens"].0, total as f64);
+    assert_eq!(rollups["all"].0, total as f64);
+    let answer = daily(&one, "cleo", "").await;
+    for group in answer["days"].as_array().unwrap().last().unwrap()["groups"]
+        .as_array()
+        .unwrap()
+    {
+        let models = group["models"].as_array().unwrap();
+        let used = |name: &str| models.iter().find(|m| m["model"] == name).map(|m| m["used"].clone());
+        assert_eq!(used("flux"), Some(json!(flux)), "{group}");
+        assert_eq!(used("sdxl"), Some(json!(total - flux)), "{group}");
+    }
+}

@@ -46,10 +46,9 @@ register('append_ledger', 'writes', function(c)
       if entry.kind ~= 'outcome' then
         local parts = {}
         for i, g in ipairs(groups) do
-          rollup(c, now, g.g, 'u', tonumber(g.a))
-          parts[i] = {g.g, tonumber(g.a), 0}
+          parts[i] = {g.g, g.a + 0, 0}
         end
-        by_model(c, now, model_of(entry.metadata), parts)
+        by_day(c, now, model_of(entry.metadata), parts)
       end
       redis.call('XADD', KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep), '*', unpack(fields))
     end

@@ -63,8 +63,8 @@ register('commit', 'writes', function(c)
   if over then
     return {'overflow', over}
   end
-  local quota_in_force
-  over, quota_in_force = commit_counters(c, record, held, drawn, live)
+  local quota_in_force, counters
+  over, quota_in_force, counters = commit_counters(c, record, held, drawn, live)
   if over then
     return {'overflow', over}
   end
@@ -80,12 +80,14 @@ register('commit', 'writes', function(c)
     R.finish(c, ARGV[ARG.COMMIT.id], record)
   end
   local outcome = commit_outcome(c, record, l)
-  finish(c, ARGV[ARG.COMMIT.id], record, 'committed', now)
+  local text = finish(c, ARGV[ARG.COMMIT.id], record, 'committed', now)
   commit_ledger(c, record, late, l, outcome, burned)
 
-  -- 5. The answer: the record as it ended, the counters, the alerts and the balances.
-  local reply = commit_head(late and 1 or 0, cjson.encode(record))
-  append_fired(c, append_counters(c, reply, record.h, quota_in_force))
+  -- 5. The answer: the record as it ended, the counters, the alerts and the balances. The
+  -- counters are as commit_counters wrote them, but for a run's or a step's, which its run's
+  -- settling may have moved since: those are read again.
+  local reply = commit_head(late and 1 or 0, text)
+  append_fired(c, append_counters(c, reply, record.h, quota_in_force, not (record.run or record.ru) and counters or nil))
   if record.w then
     C.append(c, reply, record.h, record.w, now)
   end

@@ -40,8 +40,8 @@ register('release', 'writes', function(c)
   if state == 'expired' then
     -- The holds went back when they expired; only the ending is written.
     record.rx = '1'
-    finish(c, ARGV[ARG.RELEASE.id], record, 'released', now)
-    return with_balances(append_counters(c, release_head('expired', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
+    local text = finish(c, ARGV[ARG.RELEASE.id], record, 'released', now)
+    return with_balances(append_counters(c, release_head('expired', text), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
   end
 
   -- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
@@ -65,7 +65,7 @@ register('release', 'writes', function(c)
   for _, h in ipairs(record.h) do
     rollup(c, now, h.g, 'r', 1)
   end
-  finish(c, ARGV[ARG.RELEASE.id], record, 'released', now)
+  local text = finish(c, ARGV[ARG.RELEASE.id], record, 'released', now)
   -- The hold's end in the ledger, with no usage: a replay of the ledger sees what the
   -- reservation held and from when (a run's own release is its steps' business).
   if not record.run then
@@ -74,5 +74,5 @@ register('release', 'writes', function(c)
       'since', record.cr or record.c,
       'at', record.c}, record))
   end
-  return with_balances(append_counters(c, release_head('released', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
+  return with_balances(append_counters(c, release_head('released', text), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
 end)

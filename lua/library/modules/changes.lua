@@ -40,12 +40,16 @@ local function state_of(c, id, record)
 end
 
 -- Marks a reservation ended and schedules its record's removal after the retention window.
+-- Answers the record's text as written, which a commit's or release's answer carries: encoding
+-- the record again would cost as much as this (a priced hold's measure is escaped JSON).
 local function finish(c, id, record, state, now)
   record.s = state
   record.t = string.format('%d', now)
-  redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
+  local text = cjson.encode(record)
+  redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, text)
   redis.call('ZREM', c.KEYS[KEY_OPEN], id)
   redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[ARG.WRITING.retention]), id)
+  return text
 end
 
 -- Commit, release and extend start alike: expired holds go back first (which also makes this
@@ -86,24 +90,16 @@ local function ledger(c, now, holds, amount_of, fields)
   if keep_ms == '' then
     return
   end
-  local groups = {}
+  local groups, parts = {}, {}
   for i = 1, #holds do
     local h = holds[i]
     local amount = amount_of(i, h)
     if amount then
-      groups[#groups + 1] = ledger_group(h, amount)
-      rollup(c, now, h.g, 'u', tonumber(amount))
+      groups[#groups + 1], parts[#parts + 1] = ledger_group(h, amount), {h.g, amount + 0, 0}
     end
   end
-  -- The same usage per model, when the event names one (outcomes.lua).
-  local model = entry_model(fields)
-  if model then
-    local parts = {}
-    for i, g in ipairs(groups) do
-      parts[i] = {g.g, tonumber(g.a), 0}
-    end
-    by_model(c, now, model, parts)
-  end
+  -- The day's usage, and the same per model when the event names one (outcomes.lua).
+  by_day(c, now, entry_model(fields), parts)
   fields[#fields + 1] = 'groups'
   fields[#fields + 1] = cjson.encode(groups)
   -- Exact trimming: usually nothing or one entry goes per append, so it costs little.

@@ -52,30 +52,49 @@ local function commit_past_exact(c, record, drawn, live)
   return nil
 end
 
--- A commit's counters: usage first, since it is the change that can be refused, and then
--- nothing may have been written (a hold drawn from a live run counts in the run, R.settle, and
--- an in-flight one counts no usage); the thresholds it crossed; the holds given back when they
--- were still held; holds on slices counted on the lease they were placed on (slices.lua).
--- Answers the group whose counter would pass MAX_EXACT, else nil and the quota in force per
--- hold.
+-- A commit's counters, in one read and one write: usage, the change that can be refused (then
+-- nothing may have been written; a hold drawn from a live run counts in the run, R.settle, and
+-- an in-flight one counts no usage), and the holds given back when they were still held (a
+-- record's holds name distinct fields, one group each, so neither move reads the other's);
+-- then the thresholds usage crossed; holds on slices counted on the lease they were placed on
+-- (slices.lua). Answers the group whose counter would pass MAX_EXACT, else nil, the quota in
+-- force per hold, and the counters as written (read_counters' shape), which the answer carries.
 local function commit_counters(c, record, held, drawn, live)
-  local closed = S.fields(c, record)
-  local over, before, after = move_counters(c, record.h, ':u', function(i, h)
-    return (h.k == 'c' or (drawn[i] and live)) and 0 or tonumber(h.n)
-  end)
-  if over then
-    return over
+  local closed, holds = S.fields(c, record), record.h
+  local counters = read_counters(c, holds)
+  local n = #holds
+  local before, after, writes = {nil, nil, nil, nil}, {nil, nil, nil, nil}, {}
+  for i = 1, n do
+    local h, used = holds[i], counters[2 * i - 1]
+    before[i], after[i] = used, used
+    if not (h.k == 'c' or (drawn[i] and live)) and h.n + 0 ~= 0 then
+      local value = math.max(0, used + h.n)
+      if value > MAX_EXACT then
+        -- Past what a double counts exactly: nothing is written, the caller refuses.
+        return h.g
+      end
+      after[i] = value
+      writes[#writes + 1], writes[#writes + 2] = h.f .. ':u', value
+    end
   end
-  local quota_in_force = quotas(c, c.KEYS[KEY_SUBSCRIPTION], record.h, c.now)
-  alert_crossings(c, record.h, quota_in_force, before, after)
-  if held then
-    move_counters(c, record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
+  note_periods(c, holds, counters)
+  for i = 1, n do
+    local h = holds[i]
+    counters[2 * i - 1] = after[i]
+    if held and not drawn[i] and h.a + 0 ~= 0 then
+      local value = math.max(0, counters[2 * i] - h.a)
+      counters[2 * i] = value
+      writes[#writes + 1], writes[#writes + 2] = h.f .. ':h', value
+    end
   end
+  write_fields(c, writes)
+  local quota_in_force = quotas(c, c.KEYS[KEY_SUBSCRIPTION], holds, c.now)
+  alert_crossings(c, holds, quota_in_force, before, after)
   S.stated(c, closed)
   if live then
     R.settle(c, record, held, function(_, h) return h.n end)
   end
-  return nil, quota_in_force
+  return nil, quota_in_force, counters
 end
 
 -- A commit's credits: burned from what the reservation held (`held`), or, when its holds went

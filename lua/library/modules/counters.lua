@@ -36,9 +36,10 @@ local function quotas(c, sub_key, holds, at)
 end
 
 -- Appends, per hold, its COUNTER as it stands: used, held and quota milli-units (`q`, the
--- quota in force per hold, as subscription or quotas answer it).
-local function append_counters(c, reply, holds, q)
-  local counters, n = read_counters(c, holds), #reply
+-- quota in force per hold, as subscription or quotas answer it). `known`: the counters as the
+-- call last wrote them (read_counters' shape), when nothing has moved them since; else read.
+local function append_counters(c, reply, holds, q, known)
+  local counters, n = known or read_counters(c, holds), #reply
   for i = 1, #holds do
     reply[n + COUNTER.used], reply[n + COUNTER.held], reply[n + COUNTER.quota] = counters[2 * i - 1], counters[2 * i], q[i]
     n = n + COUNTER_FIELDS

@@ -68,41 +68,102 @@ local function entry_model(fields)
   end
 end
 
--- Per model, each group's usage and accepted outputs of the UTC day of `at`: the rollup
--- "<day>|<group>|m", JSON {"<model>": ["<used milli>", "<accepted>"]}, at most OUTCOME_WORDS models
--- (then "other"), so cost per accepted output is answered per model. `parts` are
--- {group, used, accepted} changes; a part that changes nothing writes nothing.
-local function by_model(c, at, model, parts)
-  if c.ARGV[ARG.WRITING.keep] == '' or not model then
+-- A model's line in a day's per-model rollup text (by_day's JSON, as cjson wrote it) with
+-- `used` and `accepted` added (accepted never below 0), or nil when the text has no plain line
+-- of the model (a new model, or one whose name cjson escapes): then the caller decodes it.
+-- Splicing the two numbers in place costs a fraction of decoding and encoding the whole text,
+-- which every commit naming a model did. The line is found whole: a name never holds `"` (see
+-- model_of), so `"<model>":["` begins only that model's line.
+local function spliced(text, model, used, accepted)
+  local key = '"' .. model .. '":["'
+  local at = string.find(text, key, 1, true)
+  if not at then
+    return nil
+  end
+  local from = at + #key
+  local u, a, past = string.match(text, '^(%d+)","(%d+)()"', from)
+  if not u then
+    return nil
+  end
+  return string.sub(text, 1, from - 1) .. string.format('%d', u + used) .. '","'
+    .. string.format('%d', math.max(0, a + accepted)) .. string.sub(text, past)
+end
+
+-- A day's per-model rollup text (nil for none yet) with `used` and `accepted` added to
+-- `model`'s line: at most OUTCOME_WORDS models, then "other".
+local function model_text(text, model, used, accepted)
+  local quick = text and spliced(text, model, used, accepted)
+  if quick then
+    return quick
+  end
+  local models = text and cjson.decode(text) or {}
+  local name, n = model, 0
+  for _ in pairs(models) do
+    n = n + 1
+  end
+  if not models[name] and n >= OUTCOME_WORDS then
+    name = 'other'
+  end
+  -- (Numbers as strings, so cjson writes every digit.)
+  local m = models[name] or {'0', '0'}
+  models[name] = {string.format('%d', m[1] + used), string.format('%d', math.max(0, m[2] + accepted))}
+  return cjson.encode(models)
+end
+
+-- Per group, its changes on the UTC day of `at`: its usage, the rollup "<day>|<group>|u"
+-- (prelude.lua's rollup), and, when the event names `model`, that model's line of usage and
+-- accepted outputs in "<day>|<group>|m", JSON {"<model>": ["<used milli>", "<accepted>"]}, at
+-- most OUTCOME_WORDS models (then "other"), so cost per accepted output is answered per model.
+-- `parts` are {group, used, accepted} changes; a part that changes nothing writes nothing, and
+-- a group twice counts its changes together. All read in one HMGET and written in one HSET.
+local function by_day(c, at, model, parts)
+  if c.ARGV[ARG.WRITING.keep] == '' then
     return
   end
-  local DAY_MS = 86400000
-  local day, keys, changes = math.floor(at / DAY_MS), {}, {}
+  local day = math.floor(at / 86400000)
+  if day ~= c.rollup_day then
+    c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
+  end
+  -- Per group changed: its name, its changes, and the places of its fields read ("u" only
+  -- when its usage changes, "m" only for a model).
+  local changes, place, fields = {}, {}, {}
   for _, p in ipairs(parts) do
-    if p[2] ~= 0 or p[3] ~= 0 then
-      keys[#keys + 1], changes[#changes + 1] = string.format('%d|%s|m', day, p[1]), p
+    if p[2] ~= 0 or (model and p[3] ~= 0) then
+      local k = place[p[1]]
+      if k then
+        changes[k].used, changes[k].accepted = changes[k].used + p[2], changes[k].accepted + p[3]
+      else
+        k = #changes + 1
+        place[p[1]], changes[k] = k, {group = p[1], used = p[2], accepted = p[3]}
+      end
     end
   end
-  if #keys == 0 then
+  for _, ch in ipairs(changes) do
+    if ch.used ~= 0 then
+      fields[#fields + 1], ch.u = c.rollup_prefix .. ch.group .. '|u', #fields + 1
+    end
+    if model then
+      fields[#fields + 1], ch.m = c.rollup_prefix .. ch.group .. '|m', #fields + 1
+    end
+  end
+  if #fields == 0 then
     return
   end
-  local texts, writes = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(keys)), {}
-  for i, p in ipairs(changes) do
-    local models = texts[i] and cjson.decode(texts[i]) or {}
-    local name, n = model, 0
-    for _ in pairs(models) do
-      n = n + 1
+  local values, writes = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(fields)), {}
+  for _, ch in ipairs(changes) do
+    local new = false
+    if ch.u then
+      local used = values[ch.u]
+      writes[#writes + 1], writes[#writes + 2] = fields[ch.u], string.format('%d', (used and used + 0 or 0) + ch.used)
+      new = not used
     end
-    if not models[name] and n >= OUTCOME_WORDS then
-      name = 'other'
+    if ch.m then
+      writes[#writes + 1], writes[#writes + 2] = fields[ch.m], model_text(values[ch.m] or nil, model, ch.used, ch.accepted)
+      new = new or not values[ch.m]
     end
-    -- (Numbers as strings, so cjson writes every digit.)
-    local m = models[name] or {'0', '0'}
-    models[name] = {string.format('%d', m[1] + p[2]), string.format('%d', math.max(0, m[2] + p[3]))}
-    writes[#writes + 1], writes[#writes + 2] = keys[i], cjson.encode(models)
-    if not texts[i] then
+    if new then
       -- A new field is pruned with the day's other rollups of the group.
-      note_day(c, day, p[1])
+      note_day(c, day, ch.group)
     end
   end
   redis.call('HSET', c.KEYS[KEY_DAILY], unpack(writes))
@@ -156,7 +217,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
     for i = 1, #groups do
       parts[i] = {groups[i], 0, accepted}
     end
-    by_model(c, at, model, parts)
+    by_day(c, at, model, parts)
   end
 end
 

@@ -163,7 +163,9 @@ async def test_simulate_raises_simulation_timeout_naming_the_simulation_when_it_
     with StandIn(env.base_url, reads_answered("running")) as proxy:
         client = through(proxy.url)
         with pytest.raises(QuotaGatewayError) as late:
-            await client.simulate({"plan_id": lab_plan}, {"plan_id": lab_plan}, poll_interval=0.02, timeout=0.3,
+            # (A deadline of seconds, not tenths: on a busy machine the start alone may take
+            # a few tenths, and the reads must still fit after it.)
+            await client.simulate({"plan_id": lab_plan}, {"plan_id": lab_plan}, poll_interval=0.05, timeout=2.0,
                                   on_progress=seen.append)
         reads = [s for s in proxy.seen if s.method == "GET"]
     # The start's answer and every read's are told; only the last read may be cut by the

@@ -74,6 +74,9 @@ export async function startGateway(redisUrl, { ready = true, env = {} } = {}) {
       QG_WEBHOOK_ALLOW_HTTP: "true",
       QG_WEBHOOK_ALLOW_PRIVATE: "true",
       QG_WEBHOOK_RETRY_SCALE: "0.001",
+      // Suites run side by side, so Redis may wait for a core: the suite's allowance (2 s in
+      // scripts/test), as the Rust tests' gateways take it, rather than the 250 ms default.
+      ...(process.env.QG_TEST_COMMAND_TIMEOUT_MS ? { QG_COMMAND_TIMEOUT_MS: process.env.QG_TEST_COMMAND_TIMEOUT_MS } : {}),
       ...env,
     },
     stdio: "ignore",

@@ -338,6 +338,7 @@ mod tests {
                     expires_at_ms: 1_764_550_000_123,
                     held: Vec::new(),
                     repeat: false,
+                    record: None,
                 }),
                 reasons: Vec::new(),
                 denied_by: Vec::new(),

@@ -389,5 +389,6 @@ fn first_args<'a>(
         step: shared.step.as_ref(),
         run: None,
         fallback: None,
+        keep: false,
     }
 }

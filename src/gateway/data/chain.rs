@@ -201,6 +201,7 @@ mod tests {
                 expires_at_ms: at_ms + 60_000,
                 held: vec![Milli::from_units(1)],
                 repeat: false,
+                record: None,
             }),
             reasons: Vec::new(),
             denied_by: Vec::new(),

@@ -19,7 +19,9 @@ impl Parents<'_> {
     /// its limits) keeps its limits at the user's level, which alone counts them. A team that
     /// denies for capacity leased to its members' slices has every slice recalled, and the
     /// call is decided again once (under a new id: the first was released) when they gave
-    /// anything back; a denial that stays says to try again within a slice's life.
+    /// anything back; a denial that stays says to try again within a slice's life. `keep`: the
+    /// decision keeps the record its reserve wrote, where that is provably the one Redis keeps.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn reserve_levels(
         &self,
         project: &str,
@@ -28,8 +30,11 @@ impl Parents<'_> {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
         run: Option<&RunLimits>,
+        keep: bool,
     ) -> Result<Decision, GatewayError> {
-        let mut decision = self.reserve_chain(project, input, id, ttl_ms, idempotency, run).await?;
+        let mut decision = self
+            .reserve_chain(project, input, id, ttl_ms, idempotency, run, keep)
+            .await?;
         // (A repeat of an Idempotency-Key, a run's start or a step is answered as decided: a
         // new id would be another reservation than the one its key or run names.)
         let again = idempotency.is_none() && run.is_none() && input.step.is_none();
@@ -41,7 +46,7 @@ impl Parents<'_> {
             let gave = Box::pin(self.leases().recall_slices(project, &teams)).await?;
             if gave && again && pass == 0 {
                 let id = ReservationId::new(&input.user, &crate::secrets::id_bytes::<16>());
-                decision = Box::pin(self.reserve_chain(project, input, &id, ttl_ms, None, None)).await?;
+                decision = Box::pin(self.reserve_chain(project, input, &id, ttl_ms, None, None, keep)).await?;
                 continue;
             }
             self.leases().leased_back(&mut decision);
@@ -58,6 +63,7 @@ impl Parents<'_> {
     }
 
     /// `reserve_levels` but for the slices it ends.
+    #[allow(clippy::too_many_arguments)]
     async fn reserve_chain(
         &self,
         project: &str,
@@ -66,6 +72,7 @@ impl Parents<'_> {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
         run: Option<&RunLimits>,
+        keep: bool,
     ) -> Result<Decision, GatewayError> {
         let user = &input.user;
         // What the reservation was for, as every level's record keeps it.
@@ -95,7 +102,7 @@ impl Parents<'_> {
                 ttl_ms,
                 idempotency,
                 None,
-                run,
+                (run, keep),
             )
             .await?;
         self.reserve_above(project, input, &metadata, first, next, ttl_ms, idempotency, run)
@@ -216,7 +223,7 @@ impl Levels for LevelsOf<'_> {
                 self.ttl_ms,
                 self.idempotency.as_ref(),
                 Some(at_ms),
-                self.run.as_ref(),
+                (self.run.as_ref(), false),
             )
             .await
     }

@@ -32,6 +32,7 @@ mod route_fallbacks;
 mod runs;
 mod settle;
 mod slice_ends;
+mod slice_recalls;
 mod slice_rounds;
 mod slices;
 mod track;
@@ -67,6 +68,8 @@ pub struct DataPlane {
     pub(super) leases: LeaseSettings,
     /// The takes of slices in flight on this node (`slices.rs`).
     leases_in_flight: Arc<slice_rounds::Flights>,
+    /// The recalls of teams' slices in flight on this node (`slice_recalls.rs`).
+    recalls: Arc<slice_recalls::Recalls>,
     /// What commits on slices fired, moved in batches (`ledger_notes.rs`).
     note_batches: Arc<ledger_notes::NoteBatches>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
@@ -89,6 +92,7 @@ impl DataPlane {
             node,
             leases: LeaseSettings::default(),
             leases_in_flight: Arc::default(),
+            recalls: Arc::default(),
             note_batches: Arc::default(),
             ledger_since: Arc::default(),
             #[cfg(feature = "test-hooks")]

@@ -2,6 +2,7 @@
 //! `reserve.lua` decide and hold atomically, or `check.lua` decide without writing. A user with
 //! parents is decided level by level, bottom-up, one script per level (`levels.rs`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::parents::Level;
@@ -35,11 +36,35 @@ impl DataPlane {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
+        self.reserve_keeping(project, input, ttl_ms, idempotency, false).await
+    }
+
+    /// As `reserve`, for a caller that commits the hold itself (a proxied call): its grant
+    /// keeps the record the reserve wrote (`Granted::record`) where that is provably the one
+    /// Redis keeps, and the commit given it reads none.
+    pub async fn reserve_to_commit(
+        &self,
+        project: &str,
+        input: &EventInput,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Decision, GatewayError> {
+        self.reserve_keeping(project, input, ttl_ms, idempotency, true).await
+    }
+
+    async fn reserve_keeping(
+        &self,
+        project: &str,
+        input: &EventInput,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+        keep: bool,
+    ) -> Result<Decision, GatewayError> {
         let started = Instant::now();
         let id = ReservationId::new(&input.user, &id_bytes::<16>());
         let answer = self
             .parents()
-            .reserve_levels(project, input, &id, ttl_ms, idempotency, None)
+            .reserve_levels(project, input, &id, ttl_ms, idempotency, None, keep)
             .await;
         self.node
             .report(Verb::Reserve, project, Some(&input.user), started, &answer);
@@ -48,7 +73,9 @@ impl DataPlane {
 
     /// Holds quota at one level under reservation `id`, deciding at `at` (None: the clock's
     /// reading at each attempt); the record keeps the event's `metadata` (canonical JSON, made
-    /// once per request) for its commit's ledger entry, and a run's start its `run` limits.
+    /// once per request) for its commit's ledger entry, and a run's start its `run` limits;
+    /// `keep`: the decision keeps the record, where the user's level's is provably the one
+    /// Redis keeps (`Granted::record`).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn reserve_level(
         &self,
@@ -60,7 +87,7 @@ impl DataPlane {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
         at: Option<i64>,
-        run: Option<&RunLimits>,
+        (run, keep): (Option<&RunLimits>, bool),
     ) -> Result<LevelDecision, GatewayError> {
         self.decide(project, level, input, at, async |admitted, prepared, parent, at| {
             // An attempt after the first of an original action is capped at the user's level,
@@ -89,6 +116,8 @@ impl DataPlane {
                 step: input.step.as_ref(),
                 run,
                 fallback: fallback.as_ref(),
+                // Only the user's own level's: a commit ends the levels above by their records.
+                keep: keep && level.subject == &input.user,
             };
             let ledger = self.node.keeps_ledger(project).await?;
             let reply = self
@@ -156,11 +185,18 @@ impl DataPlane {
         }
         let reservation_id = ReservationId::answered(held.reservation_id, &input.user)
             .ok_or_else(|| StoreError::Protocol("reserve answered a malformed reservation id".into()))?;
+        // The record keeps the event's metadata as its canonical JSON (`canonical_metadata`),
+        // which reads back as the map it was written from: numbers keep their text.
+        let record = held.record.map(|mut record| {
+            record.metadata = (!input.metadata.is_empty()).then(|| input.metadata.clone());
+            Arc::new(*record)
+        });
         let granted = Granted {
             reservation_id,
             expires_at_ms: held.expires_ms,
             held: Vec::new(),
             repeat: held.repeat.is_some(),
+            record,
         };
         let with_run = |prepared: &Prepared<'_>, mut decision: Decision| {
             if let (Some(answer), Some(step)) = (&verdict.step, &input.step) {

@@ -83,7 +83,7 @@ impl DataPlane {
         let id = ReservationId::new_run(&input.user, &id_bytes::<16>());
         let answer = self
             .parents()
-            .reserve_levels(project, input, &id, ttl_ms, idempotency, Some(limits))
+            .reserve_levels(project, input, &id, ttl_ms, idempotency, Some(limits), false)
             .await;
         self.node
             .report(Verb::Reserve, project, Some(&input.user), started, &answer);

@@ -3,6 +3,7 @@
 //! with parents is ended at each level in turn, each level's record naming the next; each
 //! level ends exactly once by itself, so a repeat completes the levels a crash left.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -65,6 +66,9 @@ pub struct Commit<'a> {
     /// The model the provider says did the work, when it may not be the one held (an async
     /// job's): each hold priced by a model is priced at this one's price instead.
     pub priced_as: Option<&'a str>,
+    /// The reservation's record as its reserve kept it (`Granted::record`): the user's level
+    /// is committed by it, unread.
+    pub record: Option<&'a Reservation>,
 }
 
 impl DataPlane {
@@ -84,6 +88,7 @@ impl DataPlane {
             idempotency,
             key_id,
             priced_as,
+            record,
         } = commit;
         let started = Instant::now();
         let member = id.user().as_str();
@@ -93,6 +98,8 @@ impl DataPlane {
                     quantity,
                     metadata,
                     priced_as,
+                    // (The user's level is the one without a level below it.)
+                    record: record.filter(|_| late_below.is_none()),
                 };
                 let who = Who {
                     key_id,
@@ -184,43 +191,25 @@ impl DataPlane {
         project: &str,
         subject: &UserId,
         id: &ReservationId,
-        Actual {
-            quantity,
-            metadata,
-            priced_as,
-        }: Actual<'_>,
+        said: Actual<'_>,
         idempotency: Option<&Idempotency>,
         who: Who<'_>,
         late_below: Option<bool>,
     ) -> Result<Settlement, GatewayError> {
         let on = self.ledger_for(project, subject).await?;
         // Without an actual amount or metadata the script counts what was held and the entry
-        // says what the record does; else the record is read for the holds' measures, and the
-        // entry's metadata is the reservation's with the commit's on top.
-        // The record read is kept for the answer, which takes its holds from it; its metadata
-        // is moved into the entry's, which the answer does not read.
-        let (actual, entry_metadata, read) = match (quantity, metadata) {
+        // says what the record does; else each hold's measure counts them (`counted`).
+        let (actual, entry_metadata, read) = match (said.quantity, said.metadata) {
             (None, None) => (None, String::new(), None),
-            _ => match self.store.reservation(project, subject, id).await? {
-                Some(mut reservation) => {
-                    if let Some(model) = priced_as {
-                        self.price_at(project, &mut reservation, model).await?;
-                    }
-                    let amounts = actual_amounts(&reservation, quantity, metadata)?;
-                    let merged = metadata.map(|m| on_top(&mut reservation, m));
-                    (
-                        Some(amounts),
-                        merged.map(|m| metadata_json(on, &m)).transpose()?.unwrap_or_default(),
-                        Some(reservation),
-                    )
-                }
+            _ => match self.counted(project, subject, id, said, on).await? {
+                Some((amounts, entry, read)) => (Some(amounts), entry, Some(read)),
                 None => return Ok(Settlement::NotFound),
             },
         };
         let entry = &LedgerEntry {
             event: "",
             metadata: entry_metadata,
-            quantity,
+            quantity: said.quantity,
             key_id: who.key_id,
             member: who.member,
             reference: who.reference,
@@ -241,12 +230,49 @@ impl DataPlane {
                         actual.as_deref(),
                         entry,
                         on,
-                        read.as_ref(),
+                        read.as_deref(),
                     )
                     .await?)
             })
             .await?;
         self.settlement(project, subject, reply).await
+    }
+
+    /// What a commit naming its `actual` quantity or metadata counts at `subject`'s level:
+    /// each hold's amount by its own measure, the ledger entry's metadata (the reservation's
+    /// with the commit's on top; "" when the project keeps no ledger) and the record, which the
+    /// answer takes its holds from. The record is the one the reserve kept, else read (None:
+    /// there is none): commit.lua refuses amounts that are not one per hold of the record it
+    /// finds (`mismatch`). A read record's metadata is moved into the entry's, which the
+    /// answer does not read.
+    async fn counted<'r>(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+        actual: Actual<'r>,
+        on: bool,
+    ) -> Result<Option<(Vec<Milli>, String, Cow<'r, Reservation>)>, GatewayError> {
+        let (mut reservation, held) = match actual.record {
+            Some(kept) => (Cow::Borrowed(kept), kept.metadata.as_ref().map(Cow::Borrowed)),
+            None => match self.store.reservation(project, subject, id).await? {
+                Some(mut read) => {
+                    let held = read.metadata.take().map(Cow::Owned);
+                    (Cow::Owned(read), held)
+                }
+                None => return Ok(None),
+            },
+        };
+        if let Some(model) = actual.priced_as {
+            let batch = held
+                .as_deref()
+                .is_some_and(|m| m.get("batch") == Some(&Value::Bool(true)));
+            self.price_at(project, reservation.to_mut(), batch, model).await?;
+        }
+        let merged = actual.metadata.map(|m| on_top(held, m));
+        let amounts = actual_amounts(&reservation, actual.quantity, merged.as_ref())?;
+        let entry = merged.map(|m| metadata_json(on, &m)).transpose()?;
+        Ok(Some((amounts, entry.unwrap_or_default(), reservation)))
     }
 
     /// Releases the reservation's record at `subject`'s level.
@@ -279,7 +305,7 @@ impl DataPlane {
         let Some(mut reservation) = self.store.reservation(project, subject, id).await? else {
             return Ok(String::new());
         };
-        metadata_json(on, &on_top(&mut reservation, labels))
+        metadata_json(on, &on_top(reservation.metadata.take().map(Cow::Owned), labels))
     }
 
     /// A level's script answer as a settlement, labelled by `subject`'s plan.
@@ -319,23 +345,27 @@ impl DataPlane {
     }
 }
 
-/// What a commit says happened: the actual quantity and metadata, each when given.
+/// What a commit says happened: the actual quantity and metadata, each when given; and the
+/// level's record when its reserve kept it.
 #[derive(Clone, Copy)]
 struct Actual<'a> {
     quantity: Option<Milli>,
     metadata: Option<&'a Map<String, Value>>,
     priced_as: Option<&'a str>,
+    record: Option<&'a Reservation>,
 }
 
 impl DataPlane {
     /// Prices each of `reservation`'s holds priced by another model at `model`'s price (at
-    /// its batch prices when the call was a batch's), with the same rule; a model with no
+    /// its batch prices when the call was a `batch`'s), with the same rule; a model with no
     /// price leaves a hold as held.
-    async fn price_at(&self, project: &str, reservation: &mut Reservation, model: &str) -> Result<(), GatewayError> {
-        let batch = reservation
-            .metadata
-            .as_ref()
-            .is_some_and(|m| m.get("batch") == Some(&Value::Bool(true)));
+    async fn price_at(
+        &self,
+        project: &str,
+        reservation: &mut Reservation,
+        batch: bool,
+        model: &str,
+    ) -> Result<(), GatewayError> {
         for hold in &mut reservation.holds {
             let Some(priced) = hold.measure.priced().filter(|p| p.model != model) else {
                 continue;
@@ -358,9 +388,10 @@ impl DataPlane {
     }
 }
 
-/// What a settling entry says: the reservation's metadata (taken from it) with `more` on top.
-fn on_top(reservation: &mut Reservation, more: &Map<String, Value>) -> Map<String, Value> {
-    let mut all = reservation.metadata.take().unwrap_or_default();
+/// What a settling entry says: the reservation's metadata (`held`, copied only when borrowed)
+/// with `more` on top.
+fn on_top(held: Option<Cow<'_, Map<String, Value>>>, more: &Map<String, Value>) -> Map<String, Value> {
+    let mut all = held.map(Cow::into_owned).unwrap_or_default();
     all.extend(more.iter().map(|(k, v)| (k.clone(), v.clone())));
     all
 }
@@ -368,28 +399,18 @@ fn on_top(reservation: &mut Reservation, more: &Map<String, Value>) -> Map<Strin
 /// The amount each hold commits: its measure recomputed from the actual quantity for holds
 /// that follow it (the quantity itself, or at a rate), from the actual metadata for holds that
 /// read it, or as reserved for a hold the commit says nothing of. Holds never change after
-/// reserve, so reading them before the commit cannot race it.
+/// reserve, so reading them before the commit cannot race it. A hold that reads metadata reads
+/// the commit's on top of the reservation's (`merged`), as the ledger entry keeps it: a key the
+/// commit leaves out (a proxied call's `calls`, a count it did not report) stays at what was
+/// held, never 0 and never a refused commit.
 fn actual_amounts(
     reservation: &Reservation,
     quantity: Option<Milli>,
-    metadata: Option<&Map<String, Value>>,
+    merged: Option<&Map<String, Value>>,
 ) -> Result<Vec<Milli>, GatewayError> {
     let mut amounts = Vec::with_capacity(reservation.holds.len());
-    // A hold that reads metadata reads the commit's on top of the reservation's, as the ledger
-    // entry keeps it: a key the commit leaves out (a proxied call's `calls`, a count it did not
-    // report) stays at what was held, never 0 and never a refused commit.
-    let mut merged: Option<Map<String, Value>> = None;
     for hold in &reservation.holds {
-        let reads_metadata = !hold.measure.reads_quantity();
-        let metadata = match (reads_metadata, metadata, &reservation.metadata) {
-            (true, Some(actual), Some(held)) => Some(&*merged.get_or_insert_with(|| {
-                let mut all = held.clone();
-                all.extend(actual.iter().map(|(k, v)| (k.clone(), v.clone())));
-                all
-            })),
-            _ => metadata,
-        };
-        amounts.push(hold.measure.committed(quantity, metadata, hold.amount)?);
+        amounts.push(hold.measure.committed(quantity, merged, hold.amount)?);
     }
     Ok(amounts)
 }

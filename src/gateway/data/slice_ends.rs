@@ -80,11 +80,16 @@ impl Leases<'_> {
     /// back at the team now: a member denied for capacity leased to other members' slices gets
     /// it, rather than waiting for them to end while it sits idle. Near its limit a team's next
     /// takes are then decided at the team (below its threshold no slice is leased), so the
-    /// last of its quota goes to whoever asks. Answers whether any gave something back.
+    /// last of its quota goes to whoever asks. A burst of denials on this node recalls a team's
+    /// slices once or twice, not once each (`slice_recalls.rs`). Answers whether any gave
+    /// something back.
     pub(super) async fn recall_slices(&self, project: &str, teams: &[String]) -> Result<bool, GatewayError> {
         let mut gave = false;
         for team in teams {
-            gave |= self.end_leased(project, team, None).await?;
+            gave |= self
+                .recalls
+                .recall(project, team, self.end_leased(project, team, None))
+                .await?;
         }
         Ok(gave)
     }

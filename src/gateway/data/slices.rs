@@ -559,6 +559,7 @@ fn round_args<'a>(
         step: None,
         run: None,
         fallback: None,
+        keep: false,
     }
 }
 

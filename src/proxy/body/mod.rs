@@ -1,12 +1,14 @@
 //! The caller's body, as the door reads it before a hold: JSON read whole within the node's
 //! bound (an upload only as far as its hold needs, `upload.rs`), each chunk within the idle
-//! time and leased from the node's budget in the caller's name (`budget.rs`), so a caller
-//! that sends slowly or not at all pins neither memory nor a read for long.
+//! time and at a least pace, and leased from the node's budget in the caller's name
+//! (`budget.rs`), so a caller that sends slowly or not at all pins neither memory nor a read
+//! for long.
 
 mod upload;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest};
 use bytes::{Bytes, BytesMut};
@@ -35,14 +37,21 @@ impl Body {
     }
 }
 
+/// The least pace a body read before its hold keeps, past its first idle time: a caller that
+/// sends a byte each idle time never goes quiet, yet would pin its read for ever.
+pub(crate) const MIN_BYTES_PER_SECOND: u64 = 1 << 10;
+
 /// How a body is read before its hold: at most `keep` bytes, each chunk within the node's idle
-/// time, its bytes leased from the node's budget in the caller's name (`budget.rs`), so a
-/// caller that sends slowly or not at all pins neither memory nor a read for long.
+/// time, all of them by the idle time and a second for each `MIN_BYTES_PER_SECOND` received,
+/// its bytes leased from the node's budget in the caller's name (`budget.rs`), so a caller
+/// that sends slowly or not at all pins neither memory nor a read for long.
 pub(crate) struct BodyReader<'a> {
     pub keep: usize,
     idle: Duration,
     budget: &'a Arc<Budget>,
     caller: &'a Caller,
+    started: Instant,
+    received: AtomicU64,
 }
 
 impl<'a> BodyReader<'a> {
@@ -52,6 +61,8 @@ impl<'a> BodyReader<'a> {
             idle,
             budget,
             caller,
+            started: Instant::now(),
+            received: AtomicU64::new(0),
         }
     }
 
@@ -65,12 +76,20 @@ impl<'a> BodyReader<'a> {
         self.budget.lease(&self.caller.project, self.caller.user.as_str())
     }
 
-    /// The body's next chunk (None at its end), within the idle time.
+    /// The body's next chunk (None at its end), within the idle time and the body's pace.
     pub(crate) async fn next(&self, payload: &mut web::Payload) -> Result<Option<Bytes>, ApiError> {
-        match tokio::time::timeout(self.idle, payload.next()).await {
+        let received = self.received.load(Ordering::Relaxed);
+        let due =
+            self.started + self.idle + Duration::from_millis(received.saturating_mul(1000) / MIN_BYTES_PER_SECOND);
+        let left = due.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(self.idle.min(left), payload.next()).await {
+            Err(_) if left < self.idle => Err(ApiError::BodyTooSlow(MIN_BYTES_PER_SECOND)),
             Err(_) => Err(ApiError::BodyStalled(self.idle.as_secs().max(1))),
             Ok(None) => Ok(None),
-            Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+            Ok(Some(Ok(chunk))) => {
+                self.received.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                Ok(Some(chunk))
+            }
             Ok(Some(Err(_))) => Err(ApiError::invalid("body", "could not be read whole")),
         }
     }

@@ -10,7 +10,7 @@ use super::usage::Usage;
 use super::Operation;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
-use crate::quota::ReservationId;
+use crate::quota::{Reservation, ReservationId};
 
 /// A hold's time to live unless configured; a call that runs longer extends it every half of it.
 pub(crate) const HOLD_TTL_MS: i64 = 120_000;
@@ -35,6 +35,9 @@ pub(crate) struct Hold {
     pub labels: Map<String, Value>,
     /// The call's span, ended with the hold, when traced (`trace.rs`).
     pub trace: Option<opentelemetry::Context>,
+    /// The record its reserve wrote, where that is provably the one Redis keeps
+    /// (`Granted::record`): its commit reads none.
+    pub record: Option<Arc<Reservation>>,
 }
 
 /// Stops extending a hold when dropped.

@@ -158,6 +158,14 @@ pub(crate) trait Wire: Sync {
         Usage::default()
     }
 
+    /// Whether a stream event (`data`, its JSON text) must be read as it comes: whether it may
+    /// report usage or end the stream (`usage_of_event`) or name the answer (`answer_id`). One
+    /// that cannot, a delta of text, is read only for the output it streamed (`streamed_text`),
+    /// and only when the caller leaves before the usage. Every event, unless the format knows.
+    fn reads_event_at_once(&self, _operation: Operation, _data: &str) -> bool {
+        true
+    }
+
     /// Folds what one stream event says of usage into `seen`.
     fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event;
 

@@ -232,6 +232,8 @@ impl Job<'_> {
             started: Instant::now(),
             labels,
             trace: None,
+            // Ended from the job's record, maybe on another node: its commit reads the hold's.
+            record: None,
         })
     }
 

@@ -146,7 +146,9 @@ impl Passing<'_> {
             let chunk = match self.reading.next(payload).await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => return Ok(Passed::Read(held)),
-                Err(stalled @ ApiError::BodyStalled(_)) => return self.break_off("stalled", stalled).await,
+                Err(stalled @ (ApiError::BodyStalled(_) | ApiError::BodyTooSlow(_))) => {
+                    return self.break_off("stalled", stalled).await
+                }
                 Err(_) => {
                     let err = ApiError::invalid("body", "the upload broke off before its end; nothing was uploaded");
                     return self.break_off("the caller's upload broke off", err).await;

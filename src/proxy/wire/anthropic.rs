@@ -77,6 +77,13 @@ impl Wire for Anthropic {
             .unwrap_or_default()
     }
 
+    /// Usage comes in `message_start` and `message_delta`, each under a `usage` key, and the
+    /// stream ends at `message_stop`; the other events (a content block's start, deltas, stop,
+    /// pings) say neither.
+    fn reads_event_at_once(&self, _operation: Operation, data: &str) -> bool {
+        data.contains("\"usage\"") || data.contains("\"message_stop\"")
+    }
+
     fn usage_of_event(&self, _operation: Operation, _event: Option<&str>, data: &Value, seen: &mut Usage) -> Event {
         let kind = data.get("type").and_then(Value::as_str);
         let usage = match kind {

@@ -238,6 +238,12 @@ impl Wire for OpenAi {
         }
     }
 
+    /// A chat chunk reports usage under its `usage` key (a key's quotes are never escaped in
+    /// JSON text, so the key cannot hide); a chunk without one carries only deltas.
+    fn reads_event_at_once(&self, operation: Operation, data: &str) -> bool {
+        operation != Operation::Chat || data.contains("\"usage\"")
+    }
+
     fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event {
         match operation {
             Operation::Chat => {

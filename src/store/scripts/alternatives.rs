@@ -136,6 +136,9 @@ fn weighed(
         reservation_id: id,
         expires_ms,
         repeat: it.repeat.then_some(it.first_at_ms),
+        // The record the script wrote is the alternative it chose, with the denials of those
+        // before it: read back by its commit.
+        record: None,
     };
     let weighed = &alternatives[..tried];
     let mut verdicts = weighed

@@ -4,6 +4,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
+use super::kept;
 use super::keys::{self, Key};
 use super::layouts;
 use super::layouts::{adjusted, usage};
@@ -12,7 +13,9 @@ use super::{
     int_of, int_of_text, milli_of, unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing,
 };
 use crate::quota::decision::step_denial;
-use crate::quota::{Amounts, Balance, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
+use crate::quota::{
+    Amounts, Balance, Hold, Milli, Outcomes, Reason, Reservation, RunLimits, Step, StepAnswer, Verdict, Window,
+};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
 use crate::store::run_fields::{encode_limits, step_parts};
@@ -27,6 +30,10 @@ pub(crate) struct Held {
     /// answered), with the instant its first call decided at when kept, so it is answered in
     /// those windows.
     pub repeat: Option<Option<i64>>,
+    /// The record the reserve wrote, as `record::parse` would read it back, when its caller
+    /// asked (`ReserveArgs::keep`) and it is provably what the node encoded
+    /// (`kept::recorded`): a fresh admit, every hold whole. Its metadata is the caller's.
+    pub record: Option<Box<Reservation>>,
 }
 
 /// What reserve.lua writes besides the holds.
@@ -49,6 +56,9 @@ pub(crate) struct ReserveArgs<'a> {
     pub run: Option<&'a RunLimits>,
     /// An attempt after the first of an original action, at the user's level (none above it).
     pub fallback: Option<&'a FallbackArgs<'a>>,
+    /// Whether the caller keeps the record it admits (`Held::record`), to commit it without
+    /// reading it back.
+    pub keep: bool,
 }
 
 /// An attempt after the first of an original action as reserve takes it (`layouts::fallback`,
@@ -247,7 +257,9 @@ pub(super) fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, Store
 }
 
 /// What a reserve answered: its decision, or that slices of its ancestors' groups were short
-/// (nothing decided; slices.rs).
+/// (nothing decided; slices.rs). (Unboxed: the decision is every reserve's answer, moved
+/// once, and a box would cost each an allocation; the short answer is the rare one.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Reserved {
     Decided(Held, Verdict, Fired),
     Short(Vec<super::Short>, Fired),
@@ -275,10 +287,11 @@ pub(crate) async fn reserve(
         "ok" => {
             use layouts::reserved::{ALLOWED, EXPIRES, FIELDS, ID};
             let mut head = it.head::<FIELDS>()?;
-            let granted = Held {
+            let mut granted = Held {
                 reservation_id: head.text(ID)?,
                 expires_ms: head.int(EXPIRES)?,
                 repeat: it.repeat.then_some(it.first_at_ms),
+                record: None,
             };
             let mut verdict = verdict(&mut it, head.int(ALLOWED)? == 1, holds.len())?;
             let fired = it.fired(w)?;
@@ -287,6 +300,13 @@ pub(crate) async fn reserve(
                 verdict.step = Some(step_answer(&mut it, holds.len())?);
             }
             clamped(&mut it, &mut verdict)?;
+            // A repeat's record is its first call's; a hold that clamped holds what fits.lua
+            // wrote in its record, not what the node asked (a hold that may clamp and did not
+            // keeps what the node asked: fits.lua fills its blanks with that).
+            let whole = verdict.clamped.iter().all(Option::is_none);
+            if args.keep && verdict.allowed && granted.repeat.is_none() && whole {
+                granted.record = kept::recorded(args, holds, &values, granted.expires_ms).map(Box::new);
+            }
             Ok(Reply::Done(Reserved::Decided(granted, verdict, fired)))
         }
         "short" => {

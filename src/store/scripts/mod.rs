@@ -17,6 +17,7 @@ pub mod contract;
 mod credits;
 pub(crate) mod entries;
 mod holds;
+mod kept;
 pub(crate) mod keys;
 pub(crate) mod layouts;
 pub(crate) mod library;

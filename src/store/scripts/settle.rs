@@ -181,8 +181,9 @@ fn settled(
                     head.text(released::RECORD)?,
                 )
             };
+            // (The answer's readers read its holds, never its metadata.)
             let reservation = match read {
-                Some(read) => read.clone(),
+                Some(read) => read.holds_copy(),
                 None => record::parse(&text)?,
             };
             let mut amounts: Vec<Amounts> = reservation

@@ -7,7 +7,7 @@ use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::layouts;
 use super::ReserveArgs;
 use crate::json::Json;
-use crate::quota::{Hold, Override, RunLimits, SliceHold};
+use crate::quota::{Hold, Milli, Override, RunLimits, SliceHold};
 use crate::store::layout::{push_value_field, value_field};
 use crate::store::record;
 
@@ -183,6 +183,22 @@ impl<'a> HoldValues<'a> {
             return None;
         }
         Some(fields)
+    }
+
+    /// This hold's entry in the record as `record::encoded_hold` takes it: the texts `write`
+    /// writes, and `h`'s measure and window end, which it writes from.
+    pub(super) fn encoded<'s>(&'s self, h: &'s Hold<'_>) -> record::EncodedHold<'s> {
+        record::EncodedHold {
+            group: self.group,
+            amount: Milli(self.amount_milli),
+            quota: Milli(self.quota_milli),
+            mode: self.mode(),
+            unit_code: self.unit_code,
+            counter_field: &self.counter_field,
+            measure: h.measure.as_deref(),
+            start_ms: self.period_start_ms,
+            end_ms: h.window.end_ms,
+        }
     }
 
     /// This hold's entry in the record.
@@ -443,6 +459,7 @@ mod tests {
             step: None,
             run: None,
             fallback: None,
+            keep: false,
         };
         let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
         let rest = String::from_utf8(record_rest(&args, &values)).unwrap();

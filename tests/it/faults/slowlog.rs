@@ -33,11 +33,8 @@ async fn a_backlog_of_expired_holds_is_returned_in_short_bounded_calls() {
     }
     tokio::time::sleep(Duration::from_millis(1_200)).await;
 
-    // Time every call from here on.
-    let _: String = own.query(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
-    // Redis logs the commands a script runs too (a reclaiming call's rollups among them).
-    let _: String = own.query(&["CONFIG", "SET", "slowlog-max-len", "100000"]);
-    let _: String = own.query(&["SLOWLOG", "RESET"]);
+    // Time every call from here on (a script's commands too: a reclaiming call's rollups).
+    own.log_every_command();
     for _ in 0..8 {
         assert_eq!(
             app.reserve(json!({ "userId": "u", "event": "e" })).await["allowed"],

@@ -13,7 +13,14 @@ pub fn gateway_process(port: u16, target: &Target, prefix: &str, root: &str, env
         RedisMode::Cluster => "cluster",
         _ => "standalone",
     };
-    Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quota-gateway"));
+    // The Redis command timeout the in-process nodes get beside a loaded suite
+    // (`QG_TEST_COMMAND_TIMEOUT_MS`), unless `env` sets one: at the default 250 ms a child's
+    // call could answer 503 where the test waits for it to hang.
+    if let Ok(ms) = std::env::var("QG_TEST_COMMAND_TIMEOUT_MS") {
+        command.env("QG_COMMAND_TIMEOUT_MS", ms);
+    }
+    command
         // No drain on a stop unless the test asks for one (`env` may set it).
         .env("QG_DRAIN_MS", "0")
         .envs(env.iter().copied())

@@ -610,7 +610,54 @@ fn ms_of_time(time: Vec<String>) -> i64 {
     time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000
 }
 
+/// One command in a server's slow log: its id (in the order run), its arguments and the
+/// client that sent it (a script's own commands: "?:0" on Redis, the caller on Valkey).
+pub struct Logged {
+    pub id: i64,
+    pub args: Vec<String>,
+    pub client: String,
+}
+
 impl TestRedis {
+    /// Logs every command from now on, and nothing before, in the slow log (`slowlog`): a
+    /// script's own commands too.
+    pub fn log_every_command(&self) {
+        let _: String = self.query(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+        let _: String = self.query(&["CONFIG", "SET", "slowlog-max-len", "100000"]);
+        let _: String = self.query(&["SLOWLOG", "RESET"]);
+    }
+
+    /// The server's slow log (`SLOWLOG GET -1`), oldest first: every command since
+    /// `log_every_command`.
+    pub fn slowlog(&self) -> Vec<Logged> {
+        let text = |value: Option<&::redis::Value>| match value {
+            Some(::redis::Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        let mut logged: Vec<Logged> = self
+            .query::<Vec<::redis::Value>>(&["SLOWLOG", "GET", "-1"])
+            .iter()
+            .filter_map(|entry| {
+                let ::redis::Value::Array(fields) = entry else {
+                    return None;
+                };
+                let Some(::redis::Value::Int(id)) = fields.first() else {
+                    return None;
+                };
+                let Some(::redis::Value::Array(args)) = fields.get(3) else {
+                    return None;
+                };
+                Some(Logged {
+                    id: *id,
+                    args: args.iter().map(|a| text(Some(a))).collect(),
+                    client: text(fields.get(4)),
+                })
+            })
+            .collect();
+        logged.sort_by_key(|l| l.id);
+        logged
+    }
+
     /// Each command's calls since the server's stats were reset (`INFO commandstats`), by
     /// name, sorted.
     pub fn command_calls(&self) -> Vec<(String, u64)> {
