@@ -2,6 +2,7 @@
 //! errors as HTTP (problem+json with a stable code from one table), and the one reading of a
 //! time either takes. Above the gateway, below both surfaces, so neither reaches into the other.
 
+pub(crate) mod apart;
 pub(crate) mod body;
 mod codes;
 pub(crate) mod cors;

@@ -62,6 +62,7 @@ use self::call::hold::Hold;
 use self::call::{Call, Operation};
 use self::fallback::{Ended, Next};
 use self::hold::{Go, Held};
+use crate::http::apart::{apart, Apart};
 use crate::http::cors::{self, Expose};
 use crate::http::{ApiError, AppState};
 
@@ -85,7 +86,15 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, door: web::Data<Door>) {
     );
 }
 
-async fn handle(
+/// A proxied call runs as a task of its own (`http::apart`): it is woken a dozen times on its
+/// way (its hold, the provider's answer, its commit), and each wake would run the connection's
+/// whole dispatcher again. Not an `async fn`: its future would keep room for the call's, which
+/// actix-web moves into its box, twice, copying kilobytes a call.
+fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>, door: web::Data<Door>) -> Apart {
+    apart(|| proxied(req, payload, state, door))
+}
+
+async fn proxied(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
