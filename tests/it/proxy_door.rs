@@ -489,6 +489,51 @@ async fn reads_for(app: &TestApp, key: &str, user: &str, for_ms: u64) -> usize {
     join_all(readers).await.into_iter().sum()
 }
 
+/// The reads' pace beside four callers sending 30 MB bodies (each refused once counted), and
+/// how many bodies were sent.
+async fn beside_bodies(app: &TestApp, reader: &str, body: &bytes::Bytes) -> (usize, usize) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attackers: Vec<_> = (0..4)
+        .map(|_| {
+            let (address, key, body, stop) = (app.address.clone(), app.key.clone(), body.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(120))
+                    .build()
+                    .unwrap();
+                let mut sent = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < 1_000 {
+                    let res = client
+                        .post(format!("{address}/proxy/openai/v1/chat/completions"))
+                        .bearer_auth(&key)
+                        .header("X-Quota-User", "mallory")
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    // A body refused before it is read (503, the node's read budget full) may
+                    // reach a slow sender as a closed connection once the server stops
+                    // draining it: refused either way, and never forwarded (the test checks).
+                    if let Ok(res) = res {
+                        assert!(
+                            [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE].contains(&res.status()),
+                            "{}",
+                            res.status()
+                        );
+                    }
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let attacked = reads_for(app, reader, "r", 1_500).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent: usize = join_all(attackers).await.into_iter().map(Result::unwrap).sum();
+    (attacked, sent)
+}
+
 // A ratio of two paces read one after the other: beside other suites the machine under each
 // differs, so scripts/test runs it alone, with the fault tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -534,7 +579,6 @@ async fn a_caller_sending_bodies_of_30_mb_leaves_another_projects_reads_at_half_
         { "id": "tokens", "unit": "tokens", "quota": 1000, "matches": [ { "event": "openai.chat" } ] } ] }))
         .await;
     app.subscribe("mallory", "plan_tiny", None).await;
-    let alone = reads_for(&app, &reader, "r", 2_000).await;
     // Bodies of 30 MB of text from four callers at once, for as long as the reads run; each
     // is denied (its user has 10 tokens), after its count.
     let text = "lorem ipsum dolor sit amet ".repeat(30 * 1024 * 1024 / 27);
@@ -542,49 +586,23 @@ async fn a_caller_sending_bodies_of_30_mb_leaves_another_projects_reads_at_half_
         json!({ "model": "gpt-4o-mini", "max_tokens": 5, "messages": [ { "role": "user", "content": text } ] })
             .to_string(),
     );
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let attackers: Vec<_> = (0..4)
-        .map(|_| {
-            let (address, key, body, stop) = (app.address.clone(), app.key.clone(), body.clone(), stop.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(120))
-                    .build()
-                    .unwrap();
-                let mut sent = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < 1_000 {
-                    let res = client
-                        .post(format!("{address}/proxy/openai/v1/chat/completions"))
-                        .bearer_auth(&key)
-                        .header("X-Quota-User", "mallory")
-                        .header("Content-Type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await;
-                    // A body refused before it is read (503, the node's read budget full) may
-                    // reach a slow sender as a closed connection once the server stops
-                    // draining it: refused either way, and never forwarded (checked below).
-                    if let Ok(res) = res {
-                        assert!(
-                            [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE].contains(&res.status()),
-                            "{}",
-                            res.status()
-                        );
-                    }
-                    sent += 1;
-                }
-                sent
-            })
-        })
-        .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let attacked = reads_for(&app, &reader, "r", 2_000).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let sent: usize = join_all(attackers).await.into_iter().map(Result::unwrap).sum();
+    // Three rounds, each the reads alone and then beside the bodies: the ratio of each round's
+    // two paces, and the middle one of the three is the test's. One pair of windows read a
+    // moment's disturbance of a shared machine as the node's (0.497 once, 0.9 to 1.15 around it).
+    let mut ratios = Vec::new();
+    let mut sent = 0;
+    for _ in 0..3 {
+        let alone = reads_for(&app, &reader, "r", 1_500).await;
+        let (attacked, round) = beside_bodies(&app, &reader, &body).await;
+        sent += round;
+        ratios.push((attacked as f64 / alone as f64, alone, attacked));
+    }
     assert!(sent > 0);
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (ratio, alone, attacked) = ratios[1];
     assert!(
-        attacked * 2 >= alone,
-        "reads alone {alone}, beside 30 MB bodies {attacked} ({sent} bodies sent)"
+        ratio >= 0.5,
+        "reads alone {alone}, beside 30 MB bodies {attacked} (the middle of three rounds: {ratios:?}; {sent} bodies sent)"
     );
     assert_eq!(provider.calls().await, 0);
 }
