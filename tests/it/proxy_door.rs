@@ -534,7 +534,7 @@ async fn beside_bodies(app: &TestApp, reader: &str, body: &bytes::Bytes) -> (usi
     (attacked, sent)
 }
 
-// A ratio of two paces read one after the other: beside other suites the machine under each
+// Ratios of two paces read one after the other: beside other suites the machine under each
 // differs, so scripts/test runs it alone, with the fault tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a load test: scripts/test runs it alone, with the fault tests"]
