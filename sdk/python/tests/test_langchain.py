@@ -126,7 +126,7 @@ def test_a_commit_the_gateway_does_not_answer_keeps_the_answer_and_counts_later(
     def behave(_n: int, seen: Seen) -> Any:
         return Answer(503) if down.is_set() and seen.path.endswith("/commit") else Forward()
 
-    with StandIn(env.base_url, behave) as proxy, QuotaGateway(env.secret, base_url=proxy.url, timeout=1) as qg:
+    with StandIn(env.base_url, behave) as proxy, QuotaGateway(env.secret, base_url=proxy.url) as qg:
         handler = QuotaCallbackHandler(qg)
         down.set()
         reply = StandInChat(base_url=standin.url).invoke(PROMPT, config=run_config(handler, user))

@@ -199,7 +199,7 @@ def test_a_blocks_commit_that_got_no_answer_is_sent_again_with_its_outcome(
             return Answer(503, b"", {"Content-Type": "text/html"})
         return Forward()
 
-    with StandIn(env.base_url, behave) as proxy, QuotaGateway(env.secret, base_url=proxy.url, timeout=1) as qg:
+    with StandIn(env.base_url, behave) as proxy, QuotaGateway(env.secret, base_url=proxy.url) as qg:
         with qg.reservation(user, "image.render", 10) as r:
             r.commit(outcome="accepted")
         assert r.settled is not None and r.settled.pending and qg.pending_commits == 1

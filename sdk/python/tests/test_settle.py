@@ -53,7 +53,7 @@ def test_a_commit_without_an_answer_keeps_the_paid_answer_and_counts_once_the_ga
         caplog: pytest.LogCaptureFixture) -> None:
     user = subscribed(10_000, "tokens")
     commits = Commits(lose)
-    with StandIn(env.base_url, commits) as proxy, QuotaGateway(env.secret, base_url=proxy.url, timeout=1) as qg:
+    with StandIn(env.base_url, commits) as proxy, QuotaGateway(env.secret, base_url=proxy.url) as qg:
         wrapped = QuotaOpenAI(openai.OpenAI(base_url=standin.url, api_key="sk-test", max_retries=0), qg)
         commits.down.set()
         with caplog.at_level(logging.WARNING, logger="quota_gateway"):
@@ -75,7 +75,7 @@ async def test_an_async_stream_whose_commit_got_no_answer_counts_once_the_gatewa
     user = subscribed(10_000, "tokens")
     commits = Commits()
     with StandIn(env.base_url, commits) as proxy:
-        async with AsyncQuotaGateway(env.secret, base_url=proxy.url, timeout=1) as aqg:
+        async with AsyncQuotaGateway(env.secret, base_url=proxy.url) as aqg:
             wrapped = AsyncQuotaOpenAI(openai.AsyncOpenAI(base_url=standin.url, api_key="sk-test", max_retries=0),
                                        aqg)
             stream = await wrapped.chat.completions.create(quota_user=user, model="m", messages=MESSAGES,
@@ -198,7 +198,7 @@ def test_closing_the_client_sends_its_kept_commits_and_says_which_it_could_not(
     with StandIn(env.base_url, commits) as proxy:
         for still_down in (False, True):
             commits.down.clear()
-            qg = QuotaGateway(env.secret, base_url=proxy.url, timeout=1)
+            qg = QuotaGateway(env.secret, base_url=proxy.url)
             with qg.reservation(user, "llm", 40) as r:
                 commits.down.set()
                 r.commit(12)
