@@ -39,7 +39,8 @@ fn name_of(name: &str) -> String {
         .join("-")
 }
 
-/// The key presented, from either header.
+/// The key presented: a bearer token, or the header a provider's own clients send theirs in
+/// (Anthropic's `x-api-key`, Gemini's `x-goog-api-key`, Azure OpenAI's `api-key`), or the query.
 fn presented<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Option<&'a str> {
     let bearer = headers
         .get(AUTHORIZATION)
@@ -49,6 +50,7 @@ fn presented<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Option<&'
     bearer
         .or_else(|| header("x-api-key"))
         .or_else(|| header("x-goog-api-key"))
+        .or_else(|| header("api-key"))
         .or(in_query)
         .map(str::trim)
         .filter(|t| !t.is_empty())

@@ -129,5 +129,6 @@ fn provider_name(kind: Kind) -> &'static str {
         Kind::OpenAi | Kind::OpenAiCompatible => "openai",
         Kind::Anthropic => "anthropic",
         Kind::Gemini => "gcp.gemini",
+        Kind::AzureOpenAi => "azure.ai.openai",
     }
 }

@@ -74,9 +74,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 # The key the simulator requires and the proxy's gateway holds (never a caller).
 SIM_SECRET = "sim-secret-py-sdk"
 # The proxy's upstreams beside the three the simulator answers as: one on a port nothing listens
-# on, one that gives up waiting for the first byte after half a second, and a second name for the
-# simulator's OpenAI that fallback routes move on to.
+# on, one that gives up waiting for the first byte after half a second, a second name for the
+# simulator's OpenAI that fallback routes move on to, and Azure OpenAI with its deployments (the
+# simulator serves each as its model).
 FIRST_BYTE_MS = 500
+AZURE = {"chat-prod": "gpt-4o-mini", "embed-prod": "text-embedding-3-small"}
+# The Entra ID token the simulator takes as a bearer token, and never in `api-key`.
+ENTRA_TOKEN = "entra-token-py-sdk"
 # Fallback routes (test_proxy_routes.py): a model no other test asks for, each routed to targets
 # the simulator answers (its `x-sim` directives may name a target's model: `status=503@gpt-4o`).
 ROUTES = [
@@ -107,7 +111,8 @@ class ProxyEnv:
 
 @pytest.fixture(scope="session")
 def proxy_env(env: Env) -> Iterator[ProxyEnv]:
-    sim = start_simulator(SIM_SECRET, env.logs)
+    sim = start_simulator(SIM_SECRET, env.logs, ["--azure-deployments", ",".join(f"{d}={m}" for d, m in AZURE.items()),
+                                                 "--azure-entra-token", ENTRA_TOKEN])
     try:
         upstreams = {"upstreams": [
             # `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
@@ -124,11 +129,17 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
              "forwardHeaders": ["x-sim"], "timeouts": {"firstByteMs": FIRST_BYTE_MS}},
             {"name": "backup", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
              "forwardHeaders": ["x-sim"]},
+            {"name": "azure", "kind": "azure-openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
+             "forwardHeaders": ["x-sim"], "deployments": AZURE},
+            # The same resource with an Entra ID token for the credential (a bearer token).
+            {"name": "azure-entra", "kind": "azure-openai", "baseUrl": sim.base_url, "credentialEnv": "ENTRA_TOKEN",
+             "azureAuth": "entra", "deployments": AZURE},
         ], "routes": ROUTES}
         path = env.logs / "upstreams.json"
         path.write_text(json.dumps(upstreams))
         gateway = start_gateway(env.redis.url, env.logs,
-                                extra_env={"QG_UPSTREAMS": str(path), "SIM_KEY": SIM_SECRET})
+                                extra_env={"QG_UPSTREAMS": str(path), "SIM_KEY": SIM_SECRET,
+                                           "ENTRA_TOKEN": ENTRA_TOKEN})
     except BaseException:
         sim.stop()
         raise
@@ -151,7 +162,7 @@ def patient_proxy_env(proxy_env: ProxyEnv) -> Iterator[ProxyEnv]:
     503 `backend_unavailable` by design. For the tests that count exact outcomes of a crowd."""
     env = proxy_env.env
     gateway = start_gateway(env.redis.url, env.logs, extra_env={
-        "QG_UPSTREAMS": str(env.logs / "upstreams.json"), "SIM_KEY": SIM_SECRET,
+        "QG_UPSTREAMS": str(env.logs / "upstreams.json"), "SIM_KEY": SIM_SECRET, "ENTRA_TOKEN": ENTRA_TOKEN,
         "QG_COMMAND_TIMEOUT_MS": str(PATIENT_MS)})
     try:
         yield ProxyEnv(env, gateway.base_url, gateway, proxy_env.sim)

@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import httpx
 
@@ -196,11 +196,12 @@ class Simulator:
             self.process.wait(timeout=10)
 
 
-def start_simulator(key: str, log_dir: Path) -> Simulator:
-    """The simulator on a free loopback port, requiring `key` of its callers."""
+def start_simulator(key: str, log_dir: Path, extra: Sequence[str] = ()) -> Simulator:
+    """The simulator on a free loopback port, requiring `key` of its callers; `extra`, more of
+    its arguments (its clouds' settings)."""
     log = log_dir / "simulator.log"
     with open(log, "wb") as errors:
-        process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", "--key", key],
+        process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", "--key", key, *extra],
                                    stdout=subprocess.PIPE, stderr=errors)
     assert process.stdout is not None
     # Its one line says where it listens (written at once, flushed); a simulator that dies

@@ -250,11 +250,13 @@ impl Call {
     ) -> Result<Call, BodyError> {
         let (wire, upstream, route) = (target.wire, &*target.upstream, &target.route);
         let operation = route.operation;
-        let model = match (&route.model, body.get("model")) {
+        let named = match (&route.model, body.get("model")) {
             (Some(m), _) => m.clone(),
             (None, Some(Value::String(m))) if !m.is_empty() && m.len() <= 256 => m.clone(),
             _ => return Err(wrong("model", "must be the model's name, 1 to 256 bytes")),
         };
+        // (An Azure deployment is held as the model it serves.)
+        let model = upstream.model_of(named);
         let stream = match (route.stream, body.get("stream")) {
             (Some(stream), _) => stream,
             (None, None | Some(Value::Null)) => false,

@@ -18,6 +18,9 @@ pub(crate) enum Kind {
     OpenAiCompatible,
     /// Google's Generative Language API.
     Gemini,
+    /// OpenAI's models through Azure: OpenAI's bodies at Azure's paths (a deployment in the
+    /// path, or the `openai/v1` paths naming it in the body), the key in `api-key`.
+    AzureOpenAi,
 }
 
 /// How long to wait, per call.
@@ -60,6 +63,9 @@ pub(crate) struct Upstream {
     pub forward_headers: Vec<String>,
     /// Paths forwarded free beside the kind's own (`passthrough.rs`): method and pattern.
     pub passthrough: Vec<(String, String)>,
+    /// An Azure OpenAI upstream's deployments, each with the model it serves: a call to a
+    /// deployment is held, priced and counted as its model (one not listed as its own name).
+    pub deployments: HashMap<String, String>,
     /// Pooled, kept-alive connections to this upstream.
     pub client: reqwest::Client,
 }
@@ -77,6 +83,15 @@ impl fmt::Debug for Upstream {
 }
 
 impl Upstream {
+    /// The model a call names as the upstream serves it: an Azure deployment's model, else
+    /// the name itself.
+    pub(crate) fn model_of(&self, named: String) -> String {
+        match self.deployments.get(&named) {
+            Some(model) => model.clone(),
+            None => named,
+        }
+    }
+
     pub(crate) fn allows(&self, project: &str) -> bool {
         self.projects
             .as_ref()

@@ -5,6 +5,7 @@
 mod passthrough;
 mod routes;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,8 @@ struct UpstreamDoc {
     fetched_input_tokens: Option<u64>,
     forward_headers: Option<Vec<String>>,
     passthrough: Option<Vec<String>>,
+    deployments: Option<HashMap<String, String>>,
+    azure_auth: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -109,7 +112,7 @@ fn check(
     let kind = kind_of(&doc.kind).ok_or_else(|| {
         (
             at("kind"),
-            "must be openai, anthropic, openai-compatible or gemini".to_string(),
+            "must be openai, anthropic, openai-compatible, gemini or azure-openai".to_string(),
         )
     })?;
     let base_url = base_url(&doc.base_url).map_err(|d| (at("baseUrl"), d))?;
@@ -152,9 +155,19 @@ fn check(
         let field = i.map_or_else(|| "passthrough".to_string(), |i| format!("passthrough[{i}]"));
         (at(&field), d)
     })?;
+    let deployments = deployments(kind, doc.deployments).map_err(|(field, d)| (at(&field), d))?;
+    let entra = match (doc.azure_auth.as_deref(), kind) {
+        (None, _) | (Some("key"), Kind::AzureOpenAi) => false,
+        (Some("entra"), Kind::AzureOpenAi) => true,
+        (Some(_), Kind::AzureOpenAi) => return Err((at("azureAuth"), "must be key or entra".into())),
+        (Some(_), _) => return Err((at("azureAuth"), "is for an azure-openai upstream only".into())),
+    };
     let client = client(timeouts.connect).map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
     Ok(Upstream {
-        wire: super::wire::of(kind),
+        wire: match entra {
+            true => super::wire::azure_with_entra_id(),
+            false => super::wire::of(kind),
+        },
         name: doc.name,
         kind,
         base_url,
@@ -167,6 +180,7 @@ fn check(
         fetched_input_tokens,
         forward_headers,
         passthrough,
+        deployments,
         client,
     })
 }
@@ -178,8 +192,51 @@ fn kind_of(kind: &str) -> Option<Kind> {
         "anthropic" => Some(Kind::Anthropic),
         "openai-compatible" => Some(Kind::OpenAiCompatible),
         "gemini" => Some(Kind::Gemini),
+        "azure-openai" => Some(Kind::AzureOpenAi),
         _ => None,
     }
+}
+
+/// The most deployments an Azure OpenAI upstream lists.
+const MAX_DEPLOYMENTS: usize = 256;
+
+/// An Azure OpenAI upstream's deployments (each name to its model), checked; the field at
+/// fault and why otherwise. Only that kind has deployments.
+fn deployments(
+    kind: Kind,
+    given: Option<HashMap<String, String>>,
+) -> Result<HashMap<String, String>, (String, String)> {
+    let Some(given) = given else {
+        return Ok(HashMap::new());
+    };
+    if kind != Kind::AzureOpenAi {
+        return Err(("deployments".into(), "is for an azure-openai upstream only".into()));
+    }
+    if given.len() > MAX_DEPLOYMENTS {
+        return Err(("deployments".into(), format!("must list at most {MAX_DEPLOYMENTS}")));
+    }
+    // A deployment is one path segment at Azure: letters, digits, `.`, `_` and `-`.
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    for (name, model) in &given {
+        if !name_ok(name) {
+            return Err((
+                "deployments".into(),
+                format!("{name:?} must be 1 to 64 of letters, digits, ., _ and -"),
+            ));
+        }
+        if model.is_empty() || model.len() > 256 {
+            return Err((
+                format!("deployments.{name}"),
+                "must be a model's name, 1 to 256 bytes".into(),
+            ));
+        }
+    }
+    Ok(given)
 }
 
 /// An upstream's base URL without its trailing slash: http or https, with a host, and no
@@ -330,6 +387,54 @@ mod tests {
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["POST v1/moderations", "POST v1/*"]}]}"#,
                 "upstreams[0].passthrough[1]",
+            ),
+        ];
+        for (text, field) in cases {
+            let err = load_text(text).unwrap_err();
+            assert_eq!(err.field, field, "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_azure_upstream_maps_its_deployments_and_no_other_kind_has_any() {
+        let up = load_text(
+            r#"{"upstreams": [{"name": "az", "kind": "azure-openai", "baseUrl": "https://r.openai.azure.com", "credentialEnv": "KEY",
+                "deployments": {"chat-prod": "gpt-4o-mini"}}]}"#,
+        )
+        .unwrap();
+        let az = &up.by_name["az"];
+        assert_eq!(az.kind, Kind::AzureOpenAi);
+        assert_eq!(az.model_of("chat-prod".into()), "gpt-4o-mini");
+        assert_eq!(
+            az.model_of("gpt-4o".into()),
+            "gpt-4o",
+            "a deployment not listed is its own model"
+        );
+        let cases = [
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "deployments": {"d": "m"}}]}"#,
+                "upstreams[0].deployments",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "azure-openai", "baseUrl": "http://x", "deployments": {"a/b": "m"}}]}"#,
+                "upstreams[0].deployments",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "azure-openai", "baseUrl": "http://x", "deployments": {"d": ""}}]}"#,
+                "upstreams[0].deployments.d",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "azure-openai", "baseUrl": "http://x", "azureAuth": "password"}]}"#,
+                "upstreams[0].azureAuth",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "gemini", "baseUrl": "http://x", "azureAuth": "entra"}]}"#,
+                "upstreams[0].azureAuth",
+            ),
+            // Everything under `openai/` bills or is its owner's: never free.
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "azure-openai", "baseUrl": "http://x", "passthrough": ["GET openai/files"]}]}"#,
+                "upstreams[0].passthrough[0]",
             ),
         ];
         for (text, field) in cases {

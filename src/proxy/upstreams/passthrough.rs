@@ -98,8 +98,13 @@ fn billed(kind: Kind) -> &'static [Billed] {
         Kind::OpenAi | Kind::OpenAiCompatible => OPENAI,
         Kind::Anthropic => ANTHROPIC,
         Kind::Gemini => GEMINI,
+        Kind::AzureOpenAi => AZURE,
     }
 }
+
+/// Azure OpenAI's: everything under `openai/` (its deployments, its `v1` paths, files,
+/// batches, fine-tuning, realtime) bills or is its owner's.
+const AZURE: &[Billed] = &[any_under("openai")];
 
 /// A refusal: the place of the entry at fault (None: the list's), and why.
 pub(super) type Refused = (Option<usize>, String);

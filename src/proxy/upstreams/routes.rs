@@ -35,6 +35,7 @@ fn same_format(a: Kind, b: Kind) -> bool {
         Kind::OpenAi | Kind::OpenAiCompatible => 0,
         Kind::Anthropic => 1,
         Kind::Gemini => 2,
+        Kind::AzureOpenAi => 3,
     };
     family(a) == family(b)
 }
@@ -59,10 +60,11 @@ pub(super) fn check(
         let from = upstreams
             .get(&doc.upstream)
             .ok_or_else(|| (at("upstream"), format!("{} is no upstream of this file", doc.upstream)))?;
-        if from.kind == Kind::Gemini {
+        if matches!(from.kind, Kind::Gemini | Kind::AzureOpenAi) {
             return Err((
                 at("upstream"),
-                "a gemini upstream names the model in the path: routes are for models named in the body".into(),
+                "a gemini or azure-openai upstream names the model in the path: routes are for models named in the body"
+                    .into(),
             ));
         }
         if !model_ok(&doc.model) {

@@ -100,10 +100,33 @@ pub(crate) fn target(upstream: Arc<Upstream>, method: &str, path: String) -> Res
 /// The wire format of an upstream kind.
 pub(crate) fn of(kind: Kind) -> &'static dyn Wire {
     match kind {
-        Kind::OpenAi => &openai::OpenAi { compatible: false },
-        Kind::OpenAiCompatible => &openai::OpenAi { compatible: true },
+        Kind::OpenAi => &openai::OpenAi {
+            compatible: false,
+            azure: false,
+            entra: false,
+        },
+        Kind::OpenAiCompatible => &openai::OpenAi {
+            compatible: true,
+            azure: false,
+            entra: false,
+        },
+        Kind::AzureOpenAi => &openai::OpenAi {
+            compatible: false,
+            azure: true,
+            entra: false,
+        },
         Kind::Anthropic => &anthropic::Anthropic,
         Kind::Gemini => &gemini::Gemini,
+    }
+}
+
+/// Azure OpenAI's format with an Entra ID token for its credential (`Authorization: Bearer`)
+/// in place of a resource key (`api-key`).
+pub(crate) fn azure_with_entra_id() -> &'static dyn Wire {
+    &openai::OpenAi {
+        compatible: false,
+        azure: true,
+        entra: true,
     }
 }
 
@@ -218,5 +241,29 @@ mod tests {
         );
         assert_eq!(list(Kind::Gemini, "v1/batches"), None);
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
+    }
+
+    #[test]
+    fn azure_paths_name_a_deployment_or_take_it_from_the_body() {
+        let azure = |method, path| route(of(Kind::AzureOpenAi), &[], method, path).map(|r| (r.operation, r.model));
+        assert_eq!(
+            azure("POST", "openai/deployments/chat-prod/chat/completions"),
+            Some((Operation::Chat, Some("chat-prod".into())))
+        );
+        assert_eq!(
+            azure("POST", "openai/deployments/d/audio/transcriptions"),
+            Some((Operation::Transcriptions, Some("d".into())))
+        );
+        assert_eq!(
+            azure("POST", "openai/v1/chat/completions"),
+            Some((Operation::Chat, None))
+        );
+        assert_eq!(azure("POST", "openai/responses"), Some((Operation::Responses, None)));
+        assert_eq!(azure("GET", "openai/v1/models"), Some((Operation::Uncounted, None)));
+        // OpenAI's own paths are not Azure's; its jobs are not forwarded yet.
+        assert_eq!(azure("POST", "v1/chat/completions"), None);
+        assert_eq!(azure("POST", "openai/deployments/d/completions"), None);
+        assert_eq!(azure("POST", "openai/batches"), None);
+        assert_eq!(azure("GET", "openai/files"), None);
     }
 }

@@ -23,13 +23,48 @@ const AUDIO_TOKENS_PER_SECOND: u64 = 10;
 const SPEECH_TOKENS_PER_MINUTE: u64 = 1_250;
 
 /// `compatible`: another server speaking the format, whose chat may not know OpenAI's newer
-/// `max_completion_tokens` (a clamp then lowers `max_tokens`).
+/// `max_completion_tokens` (a clamp then lowers `max_tokens`). `azure`: Azure OpenAI, the same
+/// bodies at Azure's paths, a deployment's (`openai/deployments/{deployment}/...`, as the
+/// `AzureOpenAI` clients call them) or the `openai/v1` paths and `openai/responses`, whose body
+/// names the deployment as its model; its key in `api-key`, or with `entra` an Entra ID token
+/// as a bearer token.
 pub(crate) struct OpenAi {
     pub compatible: bool,
+    pub azure: bool,
+    pub entra: bool,
 }
+
+/// Azure OpenAI's counted paths: the star is the deployment, held as the model it serves.
+const AZURE_COUNTED: [Counted; 14] = [
+    counted("POST", "openai/deployments/*/chat/completions", Operation::Chat),
+    counted("POST", "openai/deployments/*/embeddings", Operation::Embeddings),
+    counted("POST", "openai/deployments/*/images/generations", Operation::Images),
+    upload(
+        "POST",
+        "openai/deployments/*/audio/transcriptions",
+        Operation::Transcriptions,
+    ),
+    upload(
+        "POST",
+        "openai/deployments/*/audio/translations",
+        Operation::Translations,
+    ),
+    counted("POST", "openai/deployments/*/audio/speech", Operation::Speech),
+    counted("POST", "openai/responses", Operation::Responses),
+    counted("POST", "openai/v1/chat/completions", Operation::Chat),
+    counted("POST", "openai/v1/responses", Operation::Responses),
+    counted("POST", "openai/v1/embeddings", Operation::Embeddings),
+    counted("POST", "openai/v1/images/generations", Operation::Images),
+    upload("POST", "openai/v1/audio/transcriptions", Operation::Transcriptions),
+    upload("POST", "openai/v1/audio/translations", Operation::Translations),
+    counted("POST", "openai/v1/audio/speech", Operation::Speech),
+];
 
 impl Wire for OpenAi {
     fn counted(&self) -> &'static [Counted] {
+        if self.azure {
+            return &AZURE_COUNTED;
+        }
         const COUNTED: [Counted; 7] = [
             counted("POST", "v1/chat/completions", Operation::Chat),
             counted("POST", "v1/responses", Operation::Responses),
@@ -43,10 +78,22 @@ impl Wire for OpenAi {
     }
 
     fn free(&self) -> &'static [Free] {
+        if self.azure {
+            return &[
+                ("GET", "openai/models"),
+                ("GET", "openai/models/*"),
+                ("GET", "openai/v1/models"),
+                ("GET", "openai/v1/models/*"),
+            ];
+        }
         &[("GET", "v1/models"), ("GET", "v1/models/*")]
     }
 
     fn jobs(&self) -> &'static [jobs::Entry] {
+        // (Azure's batches and files are not forwarded yet: no job path of its own.)
+        if self.azure {
+            return &[];
+        }
         jobs::OPENAI
     }
 
@@ -203,6 +250,7 @@ impl Wire for OpenAi {
         _sent: &actix_web::http::header::HeaderMap,
     ) -> reqwest::RequestBuilder {
         match credential {
+            Some(credential) if self.azure && !self.entra => request.header("api-key", credential),
             Some(credential) => request.bearer_auth(credential),
             None => request,
         }
@@ -427,7 +475,12 @@ mod tests {
 
     fn read(operation: Operation, data: Value) -> Vec<String> {
         let mut all = Vec::new();
-        OpenAi { compatible: false }.streamed_text(operation, &data, &mut |t| all.push(t.to_string()));
+        OpenAi {
+            compatible: false,
+            azure: false,
+            entra: false,
+        }
+        .streamed_text(operation, &data, &mut |t| all.push(t.to_string()));
         all
     }
 
@@ -452,7 +505,11 @@ mod tests {
 
     #[test]
     fn only_chats_usage_chunk_is_the_one_to_remove_and_an_explicit_zero_is_zero() {
-        let wire = OpenAi { compatible: false };
+        let wire = OpenAi {
+            compatible: false,
+            azure: false,
+            entra: false,
+        };
         let mut seen = Usage::default();
         let content = json!({"choices": [{"delta": {"content": "hi"}}], "usage": null});
         assert!(
@@ -475,7 +532,11 @@ mod tests {
 
     #[test]
     fn audio_usage_is_read_in_seconds_or_tokens_from_answers_and_done_events() {
-        let wire = OpenAi { compatible: false };
+        let wire = OpenAi {
+            compatible: false,
+            azure: false,
+            entra: false,
+        };
         let whisper = wire.usage_of_answer(
             Operation::Transcriptions,
             &json!({"text": "hi", "usage": {"type": "duration", "seconds": 8.2}}),

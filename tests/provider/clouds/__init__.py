@@ -25,6 +25,8 @@ class Settings:
     """What the clouds check, from the command line (see `add_arguments`)."""
     # Azure: deployment name -> model; a deployment not named here is its own model.
     azure_deployments: Dict[str, str] = field(default_factory=dict)
+    # Azure: the Entra ID token a bearer must carry (None: the key, as before).
+    azure_entra_token: Optional[str] = None
     # AWS: (access key id, secret, session token or None): Signature Version 4 checked when set.
     aws_key: Optional[Tuple[str, str, Optional[str]]] = None
     # Google: the service account's RSA public key (n, e): the JWT-bearer grant checked when set.
@@ -88,6 +90,7 @@ def find(handler: Any, method: str) -> Optional[Cloud]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--azure-deployments", default="",
                         help="DEPLOYMENT=MODEL,... (a deployment not named is its own model)")
+    parser.add_argument("--azure-entra-token", help="the Entra ID token Azure takes as a bearer token (else the key)")
     parser.add_argument("--aws-key", help="ID:SECRET[:TOKEN], the credentials a Bedrock call is signed with")
     parser.add_argument("--google-key", help="a PEM file (or a service account's JSON) whose RSA key signs "
                                              "the JWT-bearer grants of POST /token")
@@ -106,7 +109,8 @@ def settings(args: argparse.Namespace) -> Settings:
             raise SystemExit("--aws-key takes ID:SECRET[:TOKEN]")
         aws = (parts[0], parts[1], parts[2] if len(parts) == 3 else None)
     google = read_public_key(args.google_key) if args.google_key else None
-    return Settings(azure_deployments=deployments, aws_key=aws, google_key=google,
+    return Settings(azure_deployments=deployments, azure_entra_token=args.azure_entra_token, aws_key=aws,
+                    google_key=google,
                     token_lifetime=args.token_lifetime)
 
 

@@ -38,11 +38,14 @@ class Azure(Cloud):
         key = h.server.key
         if key is None:
             return
-        sent = [headers[name] for name in ("api-key",) if name in headers]
+        # A resource key in `api-key`; an Entra ID token as a bearer token (the key itself when
+        # no token is set). Either in the other's place is refused, as Azure refuses it.
+        entra = h.server.clouds.azure_entra_token or key
+        sent = [(headers[name], key) for name in ("api-key",) if name in headers]
         bearer = headers.get("authorization")
         if bearer is not None:
-            sent.append(bearer[7:] if bearer.startswith("Bearer ") else "")
-        if not sent or any(given != key for given in sent):
+            sent.append((bearer[7:] if bearer.startswith("Bearer ") else "", entra))
+        if not sent or any(given != wanted for given, wanted in sent):
             raise sim.SimError(401, DENIED)
 
     def dispatch(self, method: str, body: Dict[str, Any], d: sim.Directives) -> None:
