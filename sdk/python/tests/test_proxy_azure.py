@@ -15,22 +15,27 @@ import pytest
 from conftest import AZURE, ProxyEnv
 from test_proxy import HELLO, ledger, reported, settled
 
-from quota_gateway import QuotaGateway
+from quota_gateway import AsyncQuotaGateway, QuotaGateway, azure_openai_client
 
 USER_PREFIX = "az"
 API_VERSION = "2024-10-21"
 
 
 def azure(proxy: ProxyEnv, user: str, key: str = "", upstream: str = "azure") -> openai.AzureOpenAI:
-    """The official client pointed at the gateway's Azure upstream with the gateway's key."""
-    return openai.AzureOpenAI(azure_endpoint=f"{proxy.base_url}/proxy/{upstream}", api_key=key or proxy.env.secret,
-                              api_version=API_VERSION, default_headers={"X-Quota-User": user}, max_retries=0)
+    """The official client pointed at the gateway's Azure upstream with the gateway's key, as the
+    SDK's helper builds it."""
+    client = azure_openai_client(proxy.base_url, key or proxy.env.secret, api_version=API_VERSION, user=user,
+                                 upstream=upstream, max_retries=0)
+    assert isinstance(client, openai.AzureOpenAI)
+    return client
 
 
 def test_a_deployments_chat_is_held_as_its_model_and_commits_the_reported_usage(
         proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
     user = user_on()
-    answer = azure(proxy, user).chat.completions.create(model="chat-prod", messages=HELLO, max_tokens=20)
+    client = pqg.azure_openai(user, api_version=API_VERSION, max_retries=0)
+    assert str(client.base_url) == f"{proxy.base_url}/proxy/azure/openai/"
+    answer = client.chat.completions.create(model="chat-prod", messages=HELLO, max_tokens=20)
     assert answer.choices[0].message.content and answer.usage is not None
     stats = proxy.stats()
     assert stats["calls"] == 1
@@ -80,8 +85,9 @@ def test_embeddings_of_a_deployment_and_the_v1_paths_count_as_their_models(
 async def test_a_hundred_parallel_calls_admit_exactly_the_fifty_worst_cases_the_budget_holds(
         proxy: ProxyEnv, user_on: Callable[..., str]) -> None:
     user = user_on(500, {"metadata": "output_tokens"})
-    client = openai.AsyncAzureOpenAI(azure_endpoint=proxy.base_url + "/proxy/azure", api_key=proxy.env.secret,
-                                     api_version=API_VERSION, default_headers={"X-Quota-User": user})
+    aqg = AsyncQuotaGateway(proxy.env.secret, base_url=proxy.base_url)
+    client = aqg.azure_openai(user, api_version=API_VERSION)  # its own retries left on: a denial is not retried
+    assert isinstance(client, openai.AsyncAzureOpenAI)
     gate = asyncio.Semaphore(32)
 
     async def one() -> str:
@@ -95,6 +101,7 @@ async def test_a_hundred_parallel_calls_admit_exactly_the_fifty_worst_cases_the_
 
     outcomes = await asyncio.wait_for(asyncio.gather(*(one() for _ in range(100))), 50)
     await client.close()
+    await aqg.aclose()
     assert (outcomes.count("admitted"), outcomes.count("denied")) == (50, 50)
     stats = proxy.stats()
     assert stats["calls"] == 50, "a denied call never reaches the provider"

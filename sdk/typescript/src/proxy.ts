@@ -61,6 +61,14 @@ type GeminiOwnOptions<C extends ProviderClass> = NonNullable<ConstructorParamete
 /** `ProxyOptions` and `GoogleGenAI`'s own options, less those the gateway sets. */
 export type GeminiClientOptions<C extends ProviderClass> = ProxyOptions & GeminiOwnOptions<C>;
 
+/**
+ * `ProxyOptions` and `AzureOpenAI`'s own options (`apiVersion`, which it needs, `maxRetries`,
+ * `defaultHeaders`, …), less those the gateway sets: its endpoint, the key, and Entra ID's
+ * token provider (the gateway holds Azure's credential). Name a deployment as the model.
+ */
+export type AzureClientOptions<C extends ProviderClass> = ProxyOptions &
+  Omit<NonNullable<ConstructorParameters<C>[0]>, "baseURL" | "endpoint" | "apiKey" | "azureADTokenProvider">;
+
 /** What `createUserKey` takes beside the user. */
 export interface UserKeyInput {
   /** Up to 128 characters, shown in lists (`"iOS app"`, a device's name). */
@@ -125,8 +133,14 @@ function mergeHeaders(given: unknown, ours: Record<string, string>): HeaderRecor
 
 const trimmed = (url: string) => url.replace(/\/+$/, "");
 
-/** The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's and Google's after the host. */
-export function proxyBaseUrl(gatewayUrl: string, provider: "openai" | "anthropic" | "gemini", upstream: string = provider): string {
+/** The providers whose clients the helpers build, each with its default upstream's name. */
+type Provider = "openai" | "anthropic" | "gemini" | "azure";
+
+/**
+ * The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's and
+ * Google's after the host; for Azure OpenAI, the endpoint its client adds `/openai/…` to.
+ */
+export function proxyBaseUrl(gatewayUrl: string, provider: Provider, upstream: string = provider): string {
   const base = `${trimmed(gatewayUrl)}/proxy/${encodeURIComponent(upstream)}`;
   return provider === "openai" ? `${base}/v1` : base;
 }
@@ -161,11 +175,11 @@ function header(headers: HeaderSource, name: string): string | null {
  */
 const OPENAI_UNREAD = { organization: null, project: null, adminAPIKey: null };
 
-const CLASS_NAMES = { openai: "OpenAI", anthropic: "Anthropic", gemini: "GoogleGenAI" } as const;
+const CLASS_NAMES = { openai: "OpenAI", anthropic: "Anthropic", gemini: "GoogleGenAI", azure: "AzureOpenAI" } as const;
 
 function construct<C extends ProviderClass>(
-  Client: C, provider: "openai" | "anthropic" | "gemini", gatewayUrl: string, apiKey: string, userId: string | undefined,
-  options: ProxyClientOptions<C> | GeminiClientOptions<C> | undefined, defaults: Record<string, unknown>,
+  Client: C, provider: Provider, gatewayUrl: string, apiKey: string, userId: string | undefined,
+  options: ProxyClientOptions<C> | GeminiClientOptions<C> | AzureClientOptions<C> | undefined, defaults: Record<string, unknown>,
 ): InstanceType<C> {
   if (typeof Client !== "function") {
     throw new TypeError(`quota-gateway: pass the ${CLASS_NAMES[provider]} class itself, as its package exports it, not an instance or its options`);
@@ -183,7 +197,9 @@ function construct<C extends ProviderClass>(
   }
   const { defaultHeaders, ...own } = rest as { defaultHeaders?: unknown };
   const headers = mergeHeaders(defaultHeaders, quota);
-  return new Client({ ...defaults, ...own, baseURL: baseUrl, apiKey, defaultHeaders: headers }) as InstanceType<C>;
+  // Azure's client takes the resource's endpoint and sends the key as `api-key`.
+  const where = provider === "azure" ? { endpoint: baseUrl } : { baseURL: baseUrl };
+  return new Client({ ...defaults, ...own, ...where, apiKey, defaultHeaders: headers }) as InstanceType<C>;
 }
 
 /** Refuses a key the proxy would refuse for this use, before any call. */
@@ -221,6 +237,15 @@ export function geminiForUserKey<C extends ProviderClass>(GoogleGenAI: C, gatewa
   return construct(GoogleGenAI, "gemini", gatewayUrl, userKey, undefined, options, {});
 }
 
+/**
+ * `openaiForUserKey` for the official `AzureOpenAI` client: `new AzureOpenAI({ endpoint:
+ * "<gateway>/proxy/azure", apiKey: userKey, apiVersion, dangerouslyAllowBrowser: true })`.
+ */
+export function azureOpenaiForUserKey<C extends ProviderClass>(AzureOpenAI: C, gatewayUrl: string, userKey: string, options?: AzureClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "azureOpenaiForUserKey");
+  return construct(AzureOpenAI, "azure", gatewayUrl, userKey, undefined, options, { ...OPENAI_UNREAD, dangerouslyAllowBrowser: true });
+}
+
 export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; apiKey: string }) {
   /** The project's key, as the proxy takes it with X-Quota-User. */
   const serverKey = (provider: string) => {
@@ -255,6 +280,15 @@ export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; a
      */
     gemini<C extends ProviderClass>(GoogleGenAI: C, userId: string, options?: GeminiClientOptions<C>): InstanceType<C> {
       return construct(GoogleGenAI, "gemini", gateway.baseUrl, serverKey("gemini"), userId, options, {});
+    },
+
+    /**
+     * `openai` for the official `AzureOpenAI` client (`import { AzureOpenAI } from "openai"`),
+     * calling the gateway's Azure OpenAI upstream (`"azure"` unless `upstream` names another) as
+     * it calls an Azure resource: give its `apiVersion` and name a deployment as the model.
+     */
+    azureOpenai<C extends ProviderClass>(AzureOpenAI: C, userId: string, options?: AzureClientOptions<C>): InstanceType<C> {
+      return construct(AzureOpenAI, "azure", gateway.baseUrl, serverKey("azureOpenai"), userId, options, OPENAI_UNREAD);
     },
 
     /**

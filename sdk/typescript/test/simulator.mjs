@@ -10,10 +10,13 @@ import { fileURLToPath } from "node:url";
 
 const script = fileURLToPath(new URL("../../../tests/provider/sim.py", import.meta.url));
 const START_MS = 10_000;
+// Azure OpenAI's deployments, each with the model it serves (the simulator's and the gateway's).
+export const AZURE = { "chat-prod": "gpt-4o-mini" };
 
 /** Starts the simulator requiring `key`; answers its URL, `stats()`, `reset()`, `stop()`. */
 export async function startSimulator(key) {
-  const child = spawn("python3", [script, "--port", "0", "--key", key], { stdio: ["ignore", "pipe", "inherit"] });
+  const args = [script, "--port", "0", "--key", key, "--azure-deployments", Object.entries(AZURE).map(([d, m]) => `${d}=${m}`).join(",")];
+  const child = spawn("python3", args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   let timer;
   const port = await new Promise((done, fail) => {
@@ -36,14 +39,16 @@ export async function startSimulator(key) {
 }
 
 /**
- * A QG_UPSTREAMS file naming the simulator as `openai`, `anthropic` and `gemini`, the provider's
- * key read from `credentialEnv`; answers its path and how to remove it.
+ * A QG_UPSTREAMS file naming the simulator as `openai`, `anthropic`, `gemini` and `azure` (Azure
+ * OpenAI with AZURE's deployments), the provider's key read from `credentialEnv`; answers its
+ * path and how to remove it.
  */
 export function upstreamsFile(simulatorUrl, credentialEnv) {
   const dir = mkdtempSync(join(tmpdir(), "qg-sdk-upstreams-"));
   const path = join(dir, "upstreams.json");
   // `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
   const upstream = (name) => ({ name, kind: name, baseUrl: simulatorUrl, credentialEnv, forwardHeaders: ["x-sim"] });
-  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic"), upstream("gemini")] }));
+  const azure = { ...upstream("azure"), kind: "azure-openai", deployments: AZURE };
+  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic"), upstream("gemini"), azure] }));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -429,6 +429,16 @@ class AsyncQuotaGateway(Shared):
         return p.async_openai_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
                                      metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
 
+    def azure_openai(self, user_id: str, *, api_version: str, upstream: str = "azure",
+                     metadata: Optional[Metadata] = None, run: Optional[str] = None, action: Optional[str] = None,
+                     kind: Optional[StepKind] = None, **client_kwargs: Any) -> _openai.AsyncAzureOpenAI:
+        """The official `openai.AsyncAzureOpenAI` calling Azure OpenAI through the gateway's
+        proxy (`/proxy/{upstream}` as its endpoint; name a deployment as the model), with this
+        client's secret key as Azure's `api-key`, as `openai` does. Needs the `openai` extra."""
+        return p.async_azure_openai_client(self.base_url, self._config.api_key, api_version=api_version, user=user_id,
+                                           upstream=upstream, metadata=metadata, run=run, action=action, kind=kind,
+                                           **client_kwargs)
+
     def anthropic(self, user_id: str, *, upstream: str = "anthropic", metadata: Optional[Metadata] = None,
                   run: Optional[str] = None, action: Optional[str] = None, kind: Optional[StepKind] = None,
                   **client_kwargs: Any) -> _anthropic.AsyncAnthropic:

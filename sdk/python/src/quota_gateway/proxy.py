@@ -92,14 +92,15 @@ def _missing(package: str, extra: Optional[str] = None) -> ImportError:
 
 
 def _options(gateway_url: str, path: str, api_key: str, headers: Dict[str, str],
-             client_kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """The client's constructor arguments: the caller's, with the base URL, the key and the
-    headers set (a caller's `default_headers` are kept, ours on top)."""
-    for name in ("base_url", "api_key"):
+             client_kwargs: Dict[str, Any], url: str = "base_url") -> Dict[str, Any]:
+    """The client's constructor arguments: the caller's, with the base URL (as the argument
+    `url` names it), the key and the headers set (a caller's `default_headers` are kept, ours on
+    top)."""
+    for name in (url, "base_url", "api_key"):
         if name in client_kwargs:
             raise TypeError(f"{name} is set by the helper; pass the gateway's URL and key instead")
     given = client_kwargs.pop("default_headers", None) or {}
-    return {**client_kwargs, "base_url": gateway_url.rstrip("/") + path, "api_key": api_key,
+    return {**client_kwargs, url: gateway_url.rstrip("/") + path, "api_key": api_key,
             "default_headers": {**given, **headers}}
 
 
@@ -128,6 +129,37 @@ def async_openai_client(gateway_url: str, api_key: str, *, user: Optional[str] =
         raise _missing("openai") from err
     headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
     return openai.AsyncOpenAI(**_options(gateway_url, f"/proxy/{upstream}/v1", api_key, headers, client_kwargs))
+
+
+def azure_openai_client(gateway_url: str, api_key: str, *, api_version: str, user: Optional[str] = None,
+                        upstream: str = "azure", metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                        action: Optional[str] = None, kind: Optional[StepKind] = None,
+                        **client_kwargs: Any) -> openai.AzureOpenAI:
+    """An `openai.AzureOpenAI` calling the gateway's Azure OpenAI upstream as it calls an Azure
+    resource (`{gateway_url}/proxy/{upstream}` as its endpoint: a deployment's paths with
+    `api_version`), with `api_key` (the project's secret key with `user=`, or a user key) sent
+    as Azure's `api-key`, as `openai_client` does. Name a deployment as the model."""
+    try:
+        import openai
+    except ImportError as err:
+        raise _missing("openai") from err
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    return openai.AzureOpenAI(api_version=api_version, **_options(gateway_url, f"/proxy/{upstream}", api_key, headers,
+                                                                   client_kwargs, "azure_endpoint"))
+
+
+def async_azure_openai_client(gateway_url: str, api_key: str, *, api_version: str, user: Optional[str] = None,
+                              upstream: str = "azure", metadata: Optional[Metadata] = None,
+                              run: Optional[str] = None, action: Optional[str] = None,
+                              kind: Optional[StepKind] = None, **client_kwargs: Any) -> openai.AsyncAzureOpenAI:
+    """As `azure_openai_client`, an `openai.AsyncAzureOpenAI`."""
+    try:
+        import openai
+    except ImportError as err:
+        raise _missing("openai") from err
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    return openai.AsyncAzureOpenAI(api_version=api_version, **_options(gateway_url, f"/proxy/{upstream}", api_key,
+                                                                        headers, client_kwargs, "azure_endpoint"))
 
 
 def anthropic_client(gateway_url: str, api_key: str, *, user: Optional[str] = None, upstream: str = "anthropic",
