@@ -25,7 +25,10 @@ work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1
 `v1/responses`, `v1/embeddings`, `v1/images/generations`, `v1/audio/transcriptions`, \
 `v1/audio/translations`, `v1/audio/speech` and `GET v1/models`; for an `anthropic` upstream \
 `POST v1/messages` and `v1/messages/count_tokens`; for a `gemini` upstream \
-`v1beta/models/{model}:generateContent` and `:streamGenerateContent` (and under `v1`). Async jobs: \
+`v1beta/models/{model}:generateContent` and `:streamGenerateContent` (and under `v1`); for an \
+`azure-openai` upstream, as the AzureOpenAI clients call it, `openai/deployments/{deployment}/...` (chat, \
+embeddings, images, audio; the deployment held as the model its upstream maps it to), `openai/responses` and \
+`openai/v1/...`. Async jobs: \
 `POST v1/files` (a batch file, priced line by line as it passes), `v1/batches`, `v1/videos` and \
 Anthropic's `v1/messages/batches` are held from submission to their end, and a job's reads, \
 cancel, files and results are served only to the user who submitted it; their lists (`GET v1/files`, \

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use self::routes::RouteDoc;
 use super::call::upstream::{Kind, Timeouts, Upstream, Upstreams};
+use super::call::wire::Wire;
 
 /// The file is unreadable or wrong; `field` is the JSON path at fault.
 #[derive(Debug, thiserror::Error)]
@@ -100,13 +101,7 @@ fn check(
     at: &impl Fn(&str) -> String,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Upstream, (String, String)> {
-    let name_ok = !doc.name.is_empty()
-        && doc.name.len() <= 32
-        && doc
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !name_ok {
+    if !name_ok(&doc.name) {
         return Err((at("name"), "must be 1 to 32 of a-z, 0-9, - and _".into()));
     }
     let kind = kind_of(&doc.kind).ok_or_else(|| {
@@ -156,18 +151,10 @@ fn check(
         (at(&field), d)
     })?;
     let deployments = deployments(kind, doc.deployments).map_err(|(field, d)| (at(&field), d))?;
-    let entra = match (doc.azure_auth.as_deref(), kind) {
-        (None, _) | (Some("key"), Kind::AzureOpenAi) => false,
-        (Some("entra"), Kind::AzureOpenAi) => true,
-        (Some(_), Kind::AzureOpenAi) => return Err((at("azureAuth"), "must be key or entra".into())),
-        (Some(_), _) => return Err((at("azureAuth"), "is for an azure-openai upstream only".into())),
-    };
+    let wire = wire(kind, doc.azure_auth.as_deref()).map_err(|d| (at("azureAuth"), d))?;
     let client = client(timeouts.connect).map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
     Ok(Upstream {
-        wire: match entra {
-            true => super::wire::azure_with_entra_id(),
-            false => super::wire::of(kind),
-        },
+        wire,
         name: doc.name,
         kind,
         base_url,
@@ -185,6 +172,16 @@ fn check(
     })
 }
 
+/// An upstream's name: 1 to 32 of a-z, 0-9, - and _ (it is a path segment and half of an
+/// event's name).
+fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// The wire format a kind names.
 fn kind_of(kind: &str) -> Option<Kind> {
     match kind {
@@ -194,6 +191,17 @@ fn kind_of(kind: &str) -> Option<Kind> {
         "gemini" => Some(Kind::Gemini),
         "azure-openai" => Some(Kind::AzureOpenAi),
         _ => None,
+    }
+}
+
+/// The wire format of an upstream of `kind`: an Azure OpenAI upstream's with its credential
+/// sent as a resource key (`azureAuth` "key", the default) or an Entra ID token ("entra").
+fn wire(kind: Kind, azure_auth: Option<&str>) -> Result<&'static dyn Wire, String> {
+    match (azure_auth, kind) {
+        (None, _) | (Some("key"), Kind::AzureOpenAi) => Ok(super::wire::of(kind)),
+        (Some("entra"), Kind::AzureOpenAi) => Ok(super::wire::azure_with_entra_id()),
+        (Some(_), Kind::AzureOpenAi) => Err("must be key or entra".into()),
+        (Some(_), _) => Err("is for an azure-openai upstream only".into()),
     }
 }
 
