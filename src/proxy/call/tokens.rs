@@ -24,12 +24,17 @@ pub(crate) enum Counter {
     Bytes,
 }
 
-/// OpenAI's tokenizer for their models by name; bytes for every other model.
+/// OpenAI's tokenizer for their models by name, as OpenAI or Azure names them (`gpt-4o`,
+/// `openai/gpt-4o`, `azure/gpt-4o`: a catalog's entry an Azure deployment may map to); bytes for
+/// every other model.
 pub(crate) fn counter_for(model: &str, openai: bool) -> Counter {
     if !openai {
         return Counter::Bytes;
     }
-    let m = model.strip_prefix("openai/").unwrap_or(model);
+    let m = ["openai/", "azure/"]
+        .iter()
+        .find_map(|p| model.strip_prefix(p))
+        .unwrap_or(model);
     let o200k = [
         "gpt-4o",
         "gpt-4.1",
@@ -237,6 +242,11 @@ mod tests {
         assert_eq!(counter_for("gpt-5-nano-2025-08-07", true), Counter::O200k);
         assert_eq!(counter_for("gpt-4-turbo", true), Counter::Cl100k);
         assert_eq!(counter_for("llama3", true), Counter::Bytes);
+        assert_eq!(
+            counter_for("azure/gpt-4o-mini", true),
+            Counter::O200k,
+            "an Azure catalog entry's model"
+        );
         assert_eq!(counter_for("gpt-4o", false), Counter::Bytes);
     }
 
