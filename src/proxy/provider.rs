@@ -43,10 +43,12 @@ impl fmt::Display for Unread {
     }
 }
 
-/// A GET of `path` on the upstream with its credential, its answer's head within `head`: a
-/// success's response, else why not.
+/// A GET of `path` (OpenAI's, as the wire serves it: `Wire::own_path`) on the upstream with its
+/// credential, its answer's head within `head`: a success's response, else why not.
 pub(crate) async fn get(upstream: &Upstream, path: &str, head: Duration) -> Result<reqwest::Response, Unread> {
-    let request = upstream.client.get(format!("{}/{path}", upstream.base_url));
+    let request = upstream
+        .client
+        .get(format!("{}/{}", upstream.base_url, upstream.wire.own_path(path)));
     let request = upstream.wire.authorize(
         request,
         upstream.credential.as_deref(),

@@ -253,9 +253,16 @@ async fn the_sweeper_settles_a_batch_near_its_holds_end_with_no_read_from_its_ca
     // usage=none: the batch object says no usage; the sweeper sums its output file's lines.
     let (status, batch) = create(&app, "alice", file["id"].as_str().unwrap(), "reads=1, usage=none").await;
     assert_eq!(status, StatusCode::OK, "{batch}");
+    let commit = swept(&app, "alice").await;
+    assert_eq!(commit["metadata"]["usage"], "reported");
+}
+
+/// Waits (10 s at most) for the sweeper to settle `user`'s one batch of three lines: answers
+/// its commit entry, its `batch` counter the output file's lines summed, nothing held.
+async fn swept(app: &TestApp, user: &str) -> Value {
     let mut usage = Value::Null;
     for _ in 0..100 {
-        usage = app.usage("alice").await;
+        usage = app.usage(user).await;
         if usage["jobs"] == json!([]) {
             break;
         }
@@ -266,9 +273,60 @@ async fn the_sweeper_settles_a_batch_near_its_holds_end_with_no_read_from_its_ca
     assert_eq!(held, 0);
     // Three lines, each the simulator's count: 3 words and 6 of structure in, 5 out.
     assert!(used > 0 && used % 3 == 0, "the output file's lines summed: {used}");
-    let entries = app.usage_events_all("userId=alice").await;
-    let commit = entries.iter().find(|e| e["kind"] == "commit").expect("a commit");
-    assert_eq!(commit["metadata"]["usage"], "reported");
+    let entries = app.usage_events_all(&format!("userId={user}")).await;
+    entries.into_iter().find(|e| e["kind"] == "commit").expect("a commit")
+}
+
+#[tokio::test]
+async fn the_sweeper_settles_an_azure_batch_reading_its_output_file_at_azures_own_path() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |c| {
+        c.job_sweep_lead_seconds = 200_000;
+        c.job_sweep_ms = 100;
+    })
+    .await;
+    let azure_plan = json!({ "id": "plan_azure_jobs", "periodType": "month", "groups": [
+        { "id": "batch", "unit": "tokens", "quota": 1_000_000, "matches": [ { "event": "azure.batches" } ] } ] });
+    app.put_plan(azure_plan).await;
+    app.subscribe("alice", "plan_azure_jobs", None).await;
+    // As the AzureOpenAI client calls it: `openai/...` with an `api-version`, its key in
+    // `api-key`, its lines' path and its batch's endpoint without `/v1`.
+    let azure = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(
+                method,
+                format!("{}/proxy/azure/openai/{path}?api-version=2024-10-21", app.address),
+            )
+            .header("api-key", &app.key)
+            .header("X-Quota-User", "alice")
+    };
+    let lines: Vec<Value> = (0..3)
+        .map(|i| {
+            let mut l = line(i);
+            l["url"] = json!("/chat/completions");
+            l
+        })
+        .collect();
+    let (content_type, body) = form("batch", &jsonl(&lines));
+    let res = azure(reqwest::Method::POST, "files")
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let file: Value = res.json().await.unwrap();
+    let res = azure(reqwest::Method::POST, "batches")
+        .header("x-sim", "reads=1, usage=none")
+        .json(&json!({ "input_file_id": file["id"], "endpoint": "/chat/completions", "completion_window": "24h" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{file}");
+    let commit = swept(&app, "alice").await;
+    assert_eq!(
+        (commit["event"].as_str(), commit["metadata"]["usage"].as_str()),
+        (Some("azure.batches"), Some("reported"))
+    );
 }
 
 #[tokio::test]

@@ -739,6 +739,12 @@ class Cut(Exception):
 
 FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 BATCH_ENDPOINTS = ("/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions")
+
+
+def batch_route(endpoint: str) -> str:
+    """A batch's endpoint as OpenAI's route: Azure OpenAI's batches name theirs without `/v1`
+    (`/chat/completions`), which only its paths take (`clouds/azure.py`)."""
+    return endpoint if endpoint.startswith("/v1/") else "/v1" + endpoint
 # Both providers' batches expire a day after their creation.
 JOB_WINDOW = 24 * 3600
 MAX_FILE_BYTES = 512 << 20  # OpenAI's largest file
@@ -1215,7 +1221,8 @@ class Batch(Job):
                     status, body = 400, error_body(OPENAI, SimError(400, "the simulator fails this request as x-sim "
                                                                          "asks (failures=)"), request_id)
                 else:
-                    status, body, request_id = answer_line(server, OPENAI, self.endpoint, request["body"], self.header)
+                    status, body, request_id = answer_line(server, OPENAI, batch_route(self.endpoint), request["body"],
+                                                           self.header)
                 answer = {"id": rid, "custom_id": cid,
                           "response": {"status_code": status, "request_id": request_id, "body": body}, "error": None}
                 if status == 200:
@@ -2547,7 +2554,8 @@ class Handler(BaseHTTPRequestHandler):
             if not body.get(name):
                 raise SimError(400, f"Missing required parameter: '{name}'.", name)
         fid, endpoint, window = body["input_file_id"], body["endpoint"], body["completion_window"]
-        if endpoint not in BATCH_ENDPOINTS:
+        azure = type(self.cloud).__name__ == "Azure"
+        if (batch_route(endpoint) if azure else endpoint) not in BATCH_ENDPOINTS:
             raise SimError(400, f"Invalid value: '{endpoint}'. Supported values are: {quoted(BATCH_ENDPOINTS)}.",
                            "endpoint", "invalid_value")
         if window != "24h":

@@ -1,6 +1,6 @@
 """Azure OpenAI through the gateway, as the official `AzureOpenAI` client calls it (a deployment
 in the path, `api-version` in the query, the key in `api-key`), and as the plain `OpenAI` client
-calls Azure's `openai/v1` paths: each deployment held and priced as the model it serves, the
+calls Azure's `openai/v1` paths: each deployment held and priced as the model it serves (a batch too), the
 reported usage committed, a denial raised as the client's own `RateLimitError`, the provider's
 request id passed through. The simulator checks what Azure checks: its own key in `api-key`
 (never the caller's) and an `api-version` on a deployment's path."""
@@ -8,6 +8,7 @@ request id passed through. The simulator checks what Azure checks: its own key i
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Callable
 
 import openai
@@ -107,6 +108,31 @@ async def test_a_hundred_parallel_calls_admit_exactly_the_fifty_worst_cases_the_
     assert stats["calls"] == 50, "a denied call never reaches the provider"
     assert stats["usage"]["output_tokens"] == 500
     assert settled(proxy.env, user) == (500, 0)
+
+
+def test_a_batch_of_a_deployment_is_held_whole_as_its_model_and_settles_the_reported_usage(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = azure(proxy, user)
+    # Azure's batch lines name their path without `/v1`, and a deployment as the model.
+    lines = [{"custom_id": f"req-{i}", "method": "POST", "url": "/chat/completions",
+              "body": {"model": "chat-prod", "max_tokens": 20, "messages": HELLO}} for i in range(3)]
+    content = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    file = client.files.create(file=("batch.jsonl", content), purpose="batch")
+    batch = client.batches.create(input_file_id=file.id, endpoint="/chat/completions", completion_window="24h",
+                                  extra_headers={"x-sim": "reads=2"})
+    [job] = pqg.usage(user).jobs
+    assert (job.id, job.upstream, job.kind, job.model) == (batch.id, "azure", "batch", AZURE["chat-prod"])
+    assert job.held["output_tokens"] == 3 * 20, "each line at its max_tokens"
+    for _ in range(5):
+        batch = client.batches.retrieve(batch.id)
+        if batch.status == "completed":
+            break
+    assert batch.status == "completed" and batch.usage is not None
+    assert settled(proxy.env, user) == (batch.usage.total_tokens, 0), "the reported usage, the rest released"
+    assert pqg.usage(user).jobs == []
+    [entry] = [e for e in ledger(pqg, user, "commit") if e.event == "azure.batches"]
+    assert (entry.metadata or {})["model"] == AZURE["chat-prod"]
 
 
 def test_a_denial_is_the_clients_rate_limit_error_and_the_provider_never_called(

@@ -69,6 +69,45 @@ pub(crate) const OPENAI: &[Entry] = &[
     ("DELETE", "v1/videos/*", JobPath::Owned(VIDEO, Action::Delete)),
 ];
 
+/// Azure OpenAI's files and batches, at the paths its `AzureOpenAI` clients call (`openai/...`
+/// with an `api-version`) and its `openai/v1/...` paths: OpenAI's, as they are there.
+pub(crate) const AZURE: &[Entry] = &[
+    ("POST", "openai/files", JobPath::UploadFile),
+    ("GET", "openai/files", JobPath::List(Object::File)),
+    ("GET", "openai/batches", JobPath::List(BATCH)),
+    ("GET", "openai/files/*", JobPath::Owned(Object::File, Action::Read)),
+    (
+        "GET",
+        "openai/files/*/content",
+        JobPath::Owned(Object::File, Action::Content),
+    ),
+    ("DELETE", "openai/files/*", JobPath::Owned(Object::File, Action::Delete)),
+    ("POST", "openai/batches", JobPath::Submit(JobKind::Batch)),
+    ("GET", "openai/batches/*", JobPath::Owned(BATCH, Action::Read)),
+    ("POST", "openai/batches/*/cancel", JobPath::Owned(BATCH, Action::Cancel)),
+    ("POST", "openai/v1/files", JobPath::UploadFile),
+    ("GET", "openai/v1/files", JobPath::List(Object::File)),
+    ("GET", "openai/v1/batches", JobPath::List(BATCH)),
+    ("GET", "openai/v1/files/*", JobPath::Owned(Object::File, Action::Read)),
+    (
+        "GET",
+        "openai/v1/files/*/content",
+        JobPath::Owned(Object::File, Action::Content),
+    ),
+    (
+        "DELETE",
+        "openai/v1/files/*",
+        JobPath::Owned(Object::File, Action::Delete),
+    ),
+    ("POST", "openai/v1/batches", JobPath::Submit(JobKind::Batch)),
+    ("GET", "openai/v1/batches/*", JobPath::Owned(BATCH, Action::Read)),
+    (
+        "POST",
+        "openai/v1/batches/*/cancel",
+        JobPath::Owned(BATCH, Action::Cancel),
+    ),
+];
+
 /// Anthropic's Message Batches.
 pub(crate) const ANTHROPIC: &[Entry] = &[
     ("POST", "v1/messages/batches", JobPath::Submit(JobKind::MessageBatch)),

@@ -134,6 +134,14 @@ pub(crate) trait Wire: Sync {
         sent: &actix_web::http::header::HeaderMap,
     ) -> reqwest::RequestBuilder;
 
+    /// Where this format serves `path`, a path of OpenAI's (`v1/...`) the gateway reads on its
+    /// own (a job, a file, a stored response) or a batch's line calls: itself, but on Azure
+    /// OpenAI, whose `openai/v1/` paths need no `api-version`, and whose batch lines may name
+    /// theirs without `v1/`.
+    fn own_path(&self, path: &str) -> String {
+        path.to_string()
+    }
+
     /// A query parameter the format's clients may carry their key in (Gemini's `key`): read
     /// as the caller's key, never forwarded.
     fn key_param(&self) -> Option<&'static str> {

@@ -215,14 +215,19 @@ fn one(
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| wrong("url", "must be the path the line calls"))?;
-    let route = wire::route(upstream.wire, &[], "POST", url.trim_start_matches('/'))
-        .filter(|r| {
-            matches!(
-                r.operation,
-                Operation::Chat | Operation::Responses | Operation::Embeddings
-            )
-        })
-        .ok_or_else(|| wrong("url", "must be /v1/chat/completions, /v1/responses or /v1/embeddings"))?;
+    let route = wire::route(
+        upstream.wire,
+        &[],
+        "POST",
+        &upstream.wire.own_path(url.trim_start_matches('/')),
+    )
+    .filter(|r| {
+        matches!(
+            r.operation,
+            Operation::Chat | Operation::Responses | Operation::Embeddings
+        )
+    })
+    .ok_or_else(|| wrong("url", "must be /v1/chat/completions, /v1/responses or /v1/embeddings"))?;
     if so_far.url.as_deref().is_some_and(|u| u != url) {
         return Err(wrong("url", "must be the path every line of the file calls"));
     }

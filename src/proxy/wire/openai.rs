@@ -90,11 +90,17 @@ impl Wire for OpenAi {
     }
 
     fn jobs(&self) -> &'static [jobs::Entry] {
-        // (Azure's batches and files are not forwarded yet: no job path of its own.)
         if self.azure {
-            return &[];
+            return jobs::AZURE;
         }
         jobs::OPENAI
+    }
+
+    fn own_path(&self, path: &str) -> String {
+        match self.azure {
+            true => format!("openai/v1/{}", path.strip_prefix("v1/").unwrap_or(path)),
+            false => path.to_string(),
+        }
     }
 
     fn counter(&self, model: &str) -> Counter {

@@ -103,6 +103,9 @@ pub fn upstreams_file(provider: &Provider, extra: Value) -> std::path::PathBuf {
         json!({"name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV, "forwardHeaders": ["x-sim"]}),
         json!({"name": "anthropic", "kind": "anthropic", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV, "forwardHeaders": ["x-sim"]}),
         json!({"name": "gone", "kind": "openai", "baseUrl": "http://127.0.0.1:9", "credentialEnv": PROVIDER_KEY_ENV}),
+        // Azure OpenAI (last, so a test's refusal of a field names the first upstream's): each
+        // deployment its own model's name.
+        json!({"name": "azure", "kind": "azure-openai", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV, "forwardHeaders": ["x-sim"]}),
     ];
     for upstream in &mut upstreams {
         for (k, v) in extra.as_object().unwrap() {
