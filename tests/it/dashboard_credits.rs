@@ -374,6 +374,8 @@ async fn a_grant_voided_through_the_form_stops_counting_and_is_audited() {
         }
     };
     let keep = make(10).await;
+    // Grants of one millisecond burn in their ids' order: the second comes a millisecond later.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let end = make(30).await;
     // A render holds 10 of the first grant in burn order.
     let held = app

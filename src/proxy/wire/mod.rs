@@ -260,10 +260,26 @@ mod tests {
         );
         assert_eq!(azure("POST", "openai/responses"), Some((Operation::Responses, None)));
         assert_eq!(azure("GET", "openai/v1/models"), Some((Operation::Uncounted, None)));
-        // OpenAI's own paths are not Azure's; its jobs are not forwarded yet.
+        // OpenAI's own paths are not Azure's.
         assert_eq!(azure("POST", "v1/chat/completions"), None);
         assert_eq!(azure("POST", "openai/deployments/d/completions"), None);
-        assert_eq!(azure("POST", "openai/batches"), None);
-        assert_eq!(azure("GET", "openai/files"), None);
+        // Its batches and files are jobs, at both of its shapes.
+        assert_eq!(azure("POST", "openai/batches"), Some((Operation::Batches, None)));
+        assert_eq!(azure("POST", "openai/v1/batches"), Some((Operation::Batches, None)));
+        let job = |method, path| {
+            route(of(Kind::AzureOpenAi), &[], method, path)
+                .and_then(|r| r.job)
+                .map(|(p, _)| p)
+        };
+        assert_eq!(job("GET", "openai/files"), Some(JobPath::List(jobs::Object::File)));
+        assert_eq!(
+            job("GET", "openai/v1/files/file-1/content"),
+            Some(JobPath::Owned(jobs::Object::File, jobs::Action::Content))
+        );
+        // What the gateway reads on its own goes to Azure's v1 paths, lines' paths too.
+        let wire = of(Kind::AzureOpenAi);
+        assert_eq!(wire.own_path("v1/batches/b1"), "openai/v1/batches/b1");
+        assert_eq!(wire.own_path("chat/completions"), "openai/v1/chat/completions");
+        assert_eq!(of(Kind::OpenAi).own_path("v1/batches/b1"), "v1/batches/b1");
     }
 }
