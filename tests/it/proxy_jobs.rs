@@ -241,12 +241,7 @@ async fn a_batch_and_its_files_are_served_only_to_its_owner() {
 #[tokio::test]
 async fn the_sweeper_settles_a_batch_near_its_holds_end_with_no_read_from_its_caller() {
     let provider = Provider::start();
-    let app = gateway_for(&provider, json!({}), |c| {
-        // Every job is due a poll as soon as it is made, and the sweeper looks often.
-        c.job_sweep_lead_seconds = 200_000;
-        c.job_sweep_ms = 100;
-    })
-    .await;
+    let app = sweeping(&provider).await;
     app.put_plan(plan("plan_jobs", 1_000_000)).await;
     app.subscribe("alice", "plan_jobs", None).await;
     let (_, file) = upload(&app, "alice", &[line(0), line(1), line(2)]).await;
@@ -255,6 +250,16 @@ async fn the_sweeper_settles_a_batch_near_its_holds_end_with_no_read_from_its_ca
     assert_eq!(status, StatusCode::OK, "{batch}");
     let commit = swept(&app, "alice").await;
     assert_eq!(commit["metadata"]["usage"], "reported");
+}
+
+/// A gateway for `provider` whose every job is due a poll as soon as it is made, its sweeper
+/// looking often.
+async fn sweeping(provider: &Provider) -> TestApp {
+    gateway_for(provider, json!({}), |c| {
+        c.job_sweep_lead_seconds = 200_000;
+        c.job_sweep_ms = 100;
+    })
+    .await
 }
 
 /// Waits (10 s at most) for the sweeper to settle `user`'s one batch of three lines: answers
@@ -280,11 +285,7 @@ async fn swept(app: &TestApp, user: &str) -> Value {
 #[tokio::test]
 async fn the_sweeper_settles_an_azure_batch_reading_its_output_file_at_azures_own_path() {
     let provider = Provider::start();
-    let app = gateway_for(&provider, json!({}), |c| {
-        c.job_sweep_lead_seconds = 200_000;
-        c.job_sweep_ms = 100;
-    })
-    .await;
+    let app = sweeping(&provider).await;
     let azure_plan = json!({ "id": "plan_azure_jobs", "periodType": "month", "groups": [
         { "id": "batch", "unit": "tokens", "quota": 1_000_000, "matches": [ { "event": "azure.batches" } ] } ] });
     app.put_plan(azure_plan).await;

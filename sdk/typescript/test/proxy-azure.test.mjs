@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import OpenAI, { AzureOpenAI } from "openai";
 import { azureOpenaiForUserKey, createClient } from "quota-gateway";
-import { freshUser, putPlan } from "./harness.mjs";
-import { settledAt, useProxyGateway } from "./proxy-fixture.mjs";
+import { onOutputTokens, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
 
 const API_VERSION = "2024-10-21";
 const HELLO = [{ role: "user", content: "Say hello to the quota gateway" }];
@@ -21,15 +20,9 @@ const env = useProxyGateway((started) => {
 let qg;
 
 /** A new user on a plan of its own: one group of `quota` output tokens that every Azure chat matches. */
-async function subscribed(quota) {
+function subscribed(quota) {
   qg ??= createClient({ baseUrl: env.baseUrl, apiKey: env.secret });
-  const userId = freshUser("az");
-  await putPlan({
-    id: `plan_${userId}`, periodType: "lifetime",
-    groups: [{ id: "output", unit: "tokens", quota, measure: { metadata: "output_tokens" }, matches: [{ event: "azure.chat" }] }],
-  });
-  await qg.upsertSubscription({ userId, planId: `plan_${userId}` });
-  return userId;
+  return onOutputTokens(qg, "az", quota, "azure.chat");
 }
 
 test("twenty parallel chats of a deployment against room for ten worst cases: ten admitted, each charged as its model", async () => {

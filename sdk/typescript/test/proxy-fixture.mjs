@@ -1,7 +1,8 @@
 // What the proxy's test files share: a gateway whose upstreams all point at the provider
-// simulator, and a wait for a user's counter to settle after a call's usage is committed.
+// simulator, a user on a plan of output tokens, and a wait for a user's counter to settle after
+// a call's usage is committed.
 import { after } from "node:test";
-import { useGateway } from "./harness.mjs";
+import { freshUser, putPlan, useGateway } from "./harness.mjs";
 import { startSimulator, upstreamsFile } from "./simulator.mjs";
 
 // The provider's key: only the gateway has it, from its environment.
@@ -31,6 +32,20 @@ export function useProxyGateway(started) {
     upstreams?.remove();
   });
   return env;
+}
+
+/**
+ * A new user (its id begins with `prefix`) on a plan of its own: one lifetime group `output` of
+ * `quota` output tokens that calls of `event` match. Answers the user's id.
+ */
+export async function onOutputTokens(qg, prefix, quota, event) {
+  const userId = freshUser(prefix);
+  await putPlan({
+    id: `plan_${userId}`, periodType: "lifetime",
+    groups: [{ id: "output", unit: "tokens", quota, measure: { metadata: "output_tokens" }, matches: [{ event }] }],
+  });
+  await qg.upsertSubscription({ userId, planId: `plan_${userId}` });
+  return userId;
 }
 
 /** The user's counter of group `groupId` as `{used, reserved}`. */

@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ApiError, GoogleGenAI } from "@google/genai";
 import { createClient, geminiForUserKey, proxyBaseUrl } from "quota-gateway";
-import { freshUser, putPlan } from "./harness.mjs";
-import { PROVIDER_KEY, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
+import { onOutputTokens, PROVIDER_KEY, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
 
 const FLASH = "gemini-2.5-flash";
 const HELLO = "Say hello to the quota gateway";
@@ -20,15 +19,9 @@ const env = useProxyGateway((started) => {
 let qg;
 
 /** A new user on a plan of its own: one group of `quota` output tokens that every Gemini call matches. */
-async function subscribed(quota) {
+function subscribed(quota) {
   qg ??= createClient({ baseUrl: env.baseUrl, apiKey: env.secret });
-  const userId = freshUser("gm");
-  await putPlan({
-    id: `plan_${userId}`, periodType: "lifetime",
-    groups: [{ id: "output", unit: "tokens", quota, measure: { metadata: "output_tokens" }, matches: [{ event: "gemini.generate" }] }],
-  });
-  await qg.upsertSubscription({ userId, planId: `plan_${userId}` });
-  return userId;
+  return onOutputTokens(qg, "gm", quota, "gemini.generate");
 }
 
 /** Waits until the `output` counter is `used` with nothing reserved; answers what it last read. */
