@@ -71,9 +71,16 @@ impl<V: Clone> ByProject<V> {
     }
 }
 
+/// The config epoch as this node last read it, and since when it has failed to read it.
+#[derive(Default)]
+struct EpochSeen {
+    epoch: Option<i64>,
+    unread_since: Option<std::time::Instant>,
+}
+
 #[derive(Default)]
 pub(crate) struct Cache {
-    epoch: Mutex<Option<i64>>,
+    epoch: Mutex<EpochSeen>,
     plans: RwLock<ByProject<Arc<Plan>>>,
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
     keys: RwLock<HashMap<String, Arc<KeyRecord>>>,
@@ -188,11 +195,47 @@ impl Cache {
         clear(&self.prices);
     }
 
-    /// Records the epoch seen; true when it moved (or was never seen).
+    /// Records the epoch seen; true when it moved (or was never seen, or could not be read
+    /// since it last was).
     pub(crate) fn epoch_moved(&self, epoch: i64) -> bool {
         match self.epoch.lock() {
-            Ok(mut seen) => seen.replace(epoch) != Some(epoch),
+            Ok(mut seen) => {
+                seen.unread_since = None;
+                seen.epoch.replace(epoch) != Some(epoch)
+            }
             Err(_) => true,
         }
+    }
+
+    /// Records a failed read of the epoch: the next read that succeeds counts as a move, as
+    /// a change may have been made meanwhile. Answers how long the epoch has gone unread.
+    pub(crate) fn epoch_unread(&self) -> std::time::Duration {
+        match self.epoch.lock() {
+            Ok(mut seen) => {
+                seen.epoch = None;
+                seen.unread_since.get_or_insert_with(std::time::Instant::now).elapsed()
+            }
+            Err(_) => std::time::Duration::MAX,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cache;
+
+    /// An epoch read after failed reads counts as a move even when it is the same number (a
+    /// change may have been made meanwhile); the time unread runs from the first failure.
+    #[test]
+    fn the_first_read_after_failures_is_a_move() {
+        let cache = Cache::default();
+        assert!(cache.epoch_moved(3));
+        assert!(!cache.epoch_moved(3));
+        let first = cache.epoch_unread();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(cache.epoch_unread() > first);
+        assert!(cache.epoch_moved(3));
+        assert!(!cache.epoch_moved(3));
+        assert!(cache.epoch_unread() < std::time::Duration::from_millis(5));
     }
 }

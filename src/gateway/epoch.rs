@@ -13,6 +13,11 @@ use crate::quota::{KeyRecord, ProjectSettings};
 
 /// How often a node looks at the config epoch; settings reach every node within this plus a round trip.
 pub const EPOCH_POLL: Duration = Duration::from_millis(250);
+/// How long a node that cannot read the epoch goes on deciding from the config it holds. A
+/// stalled or failing-over shard that keeps the epoch then stops none of the other shards'
+/// users, and a change made meanwhile (whose own move of the epoch waits on that shard) is
+/// seen at the first read that succeeds, or once this has passed.
+pub(crate) const EPOCH_UNREAD_GRACE: Duration = Duration::from_secs(10);
 /// How often the node's clock is measured against Redis `TIME` again, in epoch polls.
 const CLOCK_SYNC_EVERY: u32 = 20;
 
@@ -81,12 +86,16 @@ impl Node {
         Ok(self.store.bump_epoch().await?)
     }
 
-    /// Clears cached config when the epoch moved; a node that cannot read it clears too,
-    /// so it never serves config older than Redis once Redis is back.
+    /// Clears cached config when the epoch moved. A node that cannot read it keeps its config
+    /// for `EPOCH_UNREAD_GRACE`, then clears it, and clears it at the first read that succeeds
+    /// after, so it never serves config older than Redis once Redis is back.
     pub(crate) async fn poll_epoch(&self) {
-        match self.store.epoch().await {
-            Ok(epoch) if !self.cache.epoch_moved(epoch.unwrap_or(0)) => {}
-            _ => self.cache.clear_config(),
+        let clear = match self.store.epoch().await {
+            Ok(epoch) => self.cache.epoch_moved(epoch.unwrap_or(0)),
+            Err(_) => self.cache.epoch_unread() >= EPOCH_UNREAD_GRACE,
+        };
+        if clear {
+            self.cache.clear_config();
         }
     }
 

@@ -2,13 +2,14 @@
 //! busy with the node's own queue of calls: every call waiting on it answers 503 well before
 //! the stall ends, measured against the stall's own length.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{freemium_free_plan, redis, spawn_app_on, unique_prefix};
+use crate::support::{freemium_free_plan, redis, spawn_app_on, unique_prefix, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault test: scripts/test runs these alone, serially"]
@@ -55,14 +56,38 @@ async fn calls_to_a_stalled_redis_answer_503_long_before_the_stall_ends() {
 
 /// Whether `node` holds `user`'s slot (project "default"): a key of its tag is not MOVED.
 fn holds(node: &redis::TestRedis, user: &str) -> bool {
-    node.try_query::<i64>(&["EXISTS", &format!("{{default:{user}}}:probe")])
-        .is_ok()
+    keeps(node, &format!("{{default:{user}}}:probe"))
+}
+
+/// Whether `key`'s slot is this node's (it answers rather than redirects).
+fn keeps(node: &redis::TestRedis, key: &str) -> bool {
+    node.try_query::<i64>(&["EXISTS", key]).is_ok()
+}
+
+/// A secret key minted until one's record is kept by `node` (a third of them are).
+async fn a_key_kept_by(app: &TestApp, node: &redis::TestRedis) -> String {
+    let pattern = format!("{}:key:*", app.prefix);
+    let kept = || node.query::<Vec<String>>(&["KEYS", &pattern]).len();
+    for _ in 0..40 {
+        let before = kept();
+        let body = json!({ "kind": "secret", "label": "stalled" });
+        let (status, minted) = app
+            .json_as(&app.root_token, Method::POST, "/v1/projects/default/keys", Some(body))
+            .await;
+        assert_eq!(status, 201, "{minted}");
+        if kept() > before {
+            return minted["key"].as_str().unwrap().to_string();
+        }
+    }
+    panic!("no key of 40 kept by the node");
 }
 
 /// On a Cluster, one master stalls while the others answer: the node's calls to the stalled
 /// master answer 503 before the stall ends (the node sees Redis answering, on the other
 /// masters, so it gives a call the longer bound a queue is given: twenty command timeouts),
-/// and the other masters' users are answered 200 throughout.
+/// and the other masters' users are answered 200 throughout: the node's poll of the config
+/// epoch fails on the stalled master meanwhile, and the node keeps the config it holds (the
+/// key the others call with, whose record is on that master too).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn on_a_cluster_a_stalled_master_answers_its_users_503_before_the_stall_ends_and_no_one_else() {
@@ -73,7 +98,11 @@ async fn on_a_cluster_a_stalled_master_answers_its_users_503_before_the_stall_en
         url: cluster.url(),
         mode: quota_gateway::surface::store::RedisMode::Cluster,
     };
-    let app = spawn_app_on(&target, &unique_prefix(), None).await;
+    // A prefix whose config epoch the stalled master keeps: the node's poll of it fails too.
+    let prefix = std::iter::repeat_with(unique_prefix)
+        .find(|p| keeps(&cluster.nodes[0], &format!("{p}:epoch")))
+        .unwrap();
+    let app = spawn_app_on(&target, &prefix, None).await;
     let mut plan = freemium_free_plan();
     plan["groups"][0]["quota"] = json!(100000);
     app.put_plan(plan).await;
@@ -81,18 +110,24 @@ async fn on_a_cluster_a_stalled_master_answers_its_users_503_before_the_stall_en
     let stalled_user = users.iter().find(|u| holds(&cluster.nodes[0], u)).unwrap().clone();
     let other_user = users.iter().find(|u| !holds(&cluster.nodes[0], u)).unwrap().clone();
     let render = |user: &str| json!({ "userId": user, "event": "image.model_a", "metadata": { "variant": "1k" } });
+    let key = a_key_kept_by(&app, &cluster.nodes[0]).await;
     for user in [&stalled_user, &other_user] {
         app.subscribe(user, "plan_free", None).await;
-        assert_eq!(app.json(Method::POST, "/v1/reserve", Some(render(user))).await.0, 200);
+        let answer = app.call_as(&key, Method::POST, "/v1/reserve", Some(render(user))).await;
+        assert_eq!(answer.status(), 200);
     }
 
     // A stall of 8 s of the first master; twenty calls to it, and calls to another master one
-    // after another meanwhile, until the stalled calls are answered (at most 400).
+    // after another meanwhile, until the stall is over and the stalled calls are answered (at
+    // most 800): the epoch poll in flight when it began has failed by then.
     let url = cluster.nodes[0].url();
+    let stall_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stall_ending = stall_over.clone();
     let stalled = tokio::task::spawn_blocking(move || {
         let mut conn = ::redis::Client::open(url).unwrap().get_connection().unwrap();
         let began = Instant::now();
         let _: () = ::redis::cmd("DEBUG").arg("SLEEP").arg("8").query(&mut conn).unwrap();
+        stall_ending.store(true, std::sync::atomic::Ordering::Relaxed);
         began.elapsed()
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -112,12 +147,16 @@ async fn on_a_cluster_a_stalled_master_answers_its_users_503_before_the_stall_en
     };
     let others = async {
         let mut statuses = Vec::new();
-        while !done.load(std::sync::atomic::Ordering::Relaxed) && statuses.len() < 400 {
+        let going = || {
+            !done.load(std::sync::atomic::Ordering::Relaxed) || !stall_over.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        while going() && statuses.len() < 800 {
             let status = app
-                .call(Method::POST, "/v1/reserve", Some(render(&other_user)))
+                .call_as(&key, Method::POST, "/v1/reserve", Some(render(&other_user)))
                 .await
                 .status();
             statuses.push(status.as_u16());
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         statuses
     };
