@@ -725,6 +725,7 @@ const PROXY_FLOORS: &[(&str, u8)] = &[
     ("counting", 1),
     ("drains", 1),
     ("duration", 1),
+    ("eventstream", 1),
     ("multipart", 1),
     ("paths", 1),
     ("reported", 1),

@@ -50,6 +50,9 @@ pub(crate) fn error(wire: &dyn Wire, status: StatusCode, fault: Fault<'_>) -> Ht
 fn body(wire: &dyn Wire, mut response: HttpResponseBuilder, status: StatusCode, fault: Fault<'_>) -> HttpResponse {
     let Fault { code, message, param } = fault;
     response.insert_header(("x-quota-code", code.to_string()));
+    if let Some(header) = wire.error_type(status.as_u16()) {
+        response.insert_header(header);
+    }
     response.json(wire.error_body(status.as_u16(), code, message, param))
 }
 
@@ -193,6 +196,7 @@ fn smaller(operation: Operation, max_field: Option<&str>) -> String {
         Operation::Responses => maximum(),
         Operation::Messages => maximum(),
         Operation::Generate => maximum(),
+        Operation::Converse => maximum(),
         Operation::Embeddings => "send less input".to_string(),
         Operation::Images => "ask for fewer images".to_string(),
         Operation::Transcriptions => "send a shorter file".to_string(),

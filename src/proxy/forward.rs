@@ -15,8 +15,8 @@ use super::headers;
 use crate::metrics::traces;
 
 /// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
-/// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, a trace's
-/// context) and those the upstream's configuration adds (`forwardHeaders`). Never the caller's
+/// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, Bedrock's
+/// `x-amzn-bedrock-*` options (a guardrail, a trace, a latency tier), a trace's context) and those the upstream's configuration adds (`forwardHeaders`). Never the caller's
 /// credentials, the gateway's own headers, hop-by-hop ones, routing hints a server in between
 /// might obey (`X-Forwarded-*`, `X-HTTP-Method-Override`, `X-Original-URL`), or the length and
 /// encoding, which the client library sets again.
@@ -33,6 +33,7 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
             | "traceparent"
             | "tracestate"
     ) || name.starts_with("x-stainless-")
+        || name.starts_with("x-amzn-bedrock-")
         || upstream.forward_headers.iter().any(|h| h == name)
 }
 
@@ -93,7 +94,7 @@ impl Door {
                 Some((sending.sent, sending.broke))
             }
         };
-        let mut answer = std::pin::pin!(builder.send());
+        let mut answer = std::pin::pin!(upstream.send(builder));
         if let Some((mut sent, _)) = upload.clone() {
             // The upload first, however long it takes; then the provider's first byte.
             while !*sent.borrow_and_update() {

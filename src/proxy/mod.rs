@@ -29,6 +29,7 @@ mod delivered;
 mod door;
 mod drains;
 mod duration;
+mod eventstream;
 mod fallback;
 mod forward;
 mod headers;

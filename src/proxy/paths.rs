@@ -1,7 +1,8 @@
 //! Path patterns, as the wire formats' tables and an upstream's `passthrough` write them:
 //! segments split at `/`, each literal or holding one `*` between optional literal text
 //! (`models/*:generateContent`), a `*` matching one segment's worth of plain characters (a
-//! model or file id: letters, digits, `-`, `_`, `.`, never only dots). A path the pattern
+//! model or file id: letters, digits, `-`, `_`, `.`, never only dots; and `:` where the `*` is
+//! the whole segment). A path the pattern
 //! matches gives the text of each `*`, as written.
 //!
 //! Literal text matches whatever its case (`v1/Embeddings` is `v1/embeddings`): a provider
@@ -20,7 +21,12 @@ pub(crate) fn matches<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> 
                 None => return None,
                 Some((before, after)) => {
                     let middle = strip_suffix(strip_prefix(got, before)?, after)?;
-                    if !plain(middle) {
+                    // A star that is a whole segment may hold a `:` too (Bedrock's model ids,
+                    // `...-v1:0`): it names one segment all the same. One beside literal text
+                    // may not, or `models/*:generateContent` would read `a:b` as its model.
+                    let whole = before.is_empty() && after.is_empty();
+                    let colons = whole && middle.len() <= 256 && middle.split(':').all(plain);
+                    if !(plain(middle) || colons) {
                         return None;
                     }
                     stars.push(middle);
@@ -111,11 +117,20 @@ mod tests {
             "v1/models/.",
             "v1/models/a/b",
             "v1/models/",
-            "v1/models/a:b",
             "v1/model/x",
         ] {
             assert_eq!(matches("v1/models/*", path), None, "{path}");
         }
+        // A whole segment's star takes a `:` (a Bedrock model id); one beside text does not.
+        assert_eq!(
+            matches("model/*/converse", "model/us.anthropic.claude-v1:0/converse"),
+            Some(vec!["us.anthropic.claude-v1:0"])
+        );
+        assert_eq!(
+            matches("v1beta/models/*:generateContent", "v1beta/models/a:b:generateContent"),
+            None
+        );
+        assert_eq!(matches("v1/models/*", "v1/models/:"), None);
         assert_eq!(
             matches("v1/files/*/content", "v1/files/file-1/content"),
             Some(vec!["file-1"])

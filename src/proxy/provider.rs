@@ -54,7 +54,7 @@ pub(crate) async fn get(upstream: &Upstream, path: &str, head: Duration) -> Resu
         upstream.credential.as_deref(),
         &actix_web::http::header::HeaderMap::new(),
     );
-    let response = match tokio::time::timeout(head, request.send()).await {
+    let response = match tokio::time::timeout(head, upstream.send(request)).await {
         Err(_) => return Err(Unread::Failed("no answer in time".into())),
         Ok(Err(err)) => return Err(Unread::Failed(err.to_string())),
         Ok(Ok(response)) => response,
@@ -127,6 +127,15 @@ pub(crate) fn streamed(response: &reqwest::Response) -> bool {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// Whether the answer is AWS event stream messages (Bedrock's streams).
+pub(crate) fn event_stream(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/vnd.amazon.eventstream"))
 }
 
 /// The answer's status and headers for the caller, without those that describe the

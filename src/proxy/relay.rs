@@ -25,7 +25,7 @@ use super::call::wire::Wire;
 use super::call::Call;
 use super::door::Door;
 use super::drains::{Drain, Drains};
-use super::provider::{answered_by, head, reserved, streamed};
+use super::provider::{answered_by, event_stream, head, reserved, streamed};
 use super::sse::{Framer, Piece};
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
@@ -48,16 +48,17 @@ struct Relay {
     pub user: String,
     /// How the model's output is counted, for a stream left before its usage.
     pub counter: Counter,
-    /// The stream is one JSON array (Gemini's without `alt=sse`), not server-sent events.
-    pub json_array: bool,
+    /// How the stream is framed.
+    pub framing: Framing,
 }
 
-/// How an answer streams, if it does: server-sent events, or (Gemini's without `alt=sse`) one
-/// JSON array of events.
+/// How an answer streams, if it does: server-sent events, one JSON array of events (Gemini's
+/// without `alt=sse`), or AWS event stream messages (Bedrock's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Framing {
     Events,
     JsonArray,
+    EventStream,
 }
 
 impl Door {
@@ -65,6 +66,8 @@ impl Door {
     pub(crate) fn framing(&self, ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<Framing> {
         if streamed(response) {
             Some(Framing::Events)
+        } else if event_stream(response) {
+            Some(Framing::EventStream)
         } else if call.stream && ctx.wire().streams_json_arrays() {
             Some(Framing::JsonArray)
         } else {
@@ -93,7 +96,7 @@ impl Door {
             drains: self.drains.clone(),
             user: ctx.caller.user.to_string(),
             counter: call.counter,
-            json_array: framing == Some(Framing::JsonArray),
+            framing: framing.unwrap_or(Framing::Events),
         };
         reply.streaming(start(relay, response.bytes_stream()))
     }
@@ -131,9 +134,10 @@ async fn run(
 ) {
     let _alive = relay.hold.keep_alive();
     let mut at = Reading {
-        framer: match relay.json_array {
-            true => Framer::json_array(),
-            false => Framer::default(),
+        framer: match relay.framing {
+            Framing::JsonArray => Framer::json_array(),
+            Framing::EventStream => Framer::event_stream(),
+            Framing::Events => Framer::default(),
         },
         streamed: Streamed {
             end: StreamEnd::Done,
@@ -290,9 +294,9 @@ impl Relay {
                 if at.gone {
                     return;
                 }
-                let error = match self.json_array {
-                    true => answer::array_error(self.wire, kind, at.framer.began()),
-                    false => answer::stream_error(self.wire, self.hold.operation, kind),
+                let error = match self.framing {
+                    Framing::JsonArray => answer::array_error(self.wire, kind, at.framer.began()),
+                    _ => answer::stream_error(self.wire, self.hold.operation, kind),
                 };
                 let _ = tokio::time::timeout(self.idle, tx.send(Ok(error))).await;
             }

@@ -1,7 +1,8 @@
 //! A stream framed as it arrives, each event kept as the exact bytes the upstream sent so the
 //! caller receives them unchanged, with what it says read for the usage: server-sent events
-//! (an `event` and joined `data`), or the elements of one JSON array as they come (Gemini's
-//! stream without `alt=sse`, `array.rs`). Only the event being received is buffered, and its
+//! (an `event` and joined `data`), the elements of one JSON array as they come (Gemini's
+//! stream without `alt=sse`, `array.rs`), or AWS event stream messages (Bedrock's,
+//! `eventstream.rs`). Only the event being received is buffered, and its
 //! scan keeps its place between chunks, so a long event arriving in many chunks is scanned
 //! once; one longer than `MAX_EVENT_BYTES` is passed on as it is and no longer read (its call
 //! then settles at its hold).
@@ -9,6 +10,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::array::Elements;
+use super::eventstream;
 
 /// The largest event read for usage (a Responses stream's last event carries the whole answer).
 pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
@@ -20,6 +22,8 @@ pub(crate) struct Framer {
     blind: bool,
     /// Some: the stream is one JSON array, each element an event.
     elements: Option<Elements>,
+    /// The stream is AWS event stream messages, each an event.
+    messages: bool,
     /// Bytes of the buffer known to hold no event's end (server-sent events).
     scanned: usize,
     began: bool,
@@ -47,6 +51,14 @@ impl Framer {
         }
     }
 
+    /// A framer of AWS event stream messages.
+    pub(crate) fn event_stream() -> Framer {
+        Framer {
+            messages: true,
+            ..Framer::default()
+        }
+    }
+
     /// Takes a chunk and answers what is whole so far, in order.
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Piece> {
         if self.blind {
@@ -56,6 +68,11 @@ impl Framer {
         let mut pieces = Vec::new();
         loop {
             let end = match &mut self.elements {
+                _ if self.messages => eventstream::boundary(&self.buf).unwrap_or_else(|()| {
+                    // Not a message's prelude: nothing after it can be framed either.
+                    self.blind = true;
+                    None
+                }),
                 Some(elements) => elements.boundary(&self.buf),
                 None => boundary(&self.buf, &mut self.scanned),
             };
@@ -64,12 +81,13 @@ impl Framer {
             let raw = self.buf.split_to(end).freeze();
             self.began = true;
             let (kind, data) = match self.elements {
+                _ if self.messages => eventstream::fields(&raw),
                 Some(_) => (None, super::array::element(&raw)),
                 None => fields(&raw),
             };
             pieces.push(Piece::Event(Event { raw, kind, data }));
         }
-        if self.buf.len() > MAX_EVENT_BYTES {
+        if self.blind || self.buf.len() > MAX_EVENT_BYTES {
             self.blind = true;
             pieces.push(Piece::Unread(self.buf.split().freeze()));
         }
@@ -216,6 +234,28 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1, "<unread>");
         assert_eq!(events(f.push(b"data: x\n\n"))[0].1, "<unread>");
+    }
+
+    #[test]
+    fn messages_split_anywhere_come_out_whole_and_unchanged() {
+        let one = eventstream::message(&[(":event-type", "contentBlockDelta")], b"{\"delta\":{\"text\":\"a\"}}");
+        let two = eventstream::message(&[(":event-type", "metadata")], b"{\"usage\":{}}");
+        let stream = [one, two].concat();
+        for cut in 0..stream.len() {
+            let mut f = Framer::event_stream();
+            let mut out = events(f.push(&stream[..cut]));
+            out.extend(events(f.push(&stream[cut..])));
+            let kinds: Vec<_> = out.iter().map(|e| e.0.as_deref()).collect();
+            assert_eq!(kinds, [Some("contentBlockDelta"), Some("metadata")], "cut at {cut}");
+            assert_eq!(out[1].1, "{\"usage\":{}}");
+            let joined: Vec<u8> = out.iter().flat_map(|e| e.2.clone()).collect();
+            assert_eq!(joined, stream);
+        }
+        // A prelude no message has: the rest is passed on unread.
+        let mut f = Framer::event_stream();
+        let out = events(f.push(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9]));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1, "<unread>");
     }
 
     #[test]

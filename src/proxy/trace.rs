@@ -130,5 +130,6 @@ fn provider_name(kind: Kind) -> &'static str {
         Kind::Anthropic => "anthropic",
         Kind::Gemini => "gcp.gemini",
         Kind::AzureOpenAi => "azure.ai.openai",
+        Kind::Bedrock => "aws.bedrock",
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod context;
 pub(crate) mod hold;
 pub(crate) mod jobs;
 pub(crate) mod outcome;
+pub(crate) mod sigv4;
 pub(crate) mod tokens;
 pub(crate) mod upstream;
 pub(crate) mod usage;
@@ -38,6 +39,8 @@ pub(crate) enum Operation {
     Messages,
     /// Gemini's `generateContent` and `streamGenerateContent`.
     Generate,
+    /// Bedrock's `converse` and `converse-stream`.
+    Converse,
     /// Audio to text (OpenAI's `audio/transcriptions`, `audio/translations`), an upload.
     Transcriptions,
     Translations,
@@ -65,6 +68,7 @@ impl Operation {
             Operation::Images => "images",
             Operation::Messages => "messages",
             Operation::Generate => "generate",
+            Operation::Converse => "converse",
             Operation::Transcriptions => "transcriptions",
             Operation::Translations => "translations",
             Operation::Speech => "speech",
@@ -84,7 +88,7 @@ impl Operation {
     pub(crate) fn has_maximum(self) -> bool {
         matches!(
             self,
-            Operation::Chat | Operation::Responses | Operation::Messages | Operation::Generate
+            Operation::Chat | Operation::Responses | Operation::Messages | Operation::Generate | Operation::Converse
         )
     }
 }

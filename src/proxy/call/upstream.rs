@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::sigv4::Signer;
 use super::wire::Wire;
 
 /// The wire format an upstream speaks.
@@ -21,6 +22,10 @@ pub(crate) enum Kind {
     /// OpenAI's models through Azure: OpenAI's bodies at Azure's paths (a deployment in the
     /// path, or the `openai/v1` paths naming it in the body), the key in `api-key`.
     AzureOpenAi,
+    /// Models through Amazon Bedrock's runtime: its Converse API and Anthropic's Messages by
+    /// `invoke`, the model in the path, streams in AWS's event stream framing, each request
+    /// signed (Signature Version 4) or carrying a Bedrock API key.
+    Bedrock,
 }
 
 /// How long to wait, per call.
@@ -66,6 +71,8 @@ pub(crate) struct Upstream {
     /// An Azure OpenAI upstream's deployments, each with the model it serves: a call to a
     /// deployment is held, priced and counted as its model (one not listed as its own name).
     pub deployments: HashMap<String, String>,
+    /// A Bedrock upstream without an API key: how each of its requests is signed.
+    pub signer: Option<Arc<Signer>>,
     /// Pooled, kept-alive connections to this upstream.
     pub client: reqwest::Client,
 }
@@ -86,16 +93,41 @@ impl Upstream {
     /// The model a call names as the upstream serves it: an Azure deployment's model, else
     /// the name itself.
     pub(crate) fn model_of(&self, named: String) -> String {
+        if self.kind == Kind::Bedrock {
+            return bedrock_model(&named);
+        }
         match self.deployments.get(&named) {
             Some(model) => model.clone(),
             None => named,
         }
     }
 
+    /// Sends a request built for this upstream, signed first where the upstream signs.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+        let mut request = request.build()?;
+        if let Some(signer) = &self.signer {
+            if let Err(why) = signer.sign(&mut request) {
+                // Sent unsigned: the provider refuses it, and the caller hears so.
+                tracing::warn!(upstream = %self.name, why, "proxy: a request could not be signed");
+            }
+        }
+        self.client.execute(request).await
+    }
+
     pub(crate) fn allows(&self, project: &str) -> bool {
         self.projects
             .as_ref()
             .is_none_or(|p| p.iter().any(|one| one == project))
+    }
+}
+
+/// A model as Bedrock's path names it (percent-encoded, as AWS's clients send it), decoded; of
+/// an ARN (an inference profile's, a provisioned model's), its last part.
+fn bedrock_model(named: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(named).decode_utf8_lossy();
+    match decoded.rsplit_once('/') {
+        Some((_, last)) if decoded.starts_with("arn:") => last.to_string(),
+        _ => decoded.into_owned(),
     }
 }
 

@@ -201,6 +201,13 @@ pub(crate) trait Wire: Sync {
     /// The format's error body for the gateway's own answers.
     fn error_body(&self, status: u16, code: &str, message: &str, param: Option<&str>) -> Value;
 
-    /// The event that ends a stream the provider broke off, in the format's in-stream shape.
-    fn stream_error(&self, operation: Operation, code: &str, message: &str) -> String;
+    /// A header the format names an error's type in beside its body (Bedrock's
+    /// `x-amzn-ErrorType`, which AWS's clients raise by), for the gateway's own answers.
+    fn error_type(&self, _status: u16) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// The event that ends a stream the provider broke off, in the format's in-stream shape
+    /// (bytes: an AWS event stream's are binary).
+    fn stream_error(&self, operation: Operation, code: &str, message: &str) -> Vec<u8>;
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use self::routes::RouteDoc;
+use super::call::sigv4::Signer;
 use super::call::upstream::{Kind, Timeouts, Upstream, Upstreams};
 use super::call::wire::Wire;
 
@@ -48,6 +49,7 @@ struct UpstreamDoc {
     passthrough: Option<Vec<String>>,
     deployments: Option<HashMap<String, String>>,
     azure_auth: Option<String>,
+    region: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -107,7 +109,7 @@ fn check(
     let kind = kind_of(&doc.kind).ok_or_else(|| {
         (
             at("kind"),
-            "must be openai, anthropic, openai-compatible, gemini or azure-openai".to_string(),
+            "must be openai, anthropic, openai-compatible, gemini, azure-openai or bedrock".to_string(),
         )
     })?;
     let base_url = base_url(&doc.base_url).map_err(|d| (at("baseUrl"), d))?;
@@ -152,6 +154,7 @@ fn check(
     })?;
     let deployments = deployments(kind, doc.deployments).map_err(|(field, d)| (at(&field), d))?;
     let wire = wire(kind, doc.azure_auth.as_deref()).map_err(|d| (at("azureAuth"), d))?;
+    let signer = signer(kind, credential.is_some(), doc.region, env).map_err(|(field, d)| (at(field), d))?;
     let client = client(timeouts.connect).map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
     Ok(Upstream {
         wire,
@@ -168,8 +171,59 @@ fn check(
         forward_headers,
         passthrough,
         deployments,
+        signer,
         client,
     })
+}
+
+/// How a Bedrock upstream without an API key (`credentialEnv`) signs its requests: with the
+/// standard AWS credentials of the node's environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), for its `region` (else `AWS_REGION`, else
+/// `AWS_DEFAULT_REGION`). Err names the field at fault and what is missing; only Bedrock has
+/// a region.
+fn signer(
+    kind: Kind,
+    has_key: bool,
+    region: Option<String>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<Arc<Signer>>, (&'static str, String)> {
+    if kind != Kind::Bedrock {
+        return match region {
+            Some(_) => Err(("region", "is for a bedrock upstream only".into())),
+            None => Ok(None),
+        };
+    }
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    let region = region
+        .or_else(|| set("AWS_REGION"))
+        .or_else(|| set("AWS_DEFAULT_REGION"));
+    let region_ok = |r: &str| {
+        (1..=32).contains(&r.len())
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if let Some(region) = region.as_deref().filter(|r| !region_ok(r)) {
+        return Err(("region", format!("{region:?} must be an AWS region, like us-east-1")));
+    }
+    if has_key {
+        return Ok(None);
+    }
+    let Some(region) = region else {
+        let why = "is needed to sign Bedrock's requests: name it here or set AWS_REGION (or name a Bedrock API key \
+                   in credentialEnv)";
+        return Err(("region", why.into()));
+    };
+    match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => {
+            let token = set("AWS_SESSION_TOKEN");
+            Ok(Some(Arc::new(Signer::new(id, secret, token, region))))
+        }
+        _ => {
+            let why = "is unset, so Bedrock's requests are signed: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+                       in the node's environment, or name a Bedrock API key here";
+            Err(("credentialEnv", why.into()))
+        }
+    }
 }
 
 /// An upstream's name: 1 to 32 of a-z, 0-9, - and _ (it is a path segment and half of an
@@ -190,6 +244,7 @@ fn kind_of(kind: &str) -> Option<Kind> {
         "openai-compatible" => Some(Kind::OpenAiCompatible),
         "gemini" => Some(Kind::Gemini),
         "azure-openai" => Some(Kind::AzureOpenAi),
+        "bedrock" => Some(Kind::Bedrock),
         _ => None,
     }
 }
@@ -400,6 +455,62 @@ mod tests {
         for (text, field) in cases {
             let err = load_text(text).unwrap_err();
             assert_eq!(err.field, field, "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bedrock_upstream_signs_with_the_environments_credentials_or_sends_its_key() {
+        let path = std::env::temp_dir().join(format!("qg-upstreams-bedrock-{}.json", std::process::id()));
+        let aws = |var: &str| {
+            let value = match var {
+                "AWS_ACCESS_KEY_ID" => "AKID",
+                "AWS_SECRET_ACCESS_KEY" => "secret",
+                "AWS_REGION" => "eu-west-1",
+                "KEY" => "bedrock-api-key",
+                _ => return None,
+            };
+            Some(value.to_string())
+        };
+        std::fs::write(
+            &path,
+            r#"{"upstreams": [{"name": "signed", "kind": "bedrock", "baseUrl": "https://bedrock-runtime.eu-west-1.amazonaws.com"},
+                {"name": "keyed", "kind": "bedrock", "baseUrl": "http://x", "credentialEnv": "KEY"}]}"#,
+        )
+        .unwrap();
+        let up = load(&path, aws).unwrap();
+        assert!(up.by_name["signed"].signer.is_some() && up.by_name["signed"].credential.is_none());
+        assert!(up.by_name["keyed"].signer.is_none() && up.by_name["keyed"].credential.is_some());
+        // Models as AWS's clients send them: percent-encoded, an ARN's last part.
+        let signed = &up.by_name["signed"];
+        assert_eq!(
+            signed.model_of("anthropic.claude-v1%3A0".into()),
+            "anthropic.claude-v1:0"
+        );
+        assert_eq!(
+            signed.model_of("arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.anthropic.c-v1%3A0".into()),
+            "us.anthropic.c-v1:0"
+        );
+        let cases = [
+            (
+                r#"{"name": "a", "kind": "bedrock", "baseUrl": "http://x"}"#,
+                "upstreams[0].region",
+            ),
+            (
+                r#"{"name": "a", "kind": "bedrock", "baseUrl": "http://x", "region": "us-east-1"}"#,
+                "upstreams[0].credentialEnv",
+            ),
+            (
+                r#"{"name": "a", "kind": "bedrock", "baseUrl": "http://x", "region": "US East", "credentialEnv": "KEY"}"#,
+                "upstreams[0].region",
+            ),
+            (
+                r#"{"name": "a", "kind": "openai", "baseUrl": "http://x", "region": "us-east-1"}"#,
+                "upstreams[0].region",
+            ),
+        ];
+        for (upstream, field) in cases {
+            let err = load_text(&format!(r#"{{"upstreams": [{upstream}]}}"#)).unwrap_err();
+            assert_eq!(err.field, field, "{upstream}: {err}");
         }
     }
 

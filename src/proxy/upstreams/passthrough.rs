@@ -99,12 +99,16 @@ fn billed(kind: Kind) -> &'static [Billed] {
         Kind::Anthropic => ANTHROPIC,
         Kind::Gemini => GEMINI,
         Kind::AzureOpenAi => AZURE,
+        Kind::Bedrock => BEDROCK,
     }
 }
 
 /// Azure OpenAI's: everything under `openai/` (its deployments, its `v1` paths, files,
 /// batches, fine-tuning, realtime) bills or is its owner's.
 const AZURE: &[Billed] = &[any_under("openai")];
+
+/// Bedrock's runtime: every model's paths bill (converse, invoke, async invoke).
+const BEDROCK: &[Billed] = &[any_under("model"), any_under("async-invoke")];
 
 /// A refusal: the place of the entry at fault (None: the list's), and why.
 pub(super) type Refused = (Option<usize>, String);

@@ -36,6 +36,7 @@ fn same_format(a: Kind, b: Kind) -> bool {
         Kind::Anthropic => 1,
         Kind::Gemini => 2,
         Kind::AzureOpenAi => 3,
+        Kind::Bedrock => 4,
     };
     family(a) == family(b)
 }
@@ -60,10 +61,11 @@ pub(super) fn check(
         let from = upstreams
             .get(&doc.upstream)
             .ok_or_else(|| (at("upstream"), format!("{} is no upstream of this file", doc.upstream)))?;
-        if matches!(from.kind, Kind::Gemini | Kind::AzureOpenAi) {
+        if matches!(from.kind, Kind::Gemini | Kind::AzureOpenAi | Kind::Bedrock) {
             return Err((
                 at("upstream"),
-                "a gemini or azure-openai upstream names the model in the path: routes are for models named in the body"
+                "a gemini, azure-openai or bedrock upstream names the model in the path: routes are for models named \
+                 in the body"
                     .into(),
             ));
         }

@@ -140,21 +140,29 @@ impl Wire for Anthropic {
         json!({"type": "error", "error": {"type": kind, "message": message}})
     }
 
-    fn stream_error(&self, _operation: Operation, _code: &str, message: &str) -> String {
+    fn stream_error(&self, _operation: Operation, _code: &str, message: &str) -> Vec<u8> {
         let data = json!({"type": "error", "error": {"type": "api_error", "message": message}});
-        format!("event: error\ndata: {data}\n\n")
+        format!("event: error\ndata: {data}\n\n").into_bytes()
     }
 }
 
 /// Anthropic's usage object, cache reads and writes counted into the input.
 fn of_usage(usage: &Value) -> Usage {
-    let plain = count(usage, &["input_tokens"]);
-    let read = count(usage, &["cache_read_input_tokens"]);
-    let written = count(usage, &["cache_creation_input_tokens"]);
+    usage_counts(
+        count(usage, &["input_tokens"]),
+        count(usage, &["output_tokens"]),
+        count(usage, &["cache_read_input_tokens"]),
+        count(usage, &["cache_creation_input_tokens"]),
+    )
+}
+
+/// Usage reported as Anthropic counts it (the input apart from the cache's reads and writes),
+/// with those counted into the input: Anthropic's, and Bedrock's Converse.
+pub(super) fn usage_counts(plain: Option<u64>, output: Option<u64>, read: Option<u64>, written: Option<u64>) -> Usage {
     let input = plain.map(|p| p + read.unwrap_or(0) + written.unwrap_or(0));
     Usage {
         input_tokens: input,
-        output_tokens: count(usage, &["output_tokens"]),
+        output_tokens: output,
         cached_input_tokens: read.or(input.map(|_| 0)),
         cache_write_tokens: written.or(input.map(|_| 0)),
         reasoning_tokens: None,

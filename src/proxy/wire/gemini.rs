@@ -207,9 +207,9 @@ impl Wire for Gemini {
         json!({"error": {"code": status, "message": message, "status": status_name}})
     }
 
-    fn stream_error(&self, _operation: Operation, _code: &str, message: &str) -> String {
+    fn stream_error(&self, _operation: Operation, _code: &str, message: &str) -> Vec<u8> {
         let data = json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}});
-        format!("data: {data}\n\n")
+        format!("data: {data}\n\n").into_bytes()
     }
 }
 

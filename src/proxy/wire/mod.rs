@@ -4,6 +4,7 @@
 //! new module here and a `Kind`, not a branch in every phase.
 
 mod anthropic;
+mod bedrock;
 mod gemini;
 mod openai;
 
@@ -117,6 +118,7 @@ pub(crate) fn of(kind: Kind) -> &'static dyn Wire {
         },
         Kind::Anthropic => &anthropic::Anthropic,
         Kind::Gemini => &gemini::Gemini,
+        Kind::Bedrock => &bedrock::Bedrock,
     }
 }
 
@@ -241,6 +243,27 @@ mod tests {
         );
         assert_eq!(list(Kind::Gemini, "v1/batches"), None);
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
+    }
+
+    #[test]
+    fn bedrock_paths_name_the_model_and_whether_it_streams() {
+        let bedrock = |path| route(of(Kind::Bedrock), &[], "POST", path).map(|r| (r.operation, r.model, r.stream));
+        let model = || Some("us.anthropic.claude-haiku-4-5-20251001-v1:0".to_string());
+        assert_eq!(
+            bedrock("model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse"),
+            Some((Operation::Converse, model(), Some(false)))
+        );
+        assert_eq!(
+            bedrock("model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse-stream"),
+            Some((Operation::Converse, model(), Some(true)))
+        );
+        assert_eq!(
+            bedrock("model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke-with-response-stream"),
+            Some((Operation::Messages, model(), Some(true)))
+        );
+        assert_eq!(bedrock("model/m/count-tokens").map(|r| r.0), Some(Operation::Uncounted));
+        assert_eq!(bedrock("model/m/async-invoke"), None);
+        assert_eq!(bedrock("v1/messages"), None);
     }
 
     #[test]

@@ -168,6 +168,7 @@ impl Wire for OpenAi {
                 asked.stream = Some(body.get("stream_format").and_then(Value::as_str) == Some("sse"));
             }
             Operation::Messages
+            | Operation::Converse
             | Operation::Generate
             | Operation::Transcriptions
             | Operation::Translations
@@ -353,6 +354,7 @@ impl Wire for OpenAi {
             }
             Operation::Embeddings
             | Operation::Messages
+            | Operation::Converse
             | Operation::Generate
             | Operation::Batches
             | Operation::Videos
@@ -404,14 +406,14 @@ impl Wire for OpenAi {
     }
 
     /// The Responses API's `error` event, or for chat a data line with an `error`.
-    fn stream_error(&self, operation: Operation, code: &str, message: &str) -> String {
+    fn stream_error(&self, operation: Operation, code: &str, message: &str) -> Vec<u8> {
         if operation == Operation::Responses {
             let data = json!({"type": "error", "code": code, "message": message, "param": null,
                               "error": {"type": "server_error", "code": code, "message": message}});
-            format!("event: error\ndata: {data}\n\n")
+            format!("event: error\ndata: {data}\n\n").into_bytes()
         } else {
             let data = json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}});
-            format!("data: {data}\n\n")
+            format!("data: {data}\n\n").into_bytes()
         }
     }
 }
