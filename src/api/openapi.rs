@@ -28,7 +28,10 @@ work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1
 `v1beta/models/{model}:generateContent` and `:streamGenerateContent` (and under `v1`); for an \
 `azure-openai` upstream, as the AzureOpenAI clients call it, `openai/deployments/{deployment}/...` (chat, \
 embeddings, images, audio; the deployment held as the model its upstream maps it to), `openai/responses` and \
-`openai/v1/...`, and its batches and files at `openai/files` and `openai/batches`. Async jobs: \
+`openai/v1/...`, and its batches and files at `openai/files` and `openai/batches`; for a `bedrock` upstream, \
+as boto3's bedrock-runtime and AnthropicBedrock call it, `model/{modelId}/converse`, `converse-stream`, `invoke` \
+and `invoke-with-response-stream` (streams in AWS's event stream framing; each request signed with Signature \
+Version 4 or carrying a Bedrock API key). Async jobs: \
 `POST v1/files` (a batch file, priced line by line as it passes), `v1/batches`, `v1/videos` and \
 Anthropic's `v1/messages/batches` are held from submission to their end, and a job's reads, \
 cancel, files and results are served only to the user who submitted it; their lists (`GET v1/files`, \

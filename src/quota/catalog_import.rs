@@ -346,6 +346,35 @@ mod tests {
         }
     }
 
+    /// The clouds' entries keep the names the clouds' paths give their models: Bedrock's model
+    /// ids and inference profiles, Azure's and Vertex AI's prefixed names.
+    #[test]
+    fn the_clouds_entries_import_under_the_names_their_paths_use() {
+        let list = json!({
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0": {"input_cost_per_token": 1.1e-6, "output_cost_per_token": 5.5e-6,
+                "litellm_provider": "bedrock_converse", "mode": "chat", "max_input_tokens": 200000, "max_output_tokens": 64000},
+            "amazon.nova-lite-v1:0": {"input_cost_per_token": 6e-8, "output_cost_per_token": 2.4e-7,
+                "litellm_provider": "bedrock_converse", "mode": "chat", "max_input_tokens": 300000, "max_output_tokens": 10000},
+            "azure/gpt-4o-mini": {"input_cost_per_token": 1.65e-7, "output_cost_per_token": 6.6e-7,
+                "litellm_provider": "azure", "mode": "chat", "max_input_tokens": 128000, "max_output_tokens": 16384},
+            "vertex_ai/claude-haiku-4-5@20251001": {"input_cost_per_token": 1e-6, "output_cost_per_token": 5e-6,
+                "litellm_provider": "vertex_ai-anthropic_models", "mode": "chat", "max_input_tokens": 200000,
+                "max_output_tokens": 64000}
+        });
+        let imported = import(&list.to_string(), &provenance()).unwrap();
+        let profile = imported
+            .catalog
+            .find("us.anthropic.claude-haiku-4-5-20251001-v1:0")
+            .unwrap_or_else(|| panic!("a Bedrock inference profile, by its id: {:?}", imported.skipped));
+        assert_eq!(profile.entry.provider, "bedrock_converse");
+        assert_eq!(profile.entry.input_per_million.to_string(), "1.1");
+        assert!(imported.catalog.find("amazon.nova-lite-v1:0").is_some());
+        assert!(imported.catalog.find("azure/gpt-4o-mini").is_some());
+        // A name the catalog cannot hold (Vertex's `@` version) is left out, saying why.
+        assert_eq!(imported.skipped.len(), 1, "{:?}", imported.skipped);
+        assert!(imported.skipped[0].0.starts_with("vertex_ai/claude"));
+    }
+
     #[test]
     fn per_token_prices_become_per_million_exactly() {
         let per_million = |text: &str| price("p", text, 6, "per million tokens").map(|v| v.to_string());
