@@ -1,7 +1,7 @@
 """One real redis-server and one real gateway for the whole session, on loopback, with a
 project of the tests' own (a secret and a publishable key) made through the root token; for the
 proxy's tests, the provider simulator and a second gateway on the same Redis that forwards to
-it."""
+it, and TLS in front of that gateway for the clients that call only over HTTPS."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from both import Both  # noqa: E402
-from gateway import (Gateway, Redis, Simulator, admin, free_port, start_gateway, start_redis,  # noqa: E402
-                     start_simulator)
+from gateway import (Gateway, Redis, Simulator, TlsFront, admin, free_port, self_signed_certificate,  # noqa: E402
+                     start_gateway, start_redis, start_simulator)
 from quota_gateway import AsyncQuotaGateway, QuotaGateway  # noqa: E402
 
 
@@ -75,12 +75,17 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 SIM_SECRET = "sim-secret-py-sdk"
 # The proxy's upstreams beside the three the simulator answers as: one on a port nothing listens
 # on, one that gives up waiting for the first byte after half a second, a second name for the
-# simulator's OpenAI that fallback routes move on to, and Azure OpenAI with its deployments (the
-# simulator serves each as its model).
+# simulator's OpenAI that fallback routes move on to, Azure OpenAI with its deployments (the
+# simulator serves each as its model), and Amazon Bedrock, signed with AWS_KEY or called with a
+# Bedrock API key (the simulator's own key).
 FIRST_BYTE_MS = 500
 AZURE = {"chat-prod": "gpt-4o-mini", "embed-prod": "text-embedding-3-small"}
 # The Entra ID token the simulator takes as a bearer token, and never in `api-key`.
 ENTRA_TOKEN = "entra-token-py-sdk"
+# The AWS credentials the proxy's gateway signs Bedrock's calls with (Signature Version 4), and
+# the simulator checks them by: the gateway reads them from its environment, as the AWS SDKs do.
+AWS_KEY = ("AKIDSIMPY", "sim-aws-secret-py", "sim-session-token")
+AWS_ENV = {"AWS_ACCESS_KEY_ID": AWS_KEY[0], "AWS_SECRET_ACCESS_KEY": AWS_KEY[1], "AWS_SESSION_TOKEN": AWS_KEY[2]}
 # Fallback routes (test_proxy_routes.py): a model no other test asks for, each routed to targets
 # the simulator answers (its `x-sim` directives may name a target's model: `status=503@gpt-4o`).
 ROUTES = [
@@ -112,7 +117,7 @@ class ProxyEnv:
 @pytest.fixture(scope="session")
 def proxy_env(env: Env) -> Iterator[ProxyEnv]:
     sim = start_simulator(SIM_SECRET, env.logs, ["--azure-deployments", ",".join(f"{d}={m}" for d, m in AZURE.items()),
-                                                 "--azure-entra-token", ENTRA_TOKEN])
+                                                 "--azure-entra-token", ENTRA_TOKEN, "--aws-key", ":".join(AWS_KEY)])
     try:
         upstreams = {"upstreams": [
             # `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
@@ -134,12 +139,17 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
             # The same resource with an Entra ID token for the credential (a bearer token).
             {"name": "azure-entra", "kind": "azure-openai", "baseUrl": sim.base_url, "credentialEnv": "ENTRA_TOKEN",
              "azureAuth": "entra", "deployments": AZURE},
+            # Signed with the gateway's AWS credentials (AWS_ENV), or with a Bedrock API key.
+            {"name": "bedrock", "kind": "bedrock", "baseUrl": sim.base_url, "region": "us-east-1",
+             "forwardHeaders": ["x-sim"]},
+            {"name": "bedrock-key", "kind": "bedrock", "baseUrl": sim.base_url, "region": "us-east-1",
+             "credentialEnv": "SIM_KEY", "forwardHeaders": ["x-sim"]},
         ], "routes": ROUTES}
         path = env.logs / "upstreams.json"
         path.write_text(json.dumps(upstreams))
         gateway = start_gateway(env.redis.url, env.logs,
                                 extra_env={"QG_UPSTREAMS": str(path), "SIM_KEY": SIM_SECRET,
-                                           "ENTRA_TOKEN": ENTRA_TOKEN})
+                                           "ENTRA_TOKEN": ENTRA_TOKEN, **AWS_ENV})
     except BaseException:
         sim.stop()
         raise
@@ -163,7 +173,7 @@ def patient_proxy_env(proxy_env: ProxyEnv) -> Iterator[ProxyEnv]:
     env = proxy_env.env
     gateway = start_gateway(env.redis.url, env.logs, extra_env={
         "QG_UPSTREAMS": str(env.logs / "upstreams.json"), "SIM_KEY": SIM_SECRET, "ENTRA_TOKEN": ENTRA_TOKEN,
-        "QG_COMMAND_TIMEOUT_MS": str(PATIENT_MS)})
+        **AWS_ENV, "QG_COMMAND_TIMEOUT_MS": str(PATIENT_MS)})
     try:
         yield ProxyEnv(env, gateway.base_url, gateway, proxy_env.sim)
     finally:
@@ -175,6 +185,37 @@ def patient_proxy(patient_proxy_env: ProxyEnv) -> ProxyEnv:
     """The patient node, its simulator's counts zeroed for this test."""
     patient_proxy_env.reset()
     return patient_proxy_env
+
+
+class TlsFronts:
+    """TLS in front of the proxy's nodes, as a load balancer would terminate it (boto3 sends a
+    Bedrock API key only over HTTPS, and the gateway listens on HTTP): one front a node, made when
+    first asked for, all on one self-signed certificate, `cert`, for a client's `verify=`."""
+
+    def __init__(self, directory: Path) -> None:
+        cert, self._key = self_signed_certificate(directory)
+        self.cert = str(cert)
+        self._fronts: Dict[str, TlsFront] = {}
+
+    def url(self, node: ProxyEnv) -> str:
+        """`node`'s gateway at an https:// URL."""
+        if node.base_url not in self._fronts:
+            port = int(node.base_url.rsplit(":", 1)[1])
+            self._fronts[node.base_url] = TlsFront(port, Path(self.cert), self._key)
+        return f"https://127.0.0.1:{self._fronts[node.base_url].port}"
+
+    def close(self) -> None:
+        for front in self._fronts.values():
+            front.close()
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsFronts]:
+    fronts = TlsFronts(tmp_path_factory.mktemp("tls"))
+    try:
+        yield fronts
+    finally:
+        fronts.close()
 
 
 @pytest.fixture

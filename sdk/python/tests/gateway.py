@@ -1,21 +1,25 @@
 """Starts what the tests need, on loopback only: a private redis-server (with
 QG_TEST_TOPOLOGY=cluster, a 3-master Redis Cluster instead), the gateway binary built from this
-repository (target/debug by default, QG_BIN to choose), and the provider simulator
-(tests/provider/sim.py) for the proxy's tests."""
+repository (target/debug by default, QG_BIN to choose), the provider simulator
+(tests/provider/sim.py) for the proxy's tests, and a TLS front for the clients that call only
+over HTTPS."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import httpx
 
@@ -223,3 +227,96 @@ def admin(base_url: str, token: str, method: str, path: str, body: Optional[obje
     if res.status_code >= 300:
         raise RuntimeError(f"{method} {path}: {res.status_code} {res.text}")
     return res.json() if res.content else None
+
+
+def self_signed_certificate(directory: Path) -> Tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its subjectAltName, which clients check) and its key, made by
+    the `openssl` CLI: (certificate, key)."""
+    cert, key = directory / "tls.crt", directory / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+# How long a TLS front waits for a client's handshake or for its target to accept, at most, and
+# how much of a connection it holds at a time in each direction.
+FRONT_WAIT_SECONDS = 10.0
+FRONT_CHUNK = 64 * 1024
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """One direction of a relayed connection, a chunk at a time at the receiver's pace, until the
+    sender closes or either side fails."""
+    try:
+        while True:
+            chunk = await reader.read(FRONT_CHUNK)
+            if not chunk:
+                return
+            writer.write(chunk)
+            await writer.drain()
+    except OSError:  # a reset, a broken pipe, a TLS error (ssl.SSLError is one)
+        return
+
+
+class TlsFront:
+    """TLS on a loopback port in front of a plain-HTTP one, as a load balancer terminates it for
+    the gateway: each connection's bytes relayed both ways unread, and both of its sides closed
+    when either ends (HTTP/1.1 never half-closes). Its event loop runs on a daemon thread."""
+
+    def __init__(self, target_port: int, cert: Path, key: Path) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self._target = target_port
+        self._relays: Set[asyncio.Task[None]] = set()
+        self._open: Set[asyncio.StreamWriter] = set()
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(asyncio.start_server(
+            self._relay, "127.0.0.1", 0, ssl=context, ssl_handshake_timeout=FRONT_WAIT_SECONDS))
+        self.port: int = self._server.sockets[0].getsockname()[1]
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"tls-front-{self.port}", daemon=True)
+        self._thread.start()
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        self._relays.add(me)
+        self._open.add(client_writer)
+        writers = [client_writer]
+        try:
+            target_reader, target_writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", self._target), FRONT_WAIT_SECONDS)
+            writers.append(target_writer)
+            self._open.add(target_writer)
+            ways = [asyncio.ensure_future(_pipe(client_reader, target_writer)),
+                    asyncio.ensure_future(_pipe(target_reader, client_writer))]
+            await asyncio.wait(ways, return_when=asyncio.FIRST_COMPLETED)
+            for way in ways:
+                way.cancel()
+            await asyncio.gather(*ways, return_exceptions=True)
+        except (OSError, asyncio.TimeoutError):
+            pass  # the target refused or did not accept in time: the client sees its connection closed
+        finally:
+            for writer in writers:
+                writer.close()
+                self._open.discard(writer)
+            self._relays.discard(me)
+
+    def close(self) -> None:
+        """Stops listening, closes every relayed connection (each relay then ends on its own), and
+        stops the thread."""
+        async def stop() -> None:
+            self._server.close()
+            for writer in list(self._open):
+                writer.close()
+            relays = list(self._relays)
+            if relays:
+                await asyncio.wait(relays, timeout=FRONT_WAIT_SECONDS)
+
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=2 * FRONT_WAIT_SECONDS)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=FRONT_WAIT_SECONDS)
+            if not self._thread.is_alive():
+                self._loop.close()

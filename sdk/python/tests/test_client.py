@@ -30,7 +30,8 @@ def test_both_clients_have_the_same_methods_and_parameters() -> None:
         for p in sync[name].parameters.values():
             assert aio[name].parameters[p.name].default == p.default, (name, p.name)
         # Context managers, and the provider clients the proxy helpers build without a call.
-        made_at_once = name in ("reservation", "with_run", "openai", "anthropic", "gemini", "azure_openai")
+        made_at_once = name in ("reservation", "with_run", "openai", "anthropic", "gemini", "azure_openai",
+                                "bedrock_runtime", "anthropic_bedrock")
         assert inspect.iscoroutinefunction(getattr(AsyncQuotaGateway, name)) == (not made_at_once), name
 
 
@@ -371,8 +372,9 @@ def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> 
                                                              "test_runs.py", "test_simulations.py",
                                                              "test_prices.py", "test_outcomes.py",
                                                              "test_alternatives.py"))
-    # The context managers, and the provider clients the proxy helpers build (test_proxy.py
-    # and test_proxy_azure.py run those through the proxy from both clients).
+    # The context managers, and the provider clients the proxy helpers build (test_proxy.py,
+    # test_proxy_azure.py and test_proxy_bedrock.py run those through the proxy from both clients).
     missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources
-               and name not in ("reservation", "with_run", "openai", "anthropic", "gemini", "azure_openai")]
+               and name not in ("reservation", "with_run", "openai", "anthropic", "gemini", "azure_openai",
+                                "bedrock_runtime", "anthropic_bedrock")]
     assert missing == []

@@ -30,9 +30,10 @@ def test_wheel_and_sdist_ship_py_typed_and_depend_on_httpx_alone(tmp_path: Path)
     assert metadata["Name"] == "quota-gateway" and metadata["Requires-Python"] == ">=3.9"
     requires = metadata.get_all("Requires-Dist") or []
     assert [r for r in requires if "extra ==" not in r] == ["httpx<1,>=0.24"]
-    assert sorted(metadata.get_all("Provides-Extra") or []) == ["anthropic", "fastapi", "gemini", "langchain", "openai"]
+    assert sorted(metadata.get_all("Provides-Extra") or []) == ["anthropic", "bedrock", "fastapi", "gemini", "langchain",
+                                                                 "openai"]
     extras = sorted(r.replace(" ", "").replace('"', "'") for r in requires if "extra ==" in r)
-    assert extras == ["anthropic>=0.41;extra=='anthropic'", "fastapi>=0.118;extra=='fastapi'",
+    assert extras == ["anthropic>=0.41;extra=='anthropic'", "boto3>=1.39;extra=='bedrock'", "fastapi>=0.118;extra=='fastapi'",
                       "google-genai>=1.0;extra=='gemini'", "langchain-core>=0.2;extra=='langchain'",
                       "openai>=1.66;extra=='openai'", "uvicorn>=0.24;extra=='fastapi'"], "the examples' uvicorn too"
 

@@ -59,7 +59,7 @@ async def test_the_catalog_lists_models_with_their_prices_and_finds_one_by_an_al
     assert gpt.input_per_million > 0 and gpt.output_per_million > gpt.input_per_million
     assert gpt.context_window > 0 and gpt.max_output_tokens > 0 and gpt.source.startswith("https://")
     assert len(gpt.as_of) == 10 and gpt.as_of[4] == "-"
-    assert {m.provider for m in catalog.models} <= {"openai", "anthropic", "google", "mistral"}
+    assert {m.provider for m in catalog.models} <= {"openai", "anthropic", "google", "mistral", "bedrock"}
     aliased = next(m for m in catalog.models if m.aliases)
     assert catalog.find(aliased.aliases[0]) == aliased and catalog.find("no-such-model") is None
 

@@ -32,6 +32,7 @@ from .simulations import Simulation
 if TYPE_CHECKING:
     import anthropic as _anthropic
     import openai as _openai
+    from botocore.client import BaseClient as _BaseClient
     from google import genai as _genai
 
 T = TypeVar("T")
@@ -441,6 +442,32 @@ class QuotaGateway(Shared):
         (`/proxy/{upstream}`), as `openai` does. Needs the `anthropic` extra."""
         return p.anthropic_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
                                   metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
+
+    def bedrock_runtime(self, user_id: str, *, upstream: str = "bedrock", region: str = "us-east-1",
+                        metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                        action: Optional[str] = None, kind: Optional[StepKind] = None,
+                        **client_kwargs: Any) -> _BaseClient:
+        """boto3's `bedrock-runtime` client calling Amazon Bedrock through the gateway's proxy
+        (`/proxy/{upstream}` as its endpoint: `converse`, `invoke_model` and their streams) with
+        this client's secret key as a Bedrock API key, as `openai` does; botocore sends it only
+        over HTTPS, so the gateway's URL is an `https://` one. A denial raises botocore's
+        `ClientError` (code `ThrottlingException`), not retried. `client_kwargs` go to
+        `boto3.Session.client` (`config`, `verify`, ...). Needs the `bedrock` extra."""
+        return p.bedrock_runtime_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
+                                        region=region, metadata=metadata, run=run, action=action, kind=kind,
+                                        **client_kwargs)
+
+    def anthropic_bedrock(self, user_id: str, *, upstream: str = "bedrock", region: str = "us-east-1",
+                          metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                          action: Optional[str] = None, kind: Optional[StepKind] = None,
+                          **client_kwargs: Any) -> _anthropic.AnthropicBedrock:
+        """The official `anthropic.AnthropicBedrock` calling Claude on Amazon Bedrock through the
+        gateway's proxy (`/proxy/{upstream}`), this client's secret key sent as a Bedrock API key,
+        as `openai` does; name a Bedrock model id or inference profile as the model. Needs the
+        `anthropic` extra."""
+        return p.anthropic_bedrock_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
+                                          region=region, metadata=metadata, run=run, action=action, kind=kind,
+                                          **client_kwargs)
 
     def gemini(self, user_id: str, *, upstream: str = "gemini", metadata: Optional[Metadata] = None,
                run: Optional[str] = None, action: Optional[str] = None, kind: Optional[StepKind] = None,

@@ -1,4 +1,5 @@
-"""The official OpenAI, Anthropic and Google Gen AI clients pointed at the gateway's proxy.
+"""The official OpenAI, Anthropic and Google Gen AI clients, and boto3's Bedrock Runtime, pointed
+at the gateway's proxy.
 
     from quota_gateway import QuotaGateway
 
@@ -21,24 +22,32 @@ Every answer the provider gave names the call's reservation (`x-quota-reservatio
 says later what its output came to (`set_outcome`); `proxy_reservation_id` reads it from the
 SDK's raw response (`client.chat.completions.with_raw_response.create(...)`).
 
-`openai`, `anthropic` and `gemini` (`google-genai`) are optional extras, imported only when a
-client is built.
+Amazon Bedrock is called as Bedrock is (`bedrock_runtime_client`, boto3's `converse`,
+`invoke_model` and their streams; `anthropic_bedrock_client`, `AnthropicBedrock`): the key goes
+as a Bedrock API key (`Authorization: Bearer`), and the gateway signs for Bedrock with its own AWS
+credentials. A denial is boto3's `ClientError` with code `ThrottlingException` (HTTP 429).
+
+`openai`, `anthropic`, `gemini` (`google-genai`) and `bedrock` (`boto3`) are optional extras,
+imported only when a client is built.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from .params import Metadata, StepKind
 
 if TYPE_CHECKING:
     import anthropic
     import openai
+    from botocore.client import BaseClient
     from google import genai
 
-__all__ = ["anthropic_client", "async_anthropic_client", "async_openai_client", "gemini_client", "openai_client",
-           "proxy_headers", "proxy_reservation_id"]
+__all__ = ["anthropic_bedrock_client", "anthropic_client", "async_anthropic_bedrock_client",
+           "async_anthropic_client", "async_openai_client", "bedrock_runtime_client", "gemini_client",
+           "openai_client", "proxy_headers", "proxy_reservation_id"]
 
 SECRET_KEY_PREFIX = "qg_sk_"
 # The proxy's answer header naming the call's reservation.
@@ -221,3 +230,123 @@ def gemini_client(gateway_url: str, api_key: str, *, user: Optional[str] = None,
     options.headers = {**(options.headers or {}), **headers}
     # Explicitly not Vertex AI: GOOGLE_GENAI_USE_VERTEXAI in the environment would switch it.
     return genai.Client(**client_kwargs, vertexai=False, api_key=api_key, http_options=options)
+
+
+# What an AWS client would be told that the helper decides: where it calls, and with which
+# credentials (none of AWS's: the gateway signs for Bedrock with its own).
+_BEDROCK_SET = ("endpoint_url", "region_name", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+                "aws_account_id")
+_ANTHROPIC_BEDROCK_SET = ("aws_region", "aws_access_key", "aws_secret_key", "aws_session_token", "aws_profile")
+
+
+def _refuse(names: Tuple[str, ...], client_kwargs: Dict[str, Any]) -> None:
+    for name in names:
+        if name in client_kwargs:
+            raise TypeError(f"{name} is set by the helper; pass the gateway's URL, key and region= instead")
+
+
+class _GatewayKey:
+    """botocore's token provider, holding the gateway's key: the client's session asks it, not the
+    environment (`AWS_BEARER_TOKEN_BEDROCK`) or an SSO cache, so the process's own Bedrock key
+    never goes to the gateway and the gateway's key never needs to be in the environment."""
+
+    def __init__(self, token: Any) -> None:
+        self._token = token
+
+    def load_token(self, **_: Any) -> Any:
+        return self._token
+
+
+def _add_headers(headers: Dict[str, str], request: Any, **_: Any) -> None:
+    """botocore's `before-sign`: the quota headers on each request it sends, retries included
+    (each is a new request)."""
+    for name, value in headers.items():
+        del request.headers[name]  # botocore's headers are an email message: setting adds a second
+        request.headers[name] = value
+
+
+def _unless_told_not_to(response: Any = None, **_: Any) -> Optional[bool]:
+    """botocore's `needs-retry`, ahead of its own retry handler: False (no retry) for an answer that
+    says `x-should-retry: false`, as the OpenAI and Anthropic SDKs read it. A denial is a
+    `ThrottlingException`, which botocore would otherwise ask again, and be denied again, up to
+    its attempts; None leaves every other answer to botocore's retries. botocore's handler still
+    sees the answer (its standard mode spends retry quota on it, as on any throttling)."""
+    if response is not None and response[0].headers.get("x-should-retry") == "false":
+        return False
+    return None
+
+
+def bedrock_runtime_client(gateway_url: str, api_key: str, *, user: Optional[str] = None,
+                           upstream: str = "bedrock", region: str = "us-east-1",
+                           metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                           action: Optional[str] = None, kind: Optional[StepKind] = None,
+                           **client_kwargs: Any) -> BaseClient:
+    """boto3's `bedrock-runtime` client calling the gateway's Bedrock upstream as it calls Bedrock
+    (`{gateway_url}/proxy/{upstream}` as its endpoint: `converse`, `converse_stream`,
+    `invoke_model`, `invoke_model_with_response_stream`), with `api_key` (the project's secret key
+    with `user=`, or a user key) sent as a Bedrock API key (`Authorization: Bearer`), as
+    `openai_client` does. The client holds no AWS credentials and reads none from the
+    environment: the gateway signs for Bedrock with its own. botocore sends a bearer token only
+    over HTTPS, so `gateway_url` is an `https://` one. A denial is a `ClientError` with code
+    `ThrottlingException` (HTTP 429), not retried when the gateway says so. `region` is the one
+    the client names (the upstream's decides where the gateway calls); `client_kwargs` go to
+    `boto3.Session.client` (`config`, `verify`, ...), a `config` kept but for its signature
+    version."""
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.credentials import CredentialResolver
+        from botocore.session import Session
+        from botocore.tokens import FrozenAuthToken
+    except ImportError as err:
+        raise _missing("boto3", "bedrock") from err
+    _refuse(_BEDROCK_SET, client_kwargs)
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    session = Session()
+    session.register_component("credential_provider", CredentialResolver([]))
+    session.register_component("token_provider", _GatewayKey(FrozenAuthToken(api_key)))
+    # Set in code, the bearer scheme is used whatever the environment holds.
+    bearer = Config(signature_version="bearer")
+    given = client_kwargs.pop("config", None)
+    client = boto3.Session(botocore_session=session).client(
+        "bedrock-runtime", region_name=region, endpoint_url=gateway_url.rstrip("/") + f"/proxy/{upstream}",
+        config=given.merge(bearer) if given is not None else bearer, **client_kwargs)
+    client.meta.events.register("before-sign.bedrock-runtime", partial(_add_headers, headers))
+    client.meta.events.register_first("needs-retry.bedrock-runtime", _unless_told_not_to)
+    return client
+
+
+def anthropic_bedrock_client(gateway_url: str, api_key: str, *, user: Optional[str] = None,
+                             upstream: str = "bedrock", region: str = "us-east-1",
+                             metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                             action: Optional[str] = None, kind: Optional[StepKind] = None,
+                             **client_kwargs: Any) -> anthropic.AnthropicBedrock:
+    """An `anthropic.AnthropicBedrock` calling the gateway's Bedrock upstream
+    (`{gateway_url}/proxy/{upstream}` as its base URL: Bedrock's invoke paths) with `api_key` sent
+    as a Bedrock API key (`Authorization: Bearer`), as `bedrock_runtime_client` does; name a
+    Bedrock model id or inference profile as the model. It holds no AWS credentials: the gateway
+    signs. A denial is the SDK's `RateLimitError`."""
+    try:
+        import anthropic
+    except ImportError as err:
+        raise _missing("anthropic") from err
+    _refuse(_ANTHROPIC_BEDROCK_SET, client_kwargs)
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    return anthropic.AnthropicBedrock(aws_region=region, **_options(gateway_url, f"/proxy/{upstream}", api_key,
+                                                                     headers, client_kwargs))
+
+
+def async_anthropic_bedrock_client(gateway_url: str, api_key: str, *, user: Optional[str] = None,
+                                   upstream: str = "bedrock", region: str = "us-east-1",
+                                   metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                                   action: Optional[str] = None, kind: Optional[StepKind] = None,
+                                   **client_kwargs: Any) -> anthropic.AsyncAnthropicBedrock:
+    """As `anthropic_bedrock_client`, an `anthropic.AsyncAnthropicBedrock`."""
+    try:
+        import anthropic
+    except ImportError as err:
+        raise _missing("anthropic") from err
+    _refuse(_ANTHROPIC_BEDROCK_SET, client_kwargs)
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    return anthropic.AsyncAnthropicBedrock(aws_region=region, **_options(gateway_url, f"/proxy/{upstream}", api_key,
+                                                                          headers, client_kwargs))

@@ -42,8 +42,8 @@ UsageStatus = Literal["active", "blocked", "no_subscription"]
 GrantStatus = Literal["scheduled", "active", "voided", "expired", "depleted"]
 # A run: open, closed, expired; "unchecked" for one fail_mode="open" let through.
 RunState = Literal["open", "closed", "expired", "unchecked"]
-# The providers the model catalog lists.
-Provider = Literal["openai", "anthropic", "google", "mistral"]
+# The providers the model catalog lists ("bedrock" for Amazon Bedrock's own model ids).
+Provider = Literal["openai", "anthropic", "google", "mistral", "bedrock"]
 # Where a priced group's amount came from: the project's own price (`set_price`), the catalog,
 # the provider's reported cost, or no price at all (counted at zero by a group whose
 # `unpriced` is "allow").
