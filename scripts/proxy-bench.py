@@ -22,6 +22,10 @@ CHAT = {"model": "gpt-4o-mini", "max_tokens": 16,
 GENERATE = {"contents": [{"role": "user", "parts": [{"text": "Say hello to the world in five words"}]}],
             "generationConfig": {"maxOutputTokens": 16}}
 GEMINI_PATH = "/v1beta/models/gemini-2.0-flash"
+# And in Bedrock's Converse shape, the model id percent-encoded as AWS's clients write it.
+CONVERSE = {"messages": [{"role": "user", "content": [{"text": "Say hello to the world in five words"}]}],
+            "inferenceConfig": {"maxTokens": 16}}
+BEDROCK_PATH = "/model/anthropic.claude-haiku-4-5-20251001-v1%3A0"
 
 
 class Shape:
@@ -41,6 +45,8 @@ class Shape:
 OPENAI = Shape("/v1/chat/completions", "/v1/chat/completions", CHAT, True, {"max_tokens": 60})
 GEMINI = Shape(GEMINI_PATH + ":generateContent", GEMINI_PATH + ":streamGenerateContent?alt=sse", GENERATE, False,
                {"generationConfig": {"maxOutputTokens": 60}})
+BEDROCK = Shape(BEDROCK_PATH + "/converse", BEDROCK_PATH + "/converse-stream", CONVERSE, False,
+                {"inferenceConfig": {"maxTokens": 60}})
 
 
 def percentile(values: List[float], p: float) -> float:
@@ -151,6 +157,8 @@ def main() -> None:
     # Google's clients send their key as x-goog-api-key, to the provider and to the gateway alike.
     sim_gemini = {"x-goog-api-key": args.provider_key, "Content-Type": "application/json"}
     gw_gemini = {"x-goog-api-key": args.key, "Content-Type": "application/json", "X-Quota-User": "bench"}
+    # Bedrock's clients send a Bedrock API key as a bearer token, to the provider and to the gateway alike.
+    sim_bedrock, gw_bedrock = sim_headers, gw_headers
 
     def stats() -> dict:
         c = http.client.HTTPConnection("127.0.0.1", args.sim_port, timeout=10)
@@ -161,7 +169,9 @@ def main() -> None:
     cases = (("non-streaming call, whole answer", OPENAI, False, "openai", sim_headers, gw_headers),
              ("streaming call, first event", OPENAI, True, "openai", sim_headers, gw_headers),
              ("Gemini `generateContent`, whole answer", GEMINI, False, "gemini", sim_gemini, gw_gemini),
-             ("Gemini `streamGenerateContent`, first event", GEMINI, True, "gemini", sim_gemini, gw_gemini))
+             ("Gemini `streamGenerateContent`, first event", GEMINI, True, "gemini", sim_gemini, gw_gemini),
+             ("Bedrock `converse`, whole answer", BEDROCK, False, "bedrock", sim_bedrock, gw_bedrock),
+             ("Bedrock `converse-stream`, first event", BEDROCK, True, "bedrock", sim_bedrock, gw_bedrock))
     for name, shape, stream, upstream, direct_headers, proxied_headers in cases:
         direct = Target(args.sim_port, "", direct_headers)
         proxied = Target(args.gateway_port, "/proxy/" + upstream, proxied_headers)
@@ -171,7 +181,9 @@ def main() -> None:
         rows.append(f"| {name} | {med_a:.2f} / {p99_a:.2f} | {med_b:.2f} / {p99_b:.2f} | "
                     f"**+{med_b - med_a:.2f}** / **+{p99_b - p99_a:.2f}** |")
     memory = []
-    for label, upstream, shape, headers in (("OpenAI", "openai", OPENAI, gw_headers), ("Gemini", "gemini", GEMINI, gw_gemini)):
+    sets = (("OpenAI", "openai", OPENAI, gw_headers), ("Gemini", "gemini", GEMINI, gw_gemini),
+            ("Bedrock", "bedrock", BEDROCK, gw_bedrock))
+    for label, upstream, shape, headers in sets:
         # Each set ends before the next opens, so the second starts from the first's settled state.
         memory.append((label, *open_streams(args.gateway_port, upstream, shape, headers, args.streams,
                                             args.gateway_pid, stats)))
