@@ -2,8 +2,9 @@
 // user keys that let a browser or phone call it as one user.
 //
 // The client classes are passed in, never imported: this package keeps no runtime dependency,
-// the caller's own installed version of `openai`, `@anthropic-ai/sdk` or `@google/genai` is the one used, and
-// the answer is typed as an instance of the class passed. The proxy speaks each provider's own
+// the caller's own installed version of `openai`, `@anthropic-ai/sdk`, `@google/genai`,
+// `@anthropic-ai/bedrock-sdk` or `@aws-sdk/client-bedrock-runtime` is the one used, and the
+// answer is typed as an instance of the class passed. The proxy speaks each provider's own
 // API, so the client needs only its base URL, a key of the gateway, and the X-Quota-* headers
 // that name who pays and what the call is for; the provider's key stays on the gateway.
 //
@@ -18,12 +19,18 @@ import type { Metadata, UserKeyList, UserKeyMade } from "./types.js";
 type Send = <T>(call: Call) => Promise<T>;
 type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
 
-/** A provider's client class (`OpenAI`, `Anthropic`, `GoogleGenAI`): constructed with one options object. */
+/** A provider's client class (`OpenAI`, `Anthropic`, `GoogleGenAI`, …): constructed with one options object. */
 export type ProviderClass = new (options?: any) => any;
+
+/**
+ * An AWS SDK client class (`BedrockRuntimeClient`): its configuration is a rest parameter, and
+ * its instance has the middleware stack the quota headers are added by.
+ */
+export type AwsClientClass = new (...configuration: any[]) => { middlewareStack: any };
 
 /** What the proxy is told beside the provider's own request: where it goes, and what it is for. */
 export interface ProxyOptions {
-  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"`, `"anthropic"` or `"gemini"`. */
+  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"`, `"anthropic"`, `"gemini"`, `"azure"` or `"bedrock"`. */
   upstream?: string | undefined;
   /**
    * Put on every call's ledger entry beside the proxy's own (`model`, `upstream`, token
@@ -68,6 +75,24 @@ export type GeminiClientOptions<C extends ProviderClass> = ProxyOptions & Gemini
  */
 export type AzureClientOptions<C extends ProviderClass> = ProxyOptions &
   Omit<NonNullable<ConstructorParameters<C>[0]>, "baseURL" | "endpoint" | "apiKey" | "azureADTokenProvider">;
+
+/**
+ * `ProxyOptions` and `AnthropicBedrock`'s own options (`awsRegion`, `maxRetries`,
+ * `defaultHeaders`, …), less those the gateway sets: its base URL, the key, and AWS's
+ * credentials (the gateway holds them and signs the upstream request).
+ */
+export type AnthropicBedrockClientOptions<C extends ProviderClass> = ProxyOptions &
+  Omit<NonNullable<ConstructorParameters<C>[0]>,
+    "baseURL" | "apiKey" | "authToken" | "awsAccessKey" | "awsSecretKey" | "awsSessionToken" | "providerChainResolver" | "skipAuth">;
+
+/**
+ * `ProxyOptions` and `BedrockRuntimeClient`'s own configuration (`region`, `maxAttempts`,
+ * `requestHandler`, …), less what the gateway sets: its endpoint, the key as the bearer token,
+ * and AWS's credentials.
+ */
+export type BedrockRuntimeOptions<C extends AwsClientClass> = ProxyOptions &
+  Omit<NonNullable<ConstructorParameters<C>[0]>,
+    "endpoint" | "token" | "authSchemePreference" | "credentials" | "credentialDefaultProvider">;
 
 /** What `createUserKey` takes beside the user. */
 export interface UserKeyInput {
@@ -134,11 +159,12 @@ function mergeHeaders(given: unknown, ours: Record<string, string>): HeaderRecor
 const trimmed = (url: string) => url.replace(/\/+$/, "");
 
 /** The providers whose clients the helpers build, each with its default upstream's name. */
-type Provider = "openai" | "anthropic" | "gemini" | "azure";
+type Provider = "openai" | "anthropic" | "gemini" | "azure" | "bedrock";
 
 /**
- * The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's and
- * Google's after the host; for Azure OpenAI, the endpoint its client adds `/openai/…` to.
+ * The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's,
+ * Google's and Bedrock's (`/model/{modelId}/…`) after the host; for Azure OpenAI, the endpoint
+ * its client adds `/openai/…` to.
  */
 export function proxyBaseUrl(gatewayUrl: string, provider: Provider, upstream: string = provider): string {
   const base = `${trimmed(gatewayUrl)}/proxy/${encodeURIComponent(upstream)}`;
@@ -175,17 +201,46 @@ function header(headers: HeaderSource, name: string): string | null {
  */
 const OPENAI_UNREAD = { organization: null, project: null, adminAPIKey: null };
 
-const CLASS_NAMES = { openai: "OpenAI", anthropic: "Anthropic", gemini: "GoogleGenAI", azure: "AzureOpenAI" } as const;
+/**
+ * Bedrock's region when the caller names none: the client needs one, but only to sign, which it
+ * does not do here (the gateway signs for the upstream's own region).
+ */
+const AWS_REGION = "us-east-1";
+
+const CLASS_NAMES = {
+  openai: "OpenAI", anthropic: "Anthropic", gemini: "GoogleGenAI", azure: "AzureOpenAI", bedrock: "AnthropicBedrock",
+  bedrockRuntime: "BedrockRuntimeClient",
+} as const;
+
+function checkClass(Client: unknown, name: keyof typeof CLASS_NAMES): void {
+  if (typeof Client !== "function") {
+    throw new TypeError(`quota-gateway: pass the ${CLASS_NAMES[name]} class itself, as its package exports it, not an instance or its options`);
+  }
+}
+
+/** The options less the quota's, and the quota's as headers. */
+function split(userId: string | undefined, options: ProxyOptions | undefined) {
+  const { upstream, metadata, run, action, kind, ...rest } = (options ?? {}) as ProxyOptions & Record<string, unknown>;
+  return { upstream, rest, quota: quotaHeaders(userId, { metadata, run, action, kind }) };
+}
+
+/** Where each client takes the proxy's base URL, and what else it is told so that it sends the key as given. */
+function placed(provider: Provider, baseUrl: string): Record<string, unknown> {
+  // Azure's client takes the resource's endpoint and sends the key as `api-key`.
+  if (provider === "azure") return { endpoint: baseUrl };
+  // AnthropicBedrock sends `apiKey` (a Bedrock API key to it) as `Authorization: Bearer` and
+  // then signs nothing with AWS's credentials, so it needs none; `skipAuth` would drop the key.
+  if (provider === "bedrock") return { baseURL: baseUrl, skipAuth: false };
+  return { baseURL: baseUrl };
+}
 
 function construct<C extends ProviderClass>(
   Client: C, provider: Provider, gatewayUrl: string, apiKey: string, userId: string | undefined,
-  options: ProxyClientOptions<C> | GeminiClientOptions<C> | AzureClientOptions<C> | undefined, defaults: Record<string, unknown>,
+  options: ProxyClientOptions<C> | GeminiClientOptions<C> | AzureClientOptions<C> | AnthropicBedrockClientOptions<C> | undefined,
+  defaults: Record<string, unknown>,
 ): InstanceType<C> {
-  if (typeof Client !== "function") {
-    throw new TypeError(`quota-gateway: pass the ${CLASS_NAMES[provider]} class itself, as its package exports it, not an instance or its options`);
-  }
-  const { upstream, metadata, run, action, kind, ...rest } = (options ?? {}) as ProxyOptions & Record<string, unknown>;
-  const quota = quotaHeaders(userId, { metadata, run, action, kind });
+  checkClass(Client, provider);
+  const { upstream, rest, quota } = split(userId, options);
   const baseUrl = proxyBaseUrl(gatewayUrl, provider, upstream);
   if (provider === "gemini") {
     // Google's client takes its base URL and headers in `httpOptions`, and sends the key as
@@ -197,9 +252,39 @@ function construct<C extends ProviderClass>(
   }
   const { defaultHeaders, ...own } = rest as { defaultHeaders?: unknown };
   const headers = mergeHeaders(defaultHeaders, quota);
-  // Azure's client takes the resource's endpoint and sends the key as `api-key`.
-  const where = provider === "azure" ? { endpoint: baseUrl } : { baseURL: baseUrl };
-  return new Client({ ...defaults, ...own, ...where, apiKey, defaultHeaders: headers }) as InstanceType<C>;
+  return new Client({ ...defaults, ...own, ...placed(provider, baseUrl), apiKey, defaultHeaders: headers }) as InstanceType<C>;
+}
+
+/** What the AWS SDK's middleware stack takes (`@smithy/types`), as far as it is used here. */
+type BuildMiddleware = (next: (args: { request: unknown }) => Promise<unknown>) => (args: { request: unknown }) => Promise<unknown>;
+type MiddlewareStack = { add(middleware: BuildMiddleware, options: { step: "build"; name: string }): void };
+
+/**
+ * The AWS SDK's `BedrockRuntimeClient` pointed at the proxy: the key is its bearer token (a
+ * Bedrock API key to it, which it sends over plain HTTP as over HTTPS), the bearer scheme
+ * preferred to Signature Version 4 so that AWS's credentials are never looked for. The SDK has
+ * no default headers: a middleware adds the quota headers to each request before it is sent.
+ */
+function runtime<C extends AwsClientClass>(
+  Client: C, gatewayUrl: string, apiKey: string, userId: string | undefined, options: BedrockRuntimeOptions<C> | undefined,
+): InstanceType<C> {
+  checkClass(Client, "bedrockRuntime");
+  const { upstream, rest, quota } = split(userId, options);
+  const client = new Client({
+    region: AWS_REGION, ...rest,
+    endpoint: proxyBaseUrl(gatewayUrl, "bedrock", upstream), token: { token: apiKey }, authSchemePreference: ["httpBearerAuth"],
+  });
+  const taken = new Set(Object.keys(quota).map((n) => n.toLowerCase()));
+  (client.middlewareStack as MiddlewareStack).add((next) => (args) => {
+    const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
+    if (headers) {
+      // A same-named header of the caller's, in any case, gives way, as in `mergeHeaders`.
+      for (const name of Object.keys(headers)) if (taken.has(name.toLowerCase())) delete headers[name];
+      Object.assign(headers, quota);
+    }
+    return next(args);
+  }, { step: "build", name: "quotaGatewayHeaders" });
+  return client as InstanceType<C>;
 }
 
 /** Refuses a key the proxy would refuse for this use, before any call. */
@@ -246,6 +331,26 @@ export function azureOpenaiForUserKey<C extends ProviderClass>(AzureOpenAI: C, g
   return construct(AzureOpenAI, "azure", gatewayUrl, userKey, undefined, options, { ...OPENAI_UNREAD, dangerouslyAllowBrowser: true });
 }
 
+/**
+ * `openaiForUserKey` for `AnthropicBedrock` (`import AnthropicBedrock from
+ * "@anthropic-ai/bedrock-sdk"`): `new AnthropicBedrock({ baseURL: "<gateway>/proxy/bedrock",
+ * apiKey: userKey, dangerouslyAllowBrowser: true })`.
+ */
+export function anthropicBedrockForUserKey<C extends ProviderClass>(AnthropicBedrock: C, gatewayUrl: string, userKey: string, options?: AnthropicBedrockClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "anthropicBedrockForUserKey");
+  return construct(AnthropicBedrock, "bedrock", gatewayUrl, userKey, undefined, options, { awsRegion: AWS_REGION, dangerouslyAllowBrowser: true });
+}
+
+/**
+ * `openaiForUserKey` for the AWS SDK's `BedrockRuntimeClient` (`import { BedrockRuntimeClient }
+ * from "@aws-sdk/client-bedrock-runtime"`): its endpoint `<gateway>/proxy/bedrock`, the user key
+ * its bearer token.
+ */
+export function bedrockRuntimeForUserKey<C extends AwsClientClass>(BedrockRuntimeClient: C, gatewayUrl: string, userKey: string, options?: BedrockRuntimeOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "bedrockRuntimeForUserKey");
+  return runtime(BedrockRuntimeClient, gatewayUrl, userKey, undefined, options);
+}
+
 export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; apiKey: string }) {
   /** The project's key, as the proxy takes it with X-Quota-User. */
   const serverKey = (provider: string) => {
@@ -289,6 +394,29 @@ export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; a
      */
     azureOpenai<C extends ProviderClass>(AzureOpenAI: C, userId: string, options?: AzureClientOptions<C>): InstanceType<C> {
       return construct(AzureOpenAI, "azure", gateway.baseUrl, serverKey("azureOpenai"), userId, options, OPENAI_UNREAD);
+    },
+
+    /**
+     * `openai` for Anthropic's Bedrock client (`import AnthropicBedrock from
+     * "@anthropic-ai/bedrock-sdk"`), calling the gateway's Bedrock upstream (`"bedrock"` unless
+     * `upstream` names another) by InvokeModel: the gateway holds AWS's credentials and signs
+     * for its own region, so this process needs none. A denial is `AnthropicBedrock.RateLimitError`.
+     */
+    anthropicBedrock<C extends ProviderClass>(AnthropicBedrock: C, userId: string, options?: AnthropicBedrockClientOptions<C>): InstanceType<C> {
+      return construct(AnthropicBedrock, "bedrock", gateway.baseUrl, serverKey("anthropicBedrock"), userId, options, { awsRegion: AWS_REGION });
+    },
+
+    /**
+     * `openai` for the AWS SDK's `BedrockRuntimeClient` (`import { BedrockRuntimeClient } from
+     * "@aws-sdk/client-bedrock-runtime"`), for Converse, ConverseStream, InvokeModel and
+     * InvokeModelWithResponseStream through the gateway's Bedrock upstream. In Node, pass
+     * `requestHandler: new NodeHttpHandler()` (`@smithy/node-http-handler`): the SDK speaks
+     * HTTP/2 there by default, and the gateway HTTP/1.1. A denial is its `ThrottlingException`,
+     * which the SDK retries as it retries AWS's own (it reads no `x-should-retry`) unless
+     * `maxAttempts: 1`.
+     */
+    bedrockRuntime<C extends AwsClientClass>(BedrockRuntimeClient: C, userId: string, options?: BedrockRuntimeOptions<C>): InstanceType<C> {
+      return runtime(BedrockRuntimeClient, gateway.baseUrl, serverKey("bedrockRuntime"), userId, options);
     },
 
     /**

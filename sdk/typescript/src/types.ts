@@ -207,8 +207,8 @@ export type RunProgress = Schemas["StepRunAnswer"];
 /** `POST /v1/runs`: a reserve's answer with the run's id (null when denied). */
 export type RunStartAnswer = Schemas["RunStartAnswer"];
 
-/** The providers the model catalog lists. */
-export type ModelProvider = "openai" | "anthropic" | "google" | "mistral";
+/** The providers the model catalog lists (`"bedrock"` for Amazon Bedrock's own model ids). */
+export type ModelProvider = "openai" | "anthropic" | "google" | "mistral" | "bedrock";
 
 /**
  * One model of the catalog: its prices in USD per million tokens (`cachedInputPerMillion` and

@@ -54,7 +54,7 @@ test("catalog answers its version and every model with its prices, limits and so
   assert.ok(model.contextWindow > 0 && model.maxOutputTokens > 0);
   assert.match(model.asOf, /^\d{4}-\d{2}-\d{2}$/);
   assert.match(model.source, /^https:\/\//);
-  for (const m of catalog.models) assert.ok(["openai", "anthropic", "google", "mistral"].includes(m.provider), m.model);
+  for (const m of catalog.models) assert.ok(["openai", "anthropic", "google", "mistral", "bedrock"].includes(m.provider), m.model);
 });
 
 test("setPrice, prices, price and deletePrice; a removed price reads as price_not_found", async () => {

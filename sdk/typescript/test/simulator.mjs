@@ -1,6 +1,6 @@
 // The provider simulator (tests/provider/sim.py) on a loopback port, and an upstreams file that
-// points the gateway's proxy at it: OpenAI's, Anthropic's and Gemini's wire formats, steered per
-// request by the `x-sim` header, read back at /_sim/stats.
+// points the gateway's proxy at it: OpenAI's, Anthropic's, Gemini's, Azure OpenAI's and Amazon
+// Bedrock's wire formats, steered per request by the `x-sim` header, read back at /_sim/stats.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,10 +12,16 @@ const script = fileURLToPath(new URL("../../../tests/provider/sim.py", import.me
 const START_MS = 10_000;
 // Azure OpenAI's deployments, each with the model it serves (the simulator's and the gateway's).
 export const AZURE = { "chat-prod": "gpt-4o-mini" };
+// The AWS credentials the simulator checks Bedrock's signatures with, and the gateway signs with:
+// its environment's, as a node on AWS has them. A gateway given `upstreamsFile` needs these.
+export const AWS_ENV = { AWS_ACCESS_KEY_ID: "AKIDSIMTS", AWS_SECRET_ACCESS_KEY: "sim-aws-secret-ts", AWS_SESSION_TOKEN: "sim-session-ts" };
 
 /** Starts the simulator requiring `key`; answers its URL, `stats()`, `reset()`, `stop()`. */
 export async function startSimulator(key) {
-  const args = [script, "--port", "0", "--key", key, "--azure-deployments", Object.entries(AZURE).map(([d, m]) => `${d}=${m}`).join(",")];
+  const args = [
+    script, "--port", "0", "--key", key, "--azure-deployments", Object.entries(AZURE).map(([d, m]) => `${d}=${m}`).join(","),
+    "--aws-key", [AWS_ENV.AWS_ACCESS_KEY_ID, AWS_ENV.AWS_SECRET_ACCESS_KEY, AWS_ENV.AWS_SESSION_TOKEN].join(":"),
+  ];
   const child = spawn("python3", args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   let timer;
@@ -39,16 +45,21 @@ export async function startSimulator(key) {
 }
 
 /**
- * A QG_UPSTREAMS file naming the simulator as `openai`, `anthropic`, `gemini` and `azure` (Azure
- * OpenAI with AZURE's deployments), the provider's key read from `credentialEnv`; answers its
- * path and how to remove it.
+ * A QG_UPSTREAMS file naming the simulator as `openai`, `anthropic`, `gemini`, `azure` (Azure
+ * OpenAI with AZURE's deployments), `bedrock` (signed with AWS_ENV's credentials, which the
+ * gateway's environment must have) and `bedrock-key` (Bedrock with an API key), the provider's
+ * key read from `credentialEnv`; answers its path and how to remove it.
  */
 export function upstreamsFile(simulatorUrl, credentialEnv) {
   const dir = mkdtempSync(join(tmpdir(), "qg-sdk-upstreams-"));
   const path = join(dir, "upstreams.json");
   // `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
-  const upstream = (name) => ({ name, kind: name, baseUrl: simulatorUrl, credentialEnv, forwardHeaders: ["x-sim"] });
-  const azure = { ...upstream("azure"), kind: "azure-openai", deployments: AZURE };
-  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic"), upstream("gemini"), azure] }));
+  const at = (name, kind) => ({ name, kind, baseUrl: simulatorUrl, forwardHeaders: ["x-sim"] });
+  const upstream = (name, kind = name) => ({ ...at(name, kind), credentialEnv });
+  const azure = { ...upstream("azure", "azure-openai"), deployments: AZURE };
+  // Without a key, Bedrock's requests are signed with the gateway's AWS credentials.
+  const signed = { ...at("bedrock", "bedrock"), region: "us-east-1" };
+  const keyed = upstream("bedrock-key", "bedrock");
+  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic"), upstream("gemini"), azure, signed, keyed] }));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

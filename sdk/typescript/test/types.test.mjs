@@ -138,6 +138,37 @@ test("qg.openai, qg.anthropic and qg.gemini answer the official clients' own ins
   });
 });
 
+test("qg.anthropicBedrock and qg.bedrockRuntime answer Bedrock's clients' own instances, AWS's credentials not theirs to take", () => {
+  for (const name of ["@anthropic-ai/bedrock-sdk", "@aws-sdk/client-bedrock-runtime", "@smithy/node-http-handler"]) {
+    mkdirSync(join(project.dir, "node_modules", dirname(name)), { recursive: true });
+    if (!existsSync(join(project.dir, "node_modules", name))) symlinkSync(join(root, "node_modules", name), join(project.dir, "node_modules", name));
+  }
+  writeFileSync(join(project.dir, "bedrock.ts"), [
+    'import AnthropicBedrock from "@anthropic-ai/bedrock-sdk";',
+    'import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";',
+    'import { NodeHttpHandler } from "@smithy/node-http-handler";',
+    'import { anthropicBedrockForUserKey, bedrockRuntimeForUserKey, createClient } from "quota-gateway";',
+    'const qg = createClient({ apiKey: "qg_sk_test" });',
+    'export async function answer(userId: string, userKey: string): Promise<string> {',
+    '  const claude: AnthropicBedrock = qg.anthropicBedrock(AnthropicBedrock, userId, { awsRegion: "eu-west-1", maxRetries: 0, metadata: { feature: "chat" } });',
+    '  const message = await claude.messages.create({ model: "anthropic.claude-haiku-4-5-20251001-v1:0", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });',
+    '  // @ts-expect-error the gateway holds AWS\'s credentials',
+    '  qg.anthropicBedrock(AnthropicBedrock, userId, { awsAccessKey: "AKID", awsSecretKey: "secret" });',
+    '  const runtime: BedrockRuntimeClient = qg.bedrockRuntime(BedrockRuntimeClient, userId, { region: "eu-west-1", maxAttempts: 1, requestHandler: new NodeHttpHandler() });',
+    '  const converse = await runtime.send(new ConverseCommand({ modelId: "amazon.nova-lite-v1:0", messages: [{ role: "user", content: [{ text: "hi" }] }] }));',
+    '  // @ts-expect-error the gateway\'s endpoint is the helper\'s to set',
+    '  qg.bedrockRuntime(BedrockRuntimeClient, userId, { endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com" });',
+    '  const browser: AnthropicBedrock = anthropicBedrockForUserKey(AnthropicBedrock, "https://quota.example.com", userKey);',
+    '  const aws: BedrockRuntimeClient = bedrockRuntimeForUserKey(BedrockRuntimeClient, "https://quota.example.com", userKey);',
+    '  return `${message.usage.output_tokens} ${converse.usage?.outputTokens} ${browser.baseURL} ${aws.config.region}`;',
+    "}",
+  ].join("\n"));
+  // The SDKs' own declarations are theirs to check (skipLibCheck); the use of them is ours.
+  compile("current", "bedrock", ["bedrock.ts"], {
+    target: "ES2022", lib: ["ES2022", "DOM"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], skipLibCheck: true,
+  });
+});
+
 test("the README's prices blocks pass strict tsc, the fit recipe with OpenAI's types", () => {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const section = readme.split("\n## Prices, the catalog and fit\n")[1].split("\n## ")[0];
