@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use super::body::Body;
 use super::call::context::Ctx;
 use super::call::outcome::{Cut, Failure};
-use super::call::upstream::Upstream;
+use super::call::upstream::{SendError, Upstream};
 use super::door::Door;
 use super::headers;
 use crate::metrics::traces;
@@ -113,7 +113,7 @@ impl Door {
 
 /// What the provider's answer (or the lack of one) means for the call.
 fn failed(
-    answer: reqwest::Result<reqwest::Response>,
+    answer: Result<reqwest::Response, SendError>,
     upload: Option<&(tokio::sync::watch::Receiver<bool>, Arc<OnceLock<Cut>>)>,
 ) -> Result<reqwest::Response, Failure> {
     let broke = upload.and_then(|(_, broke)| broke.get());
@@ -121,10 +121,20 @@ fn failed(
         // The caller's upload broke off: the provider never had a whole request, whatever it
         // answered to the part it had.
         _ if broke.is_some() => Err(Failure::Unsent(broke.cloned().unwrap_or_default())),
-        // (A connect timeout is a timeout too, but the provider never saw the call.)
-        Err(err) if err.is_connect() || err.is_builder() => Err(Failure::Unreachable(err.to_string())),
-        Err(err) if err.is_timeout() => Err(Failure::Timeout),
-        Err(err) => Err(Failure::Broken(err.to_string())),
+        Err(SendError::Credential(why)) => Err(Failure::Unreachable(why)),
+        Err(SendError::Http(err)) => http_failed(err),
         Ok(response) => Ok(response),
+    }
+}
+
+/// What an HTTP failure means for the call.
+fn http_failed(err: reqwest::Error) -> Result<reqwest::Response, Failure> {
+    // (A connect timeout is a timeout too, but the provider never saw the call.)
+    if err.is_connect() || err.is_builder() {
+        return Err(Failure::Unreachable(err.to_string()));
+    }
+    match err.is_timeout() {
+        true => Err(Failure::Timeout),
+        false => Err(Failure::Broken(err.to_string())),
     }
 }

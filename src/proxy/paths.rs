@@ -1,7 +1,7 @@
 //! Path patterns, as the wire formats' tables and an upstream's `passthrough` write them:
 //! segments split at `/`, each literal or holding one `*` between optional literal text
 //! (`models/*:generateContent`), a `*` matching one segment's worth of plain characters (a
-//! model or file id: letters, digits, `-`, `_`, `.`, never only dots; and `:` where the `*` is
+//! model or file id: letters, digits, `-`, `_`, `.`, `@`, never only dots; and `:` where the `*` is
 //! the whole segment). A path the pattern
 //! matches gives the text of each `*`, as written.
 //!
@@ -94,7 +94,8 @@ fn plain(text: &str) -> bool {
 }
 
 fn plain_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.".contains(&b)
+    // `@`: a Vertex AI model's version (`claude-haiku-4-5@20251001`).
+    b.is_ascii_alphanumeric() || b"-_.@".contains(&b)
 }
 
 #[cfg(test)]

@@ -131,5 +131,6 @@ fn provider_name(kind: Kind) -> &'static str {
         Kind::Gemini => "gcp.gemini",
         Kind::AzureOpenAi => "azure.ai.openai",
         Kind::Bedrock => "aws.bedrock",
+        Kind::Vertex => "gcp.vertex_ai",
     }
 }

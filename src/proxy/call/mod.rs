@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 pub(crate) mod caller;
 pub(crate) mod context;
+pub(crate) mod google_token;
 pub(crate) mod hold;
 pub(crate) mod jobs;
 pub(crate) mod outcome;

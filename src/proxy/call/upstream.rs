@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::google_token::TokenSource;
 use super::sigv4::Signer;
 use super::wire::Wire;
 
@@ -26,6 +27,10 @@ pub(crate) enum Kind {
     /// `invoke`, the model in the path, streams in AWS's event stream framing, each request
     /// signed (Signature Version 4) or carrying a Bedrock API key.
     Bedrock,
+    /// Google's Vertex AI: Gemini (`publishers/google`) and Anthropic's models
+    /// (`publishers/anthropic`, `rawPredict`) in a project's location, each request with an
+    /// access token minted from a service account's key.
+    Vertex,
 }
 
 /// How long to wait, per call.
@@ -73,6 +78,8 @@ pub(crate) struct Upstream {
     pub deployments: HashMap<String, String>,
     /// A Bedrock upstream without an API key: how each of its requests is signed.
     pub signer: Option<Arc<Signer>>,
+    /// A Vertex AI upstream: where each request's access token comes from.
+    pub google: Option<Arc<TokenSource>>,
     /// Pooled, kept-alive connections to this upstream.
     pub client: reqwest::Client,
 }
@@ -93,8 +100,12 @@ impl Upstream {
     /// The model a call names as the upstream serves it: an Azure deployment's model, else
     /// the name itself.
     pub(crate) fn model_of(&self, named: String) -> String {
-        if self.kind == Kind::Bedrock {
-            return bedrock_model(&named);
+        match self.kind {
+            Kind::Bedrock => return bedrock_model(&named),
+            // Vertex names a model's version after `@` (`claude-haiku-4-5@20251001`), where
+            // Anthropic's own names put a `-`: priced as the same model.
+            Kind::Vertex => return named.replace('@', "-"),
+            _ => {}
         }
         match self.deployments.get(&named) {
             Some(model) => model.clone(),
@@ -102,22 +113,46 @@ impl Upstream {
         }
     }
 
-    /// Sends a request built for this upstream, signed first where the upstream signs.
-    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
-        let mut request = request.build()?;
+    /// Sends a request built for this upstream, with the access token its credential mints,
+    /// or signed, where the upstream does either.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, SendError> {
+        let mut request = request.build().map_err(SendError::Http)?;
+        if let Some(google) = &self.google {
+            let token = google.token(&self.client).await.map_err(SendError::Credential)?;
+            let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| SendError::Credential("the access token minted is no header value".into()))?;
+            request.headers_mut().insert(reqwest::header::AUTHORIZATION, bearer);
+        }
         if let Some(signer) = &self.signer {
             if let Err(why) = signer.sign(&mut request) {
                 // Sent unsigned: the provider refuses it, and the caller hears so.
                 tracing::warn!(upstream = %self.name, why, "proxy: a request could not be signed");
             }
         }
-        self.client.execute(request).await
+        self.client.execute(request).await.map_err(SendError::Http)
     }
 
     pub(crate) fn allows(&self, project: &str) -> bool {
         self.projects
             .as_ref()
             .is_none_or(|p| p.iter().any(|one| one == project))
+    }
+}
+
+/// Why a request was not sent, or no answer came.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    Http(reqwest::Error),
+    /// The upstream's credential could not be had (an access token not minted): never sent.
+    Credential(String),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Http(err) => err.fmt(f),
+            SendError::Credential(why) => f.write_str(why),
+        }
     }
 }
 

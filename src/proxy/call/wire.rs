@@ -74,6 +74,12 @@ pub(crate) trait Wire: Sync {
     /// The paths it passes free by default (model lists, token counting).
     fn free(&self) -> &'static [Free];
 
+    /// Free paths a counted path's `*` would also match (a literal where a model goes): found
+    /// before the counted ones.
+    fn free_first(&self) -> &'static [Free] {
+        &[]
+    }
+
     /// The paths of its async jobs (`call/jobs.rs`): none unless it has them.
     fn jobs(&self) -> &'static [jobs::Entry] {
         &[]

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use self::routes::RouteDoc;
+use super::call::google_token::TokenSource;
 use super::call::sigv4::Signer;
 use super::call::upstream::{Kind, Timeouts, Upstream, Upstreams};
 use super::call::wire::Wire;
@@ -109,22 +110,11 @@ fn check(
     let kind = kind_of(&doc.kind).ok_or_else(|| {
         (
             at("kind"),
-            "must be openai, anthropic, openai-compatible, gemini, azure-openai or bedrock".to_string(),
+            "must be openai, anthropic, openai-compatible, gemini, azure-openai, bedrock or vertex".to_string(),
         )
     })?;
     let base_url = base_url(&doc.base_url).map_err(|d| (at("baseUrl"), d))?;
-    let credential = match &doc.credential_env {
-        None => None,
-        Some(var) => match env(var) {
-            Some(value) if !value.is_empty() => Some(value),
-            _ => {
-                return Err((
-                    at("credentialEnv"),
-                    format!("the environment variable {var} is not set"),
-                ))
-            }
-        },
-    };
+    let (credential, signer, google) = credentials(kind, &doc, env).map_err(|(field, d)| (at(field), d))?;
     if let Some(projects) = &doc.projects {
         if projects.is_empty() {
             return Err((
@@ -154,7 +144,6 @@ fn check(
     })?;
     let deployments = deployments(kind, doc.deployments).map_err(|(field, d)| (at(&field), d))?;
     let wire = wire(kind, doc.azure_auth.as_deref()).map_err(|d| (at("azureAuth"), d))?;
-    let signer = signer(kind, credential.is_some(), doc.region, env).map_err(|(field, d)| (at(field), d))?;
     let client = client(timeouts.connect).map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
     Ok(Upstream {
         wire,
@@ -172,8 +161,52 @@ fn check(
         passthrough,
         deployments,
         signer,
+        google,
         client,
     })
+}
+
+/// An upstream's credentials: the key `credentialEnv` names, sent as the kind sends it; a
+/// Bedrock upstream's signer without one; a Vertex AI upstream's token source, which its key
+/// mints with (never sent itself). Err names the field at fault.
+type Credentials = (Option<String>, Option<Arc<Signer>>, Option<Arc<TokenSource>>);
+
+fn credentials(
+    kind: Kind,
+    doc: &UpstreamDoc,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Credentials, (&'static str, String)> {
+    let credential = match &doc.credential_env {
+        None => None,
+        Some(var) => match env(var) {
+            Some(value) if !value.is_empty() => Some(value),
+            _ => return Err(("credentialEnv", format!("the environment variable {var} is not set"))),
+        },
+    };
+    let signer = signer(kind, credential.is_some(), doc.region.clone(), env)?;
+    match kind {
+        Kind::Vertex => {
+            let google = google(credential, env).map_err(|d| ("credentialEnv", d))?;
+            Ok((None, signer, Some(google)))
+        }
+        _ => Ok((credential, signer, None)),
+    }
+}
+
+/// A Vertex AI upstream's token source: from the service account's JSON key that
+/// `credentialEnv` holds (its text, or the path of its file), else the file
+/// `GOOGLE_APPLICATION_CREDENTIALS` names, as Google's own clients find it.
+fn google(credential: Option<String>, env: &impl Fn(&str) -> Option<String>) -> Result<Arc<TokenSource>, String> {
+    let given = credential
+        .or_else(|| env("GOOGLE_APPLICATION_CREDENTIALS").filter(|v| !v.is_empty()))
+        .ok_or("names no service account key, and GOOGLE_APPLICATION_CREDENTIALS is unset")?;
+    let json = match given.trim_start().starts_with('{') {
+        true => given,
+        false => std::fs::read_to_string(&given).map_err(|e| format!("cannot read the key file {given}: {e}"))?,
+    };
+    TokenSource::from_key(&json)
+        .map(Arc::new)
+        .map_err(|e| format!("the key {e}"))
 }
 
 /// How a Bedrock upstream without an API key (`credentialEnv`) signs its requests: with the
@@ -245,6 +278,7 @@ fn kind_of(kind: &str) -> Option<Kind> {
         "gemini" => Some(Kind::Gemini),
         "azure-openai" => Some(Kind::AzureOpenAi),
         "bedrock" => Some(Kind::Bedrock),
+        "vertex" => Some(Kind::Vertex),
         _ => None,
     }
 }
@@ -512,6 +546,24 @@ mod tests {
             let err = load_text(&format!(r#"{{"upstreams": [{upstream}]}}"#)).unwrap_err();
             assert_eq!(err.field, field, "{upstream}: {err}");
         }
+    }
+
+    #[test]
+    fn a_vertex_upstream_needs_a_service_account_key_it_can_mint_with() {
+        let cases = [
+            // No key named, and no GOOGLE_APPLICATION_CREDENTIALS.
+            r#"{"name": "v", "kind": "vertex", "baseUrl": "https://us-east5-aiplatform.googleapis.com"}"#,
+            // A key that is no service account's (load_text's KEY is a provider's key).
+            r#"{"name": "v", "kind": "vertex", "baseUrl": "https://x", "credentialEnv": "KEY"}"#,
+        ];
+        for upstream in cases {
+            let err = load_text(&format!(r#"{{"upstreams": [{upstream}]}}"#)).unwrap_err();
+            assert_eq!(err.field, "upstreams[0].credentialEnv", "{upstream}: {err}");
+        }
+        let up = load_text(
+            r#"{"upstreams": [{"name": "v", "kind": "vertex", "baseUrl": "https://x", "credentialEnv": "KEY"}]}"#,
+        );
+        assert!(up.unwrap_err().detail.contains("the key"));
     }
 
     #[test]

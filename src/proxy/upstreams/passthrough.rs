@@ -100,6 +100,7 @@ fn billed(kind: Kind) -> &'static [Billed] {
         Kind::Gemini => GEMINI,
         Kind::AzureOpenAi => AZURE,
         Kind::Bedrock => BEDROCK,
+        Kind::Vertex => VERTEX,
     }
 }
 
@@ -109,6 +110,10 @@ const AZURE: &[Billed] = &[any_under("openai")];
 
 /// Bedrock's runtime: every model's paths bill (converse, invoke, async invoke).
 const BEDROCK: &[Billed] = &[any_under("model"), any_under("async-invoke")];
+
+/// Vertex AI's: every model of every publisher, and what a project keeps there (cached
+/// contents, batch prediction jobs, endpoints), under `projects/`.
+const VERTEX: &[Billed] = &[any_under("v1/projects"), any_under("v1beta1/projects")];
 
 /// A refusal: the place of the entry at fault (None: the list's), and why.
 pub(super) type Refused = (Option<usize>, String);

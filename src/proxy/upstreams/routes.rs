@@ -37,6 +37,7 @@ fn same_format(a: Kind, b: Kind) -> bool {
         Kind::Gemini => 2,
         Kind::AzureOpenAi => 3,
         Kind::Bedrock => 4,
+        Kind::Vertex => 5,
     };
     family(a) == family(b)
 }
@@ -61,11 +62,14 @@ pub(super) fn check(
         let from = upstreams
             .get(&doc.upstream)
             .ok_or_else(|| (at("upstream"), format!("{} is no upstream of this file", doc.upstream)))?;
-        if matches!(from.kind, Kind::Gemini | Kind::AzureOpenAi | Kind::Bedrock) {
+        if matches!(
+            from.kind,
+            Kind::Gemini | Kind::AzureOpenAi | Kind::Bedrock | Kind::Vertex
+        ) {
             return Err((
                 at("upstream"),
-                "a gemini, azure-openai or bedrock upstream names the model in the path: routes are for models named \
-                 in the body"
+                "a gemini, azure-openai, bedrock or vertex upstream names the model in the path: routes are for models \
+                 named in the body"
                     .into(),
             ));
         }

@@ -7,6 +7,7 @@ mod anthropic;
 mod bedrock;
 mod gemini;
 mod openai;
+mod vertex;
 
 use std::sync::Arc;
 
@@ -43,11 +44,19 @@ const fn upload(method: &'static str, path: &'static str, operation: Operation) 
 /// path, else a free path; None for anything else, which is never forwarded.
 pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, path: &str) -> Option<Route> {
     let path = path.trim_end_matches('/');
+    let first = wire.free_first().iter().filter(|(m, _)| *m == method);
+    if first
+        .into_iter()
+        .any(|(_, pattern)| paths::matches(pattern, path).is_some())
+    {
+        return Some(Operation::Uncounted.into());
+    }
     for c in wire.counted().iter().filter(|c| c.method == method) {
         if let Some(stars) = paths::matches(c.path, path) {
             return Some(Route {
                 operation: c.operation,
-                model: stars.first().map(|m| m.to_string()),
+                // The model is the last `*` (Vertex's path names a project and a location first).
+                model: stars.last().map(|m| m.to_string()),
                 stream: c.stream,
                 upload: c.upload,
                 job: None,
@@ -119,6 +128,7 @@ pub(crate) fn of(kind: Kind) -> &'static dyn Wire {
         Kind::Anthropic => &anthropic::Anthropic,
         Kind::Gemini => &gemini::Gemini,
         Kind::Bedrock => &bedrock::Bedrock,
+        Kind::Vertex => &vertex::Vertex,
     }
 }
 
@@ -264,6 +274,37 @@ mod tests {
         assert_eq!(bedrock("model/m/count-tokens").map(|r| r.0), Some(Operation::Uncounted));
         assert_eq!(bedrock("model/m/async-invoke"), None);
         assert_eq!(bedrock("v1/messages"), None);
+    }
+
+    #[test]
+    fn vertex_paths_name_the_publisher_s_format_and_the_model_last() {
+        let vertex = |path: &str| route(of(Kind::Vertex), &[], "POST", path).map(|r| (r.operation, r.model, r.stream));
+        let at = "v1/projects/p-1/locations/us-east5/publishers";
+        assert_eq!(
+            vertex(&format!("{at}/google/models/gemini-2.5-flash:streamGenerateContent")),
+            Some((Operation::Generate, Some("gemini-2.5-flash".into()), Some(true)))
+        );
+        assert_eq!(
+            vertex(&format!("{at}/anthropic/models/claude-haiku-4-5@20251001:rawPredict")),
+            Some((
+                Operation::Messages,
+                Some("claude-haiku-4-5@20251001".into()),
+                Some(false)
+            ))
+        );
+        assert_eq!(
+            vertex("v1beta1/projects/p/locations/global/publishers/google/models/gemini-2.5-pro:generateContent"),
+            Some((Operation::Generate, Some("gemini-2.5-pro".into()), Some(false)))
+        );
+        // Counting tokens is free, Anthropic's too, though its path looks like a model's call.
+        let free = Some((Operation::Uncounted, None, None));
+        assert_eq!(vertex(&format!("{at}/anthropic/models/count-tokens:rawPredict")), free);
+        assert_eq!(
+            vertex(&format!("{at}/google/models/gemini-2.5-flash:countTokens")),
+            free
+        );
+        assert_eq!(vertex(&format!("{at}/meta/models/llama:rawPredict")), None);
+        assert_eq!(vertex("v1beta/models/gemini-2.5-flash:generateContent"), None);
     }
 
     #[test]
