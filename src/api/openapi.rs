@@ -31,7 +31,10 @@ embeddings, images, audio; the deployment held as the model its upstream maps it
 `openai/v1/...`, and its batches and files at `openai/files` and `openai/batches`; for a `bedrock` upstream, \
 as boto3's bedrock-runtime and AnthropicBedrock call it, `model/{modelId}/converse`, `converse-stream`, `invoke` \
 and `invoke-with-response-stream` (streams in AWS's event stream framing; each request signed with Signature \
-Version 4 or carrying a Bedrock API key). Async jobs: \
+Version 4 or carrying a Bedrock API key); for a `vertex` upstream, as google-genai (vertexai) and AnthropicVertex \
+call it, `v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent` and \
+`:streamGenerateContent`, `.../publishers/anthropic/models/{model}:rawPredict` and `:streamRawPredict` (and under \
+`v1beta1`; each request with an access token the gateway mints from a service account's key). Async jobs: \
 `POST v1/files` (a batch file, priced line by line as it passes), `v1/batches`, `v1/videos` and \
 Anthropic's `v1/messages/batches` are held from submission to their end, and a job's reads, \
 cancel, files and results are served only to the user who submitted it; their lists (`GET v1/files`, \
