@@ -7,12 +7,15 @@ the gateway at once and reads the gateway's resident memory while all are open.
 Standard library only; loopback only; every loop bounded in count."""
 
 import argparse
+import base64
 import http.client
 import json
 import socket
 import statistics
+import subprocess
 import threading
 import time
+import urllib.parse
 from typing import Callable, Dict, List, Tuple
 
 CHAT = {"model": "gpt-4o-mini", "max_tokens": 16,
@@ -26,6 +29,8 @@ GEMINI_PATH = "/v1beta/models/gemini-2.0-flash"
 CONVERSE = {"messages": [{"role": "user", "content": [{"text": "Say hello to the world in five words"}]}],
             "inferenceConfig": {"maxTokens": 16}}
 BEDROCK_PATH = "/model/anthropic.claude-haiku-4-5-20251001-v1%3A0"
+# And Gemini on Vertex AI, at a project's location.
+VERTEX_PATH = "/v1beta1/projects/bench/locations/us-central1/publishers/google/models/gemini-2.0-flash"
 
 
 class Shape:
@@ -47,6 +52,29 @@ GEMINI = Shape(GEMINI_PATH + ":generateContent", GEMINI_PATH + ":streamGenerateC
                {"generationConfig": {"maxOutputTokens": 60}})
 BEDROCK = Shape(BEDROCK_PATH + "/converse", BEDROCK_PATH + "/converse-stream", CONVERSE, False,
                 {"inferenceConfig": {"maxTokens": 60}})
+VERTEX = Shape(VERTEX_PATH + ":generateContent", VERTEX_PATH + ":streamGenerateContent?alt=sse", GENERATE, False,
+               {"generationConfig": {"maxOutputTokens": 60}})
+
+
+def minted_token(port: int, pem: str) -> str:
+    """An access token of the simulator's, for the direct calls: the JWT-bearer grant, its RS256
+    signature made by `openssl`, as the gateway makes its own."""
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {"iss": "bench@quota-gateway.iam.gserviceaccount.com", "aud": f"http://127.0.0.1:{port}/token",
+              "scope": "https://www.googleapis.com/auth/cloud-platform", "iat": now, "exp": now + 3600}
+    signed = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+    signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", pem], input=signed.encode(),
+                               capture_output=True, check=True, timeout=30).stdout
+    form = urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                   "assertion": signed + "." + b64(signature)})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/token", body=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = c.getresponse()
+    if answer.status != 200:
+        raise SystemExit(f"proxy-bench: the simulator minted no token ({answer.status})")
+    return json.loads(answer.read())["access_token"]
 
 
 def percentile(values: List[float], p: float) -> float:
@@ -149,6 +177,7 @@ def main() -> None:
     ap.add_argument("--gateway-pid", type=int, required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--provider-key", required=True)
+    ap.add_argument("--vertex-key", required=True, help="the service account's PEM, for the direct calls' token")
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--streams", type=int, default=1000)
     args = ap.parse_args()
@@ -159,6 +188,9 @@ def main() -> None:
     gw_gemini = {"x-goog-api-key": args.key, "Content-Type": "application/json", "X-Quota-User": "bench"}
     # Bedrock's clients send a Bedrock API key as a bearer token, to the provider and to the gateway alike.
     sim_bedrock, gw_bedrock = sim_headers, gw_headers
+    # Vertex AI's clients send an access token: Google's to Vertex, the gateway's key to the gateway.
+    sim_vertex = {"Authorization": f"Bearer {minted_token(args.sim_port, args.vertex_key)}",
+                  "Content-Type": "application/json"}
 
     def stats() -> dict:
         c = http.client.HTTPConnection("127.0.0.1", args.sim_port, timeout=10)
@@ -171,7 +203,9 @@ def main() -> None:
              ("Gemini `generateContent`, whole answer", GEMINI, False, "gemini", sim_gemini, gw_gemini),
              ("Gemini `streamGenerateContent`, first event", GEMINI, True, "gemini", sim_gemini, gw_gemini),
              ("Bedrock `converse`, whole answer", BEDROCK, False, "bedrock", sim_bedrock, gw_bedrock),
-             ("Bedrock `converse-stream`, first event", BEDROCK, True, "bedrock", sim_bedrock, gw_bedrock))
+             ("Bedrock `converse-stream`, first event", BEDROCK, True, "bedrock", sim_bedrock, gw_bedrock),
+             ("Vertex AI `generateContent`, whole answer", VERTEX, False, "vertex", sim_vertex, gw_headers),
+             ("Vertex AI `streamGenerateContent`, first event", VERTEX, True, "vertex", sim_vertex, gw_headers))
     for name, shape, stream, upstream, direct_headers, proxied_headers in cases:
         direct = Target(args.sim_port, "", direct_headers)
         proxied = Target(args.gateway_port, "/proxy/" + upstream, proxied_headers)
