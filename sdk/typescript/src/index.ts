@@ -15,8 +15,8 @@ export type { PriceInput } from "./prices.js";
 export type { SimulateOptions, SimulationInput } from "./simulations.js";
 export type { CloseRunOptions, Run, RunDenied, RunLimits, RunStarted, StartRunOptions, Step, StepFields, StepKind, StepOptions, TrackedStep, TrackStepOptions, WithRun, WithRunOptions } from "./runs.js";
 export { QuotaGatewayError } from "./errors.js";
-export { anthropicBedrockForUserKey, anthropicForUserKey, azureOpenaiForUserKey, bedrockRuntimeForUserKey, geminiForUserKey, openaiForUserKey, proxyBaseUrl, proxyReservationId } from "./proxy.js";
-export type { AnthropicBedrockClientOptions, AwsClientClass, AzureClientOptions, BedrockRuntimeOptions, GeminiClientOptions, ProviderClass, ProxyClientOptions, ProxyOptions, UserKeyInput } from "./proxy.js";
+export { anthropicBedrockForUserKey, anthropicForUserKey, anthropicVertexForUserKey, azureOpenaiForUserKey, bedrockRuntimeForUserKey, geminiForUserKey, openaiForUserKey, proxyBaseUrl, proxyReservationId, vertexGeminiForUserKey } from "./proxy.js";
+export type { AnthropicBedrockClientOptions, AnthropicVertexClientOptions, AwsClientClass, AzureClientOptions, BedrockRuntimeOptions, GeminiClientOptions, ProviderClass, ProxyClientOptions, ProxyOptions, UserKeyInput, VertexGeminiClientOptions } from "./proxy.js";
 export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {

@@ -3,10 +3,11 @@
 //
 // The client classes are passed in, never imported: this package keeps no runtime dependency,
 // the caller's own installed version of `openai`, `@anthropic-ai/sdk`, `@google/genai`,
-// `@anthropic-ai/bedrock-sdk` or `@aws-sdk/client-bedrock-runtime` is the one used, and the
-// answer is typed as an instance of the class passed. The proxy speaks each provider's own
-// API, so the client needs only its base URL, a key of the gateway, and the X-Quota-* headers
-// that name who pays and what the call is for; the provider's key stays on the gateway.
+// `@anthropic-ai/bedrock-sdk`, `@aws-sdk/client-bedrock-runtime` or `@anthropic-ai/vertex-sdk`
+// is the one used, and the answer is typed as an instance of the class passed. The proxy speaks
+// each provider's own API, so the client needs only its base URL, a key of the gateway, and the
+// X-Quota-* headers that name who pays and what the call is for; the provider's key stays on
+// the gateway.
 //
 // Creating a user key takes no Idempotency-Key on the gateway and a repeat mints a second key,
 // so it is retried only when the request cannot have arrived (a refused connection, a 429);
@@ -30,7 +31,7 @@ export type AwsClientClass = new (...configuration: any[]) => { middlewareStack:
 
 /** What the proxy is told beside the provider's own request: where it goes, and what it is for. */
 export interface ProxyOptions {
-  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"`, `"anthropic"`, `"gemini"`, `"azure"` or `"bedrock"`. */
+  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"`, `"anthropic"`, `"gemini"`, `"azure"`, `"bedrock"` or `"vertex"`. */
   upstream?: string | undefined;
   /**
    * Put on every call's ledger entry beside the proxy's own (`model`, `upstream`, token
@@ -93,6 +94,33 @@ export type AnthropicBedrockClientOptions<C extends ProviderClass> = ProxyOption
 export type BedrockRuntimeOptions<C extends AwsClientClass> = ProxyOptions &
   Omit<NonNullable<ConstructorParameters<C>[0]>,
     "endpoint" | "token" | "authSchemePreference" | "credentials" | "credentialDefaultProvider">;
+
+/**
+ * `ProxyOptions` and `AnthropicVertex`'s own options (`maxRetries`, `defaultHeaders`, …), less
+ * those the gateway sets: its base URL and Google's credentials (`accessToken`, `googleAuth`,
+ * `authClient`: the gateway holds the service account and mints Vertex's tokens). The project
+ * and region the calls' paths name are required: the gateway forwards them as given.
+ */
+export type AnthropicVertexClientOptions<C extends ProviderClass> = ProxyOptions &
+  Omit<NonNullable<ConstructorParameters<C>[0]>,
+    "baseURL" | "apiKey" | "authToken" | "accessToken" | "googleAuth" | "authClient" | "projectId" | "region"> & {
+    /** The Google Cloud project the calls' paths name (`projects/{projectId}/…`). */
+    projectId: string;
+    /** The location the calls' paths name (`locations/{region}/…`): `us-east5`, `global`, … */
+    region: string;
+  };
+
+/**
+ * `ProxyOptions` and `GoogleGenAI`'s own options as for Gemini (`httpOptions` but its base URL,
+ * `apiVersion`), with the Vertex AI project and location the calls' paths name, which are
+ * required: the gateway forwards them as given. Google's auth is the gateway's.
+ */
+export type VertexGeminiClientOptions<C extends ProviderClass> = GeminiClientOptions<C> & {
+  /** The Google Cloud project the calls' paths name (`projects/{project}/…`). */
+  project: string;
+  /** The location the calls' paths name (`locations/{location}/…`): `us-central1`, `global`, … */
+  location: string;
+};
 
 /** What `createUserKey` takes beside the user. */
 export interface UserKeyInput {
@@ -159,12 +187,13 @@ function mergeHeaders(given: unknown, ours: Record<string, string>): HeaderRecor
 const trimmed = (url: string) => url.replace(/\/+$/, "");
 
 /** The providers whose clients the helpers build, each with its default upstream's name. */
-type Provider = "openai" | "anthropic" | "gemini" | "azure" | "bedrock";
+type Provider = "openai" | "anthropic" | "gemini" | "azure" | "bedrock" | "vertex";
 
 /**
  * The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's,
  * Google's and Bedrock's (`/model/{modelId}/…`) after the host; for Azure OpenAI, the endpoint
- * its client adds `/openai/…` to.
+ * its client adds `/openai/…` to; for Vertex AI, the host Google's client adds
+ * `/v1beta1/projects/…` to (`AnthropicVertex` takes it with `/v1` after it).
  */
 export function proxyBaseUrl(gatewayUrl: string, provider: Provider, upstream: string = provider): string {
   const base = `${trimmed(gatewayUrl)}/proxy/${encodeURIComponent(upstream)}`;
@@ -209,7 +238,7 @@ const AWS_REGION = "us-east-1";
 
 const CLASS_NAMES = {
   openai: "OpenAI", anthropic: "Anthropic", gemini: "GoogleGenAI", azure: "AzureOpenAI", bedrock: "AnthropicBedrock",
-  bedrockRuntime: "BedrockRuntimeClient",
+  bedrockRuntime: "BedrockRuntimeClient", vertex: "AnthropicVertex", vertexGemini: "GoogleGenAI",
 } as const;
 
 function checkClass(Client: unknown, name: keyof typeof CLASS_NAMES): void {
@@ -253,6 +282,62 @@ function construct<C extends ProviderClass>(
   const { defaultHeaders, ...own } = rest as { defaultHeaders?: unknown };
   const headers = mergeHeaders(defaultHeaders, quota);
   return new Client({ ...defaults, ...own, ...placed(provider, baseUrl), apiKey, defaultHeaders: headers }) as InstanceType<C>;
+}
+
+/**
+ * What `AnthropicVertex` asks google-auth-library's `AuthClient` for before each request: the
+ * headers to send. This one answers the gateway's key as the bearer token and mints nothing, so
+ * no Google credential is looked for (no Application Default Credentials, no metadata server).
+ */
+function gatewayAuthClient(key: string) {
+  const authorization = `Bearer ${key}`;
+  return {
+    getRequestHeaders: async () => new Headers({ authorization }),
+    getAccessToken: async () => ({ token: key }),
+  };
+}
+
+/**
+ * Anthropic's Vertex client (`AnthropicVertex`) pointed at the proxy: its base URL with `/v1`
+ * after it, as Vertex's own (`…/v1/projects/{p}/locations/{l}/publishers/anthropic/models/
+ * {m}:rawPredict`), the key the bearer token its auth client answers, the quota headers among
+ * its default headers.
+ */
+function vertexClaude<C extends ProviderClass>(
+  Client: C, gatewayUrl: string, apiKey: string, userId: string | undefined,
+  options: AnthropicVertexClientOptions<C> | undefined, defaults: Record<string, unknown>,
+): InstanceType<C> {
+  checkClass(Client, "vertex");
+  const { upstream, rest, quota } = split(userId, options);
+  const { defaultHeaders, ...own } = rest as { defaultHeaders?: unknown };
+  return new Client({
+    ...defaults, ...own,
+    baseURL: `${proxyBaseUrl(gatewayUrl, "vertex", upstream)}/v1`,
+    // Its only credential: `googleAuth` null, so that one given as well cannot make it refuse both.
+    authClient: gatewayAuthClient(apiKey), googleAuth: null,
+    defaultHeaders: mergeHeaders(defaultHeaders, quota),
+  }) as InstanceType<C>;
+}
+
+/**
+ * Google's client (`GoogleGenAI`) calling Vertex AI through the proxy: `vertexai: true` with the
+ * project and location, which it puts in each path (`/v1beta1/projects/{p}/locations/{l}/
+ * publishers/google/models/{m}:generateContent`), its base URL the proxy's. The key is its
+ * `apiKey`: with one, it sends it as `x-goog-api-key` and builds no GoogleAuth, so no Google
+ * credential is looked for; with the project given, its paths are still the project's, not
+ * express mode's.
+ */
+function vertexGenAI<C extends ProviderClass>(
+  Client: C, gatewayUrl: string, apiKey: string, userId: string | undefined, options: VertexGeminiClientOptions<C> | undefined,
+): InstanceType<C> {
+  checkClass(Client, "vertexGemini");
+  const { upstream, rest, quota } = split(userId, options);
+  const { httpOptions, ...own } = rest as { httpOptions?: { headers?: unknown } & Record<string, unknown> };
+  const headers = mergeHeaders(httpOptions?.headers, quota);
+  const baseUrl = proxyBaseUrl(gatewayUrl, "vertex", upstream);
+  return new Client({
+    ...own, vertexai: true, enterprise: undefined, googleAuthOptions: undefined, apiKey, httpOptions: { ...httpOptions, baseUrl, headers },
+  }) as InstanceType<C>;
 }
 
 /** What the AWS SDK's middleware stack takes (`@smithy/types`), as far as it is used here. */
@@ -351,6 +436,26 @@ export function bedrockRuntimeForUserKey<C extends AwsClientClass>(BedrockRuntim
   return runtime(BedrockRuntimeClient, gatewayUrl, userKey, undefined, options);
 }
 
+/**
+ * `openaiForUserKey` for Anthropic's Vertex client (`import { AnthropicVertex } from
+ * "@anthropic-ai/vertex-sdk"`): `new AnthropicVertex({ baseURL: "<gateway>/proxy/vertex/v1",
+ * projectId, region, dangerouslyAllowBrowser: true })` with the user key as its bearer token.
+ */
+export function anthropicVertexForUserKey<C extends ProviderClass>(AnthropicVertex: C, gatewayUrl: string, userKey: string, options: AnthropicVertexClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "anthropicVertexForUserKey");
+  return vertexClaude(AnthropicVertex, gatewayUrl, userKey, undefined, options, { dangerouslyAllowBrowser: true });
+}
+
+/**
+ * `openaiForUserKey` for Google's client calling Vertex AI (`import { GoogleGenAI } from
+ * "@google/genai"`): `new GoogleGenAI({ vertexai: true, project, location, apiKey: userKey,
+ * httpOptions: { baseUrl: "<gateway>/proxy/vertex" } })`.
+ */
+export function vertexGeminiForUserKey<C extends ProviderClass>(GoogleGenAI: C, gatewayUrl: string, userKey: string, options: VertexGeminiClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "vertexGeminiForUserKey");
+  return vertexGenAI(GoogleGenAI, gatewayUrl, userKey, undefined, options);
+}
+
 export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; apiKey: string }) {
   /** The project's key, as the proxy takes it with X-Quota-User. */
   const serverKey = (provider: string) => {
@@ -417,6 +522,28 @@ export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; a
      */
     bedrockRuntime<C extends AwsClientClass>(BedrockRuntimeClient: C, userId: string, options?: BedrockRuntimeOptions<C>): InstanceType<C> {
       return runtime(BedrockRuntimeClient, gateway.baseUrl, serverKey("bedrockRuntime"), userId, options);
+    },
+
+    /**
+     * `openai` for Anthropic's Vertex client (`import { AnthropicVertex } from
+     * "@anthropic-ai/vertex-sdk"`), calling Claude through the gateway's Vertex AI upstream
+     * (`"vertex"` unless `upstream` names another) by rawPredict and streamRawPredict: the
+     * gateway holds the service account and mints Vertex's access tokens, so this process needs
+     * no Google credentials. Name the model as Vertex does (`claude-haiku-4-5@20251001`). A
+     * denial is `AnthropicVertex.RateLimitError`.
+     */
+    anthropicVertex<C extends ProviderClass>(AnthropicVertex: C, userId: string, options: AnthropicVertexClientOptions<C>): InstanceType<C> {
+      return vertexClaude(AnthropicVertex, gateway.baseUrl, serverKey("anthropicVertex"), userId, options, {});
+    },
+
+    /**
+     * `openai` for Google's client calling Gemini on Vertex AI (`import { GoogleGenAI } from
+     * "@google/genai"`), through the gateway's Vertex AI upstream (`"vertex"` unless `upstream`
+     * names another): `vertexai: true` with your `project` and `location`, no Google credentials
+     * in this process. A denial rejects with its `ApiError` (`status` 429).
+     */
+    vertexGemini<C extends ProviderClass>(GoogleGenAI: C, userId: string, options: VertexGeminiClientOptions<C>): InstanceType<C> {
+      return vertexGenAI(GoogleGenAI, gateway.baseUrl, serverKey("vertexGemini"), userId, options);
     },
 
     /**

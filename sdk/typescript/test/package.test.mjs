@@ -27,7 +27,7 @@ test("npm pack gives a package whose ESM and CJS entry points load and run, with
       assert.doesNotMatch(text, /(from|require\()\s*["'](fs|net|http|https|crypto|child_process|os|path)["']/, file);
       // The providers' clients are passed in by the caller, never imported.
       // (Statements only: the docs and messages name the imports the caller writes.)
-      const sdks = String.raw`(openai|@anthropic-ai\/(bedrock-)?sdk|@google\/genai|@aws-sdk\/[\w-]+|@smithy\/[\w-]+)`;
+      const sdks = String.raw`(openai|@anthropic-ai\/(bedrock-|vertex-)?sdk|@google\/genai|google-auth-library|@aws-sdk\/[\w-]+|@smithy\/[\w-]+)`;
       const sdk = new RegExp(String.raw`^\s*import\s[^\n]*from\s*["']${sdks}["']|\b(require|import)\(\s*["']${sdks}["']\s*\)`, "m");
       assert.doesNotMatch(text, sdk, `${file} imports a provider's SDK`);
     }

@@ -3,7 +3,7 @@
 // a call's usage is committed.
 import { after } from "node:test";
 import { freshUser, putPlan, useGateway } from "./harness.mjs";
-import { AWS_ENV, startSimulator, upstreamsFile } from "./simulator.mjs";
+import { cloudEnv, startSimulator, upstreamsFile } from "./simulator.mjs";
 
 // The provider's key: only the gateway has it, from its environment.
 export const PROVIDER_KEY = "sim-provider-key";
@@ -24,7 +24,7 @@ export function useProxyGateway(started) {
       sim = await startSimulator(PROVIDER_KEY);
       upstreams = upstreamsFile(sim.url, "SIM_KEY");
       started(sim);
-      return { QG_UPSTREAMS: upstreams.path, SIM_KEY: PROVIDER_KEY, ...AWS_ENV };
+      return { QG_UPSTREAMS: upstreams.path, SIM_KEY: PROVIDER_KEY, ...cloudEnv(sim) };
     },
   });
   after(() => {

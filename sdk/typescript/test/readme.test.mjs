@@ -17,7 +17,7 @@ import { createClient } from "quota-gateway";
 import ts from "typescript";
 import { useGateway } from "./harness.mjs";
 import { root } from "./pack.mjs";
-import { AWS_ENV, startSimulator, upstreamsFile } from "./simulator.mjs";
+import { cloudEnv, startSimulator, upstreamsFile } from "./simulator.mjs";
 
 const README = join(root, "README.md");
 
@@ -86,7 +86,7 @@ const env = useGateway({
   gatewayEnv: async () => {
     sim = await startSimulator("sim-readme-key");
     upstreams = upstreamsFile(sim.url, "SIM_KEY");
-    return { QG_UPSTREAMS: upstreams.path, SIM_KEY: "sim-readme-key", ...AWS_ENV };
+    return { QG_UPSTREAMS: upstreams.path, SIM_KEY: "sim-readme-key", ...cloudEnv(sim) };
   },
 });
 

@@ -169,6 +169,40 @@ test("qg.anthropicBedrock and qg.bedrockRuntime answer Bedrock's clients' own in
   });
 });
 
+test("qg.anthropicVertex and qg.vertexGemini answer Vertex AI's clients' own instances, Google's credentials not theirs to take", () => {
+  for (const name of ["@anthropic-ai/vertex-sdk", "@anthropic-ai/sdk", "@google/genai"]) {
+    mkdirSync(join(project.dir, "node_modules", dirname(name)), { recursive: true });
+    if (!existsSync(join(project.dir, "node_modules", name))) symlinkSync(join(root, "node_modules", name), join(project.dir, "node_modules", name));
+  }
+  writeFileSync(join(project.dir, "vertex.ts"), [
+    'import { AnthropicVertex } from "@anthropic-ai/vertex-sdk";',
+    'import { GoogleGenAI } from "@google/genai";',
+    'import { anthropicVertexForUserKey, createClient, vertexGeminiForUserKey } from "quota-gateway";',
+    'const qg = createClient({ apiKey: "qg_sk_test" });',
+    'export async function answer(userId: string, userKey: string): Promise<string> {',
+    '  const claude: AnthropicVertex = qg.anthropicVertex(AnthropicVertex, userId, { projectId: "my-project", region: "us-east5", maxRetries: 0, metadata: { feature: "chat" } });',
+    '  const message = await claude.messages.create({ model: "claude-haiku-4-5@20251001", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });',
+    '  // @ts-expect-error the gateway holds the service account',
+    '  qg.anthropicVertex(AnthropicVertex, userId, { projectId: "my-project", region: "us-east5", accessToken: "ya29.token" });',
+    '  // @ts-expect-error the calls\' paths need the project',
+    '  qg.anthropicVertex(AnthropicVertex, userId, { region: "us-east5" });',
+    '  const gemini: GoogleGenAI = qg.vertexGemini(GoogleGenAI, userId, { project: "my-project", location: "us-central1", apiVersion: "v1", httpOptions: { timeout: 20_000 } });',
+    '  const generated = await gemini.models.generateContent({ model: "gemini-2.5-flash", contents: "hi", config: { maxOutputTokens: 10 } });',
+    '  // @ts-expect-error Google\'s credentials are the gateway\'s',
+    '  qg.vertexGemini(GoogleGenAI, userId, { project: "my-project", location: "us-central1", googleAuthOptions: { keyFile: "sa.json" } });',
+    '  // @ts-expect-error the calls\' paths need the location',
+    '  qg.vertexGemini(GoogleGenAI, userId, { project: "my-project" });',
+    '  const browser: AnthropicVertex = anthropicVertexForUserKey(AnthropicVertex, "https://quota.example.com", userKey, { projectId: "my-project", region: "global" });',
+    '  const device: GoogleGenAI = vertexGeminiForUserKey(GoogleGenAI, "https://quota.example.com", userKey, { project: "my-project", location: "global" });',
+    '  return `${message.usage.output_tokens} ${generated.usageMetadata?.totalTokenCount} ${browser.baseURL} ${device.vertexai}`;',
+    "}",
+  ].join("\n"));
+  // The SDKs' own declarations are theirs to check (skipLibCheck); the use of them is ours.
+  compile("current", "vertex", ["vertex.ts"], {
+    target: "ES2022", lib: ["ES2022", "DOM"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], skipLibCheck: true,
+  });
+});
+
 test("the README's prices blocks pass strict tsc, the fit recipe with OpenAI's types", () => {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const section = readme.split("\n## Prices, the catalog and fit\n")[1].split("\n## ")[0];
