@@ -49,6 +49,16 @@ pub(crate) async fn get(upstream: &Upstream, path: &str, head: Duration) -> Resu
     let request = upstream
         .client
         .get(format!("{}/{}", upstream.base_url, upstream.wire.own_path(path)));
+    fetch(upstream, request, head).await
+}
+
+/// A request of the gateway's own to the upstream, with its credential: a success's response
+/// within `head`, else why not.
+async fn fetch(
+    upstream: &Upstream,
+    request: reqwest::RequestBuilder,
+    head: Duration,
+) -> Result<reqwest::Response, Unread> {
     let request = upstream.wire.authorize(
         request,
         upstream.credential.as_deref(),
@@ -75,6 +85,26 @@ pub(crate) async fn object(
     max_bytes: usize,
 ) -> Result<Value, Unread> {
     let response = get(upstream, path, head).await?;
+    read_object(response, body, max_bytes).await
+}
+
+/// A POST of `body` (JSON) to `path` answering a JSON object, bounded as `object` is.
+pub(crate) async fn posted(
+    upstream: &Upstream,
+    (path, sent): (&str, bytes::Bytes),
+    times: (Duration, Duration),
+    max_bytes: usize,
+) -> Result<Value, Unread> {
+    let request = upstream
+        .client
+        .post(format!("{}/{}", upstream.base_url, path))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(sent);
+    let response = fetch(upstream, request, times.0).await?;
+    read_object(response, times.1, max_bytes).await
+}
+
+async fn read_object(response: reqwest::Response, body: Duration, max_bytes: usize) -> Result<Value, Unread> {
     let bytes = match tokio::time::timeout(body, within(response, body, max_bytes)).await {
         Ok(Ok(bytes)) => bytes,
         _ => {

@@ -19,8 +19,12 @@ use super::call::wire::Wire;
 use super::call::{Call, Operation};
 use super::delivered::Delivered;
 use super::door::Door;
-use super::provider::{answered_by, head, json, reserved, whole};
+use super::provider::{self, answered_by, head, json, reserved, whole};
 use super::reported::reported;
+
+/// How long the provider's count of a call's input may take, and the most its answer may be.
+const COUNT_WAIT: Duration = Duration::from_secs(10);
+const COUNT_BYTES: usize = 64 << 10;
 
 impl Door {
     /// An uncounted call's answer, passed on as it arrives, whatever its size: there is nothing
@@ -78,8 +82,27 @@ impl Door {
             answered.identify(ctx.wire().answer_id(&v));
             ctx.wire().usage_of_answer(call.operation, &v)
         });
-        hold.commit(reported.unwrap_or_default(), answered).await;
+        let mut usage = reported.unwrap_or_default();
+        if let (None, Some(count)) = (usage.input_tokens, &call.count_after) {
+            usage.input_tokens = self.count(ctx, count).await;
+            usage.output_tokens = usage.input_tokens.map(|_| 0);
+        }
+        hold.commit(usage, answered).await;
         reply.body(body)
+    }
+
+    /// The input tokens the provider counts for a call whose answer reported none
+    /// (`Call::count_after`); None when it does not say in time (the hold is then committed).
+    async fn count(&self, ctx: &Ctx, (path, sent): &(String, Bytes)) -> Option<u64> {
+        let upstream = ctx.upstream();
+        let times = (upstream.timeouts.first_byte.min(COUNT_WAIT), COUNT_WAIT);
+        match provider::posted(upstream, (path, sent.clone()), times, COUNT_BYTES).await {
+            Ok(answer) => ctx.wire().counted_tokens(&answer),
+            Err(why) => {
+                tracing::warn!(upstream = upstream.name, %why, "proxy: the provider did not count the call's input");
+                None
+            }
+        }
     }
 }
 

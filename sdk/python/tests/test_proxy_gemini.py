@@ -397,7 +397,7 @@ def test_count_tokens_and_the_model_list_pass_free_and_an_uncounted_path_is_goog
     assert f"models/{FLASH}" in names
     assert client.models.get(model=FLASH).output_token_limit == 65536
     with pytest.raises(errors.ClientError) as unknown:
-        client.models.embed_content(model="gemini-embedding-001", contents=HELLO)
+        client.caches.list()
     assert (unknown.value.code, unknown.value.status) == (404, "NOT_FOUND")
     assert unknown.value.response.headers["x-quota-code"] == "route_not_found"
     stats = proxy.stats()
@@ -405,6 +405,29 @@ def test_count_tokens_and_the_model_list_pass_free_and_an_uncounted_path_is_goog
     assert_only_the_providers_key(provider_calls(stats), proxy.env.secret)
     assert settled(proxy.env, user) == (0, 0)
     assert ledger(pqg, user) == [], "nothing held, nothing charged"
+
+
+def test_embeddings_are_charged_the_tokens_the_provider_counts_for_them(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    # Google reports no usage for an embedding: the gateway asks countTokens, as Google bills.
+    user = user_on()
+    client = pqg.gemini(user)
+    one = client.models.embed_content(model="gemini-embedding-001", contents=HELLO)
+    assert one.embeddings and len(one.embeddings) == 1
+    many = client.models.embed_content(model="gemini-embedding-001", contents=["first text", "and the second"])
+    assert many.embeddings and len(many.embeddings) == 2
+    # Each text embedded is a content of its own: counted so, together.
+    def contents(*texts: str) -> List[types.Content]:
+        return [types.Content(role="user", parts=[types.Part(text=t)]) for t in texts]
+    counted = [client.models.count_tokens(model="gemini-embedding-001", contents=c).total_tokens or 0
+               for c in (contents(HELLO), contents("first text", "and the second"))]
+    entries = ledger(pqg, user, "commit")
+    assert [e.event for e in entries] == ["gemini.embed", "gemini.embed"]
+    metadata = [e.metadata or {} for e in entries]
+    assert [m["input_tokens"] for m in metadata] == counted
+    assert all(m["usage"] == "reported" and m["output_tokens"] == 0 for m in metadata)
+    assert settled(proxy.env, user) == (sum(counted), 0)
+    assert_only_the_providers_key(provider_calls(proxy.stats()), proxy.env.secret)
 
 
 # (g) Thoughts.

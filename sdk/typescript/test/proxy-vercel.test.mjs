@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createOpenAI } from "@ai-sdk/openai";
-import { APICallError, generateText, streamText } from "ai";
+import { APICallError, embed, embedMany, generateText, streamText } from "ai";
 import { createClient } from "quota-gateway";
 import { freshUser, putPlan } from "./harness.mjs";
 import { counter, PROVIDER_KEY, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
@@ -37,6 +37,8 @@ function ready() {
     await putPlan({ id: "vercel", periodType: "month", groups: [{ id: "tokens", unit: "tokens", quota: 1_000_000, matches: textCalls }] });
     // Less than any call's worst case: every call is denied before the provider sees it.
     await putPlan({ id: "vercel-tiny", periodType: "month", groups: [{ id: "tokens", unit: "tokens", quota: 10, matches: textCalls }] });
+    // Embeddings' input tokens.
+    await putPlan({ id: "vercel-embed", periodType: "month", groups: [{ id: "tokens", unit: "tokens", quota: 1_000_000, matches: [{ event: "gemini.embed" }] }] });
   })();
   return plans;
 }
@@ -153,6 +155,33 @@ test("Google's provider: generateText and streamText settle what the provider re
     [entries[1].metadata.input_tokens, entries[1].metadata.output_tokens, entries[1].metadata.reasoning_tokens, entries[1].metadata.model],
     [usage.inputTokens, 5, 2, FLASH],
   );
+});
+
+test("Google's provider: embed and embedMany are charged the tokens Google counts for them", async () => {
+  await sim.reset();
+  const userId = await subscribed("vercel-embed");
+  const model = googleFor(userId).textEmbeddingModel("gemini-embedding-001");
+  const one = await embed({ model, value: PROMPT, maxRetries: 0 });
+  assert.equal(one.embedding.length, 8);
+  const many = await embedMany({ model, values: ["first text", "and the second"], maxRetries: 0 });
+  assert.equal(many.embeddings.length, 2);
+  // What Google bills: countTokens of the same contents, each text a content of its own.
+  const count = async (...texts) => {
+    const response = await fetch(`${sim.url}/v1beta/models/gemini-embedding-001:countTokens`, {
+      method: "POST",
+      headers: { "x-goog-api-key": PROVIDER_KEY, "Content-Type": "application/json" },
+      body: JSON.stringify({ contents: texts.map((text) => ({ role: "user", parts: [{ text }] })) }),
+    });
+    return (await response.json()).totalTokens;
+  };
+  const counted = [await count(PROMPT), await count("first text", "and the second")];
+  const entries = await commits(userId);
+  assert.deepEqual(entries.map((e) => [e.event, e.metadata.input_tokens, e.metadata.output_tokens, e.metadata.usage]), [
+    ["gemini.embed", counted[0], 0, "reported"],
+    ["gemini.embed", counted[1], 0, "reported"],
+  ]);
+  const total = counted[0] + counted[1];
+  assert.deepEqual(await settled(userId, total), { used: total, reserved: 0 });
 });
 
 test("Google's provider: a denial is APICallError 429 in Google's shape, asked once, the provider never called", async () => {

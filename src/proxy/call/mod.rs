@@ -42,6 +42,9 @@ pub(crate) enum Operation {
     Generate,
     /// Bedrock's `converse` and `converse-stream`.
     Converse,
+    /// Gemini's `embedContent` and `batchEmbedContents`: input only, which Google does not
+    /// report (`Wire::count_request`).
+    Embed,
     /// Audio to text (OpenAI's `audio/transcriptions`, `audio/translations`), an upload.
     Transcriptions,
     Translations,
@@ -70,6 +73,7 @@ impl Operation {
             Operation::Messages => "messages",
             Operation::Generate => "generate",
             Operation::Converse => "converse",
+            Operation::Embed => "embed",
             Operation::Transcriptions => "transcriptions",
             Operation::Translations => "translations",
             Operation::Speech => "speech",
@@ -120,6 +124,9 @@ pub(crate) struct Call {
     /// An input stored at the provider, held at `unseen` tokens until its size is read: the
     /// path that reads it, and those tokens.
     pub referenced: Option<(String, u64)>,
+    /// A call whose answer reports no usage: the request (a path and its JSON body) that asks
+    /// the provider to count its input, as it bills it.
+    pub count_after: Option<(String, bytes::Bytes)>,
 }
 
 /// What the gateway knows of an upload's audio before the provider sees it.
@@ -273,6 +280,9 @@ impl Call {
             Some(audio) => wire.asked_of_upload(operation, body, audio, &limits)?,
             None => wire.asked(operation, body, &limits)?,
         };
+        let count_after = wire
+            .count_request(operation, &model, body)
+            .map(|(path, sent)| (path, bytes::Bytes::from(sent.to_string())));
         Ok(Call {
             operation,
             model,
@@ -290,6 +300,7 @@ impl Call {
                 .referenced(operation, body)
                 .filter(|_| asked.unseen > 0)
                 .map(|path| (path, asked.unseen)),
+            count_after,
         })
     }
 

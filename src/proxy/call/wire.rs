@@ -116,6 +116,23 @@ pub(crate) trait Wire: Sync {
         None
     }
 
+    /// For an operation whose answer reports no usage (Gemini's embeddings): the request that
+    /// asks the provider to count the call's input (a path relative to the upstream's base
+    /// URL, and its JSON body), sent once the answer came.
+    fn count_request(
+        &self,
+        _operation: Operation,
+        _model: &str,
+        _body: &Map<String, Value>,
+    ) -> Option<(String, Value)> {
+        None
+    }
+
+    /// The input tokens a `count_request`'s answer says.
+    fn counted_tokens(&self, _answer: &Value) -> Option<u64> {
+        None
+    }
+
     /// The field a clamped hold lowers in a body that named no maximum output; None for an
     /// operation whose output has no maximum (embeddings, images).
     fn max_output_field(&self, operation: Operation) -> Option<&'static str>;

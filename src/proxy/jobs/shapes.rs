@@ -178,6 +178,7 @@ impl Submitted {
             extra,
             ttl_ms: Some(ttl_ms.min(MAX_LIFETIME_MS)),
             referenced: None,
+            count_after: None,
         }
     }
 }

@@ -30,12 +30,22 @@ impl Wire for Gemini {
                 upload: false,
             }
         }
+        const fn embed(path: &'static str) -> Counted {
+            Counted {
+                operation: Operation::Embed,
+                ..generate(path, false)
+            }
+        }
         // Google's clients call `v1beta`, or `v1` when given a base URL with it.
-        const COUNTED: [Counted; 4] = [
+        const COUNTED: [Counted; 8] = [
             generate("v1beta/models/*:generateContent", false),
             generate("v1beta/models/*:streamGenerateContent", true),
             generate("v1/models/*:generateContent", false),
             generate("v1/models/*:streamGenerateContent", true),
+            embed("v1beta/models/*:embedContent"),
+            embed("v1beta/models/*:batchEmbedContents"),
+            embed("v1/models/*:embedContent"),
+            embed("v1/models/*:batchEmbedContents"),
         ];
         &COUNTED
     }
@@ -61,6 +71,13 @@ impl Wire for Gemini {
     /// `generationConfig`, where a clamped hold lowers its maximum.
     fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
         let mut asked = Asked::default();
+        if operation == Operation::Embed {
+            // The contents to embed, held at their bound; the provider counts them after.
+            embedded(body)?;
+            asked.worst.input_tokens = Some(limits.body(body));
+            asked.worst.output_tokens = Some(0);
+            return Ok(asked);
+        }
         if operation != Operation::Generate {
             return Ok(asked);
         }
@@ -121,6 +138,22 @@ impl Wire for Gemini {
 
     fn referenced_tokens(&self, object: &Value) -> Option<u64> {
         object.get("usageMetadata")?.get("totalTokenCount")?.as_u64()
+    }
+
+    /// Embeddings report no usage: `countTokens` of the same contents says what Google bills.
+    fn count_request(&self, operation: Operation, model: &str, body: &Map<String, Value>) -> Option<(String, Value)> {
+        if operation != Operation::Embed || !super::path_id(&model.replace('.', "_")) {
+            return None;
+        }
+        let contents = embedded(body).ok()?;
+        Some((
+            format!("v1beta/models/{model}:countTokens"),
+            json!({ "contents": contents }),
+        ))
+    }
+
+    fn counted_tokens(&self, answer: &Value) -> Option<u64> {
+        answer.get("totalTokens")?.as_u64()
     }
 
     fn authorize(
@@ -213,6 +246,29 @@ impl Wire for Gemini {
     }
 }
 
+/// The contents an embedding call embeds: `embedContent`'s `content`, or each of
+/// `batchEmbedContents`' `requests`' (at most 250, as Google takes).
+fn embedded(body: &Map<String, Value>) -> Result<Vec<Value>, BodyError> {
+    if let Some(content) = named(body, "content") {
+        return Ok(vec![content.clone()]);
+    }
+    let requests = match named(body, "requests") {
+        Some(Value::Array(requests)) if !requests.is_empty() && requests.len() <= 250 => requests,
+        Some(_) => return Err(wrong("requests", "must be a list of 1 to 250 requests")),
+        None => return Err(wrong("content", "is required")),
+    };
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.get("content")
+                .filter(|c| c.is_object())
+                .cloned()
+                .ok_or_else(|| wrong(&format!("requests[{i}].content"), "is required"))
+        })
+        .collect()
+}
+
 /// A member of `object` that is not null.
 fn named<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object.get(name).filter(|v| !v.is_null())
@@ -270,6 +326,36 @@ mod tests {
         };
         let Value::Object(body) = body else { unreachable!() };
         Gemini.asked(Operation::Generate, &body, &limits)
+    }
+
+    /// Embeddings are held at their contents' bound and counted after by the provider, each
+    /// content of a batch in one `countTokens`.
+    #[test]
+    fn embeddings_are_counted_by_the_provider_after() {
+        let body = json!({"requests": [
+            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "one"}]}},
+            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "two"}]}}]});
+        let Value::Object(map) = &body else { unreachable!() };
+        let (path, sent) = Gemini
+            .count_request(Operation::Embed, "gemini-embedding-001", map)
+            .unwrap();
+        assert_eq!(path, "v1beta/models/gemini-embedding-001:countTokens");
+        assert_eq!(sent["contents"].as_array().unwrap().len(), 2);
+        assert_eq!(Gemini.counted_tokens(&json!({"totalTokens": 9})), Some(9));
+        assert!(Gemini.count_request(Operation::Generate, "m", map).is_none());
+        let refused = |body: Value| {
+            let Value::Object(body) = body else { unreachable!() };
+            let limits = Limits {
+                counter: Counter::Bytes,
+                default_max: 1,
+                fetched: 1,
+                stored: 1,
+            };
+            Gemini.asked(Operation::Embed, &body, &limits).unwrap_err().field
+        };
+        assert_eq!(refused(json!({})), "content");
+        assert_eq!(refused(json!({"requests": []})), "requests");
+        assert_eq!(refused(json!({"requests": [{"model": "m"}]})), "requests[0].content");
     }
 
     #[test]

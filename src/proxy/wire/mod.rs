@@ -214,7 +214,10 @@ mod tests {
             op(Kind::Gemini, "POST", "v1/models/gemini-2.5-pro:countTokens"),
             Some(Operation::Uncounted)
         );
-        assert_eq!(op(Kind::Gemini, "POST", "v1beta/models/x:embedContent"), None);
+        assert_eq!(
+            op(Kind::Gemini, "POST", "v1beta/models/x:embedContent"),
+            Some(Operation::Embed)
+        );
         // An upstream's own passthrough adds paths, free.
         let stores = [("GET".to_string(), "v1/vector_stores/*".to_string())];
         assert_eq!(

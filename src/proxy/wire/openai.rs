@@ -169,6 +169,7 @@ impl Wire for OpenAi {
             }
             Operation::Messages
             | Operation::Converse
+            | Operation::Embed
             | Operation::Generate
             | Operation::Transcriptions
             | Operation::Translations
@@ -355,6 +356,7 @@ impl Wire for OpenAi {
             Operation::Embeddings
             | Operation::Messages
             | Operation::Converse
+            | Operation::Embed
             | Operation::Generate
             | Operation::Batches
             | Operation::Videos
