@@ -460,6 +460,35 @@ def test_a_video_whose_first_try_the_provider_fails_is_made_by_the_clients_retry
     assert [j.id for j in usage.jobs] == [video.id]
 
 
+@SORA_DEPRECATED
+def test_a_remix_is_a_new_video_held_as_the_one_it_remixes_and_only_its_owner_may_remix(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user, other = video_user(proxy, fresh_user), video_user(proxy, fresh_user)
+    client = pqg.openai(user)
+    original = client.videos.create(model="sora-2", prompt="a cat", seconds="12", size="1280x720",
+                                    extra_headers={"x-sim": "reads=1"})
+    assert client.videos.retrieve(original.id).status == "completed"
+    remix = client.videos.remix(original.id, prompt="a dog instead", extra_headers={"x-sim": "reads=1"})
+    assert (remix.status, remix.remixed_from_video_id, remix.seconds, remix.size) == (
+        "queued", original.id, "12", "1280x720")
+    # Held at the seconds of the video it remixes (the body names only a prompt), in flight.
+    usage = pqg.usage(user)
+    assert (counter(usage, "videos"), counter(usage, "seconds")) == ((0, 1), (12, 12))
+    assert [(j.id, j.kind, j.held) for j in usage.jobs] == [(remix.id, "video", {"video_seconds": 12})]
+    # Another user may not remix it, nor learn that it exists: the provider never asked.
+    remixes = proxy.stats()["paths"].get(f"/v1/videos/{original.id}/remix", 0)
+    with pytest.raises(openai.NotFoundError):
+        pqg.openai(other).videos.remix(original.id, prompt="mine now")
+    assert proxy.stats()["paths"].get(f"/v1/videos/{original.id}/remix", 0) == remixes == 1
+    # The remix is its owner's, and settles as any video does.
+    assert client.videos.retrieve(remix.id).status == "completed"
+    usage = pqg.usage(user)
+    assert (counter(usage, "videos"), counter(usage, "seconds")) == ((0, 0), (24, 0)) and usage.jobs == []
+    assert [c.quantity for c in commits_of(pqg, user, remix.id)] == [12]
+    with pytest.raises(openai.NotFoundError):
+        pqg.openai(other).videos.retrieve(remix.id)
+
+
 # Memory.
 
 def rss_kb(pid: int) -> int:

@@ -64,6 +64,8 @@ pub(crate) const OPENAI: &[Entry] = &[
     ("GET", "v1/batches/*", JobPath::Owned(BATCH, Action::Read)),
     ("POST", "v1/batches/*/cancel", JobPath::Owned(BATCH, Action::Cancel)),
     ("POST", "v1/videos", JobPath::Submit(JobKind::Video)),
+    // A remix of the caller's own video: a new video, of the one it remixes.
+    ("POST", "v1/videos/*/remix", JobPath::Submit(JobKind::Video)),
     ("GET", "v1/videos/*", JobPath::Owned(VIDEO, Action::Read)),
     ("GET", "v1/videos/*/content", JobPath::Owned(VIDEO, Action::Content)),
     ("DELETE", "v1/videos/*", JobPath::Owned(VIDEO, Action::Delete)),

@@ -52,7 +52,7 @@ pub(crate) async fn serve(
         return Err(ApiError::invalid("path", "names no job"));
     };
     match (*path, id.as_deref()) {
-        (JobPath::Submit(kind), _) => submit::submit(at, payload, kind).await,
+        (JobPath::Submit(kind), remixed) => submit::submit(at, payload, (kind, remixed)).await,
         (JobPath::UploadFile, _) => upload::upload(at, payload).await,
         (JobPath::Owned(object, action), Some(id)) => owned::serve(at, payload, (object, action, id)).await,
         (JobPath::Owned(..), None) => Err(ApiError::invalid("path", "names no object")),

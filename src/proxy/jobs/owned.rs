@@ -140,7 +140,7 @@ pub(super) async fn repeated(at: JobCall<'_>, reservation: &ReservationId) -> Re
 }
 
 /// The provider's own 404 for an object that is not the caller's.
-fn not_found(ctx: &Ctx, object: Object, id: &str) -> HttpResponse {
+pub(super) fn not_found(ctx: &Ctx, object: Object, id: &str) -> HttpResponse {
     let what = match object {
         Object::File => "file",
         Object::Job(JobKind::Video) => "video",

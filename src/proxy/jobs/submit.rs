@@ -17,7 +17,7 @@ use crate::proxy::body::Upload;
 use crate::proxy::body::{self, Body};
 use crate::proxy::call::context::{Ctx, Target};
 use crate::proxy::call::hold::Hold;
-use crate::proxy::call::jobs::JobSettings;
+use crate::proxy::call::jobs::{self, JobSettings};
 use crate::proxy::call::outcome::Answered;
 use crate::proxy::call::outcome::Failure;
 use crate::proxy::call::upstream::Upstream;
@@ -33,17 +33,26 @@ use crate::quota::{job_key, JobKind, JobRecord};
 /// Requests in one message batch, at most (Anthropic's own bound).
 const MAX_BATCH_REQUESTS: usize = 100_000;
 
-/// Submits a job of `kind`: held, forwarded, recorded.
-pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind) -> Result<HttpResponse, ApiError> {
+/// Submits a job of `kind` (a remix of the video `remixed`, where the path names one): held,
+/// forwarded, recorded.
+pub(super) async fn submit(
+    at: JobCall<'_>,
+    payload: web::Payload,
+    (kind, remixed): (JobKind, Option<&str>),
+) -> Result<HttpResponse, ApiError> {
     let JobCall { door, req, ctx } = at;
     let bytes = match kind {
-        JobKind::Video => body::bytes(req, payload, &door.reader(&ctx.caller)).await?,
+        JobKind::Video if remixed.is_none() => body::bytes(req, payload, &door.reader(&ctx.caller)).await?,
         _ => body::json(req, payload, &door.reader(&ctx.caller)).await?,
     };
-    let (call, shows, fingerprint) = match kind {
-        JobKind::Batch => (batch(door, ctx, &bytes, &door.jobs).await?, Map::new(), None),
-        JobKind::MessageBatch => (message_batch(door, ctx, bytes.clone()).await?, Map::new(), None),
-        JobKind::Video => video::video(req, ctx, &bytes, &door.jobs)?,
+    let (call, shows, fingerprint) = match (kind, remixed) {
+        (JobKind::Batch, _) => (batch(door, ctx, &bytes, &door.jobs).await?, Map::new(), None),
+        (JobKind::MessageBatch, _) => (message_batch(door, ctx, bytes.clone()).await?, Map::new(), None),
+        (JobKind::Video, None) => video::video(req, ctx, &bytes, &door.jobs)?,
+        (JobKind::Video, Some(id)) => match remix(at, id, &bytes).await? {
+            Ok(video) => video,
+            Err(not_found) => return Ok(not_found),
+        },
     };
     // A form is known by its fields and its files' digests, not its boundary: a client's
     // retry draws a new one.
@@ -63,6 +72,42 @@ pub(super) async fn submit(at: JobCall<'_>, payload: web::Payload, kind: JobKind
     };
     let record = job_record(at, kind, &call, &hold);
     forwarded(at, Go { hold, call, body }, record, shows).await
+}
+
+/// A remix of the caller's own video `id`: a new video of the model, size and seconds of the
+/// one it remixes, as the provider tells them, with the caller's prompt. Err(answer): no video
+/// of the caller's has that id, answered 404 as one that does not exist.
+async fn remix(at: JobCall<'_>, id: &str, bytes: &Bytes) -> Result<Result<video::Video, HttpResponse>, ApiError> {
+    let JobCall { door, ctx, .. } = at;
+    let key = job_key(&ctx.upstream().name, id);
+    let owned = door.gateway.data().jobs().job(&ctx.caller.project, &key).await?;
+    if !owned.is_some_and(|r| r.user == ctx.caller.user.as_str() && r.kind == JobKind::Video) {
+        return Ok(Err(owned::not_found(ctx, jobs::Object::Job(JobKind::Video), id)));
+    }
+    let timeouts = &ctx.upstream().timeouts;
+    let path = ctx.wire().own_path(&format!("v1/videos/{id}"));
+    let original = provider::object(
+        ctx.upstream(),
+        &path,
+        (timeouts.first_byte, timeouts.idle),
+        MAX_OBJECT_BYTES,
+    )
+    .await
+    .map_err(|why| ApiError::Unavailable(format!("the video to remix could not be read: {why}")))?;
+    let asked: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    let mut fields = Map::new();
+    for name in ["model", "size", "seconds"] {
+        if let Some(value) = original.get(name).filter(|v| !v.is_null()) {
+            fields.insert(name.into(), value.clone());
+        }
+    }
+    match asked.get("prompt") {
+        Some(Value::String(prompt)) if !prompt.is_empty() => fields.insert("prompt".into(), prompt.as_str().into()),
+        _ => return Err(ApiError::invalid("prompt", "must be the remix's prompt")),
+    };
+    let (call, shows) = video::priced(ctx, &fields, &door.jobs)?;
+    Ok(Ok((call, shows, None)))
 }
 
 /// The job's record before the provider sees it: its owner, its hold and when it ends.

@@ -42,6 +42,17 @@ pub(super) fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSetti
             None,
         ),
     };
+    let (call, shows) = priced(ctx, &fields, jobs)?;
+    Ok((call, shows, fingerprint))
+}
+
+/// A video's call and what its object will show, from its fields (a submission's, or a remix's:
+/// the video it remixes, with its prompt).
+pub(super) fn priced(
+    ctx: &Ctx,
+    fields: &Map<String, Value>,
+    jobs: &JobSettings,
+) -> Result<(Call, Map<String, Value>), ApiError> {
     let model = fields
         .get("model")
         .and_then(Value::as_str)
@@ -73,7 +84,7 @@ pub(super) fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSetti
         worst,
     };
     let call = asked.call(ctx, extra, jobs.ttl(jobs.video_window_ms));
-    Ok((call, shows, fingerprint))
+    Ok((call, shows))
 }
 
 /// A form's text fields, and its fingerprint (`fingerprint.rs`).

@@ -254,6 +254,15 @@ mod tests {
             list(Kind::Anthropic, "v1/messages/batches"),
             Some(JobPath::List(jobs::Object::Job(JobKind::MessageBatch)))
         );
+        // A remix submits a video, of the one its path names.
+        let remix = route(of(Kind::OpenAi), &[], "POST", "v1/videos/video_1/remix");
+        assert_eq!(
+            remix.map(|r| (r.operation, r.job)),
+            Some((
+                Operation::Videos,
+                Some((JobPath::Submit(JobKind::Video), Some("video_1".to_string())))
+            ))
+        );
         assert_eq!(list(Kind::Gemini, "v1/batches"), None);
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
