@@ -15,6 +15,7 @@ use super::call::context::{Ctx, Target};
 use super::call::{Audio, Call, ModelLimits};
 use super::counting;
 use super::door::Door;
+use super::multipart;
 use super::provider;
 use crate::http::ApiError;
 use crate::quota::catalog::Catalog;
@@ -35,7 +36,12 @@ impl Door {
     /// hold needs, anything else whole.
     pub(crate) async fn body(&self, req: &HttpRequest, payload: web::Payload, ctx: &Ctx) -> Result<Body, ApiError> {
         let reader = self.reader(&ctx.caller);
-        match ctx.target.route.upload {
+        let route = &ctx.target.route;
+        match route.upload {
+            true if ctx.wire().form_read_whole(route.operation) => {
+                let bytes = body::bytes(req, payload, &reader).await?;
+                whole_form(req, bytes).map(|u| Body::Upload(Box::new(u)))
+            }
             true => body::read_upload(req, payload, &reader, self.max_upload_bytes)
                 .await
                 .map(|u| Body::Upload(Box::new(u))),
@@ -84,6 +90,29 @@ impl Door {
             None => call.referenced = None,
         }
     }
+}
+
+/// A form read whole: its text fields, and each file part's name with how many came under it
+/// (an array's `[]` left off), which a text field of that name may not also be.
+fn whole_form(req: &HttpRequest, bytes: bytes::Bytes) -> Result<body::Upload, ApiError> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let boundary = multipart::boundary(content_type)
+        .ok_or_else(|| ApiError::invalid("body", "must be a multipart/form-data form"))?;
+    let form = body::form::read(&boundary, &bytes)?;
+    let mut fields = form.fields;
+    for (name, count) in form.files {
+        let name = name.trim_end_matches("[]");
+        if fields.get(name).is_some_and(|v| !v.is_u64()) {
+            return Err(ApiError::invalid(name, "is given as text and as a file"));
+        }
+        let before = fields.get(name).and_then(Value::as_u64).unwrap_or(0);
+        fields.insert(name.to_string(), Value::from(before + count));
+    }
+    Ok(body::Upload::whole(bytes, form.fingerprint).with_fields(fields))
 }
 
 /// The call a JSON body asks for.

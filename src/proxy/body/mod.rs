@@ -4,6 +4,8 @@
 //! (`budget.rs`), so a caller that sends slowly or not at all pins neither memory nor a read
 //! for long.
 
+mod fingerprint;
+pub(crate) mod form;
 mod upload;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +20,7 @@ use super::budget::{Budget, Lease};
 use super::call::caller::Caller;
 use crate::http::ApiError;
 
+pub(crate) use self::fingerprint::Fingerprint;
 pub(crate) use self::upload::{head, read_upload, too_large, Head, Upload};
 
 /// The caller's body: JSON read whole, or an upload read as far as its hold needs.

@@ -68,6 +68,13 @@ impl Upload {
         }
     }
 
+    /// The upload with the fields it is priced from (a form read whole: its text fields, and its
+    /// file parts' counts by name).
+    pub(crate) fn with_fields(mut self, fields: Map<String, Value>) -> Upload {
+        self.fields = fields;
+        self
+    }
+
     /// A form read whole, forwarded as it came: its repeat matched by `fingerprint`.
     pub(crate) fn whole(body: Bytes, fingerprint: Vec<u8>) -> Upload {
         let length = body.len() as u64;

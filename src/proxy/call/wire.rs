@@ -91,6 +91,12 @@ pub(crate) trait Wire: Sync {
     /// The call's worst case, in every count the commit will report, from its body.
     fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError>;
 
+    /// Whether an upload of `operation` is a form read whole before its hold (an image edit,
+    /// priced by how many images it sends), not streamed through as it arrives (audio).
+    fn form_read_whole(&self, _operation: Operation) -> bool {
+        false
+    }
+
     /// The worst case of an upload, from the text fields it is priced from and what its audio's
     /// header said.
     fn asked_of_upload(

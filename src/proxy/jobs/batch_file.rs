@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
 use super::submit::line_call;
 use crate::http::ApiError;
+use crate::proxy::body::Fingerprint;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{wrong, BodyError, Operation};

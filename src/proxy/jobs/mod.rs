@@ -12,7 +12,6 @@
 
 mod batch_file;
 mod end;
-mod fingerprint;
 mod list;
 mod owned;
 mod pending;

@@ -9,16 +9,15 @@ use actix_web::HttpRequest;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::fingerprint::Fingerprint;
 use super::shapes::Submitted;
 use super::{pending, shapes};
 use crate::http::ApiError;
+use crate::proxy::body;
 use crate::proxy::call::context::Ctx;
 use crate::proxy::call::jobs::JobSettings;
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{Call, Operation};
 use crate::proxy::multipart;
-use crate::proxy::multipart::{Form, Part};
 
 /// A video's call, what its object will show, and its form's fingerprint (None for JSON,
 /// whose bytes are their own).
@@ -87,22 +86,10 @@ pub(super) fn priced(
     Ok((call, shows))
 }
 
-/// A form's text fields, and its fingerprint (`fingerprint.rs`).
+/// A form's text fields, and its fingerprint.
 fn form(boundary: &[u8], bytes: &[u8]) -> Result<(Map<String, Value>, Vec<u8>), ApiError> {
-    let mut fields = Map::new();
-    let mut print = Fingerprint::default();
-    let mut form = Form::new(boundary);
-    form.feed(bytes, &mut |part| {
-        print.part(&part);
-        if let Part::Field(name, value) = part {
-            fields.insert(name, Value::String(value));
-        }
-    })
-    .map_err(|e| ApiError::invalid(e.field, e.detail))?;
-    if !form.done() {
-        return Err(ApiError::invalid("body", "ended before its closing boundary"));
-    }
-    Ok((fields, print.finish()))
+    let form = body::form::read(boundary, bytes)?;
+    Ok((form.fields, form.fingerprint))
 }
 
 #[cfg(test)]

@@ -35,10 +35,11 @@ pub(crate) struct OpenAi {
 }
 
 /// Azure OpenAI's counted paths: the star is the deployment, held as the model it serves.
-const AZURE_COUNTED: [Counted; 14] = [
+const AZURE_COUNTED: [Counted; 16] = [
     counted("POST", "openai/deployments/*/chat/completions", Operation::Chat),
     counted("POST", "openai/deployments/*/embeddings", Operation::Embeddings),
     counted("POST", "openai/deployments/*/images/generations", Operation::Images),
+    upload("POST", "openai/deployments/*/images/edits", Operation::Images),
     upload(
         "POST",
         "openai/deployments/*/audio/transcriptions",
@@ -55,6 +56,7 @@ const AZURE_COUNTED: [Counted; 14] = [
     counted("POST", "openai/v1/responses", Operation::Responses),
     counted("POST", "openai/v1/embeddings", Operation::Embeddings),
     counted("POST", "openai/v1/images/generations", Operation::Images),
+    upload("POST", "openai/v1/images/edits", Operation::Images),
     upload("POST", "openai/v1/audio/transcriptions", Operation::Transcriptions),
     upload("POST", "openai/v1/audio/translations", Operation::Translations),
     counted("POST", "openai/v1/audio/speech", Operation::Speech),
@@ -65,11 +67,13 @@ impl Wire for OpenAi {
         if self.azure {
             return &AZURE_COUNTED;
         }
-        const COUNTED: [Counted; 7] = [
+        const COUNTED: [Counted; 8] = [
             counted("POST", "v1/chat/completions", Operation::Chat),
             counted("POST", "v1/responses", Operation::Responses),
             counted("POST", "v1/embeddings", Operation::Embeddings),
             counted("POST", "v1/images/generations", Operation::Images),
+            // An edit's form is read whole: its images are counted before its hold.
+            upload("POST", "v1/images/edits", Operation::Images),
             upload("POST", "v1/audio/transcriptions", Operation::Transcriptions),
             upload("POST", "v1/audio/translations", Operation::Translations),
             counted("POST", "v1/audio/speech", Operation::Speech),
@@ -192,6 +196,9 @@ impl Wire for OpenAi {
         audio: &Audio,
         limits: &Limits,
     ) -> Result<Asked, BodyError> {
+        if operation == Operation::Images {
+            return edited(fields, limits);
+        }
         if !matches!(operation, Operation::Transcriptions | Operation::Translations) {
             return Err(wrong("body", "is an upload this path does not take"));
         }
@@ -206,6 +213,10 @@ impl Wire for OpenAi {
         worst.output_tokens = Some(limits.default_max);
         asked.measured.audio_seconds = audio.seconds;
         Ok(asked)
+    }
+
+    fn form_read_whole(&self, operation: Operation) -> bool {
+        operation == Operation::Images
     }
 
     /// A response that continues a stored one alone (no conversation or stored prompt beside
@@ -420,6 +431,41 @@ impl Wire for OpenAi {
     }
 }
 
+/// An image edit's worst case, from its form read whole: `n` images out (at most 10), as a
+/// generation's; in, the prompt's tokens and each image and mask part at an image's most
+/// (`IMAGE_TOKENS`), as the proxy holds an image it does not read.
+fn edited(fields: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
+    let count = |name: &str| match fields.get(name) {
+        None => Ok(0),
+        Some(Value::Number(n)) => Ok(n.as_u64().unwrap_or(0)),
+        Some(_) => Err(wrong(name, "must be a file")),
+    };
+    let images = count("image")?;
+    if images == 0 {
+        return Err(wrong("image", "is required: one file, or several as image[]"));
+    }
+    let mask = count("mask")?;
+    let n = match fields.get("n") {
+        None => 1,
+        Some(v) => v
+            .as_str()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .filter(|n| (1..=10).contains(n))
+            .ok_or_else(|| wrong("n", "must be a whole number from 1 to 10"))?,
+    };
+    let prompt = fields
+        .get("prompt")
+        .filter(|p| p.is_string())
+        .ok_or_else(|| wrong("prompt", "is required"))?;
+    let mut asked = Asked::default();
+    let worst = &mut asked.worst;
+    let pictures = (images + mask).saturating_mul(IMAGE_TOKENS);
+    worst.input_tokens = Some(limits.value(prompt).saturating_add(pictures));
+    worst.output_tokens = Some(n.saturating_mul(IMAGE_TOKENS + 240));
+    worst.images = Some(n);
+    Ok(asked)
+}
+
 /// OpenAI's usage object (chat's prompt/completion names, or Responses' and images' input/output).
 fn of_usage(usage: &Value) -> Usage {
     let first = |a: &[&str], b: &[&str]| count(usage, a).or_else(|| count(usage, b));
@@ -482,6 +528,37 @@ fn nano_dollars(cost: &Value) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An edit holds each image and the mask at an image's most and `n` images out; the form's
+    /// counts are numbers, its fields text, as `understand.rs` reads them.
+    #[test]
+    fn an_image_edit_is_held_per_image() {
+        let limits = Limits {
+            counter: Counter::Bytes,
+            default_max: 1,
+            fetched: 1,
+            stored: 1,
+        };
+        let form = |v: Value| v.as_object().unwrap().clone();
+        let asked = edited(
+            &form(json!({"prompt": "hat", "n": "2", "image": 2, "mask": 1})),
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(
+            asked.worst.input_tokens,
+            Some(limits.value(&json!("hat")) + 3 * IMAGE_TOKENS)
+        );
+        assert_eq!(
+            (asked.worst.images, asked.worst.output_tokens),
+            (Some(2), Some(2 * (IMAGE_TOKENS + 240)))
+        );
+        let refused = |v: Value| edited(&form(v), &limits).unwrap_err().field;
+        assert_eq!(refused(json!({"prompt": "hat"})), "image");
+        assert_eq!(refused(json!({"prompt": "hat", "image": "text"})), "image");
+        assert_eq!(refused(json!({"prompt": "hat", "image": 1, "n": "11"})), "n");
+        assert_eq!(refused(json!({"image": 1})), "prompt");
+    }
 
     fn read(operation: Operation, data: Value) -> Vec<String> {
         let mut all = Vec::new();

@@ -1,8 +1,9 @@
 //! What an Idempotency-Key's repeat of a form must match: its text fields by name and a
 //! SHA-256 of each file part's bytes by its name, as JSON, never its multipart boundary, which
 //! a client draws anew on each try (the official clients do). Read part by part as the form
-//! passes, so a file of any size costs a digest's state: the one fingerprint of a video's form
-//! (`video.rs`) and of a file's upload (`upload.rs`).
+//! passes, so a file of any size costs a digest's state: the one fingerprint of a form read
+//! whole (`form.rs`: a video's, an image edit's) and of a file's upload (`jobs/upload.rs`).
+//! A name an array's parts share (`image[]`) keeps each part's digest, in order.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crate::proxy::multipart::Part;
 
 /// A form's fingerprint as its parts pass.
 #[derive(Default)]
-pub(super) struct Fingerprint {
+pub(crate) struct Fingerprint {
     fields: BTreeMap<String, Value>,
     /// The file parts begun and not yet ended.
     hashing: BTreeMap<String, Sha256>,
@@ -23,7 +24,7 @@ pub(super) struct Fingerprint {
 
 impl Fingerprint {
     /// Reads one part of the form, as the form hands it on.
-    pub(super) fn part(&mut self, part: &Part<'_>) {
+    pub(crate) fn part(&mut self, part: &Part<'_>) {
         match part {
             Part::Field(name, value) => {
                 self.fields.insert(name.clone(), Value::String(value.clone()));
@@ -31,13 +32,22 @@ impl Fingerprint {
             Part::File(name, chunk) => self.hashing.entry(name.to_string()).or_default().update(chunk),
             Part::FileEnd(name) => {
                 let hasher = self.hashing.remove(*name).unwrap_or_default();
-                self.files.insert(name.to_string(), hex::encode(hasher.finalize()));
+                let digest = hex::encode(hasher.finalize());
+                match self.files.get_mut(*name) {
+                    Some(digests) => {
+                        digests.push(',');
+                        digests.push_str(&digest);
+                    }
+                    None => {
+                        self.files.insert(name.to_string(), digest);
+                    }
+                }
             }
         }
     }
 
     /// The fingerprint of the parts read: `{"fields": {...}, "files": {name: sha256}}`.
-    pub(super) fn finish(&self) -> Vec<u8> {
+    pub(crate) fn finish(&self) -> Vec<u8> {
         serde_json::json!({"fields": self.fields, "files": self.files})
             .to_string()
             .into_bytes()
