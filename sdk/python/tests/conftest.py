@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +77,8 @@ SIM_SECRET = "sim-secret-py-sdk"
 # The proxy's upstreams beside the three the simulator answers as: one on a port nothing listens
 # on, one that gives up waiting for the first byte after half a second, a second name for the
 # simulator's OpenAI that fallback routes move on to, Azure OpenAI with its deployments (the
-# simulator serves each as its model), and Amazon Bedrock, signed with AWS_KEY or called with a
-# Bedrock API key (the simulator's own key).
+# simulator serves each as its model), Amazon Bedrock, signed with AWS_KEY or called with a
+# Bedrock API key (the simulator's own key), and Google's Vertex AI (last).
 FIRST_BYTE_MS = 500
 AZURE = {"chat-prod": "gpt-4o-mini", "embed-prod": "text-embedding-3-small"}
 # The Entra ID token the simulator takes as a bearer token, and never in `api-key`.
@@ -86,6 +87,13 @@ ENTRA_TOKEN = "entra-token-py-sdk"
 # the simulator checks them by: the gateway reads them from its environment, as the AWS SDKs do.
 AWS_KEY = ("AKIDSIMPY", "sim-aws-secret-py", "sim-session-token")
 AWS_ENV = {"AWS_ACCESS_KEY_ID": AWS_KEY[0], "AWS_SECRET_ACCESS_KEY": AWS_KEY[1], "AWS_SESSION_TOKEN": AWS_KEY[2]}
+# Google's Vertex AI: the service account whose key the proxy's gateway mints access tokens with
+# (VERTEX_SA, the key's JSON, its `token_uri` the simulator's), which the simulator checks each
+# grant's signature against, and how long a token it mints lives: short, so that the gateway
+# renews its token during the tests (at three quarters of its life).
+VERTEX_PROJECT = "qg-sim-project"
+VERTEX_ACCOUNT = f"gateway@{VERTEX_PROJECT}.iam.gserviceaccount.com"
+TOKEN_LIFETIME = 5
 # Fallback routes (test_proxy_routes.py): a model no other test asks for, each routed to targets
 # the simulator answers (its `x-sim` directives may name a target's model: `status=503@gpt-4o`).
 ROUTES = [
@@ -114,11 +122,31 @@ class ProxyEnv:
         httpx.post(self.sim.base_url + "/_sim/reset", timeout=10).raise_for_status()
 
 
+def google_key(directory: Path) -> Path:
+    """A service account's RSA private key (PKCS #8 PEM), made with the openssl CLI."""
+    pem = directory / "vertex-sa.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(pem)],
+                   check=True, capture_output=True, timeout=60)
+    return pem
+
+
+def service_account(pem: Path, token_uri: str) -> str:
+    """The service account's JSON key as Google issues it, minting at `token_uri`."""
+    return json.dumps({"type": "service_account", "project_id": VERTEX_PROJECT, "private_key_id": "qg-sim-key-1",
+                       "private_key": pem.read_text(), "client_email": VERTEX_ACCOUNT, "client_id": "1",
+                       "token_uri": token_uri})
+
+
 @pytest.fixture(scope="session")
 def proxy_env(env: Env) -> Iterator[ProxyEnv]:
+    # The simulator reads only the public half of the key; the JSON names the simulator's port.
+    pem = google_key(env.logs)
     sim = start_simulator(SIM_SECRET, env.logs, ["--azure-deployments", ",".join(f"{d}={m}" for d, m in AZURE.items()),
-                                                 "--azure-entra-token", ENTRA_TOKEN, "--aws-key", ":".join(AWS_KEY)])
+                                                 "--azure-entra-token", ENTRA_TOKEN, "--aws-key", ":".join(AWS_KEY),
+                                                 "--google-key", str(pem), "--token-lifetime", str(TOKEN_LIFETIME)])
     try:
+        vertex_sa = service_account(pem, sim.base_url + "/token")
+        (env.logs / "vertex-sa.json").write_text(vertex_sa)
         upstreams = {"upstreams": [
             # `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
             {"name": "openai", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
@@ -144,12 +172,16 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
              "forwardHeaders": ["x-sim"]},
             {"name": "bedrock-key", "kind": "bedrock", "baseUrl": sim.base_url, "region": "us-east-1",
              "credentialEnv": "SIM_KEY", "forwardHeaders": ["x-sim"]},
+            # Google's Vertex AI, each call with an access token the gateway mints from VERTEX_SA.
+            {"name": "vertex", "kind": "vertex", "baseUrl": sim.base_url, "credentialEnv": "VERTEX_SA",
+             "forwardHeaders": ["x-sim"]},
         ], "routes": ROUTES}
         path = env.logs / "upstreams.json"
         path.write_text(json.dumps(upstreams))
+        # VERTEX_SA holds the key's JSON itself here, and its file's path on the patient node.
         gateway = start_gateway(env.redis.url, env.logs,
                                 extra_env={"QG_UPSTREAMS": str(path), "SIM_KEY": SIM_SECRET,
-                                           "ENTRA_TOKEN": ENTRA_TOKEN, **AWS_ENV})
+                                           "ENTRA_TOKEN": ENTRA_TOKEN, **AWS_ENV, "VERTEX_SA": vertex_sa})
     except BaseException:
         sim.stop()
         raise
@@ -173,7 +205,7 @@ def patient_proxy_env(proxy_env: ProxyEnv) -> Iterator[ProxyEnv]:
     env = proxy_env.env
     gateway = start_gateway(env.redis.url, env.logs, extra_env={
         "QG_UPSTREAMS": str(env.logs / "upstreams.json"), "SIM_KEY": SIM_SECRET, "ENTRA_TOKEN": ENTRA_TOKEN,
-        **AWS_ENV, "QG_COMMAND_TIMEOUT_MS": str(PATIENT_MS)})
+        **AWS_ENV, "VERTEX_SA": str(env.logs / "vertex-sa.json"), "QG_COMMAND_TIMEOUT_MS": str(PATIENT_MS)})
     try:
         yield ProxyEnv(env, gateway.base_url, gateway, proxy_env.sim)
     finally:

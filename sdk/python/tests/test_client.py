@@ -31,7 +31,7 @@ def test_both_clients_have_the_same_methods_and_parameters() -> None:
             assert aio[name].parameters[p.name].default == p.default, (name, p.name)
         # Context managers, and the provider clients the proxy helpers build without a call.
         made_at_once = name in ("reservation", "with_run", "openai", "anthropic", "gemini", "azure_openai",
-                                "bedrock_runtime", "anthropic_bedrock")
+                                "bedrock_runtime", "anthropic_bedrock", "vertex_gemini", "anthropic_vertex")
         assert inspect.iscoroutinefunction(getattr(AsyncQuotaGateway, name)) == (not made_at_once), name
 
 
@@ -373,8 +373,9 @@ def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> 
                                                              "test_prices.py", "test_outcomes.py",
                                                              "test_alternatives.py"))
     # The context managers, and the provider clients the proxy helpers build (test_proxy.py,
-    # test_proxy_azure.py and test_proxy_bedrock.py run those through the proxy from both clients).
+    # test_proxy_azure.py, test_proxy_bedrock.py and test_proxy_vertex.py run those through the proxy
+    # from both clients).
     missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources
                and name not in ("reservation", "with_run", "openai", "anthropic", "gemini", "azure_openai",
-                                "bedrock_runtime", "anthropic_bedrock")]
+                                "bedrock_runtime", "anthropic_bedrock", "vertex_gemini", "anthropic_vertex")]
     assert missing == []

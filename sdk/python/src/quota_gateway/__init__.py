@@ -18,9 +18,10 @@ from .decision import (Allowed, Check, Counter, Decision, Denial, Denied, Grante
 from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
 from .params import (AlternativeParams, ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome,
                      OverrideParams, RunLimitsParams, StepKind, When)
-from .proxy import (anthropic_bedrock_client, anthropic_client, async_anthropic_bedrock_client, async_anthropic_client,
-                    async_azure_openai_client, async_openai_client, azure_openai_client, bedrock_runtime_client,
-                    gemini_client, openai_client, proxy_headers, proxy_reservation_id)
+from .proxy import (anthropic_bedrock_client, anthropic_client, anthropic_vertex_client, async_anthropic_bedrock_client,
+                    async_anthropic_client, async_anthropic_vertex_client, async_azure_openai_client,
+                    async_openai_client, azure_openai_client, bedrock_runtime_client, gemini_client, openai_client,
+                    proxy_headers, proxy_reservation_id, vertex_gemini_client)
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
@@ -55,10 +56,11 @@ __all__ = [
     "Settled", "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry",
     "StepKind",
     "Usage", "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "WebhookEvent",
-    "WebhookTestEvent", "When", "anthropic_bedrock_client", "anthropic_client",
-    "async_anthropic_bedrock_client", "async_anthropic_client", "async_azure_openai_client", "async_openai_client",
+    "WebhookTestEvent", "When", "anthropic_bedrock_client", "anthropic_client", "anthropic_vertex_client",
+    "async_anthropic_bedrock_client", "async_anthropic_client", "async_anthropic_vertex_client",
+    "async_azure_openai_client", "async_openai_client",
     "azure_openai_client", "bedrock_runtime_client", "gemini_client", "openai_client", "proxy_headers",
     "proxy_reservation_id",
-    "sign_webhook", "verify_webhook",
+    "sign_webhook", "verify_webhook", "vertex_gemini_client",
     "__version__",
 ]

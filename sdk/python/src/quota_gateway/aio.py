@@ -481,6 +481,27 @@ class AsyncQuotaGateway(Shared):
         return p.gemini_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
                                metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
 
+    def vertex_gemini(self, user_id: str, *, project: str, location: str, upstream: str = "vertex",
+                      metadata: Optional[Metadata] = None, run: Optional[str] = None, action: Optional[str] = None,
+                      kind: Optional[StepKind] = None, **client_kwargs: Any) -> _genai.Client:
+        """Google's `google.genai.Client` on Vertex AI, as `QuotaGateway.vertex_gemini` builds it: Google's
+        one client is sync and async at once, its async calls under `.aio`
+        (`await client.aio.models.generate_content(...)`). Needs the `gemini` extra."""
+        return p.vertex_gemini_client(self.base_url, self._config.api_key, project=project, location=location,
+                                      user=user_id, upstream=upstream, metadata=metadata, run=run, action=action,
+                                      kind=kind, **client_kwargs)
+
+    def anthropic_vertex(self, user_id: str, *, project: str, region: str, upstream: str = "vertex",
+                         metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                         action: Optional[str] = None, kind: Optional[StepKind] = None,
+                         **client_kwargs: Any) -> _anthropic.AsyncAnthropicVertex:
+        """The official `anthropic.AsyncAnthropicVertex` calling Claude on Vertex AI through the
+        gateway's proxy, as `QuotaGateway.anthropic_vertex` builds `AnthropicVertex`. Needs the
+        `anthropic` extra."""
+        return p.async_anthropic_vertex_client(self.base_url, self._config.api_key, project=project, region=region,
+                                               user=user_id, upstream=upstream, metadata=metadata, run=run,
+                                               action=action, kind=kind, **client_kwargs)
+
     # Credits.
 
     async def grant(self, user_id: str, balance: str, amount: float, *, priority: Optional[int] = None,

@@ -478,6 +478,30 @@ class QuotaGateway(Shared):
         return p.gemini_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
                                metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
 
+    def vertex_gemini(self, user_id: str, *, project: str, location: str, upstream: str = "vertex",
+                      metadata: Optional[Metadata] = None, run: Optional[str] = None, action: Optional[str] = None,
+                      kind: Optional[StepKind] = None, **client_kwargs: Any) -> _genai.Client:
+        """Google's `google.genai.Client` on Vertex AI (`vertexai=True`, in `project` and
+        `location`) calling Gemini through the gateway's Vertex AI upstream (`/proxy/{upstream}`),
+        this client's secret key sent as its OAuth access token (`Authorization: Bearer`), as
+        `openai` does: it looks for no Application Default Credentials, the gateway minting
+        Vertex's own. A denial raises its `ClientError` (`code` 429). Needs the `gemini` extra."""
+        return p.vertex_gemini_client(self.base_url, self._config.api_key, project=project, location=location,
+                                      user=user_id, upstream=upstream, metadata=metadata, run=run, action=action,
+                                      kind=kind, **client_kwargs)
+
+    def anthropic_vertex(self, user_id: str, *, project: str, region: str, upstream: str = "vertex",
+                         metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                         action: Optional[str] = None, kind: Optional[StepKind] = None,
+                         **client_kwargs: Any) -> _anthropic.AnthropicVertex:
+        """The official `anthropic.AnthropicVertex` calling Claude on Vertex AI through the gateway's
+        Vertex AI upstream (`/proxy/{upstream}/v1`, in `project` and `region`), this client's
+        secret key sent as its access token, as `openai` does; name a Vertex model
+        (`claude-haiku-4-5@20251001`). Needs the `anthropic` extra."""
+        return p.anthropic_vertex_client(self.base_url, self._config.api_key, project=project, region=region,
+                                         user=user_id, upstream=upstream, metadata=metadata, run=run, action=action,
+                                         kind=kind, **client_kwargs)
+
     # Credits.
 
     def grant(self, user_id: str, balance: str, amount: float, *, priority: Optional[int] = None,

@@ -1,5 +1,5 @@
-"""The official OpenAI, Anthropic and Google Gen AI clients, and boto3's Bedrock Runtime, pointed
-at the gateway's proxy.
+"""The official OpenAI, Anthropic and Google Gen AI clients (on Vertex AI too), and boto3's
+Bedrock Runtime, pointed at the gateway's proxy.
 
     from quota_gateway import QuotaGateway
 
@@ -27,6 +27,12 @@ Amazon Bedrock is called as Bedrock is (`bedrock_runtime_client`, boto3's `conve
 as a Bedrock API key (`Authorization: Bearer`), and the gateway signs for Bedrock with its own AWS
 credentials. A denial is boto3's `ClientError` with code `ThrottlingException` (HTTP 429).
 
+Google's Vertex AI is called as Vertex is, in a project's location (`vertex_gemini_client`,
+google-genai's `Client(vertexai=True)`; `anthropic_vertex_client`, `AnthropicVertex`): the key goes
+as the client's OAuth access token (`Authorization: Bearer`), so neither looks for Application
+Default Credentials, and the gateway mints its own access tokens for Vertex from its service
+account's key. A denial is google-genai's `ClientError` with `code` 429, or `RateLimitError`.
+
 `openai`, `anthropic`, `gemini` (`google-genai`) and `bedrock` (`boto3`) are optional extras,
 imported only when a client is built.
 """
@@ -35,7 +41,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Type
 
 from .params import Metadata, StepKind
 
@@ -44,10 +50,11 @@ if TYPE_CHECKING:
     import openai
     from botocore.client import BaseClient
     from google import genai
+    from google.genai import types as genai_types
 
-__all__ = ["anthropic_bedrock_client", "anthropic_client", "async_anthropic_bedrock_client",
-           "async_anthropic_client", "async_openai_client", "bedrock_runtime_client", "gemini_client",
-           "openai_client", "proxy_headers", "proxy_reservation_id"]
+__all__ = ["anthropic_bedrock_client", "anthropic_client", "anthropic_vertex_client", "async_anthropic_bedrock_client",
+           "async_anthropic_client", "async_anthropic_vertex_client", "async_openai_client", "bedrock_runtime_client",
+           "gemini_client", "openai_client", "proxy_headers", "proxy_reservation_id", "vertex_gemini_client"]
 
 SECRET_KEY_PREFIX = "qg_sk_"
 # The proxy's answer header naming the call's reservation.
@@ -221,15 +228,61 @@ def gemini_client(gateway_url: str, api_key: str, *, user: Optional[str] = None,
         if name in client_kwargs:
             raise TypeError(f"{name} is set by the helper; pass the gateway's URL and key instead")
     headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
-    given = client_kwargs.pop("http_options", None)
-    options = (types.HttpOptions.model_validate(given) if isinstance(given, dict)
-               else given.model_copy() if given is not None else types.HttpOptions())
+    options = _http_options(types.HttpOptions, client_kwargs.pop("http_options", None), gateway_url, upstream,
+                            headers)
+    # Explicitly not Vertex AI: GOOGLE_GENAI_USE_VERTEXAI in the environment would switch it.
+    return genai.Client(**client_kwargs, vertexai=False, api_key=api_key, http_options=options)
+
+
+def _http_options(kind: Type[genai_types.HttpOptions], given: Any, gateway_url: str, upstream: str,
+                  headers: Dict[str, str]) -> genai_types.HttpOptions:
+    """A Google client's `http_options` (`kind`, google-genai's `types.HttpOptions`, or its dict, or
+    None): the caller's, but for the base URL, `{gateway_url}/proxy/{upstream}`, and the quota
+    headers on top of its own."""
+    options = (kind.model_validate(given) if isinstance(given, dict)
+               else given.model_copy() if given is not None else kind())
     if options.base_url is not None:
         raise TypeError("http_options.base_url is set by the helper; pass the gateway's URL instead")
     options.base_url = gateway_url.rstrip("/") + f"/proxy/{upstream}"
     options.headers = {**(options.headers or {}), **headers}
-    # Explicitly not Vertex AI: GOOGLE_GENAI_USE_VERTEXAI in the environment would switch it.
-    return genai.Client(**client_kwargs, vertexai=False, api_key=api_key, http_options=options)
+    return options
+
+
+# What a Google client on Vertex AI would be told that the helper decides: Vertex AI, in the
+# project and location given, with the gateway's key for its credentials.
+_VERTEX_SET = ("vertexai", "enterprise", "api_key", "credentials")
+
+
+def vertex_gemini_client(gateway_url: str, api_key: str, *, project: str, location: str,
+                         user: Optional[str] = None, upstream: str = "vertex", metadata: Optional[Metadata] = None,
+                         run: Optional[str] = None, action: Optional[str] = None, kind: Optional[StepKind] = None,
+                         **client_kwargs: Any) -> genai.Client:
+    """A `google.genai.Client` on Vertex AI (`vertexai=True`, in `project` and `location`) calling
+    the gateway's Vertex AI upstream as it calls Vertex (`{gateway_url}/proxy/{upstream}` as its
+    base URL: `.../v1beta1/projects/{project}/locations/{location}/publishers/google/models/...`),
+    with `api_key` (the project's secret key with `user=`, or a user key) as its OAuth access
+    token (`Authorization: Bearer`), as `openai_client` does. It looks for no Application Default
+    Credentials, nor a Vertex API key in the environment: the gateway mints Vertex's access tokens
+    from its own service account. A denial is its `errors.ClientError` with `code` 429. Google's
+    one client is sync and async at once (`.aio`); `client_kwargs` go to the constructor, an
+    `http_options` kept as `gemini_client` keeps it."""
+    try:
+        from google import genai
+        from google.genai import types
+        from google.oauth2.credentials import Credentials
+    except ImportError as err:
+        raise _missing("google-genai", "gemini") from err
+    for name in _VERTEX_SET:
+        if name in client_kwargs:
+            raise TypeError(f"{name} is set by the helper; pass the gateway's URL and key instead")
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    options = _http_options(types.HttpOptions, client_kwargs.pop("http_options", None), gateway_url, upstream,
+                            headers)
+    # A token that never expires and is never refreshed: the client sends it as it is. (google-auth's
+    # constructor is untyped; mypy as 3.9, which skips google-auth, sees Any.)
+    credentials = Credentials(token=api_key)  # type: ignore[no-untyped-call, unused-ignore]
+    return genai.Client(**client_kwargs, vertexai=True, project=project, location=location, credentials=credentials,
+                        http_options=options)
 
 
 # What an AWS client would be told that the helper decides: where it calls, and with which
@@ -350,3 +403,52 @@ def async_anthropic_bedrock_client(gateway_url: str, api_key: str, *, user: Opti
     headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
     return anthropic.AsyncAnthropicBedrock(aws_region=region, **_options(gateway_url, f"/proxy/{upstream}", api_key,
                                                                           headers, client_kwargs))
+
+
+# What Anthropic's Vertex client would be told that the helper decides: where it calls, in which
+# project, and with which credentials (none of Google's: the gateway mints Vertex's own).
+_ANTHROPIC_VERTEX_SET = ("base_url", "project_id", "access_token", "credentials")
+
+
+def _vertex_options(gateway_url: str, upstream: str, api_key: str, headers: Dict[str, str], project: str,
+                    region: str, client_kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    for name in _ANTHROPIC_VERTEX_SET:
+        if name in client_kwargs:
+            raise TypeError(f"{name} is set by the helper; pass the gateway's URL, key, project= and region= instead")
+    given = client_kwargs.pop("default_headers", None) or {}
+    return {**client_kwargs, "base_url": gateway_url.rstrip("/") + f"/proxy/{upstream}/v1", "region": region,
+            "project_id": project, "access_token": api_key, "default_headers": {**given, **headers}}
+
+
+def anthropic_vertex_client(gateway_url: str, api_key: str, *, project: str, region: str,
+                            user: Optional[str] = None, upstream: str = "vertex", metadata: Optional[Metadata] = None,
+                            run: Optional[str] = None, action: Optional[str] = None,
+                            kind: Optional[StepKind] = None, **client_kwargs: Any) -> anthropic.AnthropicVertex:
+    """An `anthropic.AnthropicVertex` calling Claude on the gateway's Vertex AI upstream
+    (`{gateway_url}/proxy/{upstream}/v1` as its base URL: `.../projects/{project}/locations/{region}/
+    publishers/anthropic/models/{model}:rawPredict`), with `api_key` (the project's secret key with
+    `user=`, or a user key) as its access token (`Authorization: Bearer`), as `openai_client` does;
+    name a Vertex model (`claude-haiku-4-5@20251001`). It looks for no Google credentials: the
+    gateway mints Vertex's own. A denial is the SDK's `RateLimitError`."""
+    try:
+        import anthropic
+    except ImportError as err:
+        raise _missing("anthropic") from err
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    return anthropic.AnthropicVertex(**_vertex_options(gateway_url, upstream, api_key, headers, project, region,
+                                                       client_kwargs))
+
+
+def async_anthropic_vertex_client(gateway_url: str, api_key: str, *, project: str, region: str,
+                                  user: Optional[str] = None, upstream: str = "vertex",
+                                  metadata: Optional[Metadata] = None, run: Optional[str] = None,
+                                  action: Optional[str] = None, kind: Optional[StepKind] = None,
+                                  **client_kwargs: Any) -> anthropic.AsyncAnthropicVertex:
+    """As `anthropic_vertex_client`, an `anthropic.AsyncAnthropicVertex`."""
+    try:
+        import anthropic
+    except ImportError as err:
+        raise _missing("anthropic") from err
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    return anthropic.AsyncAnthropicVertex(**_vertex_options(gateway_url, upstream, api_key, headers, project, region,
+                                                            client_kwargs))
