@@ -197,7 +197,7 @@ fn smaller(operation: Operation, max_field: Option<&str>) -> String {
         Operation::Messages => maximum(),
         Operation::Generate => maximum(),
         Operation::Converse => maximum(),
-        Operation::Embed => "send less input".to_string(),
+        Operation::Embed | Operation::Cache => "send less input".to_string(),
         Operation::Embeddings => "send less input".to_string(),
         Operation::Images => "ask for fewer images".to_string(),
         Operation::Transcriptions => "send a shorter file".to_string(),

@@ -430,6 +430,23 @@ def test_embeddings_are_charged_the_tokens_the_provider_counts_for_them(
     assert_only_the_providers_key(provider_calls(proxy.stats()), proxy.env.secret)
 
 
+def test_a_cache_created_is_held_at_its_contents_and_charged_its_size_as_written(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on(measure={"metadata": "cache_write_tokens"})
+    client = pqg.gemini(user)
+    cache = client.caches.create(model=FLASH, config=types.CreateCachedContentConfig(
+        contents=[types.Content(role="user", parts=[types.Part(text="a long document " * 50)])],
+        http_options=types.HttpOptions(headers={"x-sim": "input=200"})))
+    assert cache.name and cache.usage_metadata and cache.usage_metadata.total_token_count == 200
+    (entry,) = ledger(pqg, user, "commit")
+    metadata = entry.metadata or {}
+    assert (entry.event, metadata["model"], metadata["usage"]) == ("gemini.cache", FLASH, "reported")
+    assert (metadata["input_tokens"], metadata["cache_write_tokens"], metadata["output_tokens"]) == (200, 200, 0)
+    assert settled(proxy.env, user) == (200, 0)
+    assert_only_the_providers_key([r for r in proxy.stats()["requests"] if r["path"] == "/v1beta/cachedContents"],
+                                  proxy.env.secret)
+
+
 # (g) Thoughts.
 
 def test_thoughts_are_charged_as_output_and_the_ledger_says_how_many(

@@ -45,6 +45,8 @@ pub(crate) enum Operation {
     /// Gemini's `embedContent` and `batchEmbedContents`: input only, which Google does not
     /// report (`Wire::count_request`).
     Embed,
+    /// Gemini's `cachedContents` created: its contents' tokens, written to the cache.
+    Cache,
     /// Audio to text (OpenAI's `audio/transcriptions`, `audio/translations`), an upload.
     Transcriptions,
     Translations,
@@ -74,6 +76,7 @@ impl Operation {
             Operation::Generate => "generate",
             Operation::Converse => "converse",
             Operation::Embed => "embed",
+            Operation::Cache => "cache",
             Operation::Transcriptions => "transcriptions",
             Operation::Translations => "translations",
             Operation::Speech => "speech",

@@ -105,6 +105,8 @@ impl Upstream {
             // Vertex names a model's version after `@` (`claude-haiku-4-5@20251001`), where
             // Anthropic's own names put a `-`: priced as the same model.
             Kind::Vertex => return named.replace('@', "-"),
+            // A cache's body names its model as Google's resource (`models/gemini-2.5-flash`).
+            Kind::Gemini if named.starts_with("models/") => return named["models/".len()..].to_string(),
             _ => {}
         }
         match self.deployments.get(&named) {

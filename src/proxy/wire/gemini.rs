@@ -37,7 +37,14 @@ impl Wire for Gemini {
             }
         }
         // Google's clients call `v1beta`, or `v1` when given a base URL with it.
-        const COUNTED: [Counted; 8] = [
+        const fn cache(path: &'static str) -> Counted {
+            Counted {
+                operation: Operation::Cache,
+                stream: None,
+                ..generate(path, false)
+            }
+        }
+        const COUNTED: [Counted; 10] = [
             generate("v1beta/models/*:generateContent", false),
             generate("v1beta/models/*:streamGenerateContent", true),
             generate("v1/models/*:generateContent", false),
@@ -46,6 +53,9 @@ impl Wire for Gemini {
             embed("v1beta/models/*:batchEmbedContents"),
             embed("v1/models/*:embedContent"),
             embed("v1/models/*:batchEmbedContents"),
+            // A cache created: its model is the body's.
+            cache("v1beta/cachedContents"),
+            cache("v1/cachedContents"),
         ];
         &COUNTED
     }
@@ -71,6 +81,14 @@ impl Wire for Gemini {
     /// `generationConfig`, where a clamped hold lowers its maximum.
     fn asked(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
         let mut asked = Asked::default();
+        if operation == Operation::Cache {
+            // What it caches (contents, a system instruction, tools), held at its bound, written.
+            let input = limits.body(body);
+            asked.worst.input_tokens = Some(input);
+            asked.worst.cache_write_tokens = Some(input);
+            asked.worst.output_tokens = Some(0);
+            return Ok(asked);
+        }
         if operation == Operation::Embed {
             // The contents to embed, held at their bound; the provider counts them after.
             embedded(body)?;
@@ -180,7 +198,17 @@ impl Wire for Gemini {
         body.get("responseId").and_then(Value::as_str)
     }
 
-    fn usage_of_answer(&self, _operation: Operation, body: &Value) -> Usage {
+    fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage {
+        if operation == Operation::Cache {
+            // The cache's size: every token of it written, none generated.
+            let tokens = count(body, &["usageMetadata", "totalTokenCount"]);
+            return Usage {
+                input_tokens: tokens,
+                cache_write_tokens: tokens,
+                output_tokens: tokens.map(|_| 0),
+                ..Usage::default()
+            };
+        }
         body.get("usageMetadata")
             .filter(|u| u.is_object())
             .map(of_usage)
@@ -326,6 +354,18 @@ mod tests {
         };
         let Value::Object(body) = body else { unreachable!() };
         Gemini.asked(Operation::Generate, &body, &limits)
+    }
+
+    /// A cache is held at its body's bound, all of it written, and charged the size Google answers.
+    #[test]
+    fn a_cache_is_charged_its_size_as_written() {
+        let route = super::super::route(&Gemini, &[], "POST", "v1beta/cachedContents").unwrap();
+        assert_eq!((route.operation, route.model), (Operation::Cache, None));
+        let u = Gemini.usage_of_answer(Operation::Cache, &json!({"usageMetadata": {"totalTokenCount": 300}}));
+        assert_eq!(
+            (u.input_tokens, u.cache_write_tokens, u.output_tokens),
+            (Some(300), Some(300), Some(0))
+        );
     }
 
     /// Embeddings are held at their contents' bound and counted after by the provider, each

@@ -174,6 +174,7 @@ impl Wire for OpenAi {
             Operation::Messages
             | Operation::Converse
             | Operation::Embed
+            | Operation::Cache
             | Operation::Generate
             | Operation::Transcriptions
             | Operation::Translations
@@ -368,6 +369,7 @@ impl Wire for OpenAi {
             | Operation::Messages
             | Operation::Converse
             | Operation::Embed
+            | Operation::Cache
             | Operation::Generate
             | Operation::Batches
             | Operation::Videos
