@@ -16,6 +16,8 @@ pub enum JobKind {
     MessageBatch,
     /// OpenAI's `v1/videos`.
     Video,
+    /// Gemini's batch mode (`models/{model}:batchGenerateContent`, read at `batches/{id}`).
+    GeminiBatch,
 }
 
 impl JobKind {
@@ -24,6 +26,7 @@ impl JobKind {
             JobKind::Batch => "batch",
             JobKind::MessageBatch => "message_batch",
             JobKind::Video => "video",
+            JobKind::GeminiBatch => "gemini_batch",
         }
     }
 }

@@ -447,6 +447,41 @@ def test_a_cache_created_is_held_at_its_contents_and_charged_its_size_as_written
                                   proxy.env.secret)
 
 
+def test_a_batch_of_inlined_requests_is_held_until_it_ends_and_settles_what_its_responses_report(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str], fresh_user: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user)
+    requests = [types.InlinedRequest(contents=HELLO, config=types.GenerateContentConfig(max_output_tokens=10)),
+                types.InlinedRequest(contents="Say hi", config=types.GenerateContentConfig(max_output_tokens=5))]
+    batch = client.batches.create(model=FLASH, src=requests,
+                                  config=types.CreateBatchJobConfig(display_name="nightly",
+                                                                    http_options=types.HttpOptions(
+                                                                        headers={"x-sim": "reads=2"})))
+    assert batch.name and batch.state == types.JobState.JOB_STATE_PENDING
+    # Held at both requests' worst case until it ends, as the user's open job.
+    usage = pqg.usage(user)
+    assert [(j.id, j.kind) for j in usage.jobs] == [(batch.name.split("/")[1], "gemini_batch")]
+    assert usage.counters[0].reserved > 0
+    # Another user's read of it is Google's 404: the batch is its owner's.
+    stranger = pqg.gemini(fresh_user(USER_PREFIX))
+    with pytest.raises(errors.ClientError) as other:
+        stranger.batches.get(name=batch.name)
+    assert other.value.code == 404
+    while (seen := client.batches.get(name=batch.name)).state != types.JobState.JOB_STATE_SUCCEEDED:
+        assert seen.state in (types.JobState.JOB_STATE_PENDING, types.JobState.JOB_STATE_RUNNING)
+    answered = seen.dest.inlined_responses if seen.dest else None
+    assert answered and len(answered) == 2
+    billed = 0
+    for one in answered:
+        assert one.response and one.response.usage_metadata
+        billed += one.response.usage_metadata.total_token_count or 0
+    (entry,) = ledger(pqg, user, "commit")
+    assert (entry.event, (entry.metadata or {})["batch"], (entry.metadata or {})["job_kind"]) == (
+        "gemini.batches", True, "gemini_batch")
+    assert settled(proxy.env, user) == (billed, 0)
+    assert pqg.usage(user).jobs == []
+
+
 # (g) Thoughts.
 
 def test_thoughts_are_charged_as_output_and_the_ledger_says_how_many(

@@ -8227,7 +8227,7 @@ export interface components {
             holdEndsAt: string;
             /** @description The provider's id of the job. */
             id: string;
-            /** @description `batch` (OpenAI), `message_batch` (Anthropic) or `video`. */
+            /** @description `batch` (OpenAI), `message_batch` (Anthropic), `video` (OpenAI) or `gemini_batch`. */
             kind: string;
             model: string;
             /** @description Still open past its window. */

@@ -412,7 +412,7 @@ pub struct JobAnswer {
     pub id: String,
     /// The upstream it runs on.
     pub upstream: String,
-    /// `batch` (OpenAI), `message_batch` (Anthropic) or `video`.
+    /// `batch` (OpenAI), `message_batch` (Anthropic), `video` (OpenAI) or `gemini_batch`.
     pub kind: &'static str,
     pub model: String,
     /// Its worst case as held, in the proxy's counts (`input_tokens`, `output_tokens`,

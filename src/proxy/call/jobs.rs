@@ -110,6 +110,29 @@ pub(crate) const AZURE: &[Entry] = &[
     ),
 ];
 
+const GEMINI_BATCH: Object = Object::Job(JobKind::GeminiBatch);
+
+/// Gemini's batch mode: a batch of inlined requests made at a model's path, then read, cancelled
+/// and deleted at `batches/{id}`.
+pub(crate) const GEMINI: &[Entry] = &[
+    (
+        "POST",
+        "v1beta/models/*:batchGenerateContent",
+        JobPath::Submit(JobKind::GeminiBatch),
+    ),
+    ("GET", "v1beta/batches/*", JobPath::Owned(GEMINI_BATCH, Action::Read)),
+    (
+        "POST",
+        "v1beta/batches/*:cancel",
+        JobPath::Owned(GEMINI_BATCH, Action::Cancel),
+    ),
+    (
+        "DELETE",
+        "v1beta/batches/*",
+        JobPath::Owned(GEMINI_BATCH, Action::Delete),
+    ),
+];
+
 /// Anthropic's Message Batches.
 pub(crate) const ANTHROPIC: &[Entry] = &[
     ("POST", "v1/messages/batches", JobPath::Submit(JobKind::MessageBatch)),
@@ -150,6 +173,7 @@ pub(crate) fn read_path(kind: JobKind, id: &str) -> String {
         JobKind::Batch => format!("v1/batches/{id}"),
         JobKind::Video => format!("v1/videos/{id}"),
         JobKind::MessageBatch => format!("v1/messages/batches/{id}"),
+        JobKind::GeminiBatch => format!("v1beta/batches/{id}"),
     }
 }
 
@@ -160,7 +184,7 @@ pub(crate) fn list_path(kind: JobKind) -> Option<&'static str> {
     match kind {
         JobKind::Batch => Some("v1/batches"),
         JobKind::Video => Some("v1/videos"),
-        JobKind::MessageBatch => None,
+        JobKind::MessageBatch | JobKind::GeminiBatch => None,
     }
 }
 

@@ -144,6 +144,13 @@ pub(super) fn not_found(ctx: &Ctx, object: Object, id: &str) -> HttpResponse {
     let what = match object {
         Object::File => "file",
         Object::Job(JobKind::Video) => "video",
+        Object::Job(JobKind::GeminiBatch) => {
+            return answer::error(
+                ctx.wire(),
+                StatusCode::NOT_FOUND,
+                Fault::new("not_found", &format!("Batch batches/{id} not found.")),
+            )
+        }
         Object::Job(_) => "batch",
     };
     let message = format!("No {what} found with id '{id}'.");

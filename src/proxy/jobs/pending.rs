@@ -229,7 +229,8 @@ fn shows(pending: &PendingJob, object: &Value) -> bool {
                     .get("prompt_sha256")
                     .is_none_or(|d| prompt.as_ref() == Some(d))
         }
-        JobKind::MessageBatch => false,
+        // Neither's list says anything to know it by.
+        JobKind::MessageBatch | JobKind::GeminiBatch => false,
     }
 }
 

@@ -33,9 +33,11 @@ pub(crate) enum Seen {
     Ended { status: String, bill: Bill },
 }
 
-/// The provider's id of a job object it answered, when it is one the gateway can key by.
+/// The provider's id of a job object it answered, when it is one the gateway can key by: its
+/// `id`, or a Gemini batch's `name` (`batches/{id}`).
 pub(crate) fn id(object: &Value) -> Option<&str> {
-    object.get("id").and_then(Value::as_str).filter(|id| {
+    let named = || object.get("name")?.as_str()?.strip_prefix("batches/");
+    object.get("id").and_then(Value::as_str).or_else(named).filter(|id| {
         !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     })
 }
@@ -81,6 +83,7 @@ pub(crate) fn seen(kind: JobKind, object: &Value, usage_of: impl Fn(&Value) -> U
             },
             _ => Seen::Open,
         },
+        JobKind::GeminiBatch => gemini_batch(object, usage_of),
         JobKind::Video => match text("status") {
             "completed" => Seen::Ended {
                 status: "completed".into(),
@@ -99,6 +102,34 @@ pub(crate) fn seen(kind: JobKind, object: &Value, usage_of: impl Fn(&Value) -> U
             },
             _ => Seen::Open,
         },
+    }
+}
+
+/// A Gemini batch, as its operation says: ended in a final state, billed the sum of its
+/// inlined responses' usage (each as `generateContent` reports it; a request that failed, none).
+fn gemini_batch(object: &Value, usage_of: impl Fn(&Value) -> Usage) -> Seen {
+    let batch = object.get("metadata").unwrap_or(object);
+    let state = batch.get("state").and_then(Value::as_str).unwrap_or("");
+    if !matches!(
+        state,
+        "BATCH_STATE_SUCCEEDED" | "BATCH_STATE_FAILED" | "BATCH_STATE_CANCELLED" | "BATCH_STATE_EXPIRED"
+    ) {
+        return Seen::Open;
+    }
+    let responses = batch
+        .pointer("/output/inlinedResponses/inlinedResponses")
+        .and_then(Value::as_array);
+    let bill = match responses {
+        Some(responses) => {
+            let each = responses.iter().filter_map(|r| r.get("response"));
+            Bill::Reported(each.fold(zero(), |sum, r| sum.plus(&usage_of(r))))
+        }
+        // No response: no work billed (a batch that failed, or was cancelled, before any).
+        None => Bill::Nothing,
+    };
+    Seen::Ended {
+        status: state.to_string(),
+        bill,
     }
 }
 
@@ -186,6 +217,43 @@ impl Submitted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Gemini batch is known by its operation's name, open until a final state, and billed
+    /// the sum of its responses' usage; one ended with no response costs nothing.
+    #[test]
+    fn a_gemini_batch_is_read_from_its_operation() {
+        let usage_of = |r: &Value| Usage {
+            input_tokens: r.pointer("/usageMetadata/promptTokenCount").and_then(Value::as_u64),
+            output_tokens: Some(1),
+            ..Usage::default()
+        };
+        let running = serde_json::json!({"name": "batches/b-1", "metadata": {"state": "BATCH_STATE_RUNNING"}});
+        assert_eq!(id(&running), Some("b-1"));
+        assert_eq!(seen(JobKind::GeminiBatch, &running, usage_of), Seen::Open);
+        let done = serde_json::json!({"name": "batches/b-1", "done": true, "metadata": {
+            "state": "BATCH_STATE_SUCCEEDED", "output": {"inlinedResponses": {"inlinedResponses": [
+                {"response": {"usageMetadata": {"promptTokenCount": 5}}},
+                {"error": {"code": 400}},
+                {"response": {"usageMetadata": {"promptTokenCount": 7}}}]}}}});
+        match seen(JobKind::GeminiBatch, &done, usage_of) {
+            Seen::Ended {
+                status,
+                bill: Bill::Reported(u),
+            } => {
+                assert_eq!(status, "BATCH_STATE_SUCCEEDED");
+                assert_eq!((u.input_tokens, u.output_tokens), (Some(12), Some(2)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cancelled = serde_json::json!({"name": "batches/b-2", "metadata": {"state": "BATCH_STATE_CANCELLED"}});
+        assert!(matches!(
+            seen(JobKind::GeminiBatch, &cancelled, usage_of),
+            Seen::Ended {
+                bill: Bill::Nothing,
+                ..
+            }
+        ));
+    }
     use serde_json::json;
 
     fn tokens(object: &Value) -> Usage {

@@ -53,6 +53,7 @@ pub(super) async fn submit(
             Ok(video) => video,
             Err(not_found) => return Ok(not_found),
         },
+        (JobKind::GeminiBatch, model) => (gemini_batch(door, ctx, bytes.clone(), model).await?, Map::new(), None),
     };
     // A form is known by its fields and its files' digests, not its boundary: a client's
     // retry draws a new one.
@@ -317,6 +318,83 @@ async fn message_batch(door: &Door, ctx: &Ctx, bytes: Bytes) -> Result<Call, Api
         worst,
     };
     Ok(asked.call(ctx, extra, door.jobs.ttl(24 * 3_600_000)))
+}
+
+/// A Gemini batch of inlined requests, held at their summed worst case, each as the
+/// `generateContent` of the path's model it is, for Gemini's batch window (a day) and more.
+async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>) -> Result<Call, ApiError> {
+    let model = model
+        .ok_or_else(|| ApiError::invalid("path", "names no model"))?
+        .to_string();
+    let catalog = door.gateway.node().catalog().clone();
+    let upstream = ctx.target.upstream.clone();
+    let summed = move || inlined(&upstream, &catalog, &model, &bytes);
+    let (model, worst) = door
+        .counting
+        .run(&ctx.caller.project, summed)
+        .await
+        .map_err(|_| ApiError::CountingBusy)?
+        .map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    let mut extra = Map::new();
+    extra.insert("batch".into(), Value::Bool(true));
+    let asked = Submitted {
+        operation: Operation::Batches,
+        model,
+        worst,
+    };
+    Ok(asked.call(ctx, extra, door.jobs.ttl(48 * 3_600_000)))
+}
+
+/// A Gemini batch's inlined requests (`batch.inputConfig.requests.requests[].request`): their
+/// model (the path's) and summed worst case. A batch read from a file is refused: the gateway
+/// cannot price what it does not see.
+fn inlined(
+    upstream: &Arc<Upstream>,
+    catalog: &Catalog,
+    model: &str,
+    bytes: &[u8],
+) -> Result<(String, Usage), call::BodyError> {
+    let body: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| wrong("body", "must be a JSON object"))?;
+    let batch = body.get("batch").and_then(Value::as_object).unwrap_or(&body);
+    let input = batch.get("inputConfig").or_else(|| batch.get("input_config"));
+    if input
+        .and_then(|i| i.get("fileName").or_else(|| i.get("file_name")))
+        .is_some()
+    {
+        return Err(wrong(
+            "batch.inputConfig.fileName",
+            "is not served: send the batch's requests inlined, which the gateway prices",
+        ));
+    }
+    let requests = input
+        .and_then(|i| i.get("requests"))
+        .and_then(|r| r.get("requests"))
+        .and_then(Value::as_array)
+        .filter(|r| (1..=MAX_BATCH_REQUESTS).contains(&r.len()))
+        .ok_or_else(|| {
+            wrong(
+                "batch.inputConfig.requests.requests",
+                "must be a list of 1 to 100,000 requests",
+            )
+        })?;
+    let route = Route {
+        model: Some(model.to_string()),
+        ..Route::from(Operation::Generate)
+    };
+    let mut total = Usage::default();
+    let mut held = None;
+    for (i, request) in requests.iter().enumerate() {
+        let at = |field: &str| format!("batch.inputConfig.requests.requests[{i}].request{field}");
+        let params = request
+            .get("request")
+            .and_then(Value::as_object)
+            .ok_or_else(|| wrong(&at(""), "must be a generateContent request"))?;
+        let one = line_call(upstream, catalog, route.clone(), params)
+            .map_err(|e| wrong(&at(&format!(".{}", e.field)), &e.detail))?;
+        held.get_or_insert(one.model);
+        total = total.plus(&one.worst);
+    }
+    Ok((held.unwrap_or_default(), total))
 }
 
 /// The requests of a message batch: their one model and their summed worst case.

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{count, texts, Counted, Event, Final, Free, Wire};
+use super::{count, jobs, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::tokens::{self, Counter};
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
@@ -69,6 +69,10 @@ impl Wire for Gemini {
             ("GET", "v1/models/*"),
             ("POST", "v1/models/*:countTokens"),
         ]
+    }
+
+    fn jobs(&self) -> &'static [jobs::Entry] {
+        jobs::GEMINI
     }
 
     fn counter(&self, model: &str) -> Counter {

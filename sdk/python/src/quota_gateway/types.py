@@ -50,9 +50,9 @@ Provider = Literal["openai", "anthropic", "google", "mistral", "bedrock"]
 PriceSourceKind = Literal["override", "catalog", "provider", "unpriced"]
 # How often a budget's owner reviews it (a plan's or a group's `review_every`).
 ReviewEvery = Literal["day", "week", "month"]
-# An async job submitted through the proxy: an OpenAI batch, an Anthropic message batch, or an
-# OpenAI video.
-JobKind = Literal["batch", "message_batch", "video"]
+# An async job submitted through the proxy: an OpenAI batch, an Anthropic message batch, an
+# OpenAI video, or a Gemini batch.
+JobKind = Literal["batch", "message_batch", "video", "gemini_batch"]
 T = TypeVar("T")
 
 
