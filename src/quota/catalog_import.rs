@@ -144,6 +144,9 @@ pub fn import(text: &str, provenance: &Provenance<'_>) -> Result<Imported, Strin
 
 /// One model of the list as a catalog entry, or why it cannot be one.
 fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) -> Result<CatalogEntry, String> {
+    // Vertex AI names a model's version after `@` (`vertex_ai/claude-haiku-4-5@20251001`), where
+    // the gateway reads it as Anthropic's `-` (a vertex upstream's calls are named so too).
+    let name = &name.replace('@', "-");
     check_model(name).map_err(|d| format!("its name {d}"))?;
     let provider = entry
         .get("litellm_provider")
@@ -370,9 +373,10 @@ mod tests {
         assert_eq!(profile.entry.input_per_million.to_string(), "1.1");
         assert!(imported.catalog.find("amazon.nova-lite-v1:0").is_some());
         assert!(imported.catalog.find("azure/gpt-4o-mini").is_some());
-        // A name the catalog cannot hold (Vertex's `@` version) is left out, saying why.
-        assert_eq!(imported.skipped.len(), 1, "{:?}", imported.skipped);
-        assert!(imported.skipped[0].0.starts_with("vertex_ai/claude"));
+        // Vertex's `@` version is read as Anthropic's `-`, as a vertex upstream names its calls.
+        assert!(imported.skipped.is_empty(), "{:?}", imported.skipped);
+        let vertex = imported.catalog.find("vertex_ai/claude-haiku-4-5-20251001").unwrap();
+        assert_eq!(vertex.entry.provider, "vertex_ai-anthropic_models");
     }
 
     #[test]
