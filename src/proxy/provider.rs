@@ -152,20 +152,21 @@ pub(crate) fn json(response: &reqwest::Response) -> bool {
 
 /// Whether the answer is a stream of server-sent events.
 pub(crate) fn streamed(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
+    typed(response, "text/event-stream")
 }
 
 /// Whether the answer is AWS event stream messages (Bedrock's streams).
 pub(crate) fn event_stream(response: &reqwest::Response) -> bool {
+    typed(response, "application/vnd.amazon.eventstream")
+}
+
+/// Whether the answer's content type is `kind`.
+fn typed(response: &reqwest::Response, kind: &str) -> bool {
     response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/vnd.amazon.eventstream"))
+        .is_some_and(|v| v.starts_with(kind))
 }
 
 /// The answer's status and headers for the caller, without those that describe the

@@ -308,20 +308,27 @@ async fn message_batch(door: &Door, ctx: &Ctx, bytes: Bytes) -> Result<Call, Api
             .await
             .map_err(|_| ApiError::CountingBusy)?,
     };
-    let (model, worst) = summed.map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    // Anthropic's batches end within 24 hours.
+    let held = summed.map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    Ok(batch_call(door, ctx, held, 24))
+}
+
+/// A batch of requests' call: their model and summed worst case, held at batch prices for the
+/// provider's window (`hours`) and the margin.
+fn batch_call(door: &Door, ctx: &Ctx, (model, worst): (String, Usage), hours: i64) -> Call {
     let mut extra = Map::new();
     extra.insert("batch".into(), Value::Bool(true));
-    // Anthropic's batches end within 24 hours.
     let asked = Submitted {
         operation: Operation::Batches,
         model,
         worst,
     };
-    Ok(asked.call(ctx, extra, door.jobs.ttl(24 * 3_600_000)))
+    asked.call(ctx, extra, door.jobs.ttl(hours * 3_600_000))
 }
 
 /// A Gemini batch of inlined requests, held at their summed worst case, each as the
-/// `generateContent` of the path's model it is, for Gemini's batch window (a day) and more.
+/// `generateContent` of the path's model it is, for two days (Google aims at one, and expires a batch
+/// still pending after two) and the margin.
 async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>) -> Result<Call, ApiError> {
     let model = model
         .ok_or_else(|| ApiError::invalid("path", "names no model"))?
@@ -329,20 +336,13 @@ async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>)
     let catalog = door.gateway.node().catalog().clone();
     let upstream = ctx.target.upstream.clone();
     let summed = move || inlined(&upstream, &catalog, &model, &bytes);
-    let (model, worst) = door
+    let held = door
         .counting
         .run(&ctx.caller.project, summed)
         .await
         .map_err(|_| ApiError::CountingBusy)?
         .map_err(|e| ApiError::invalid(e.field, e.detail))?;
-    let mut extra = Map::new();
-    extra.insert("batch".into(), Value::Bool(true));
-    let asked = Submitted {
-        operation: Operation::Batches,
-        model,
-        worst,
-    };
-    Ok(asked.call(ctx, extra, door.jobs.ttl(48 * 3_600_000)))
+    Ok(batch_call(door, ctx, held, 48))
 }
 
 /// A Gemini batch's inlined requests (`batch.inputConfig.requests.requests[].request`): their
