@@ -16,7 +16,7 @@ use crate::metrics::traces;
 
 /// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
 /// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, Bedrock's
-/// `x-amzn-bedrock-*` options (a guardrail, a trace, a latency tier), a trace's context) and those the upstream's configuration adds (`forwardHeaders`). Never the caller's
+/// guardrail and trace options, a trace's context) and those the upstream's configuration adds (`forwardHeaders`). Never the caller's
 /// credentials, the gateway's own headers, hop-by-hop ones, routing hints a server in between
 /// might obey (`X-Forwarded-*`, `X-HTTP-Method-Override`, `X-Original-URL`), or the length and
 /// encoding, which the client library sets again.
@@ -32,8 +32,11 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
             | "anthropic-beta"
             | "traceparent"
             | "tracestate"
+            // Not Bedrock's latency or service tier: each is priced otherwise than what is held.
+            | "x-amzn-bedrock-guardrailidentifier"
+            | "x-amzn-bedrock-guardrailversion"
+            | "x-amzn-bedrock-trace"
     ) || name.starts_with("x-stainless-")
-        || name.starts_with("x-amzn-bedrock-")
         || upstream.forward_headers.iter().any(|h| h == name)
 }
 

@@ -97,8 +97,9 @@ impl fmt::Debug for Upstream {
 }
 
 impl Upstream {
-    /// The model a call names as the upstream serves it: an Azure deployment's model, else
-    /// the name itself.
+    /// The model a call names as the upstream serves it: an Azure deployment's model, a Bedrock
+    /// id decoded, a Vertex version's `@` as `-`, a Gemini resource's name without `models/`,
+    /// else the name itself.
     pub(crate) fn model_of(&self, named: String) -> String {
         match self.kind {
             Kind::Bedrock => return bedrock_model(&named),

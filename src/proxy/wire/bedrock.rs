@@ -54,6 +54,7 @@ impl Wire for Bedrock {
         if operation != Operation::Converse {
             return Anthropic.asked(operation, body, limits);
         }
+        priced_as_held(body)?;
         let max = match body.get("inferenceConfig") {
             None | Some(Value::Null) => None,
             Some(Value::Object(config)) => {
@@ -164,6 +165,26 @@ impl Wire for Bedrock {
             payload.as_bytes(),
         )
     }
+}
+
+/// Refuses what Bedrock bills above the catalog's rate, which the hold does not price: latency-
+/// optimized inference and the priority service tier.
+fn priced_as_held(body: &Map<String, Value>) -> Result<(), BodyError> {
+    let latency = body.get("performanceConfig").and_then(|c| c.get("latency"));
+    if latency.and_then(Value::as_str).is_some_and(|l| l != "standard") {
+        return Err(wrong(
+            "performanceConfig.latency",
+            "must be standard: optimized latency is billed above the price the gateway holds",
+        ));
+    }
+    let tier = body.get("serviceTier").and_then(|t| t.get("type"));
+    if tier.and_then(Value::as_str) == Some("priority") {
+        return Err(wrong(
+            "serviceTier.type",
+            "must not be priority: it is billed above the price the gateway holds",
+        ));
+    }
+    Ok(())
 }
 
 /// Bedrock's exception for a status the gateway answers itself.
@@ -290,5 +311,12 @@ mod tests {
             .asked(Operation::Converse, &body(json!({"inferenceConfig": 3})), &limits)
             .unwrap_err();
         assert_eq!(refused.field, "inferenceConfig");
+        // Billed above the held price: refused, naming the field.
+        let priced = |v: Value| Bedrock.asked(Operation::Converse, &body(v), &limits).map(|_| ());
+        let refused = priced(json!({"performanceConfig": {"latency": "optimized"}})).unwrap_err();
+        assert_eq!(refused.field, "performanceConfig.latency");
+        let refused = priced(json!({"serviceTier": {"type": "priority"}})).unwrap_err();
+        assert_eq!(refused.field, "serviceTier.type");
+        assert!(priced(json!({"performanceConfig": {"latency": "standard"}, "serviceTier": {"type": "flex"}})).is_ok());
     }
 }
