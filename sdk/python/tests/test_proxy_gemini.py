@@ -480,6 +480,11 @@ def test_a_batch_of_inlined_requests_is_held_until_it_ends_and_settles_what_its_
         "gemini.batches", True, "gemini_batch")
     assert settled(proxy.env, user) == (billed, 0)
     assert pqg.usage(user).jobs == []
+    # The list is the gateway's, of the caller's own batches, paged as Google pages it.
+    second = client.batches.create(model=FLASH, src=requests[:1])
+    listed = [b.name for b in client.batches.list(config=types.ListBatchJobsConfig(page_size=1))]
+    assert listed == [second.name, batch.name], "newest first, walked page by page"
+    assert [b.name for b in stranger.batches.list()] == []
 
 
 # (g) Thoughts.

@@ -120,6 +120,7 @@ pub(crate) const GEMINI: &[Entry] = &[
         "v1beta/models/*:batchGenerateContent",
         JobPath::Submit(JobKind::GeminiBatch),
     ),
+    ("GET", "v1beta/batches", JobPath::List(GEMINI_BATCH)),
     ("GET", "v1beta/batches/*", JobPath::Owned(GEMINI_BATCH, Action::Read)),
     (
         "POST",

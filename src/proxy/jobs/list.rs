@@ -2,7 +2,8 @@
 //! Anthropic's `v1/messages/batches`), answered by the gateway from the caller's own: the
 //! provider's list is every user's of the project's key. Each user's ids are kept in order as
 //! the door makes them (`store/listed.rs`); a page is that list's, in the provider's shape and
-//! paging (OpenAI's `after`, `limit`, `order`; Anthropic's `after_id`, `before_id`, `limit`), so
+//! paging (OpenAI's `after`, `limit`, `order`; Anthropic's `after_id`, `before_id`, `limit`;
+//! Gemini's batches' `pageSize`, `pageToken`, its page `operations` and `nextPageToken`), so
 //! the official clients' `.list()` and its auto-pagination walk the caller's objects and no
 //! one else's. Each object is the provider's as it is now, read on the page's behalf (a few at
 //! once, each within `READ_WITHIN`): a list shows a job's status as a read of it would, and a
@@ -57,11 +58,23 @@ enum Seen {
     Gone,
 }
 
+/// Whose list shape and paging a list takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
 /// Answers the caller's list of `object`s.
 pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpResponse, ApiError> {
     let JobCall { door, req, ctx } = at;
-    let anthropic = object == Object::Job(JobKind::MessageBatch);
-    let query = query(req.query_string(), anthropic, object)?;
+    let shape = match object {
+        Object::Job(JobKind::MessageBatch) => Shape::Anthropic,
+        Object::Job(JobKind::GeminiBatch) => Shape::Gemini,
+        _ => Shape::OpenAi,
+    };
+    let query = query(req.query_string(), shape, object)?;
     let data = door.gateway.data();
     let (project, user, upstream) = (
         ctx.caller.project.as_str(),
@@ -126,7 +139,7 @@ pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpRespons
         Err(answer) => return Ok(answer),
     };
     data.jobs().unlist(list, &gone).await?;
-    Ok(page(items, more, anthropic))
+    Ok(page(items, more, shape))
 }
 
 /// Each of the page's objects as the provider has it now, in the page's order, and the ids it
@@ -178,13 +191,24 @@ fn listed(object: Object) -> Listed {
 }
 
 /// The page in the provider's shape: `first_id` and `last_id` those of its objects (the
-/// official clients take the next page after the last).
-fn page(items: Vec<Value>, more: bool, anthropic: bool) -> HttpResponse {
+/// official clients take the next page after the last); Gemini's, its `operations` and, when
+/// more follow, a `nextPageToken` that is the last one's id.
+fn page(items: Vec<Value>, more: bool, shape: Shape) -> HttpResponse {
     let id = |item: Option<&Value>| item.and_then(|i| i.get("id")).cloned().unwrap_or(Value::Null);
     let (first_id, last_id) = (id(items.first()), id(items.last()));
-    let body = match anthropic {
-        true => json!({ "data": items, "has_more": more, "first_id": first_id, "last_id": last_id }),
-        false => json!({ "object": "list", "data": items, "first_id": first_id, "last_id": last_id, "has_more": more }),
+    let body = match shape {
+        Shape::Anthropic => json!({ "data": items, "has_more": more, "first_id": first_id, "last_id": last_id }),
+        Shape::OpenAi => {
+            json!({ "object": "list", "data": items, "first_id": first_id, "last_id": last_id, "has_more": more })
+        }
+        Shape::Gemini => {
+            let last = items.last().and_then(|i| i.get("name")).and_then(Value::as_str);
+            let token = last.and_then(|n| n.strip_prefix("batches/")).filter(|_| more);
+            match token {
+                Some(token) => json!({ "operations": items, "nextPageToken": token }),
+                None => json!({ "operations": items }),
+            }
+        }
     };
     HttpResponse::Ok()
         .content_type("application/json")
@@ -199,7 +223,7 @@ async fn fetch(ctx: &Ctx, path: &str) -> Result<Value, Unread> {
 
 /// The query of a list: its page size (at most `MAX_PAGE`) and cursor, in the provider's
 /// names, each named once.
-fn query(text: &str, anthropic: bool, object: Object) -> Result<Query, ApiError> {
+fn query(text: &str, shape: Shape, object: Object) -> Result<Query, ApiError> {
     let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(text)
         .map_err(|_| ApiError::invalid("query", "is not a query string"))?
         .into_inner();
@@ -211,19 +235,21 @@ fn query(text: &str, anthropic: bool, object: Object) -> Result<Query, ApiError>
         seen.push(name);
     }
     let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    let limit = match get("limit") {
+    let size = if shape == Shape::Gemini { "pageSize" } else { "limit" };
+    let limit = match get(size) {
         None => match object {
             Object::File => MAX_PAGE,
             Object::Job(_) => DEFAULT_PAGE,
         },
         Some(text) => match text.parse::<usize>() {
             Ok(n) if n >= 1 => n.min(MAX_PAGE),
-            _ => return Err(ApiError::invalid("limit", "must be a whole number from 1")),
+            _ => return Err(ApiError::invalid(size, "must be a whole number from 1")),
         },
     };
-    let (after, before) = match anthropic {
-        true => (get("after_id"), get("before_id")),
-        false => (get("after"), None),
+    let (after, before) = match shape {
+        Shape::Anthropic => (get("after_id"), get("before_id")),
+        Shape::Gemini => (get("pageToken"), None),
+        Shape::OpenAi => (get("after"), None),
     };
     let cursor = match (after, before) {
         (Some(_), Some(_)) => return Err(ApiError::invalid("before_id", "may not be given with after_id")),
@@ -231,10 +257,11 @@ fn query(text: &str, anthropic: bool, object: Object) -> Result<Query, ApiError>
         (None, Some(id)) => Cursor::Before(id.to_string()),
         (None, None) => Cursor::Start,
     };
-    let oldest_first = match (anthropic, get("order")) {
-        (false, Some("asc")) => true,
-        (false, Some("desc")) | (_, None) | (true, Some(_)) => false,
-        (false, Some(_)) => return Err(ApiError::invalid("order", "must be asc or desc")),
+    let openai = shape == Shape::OpenAi;
+    let oldest_first = match (openai, get("order")) {
+        (true, Some("asc")) => true,
+        (true, Some("desc")) | (_, None) | (false, Some(_)) => false,
+        (true, Some(_)) => return Err(ApiError::invalid("order", "must be asc or desc")),
     };
     let purpose = match object {
         Object::File => get("purpose").map(str::to_string),
