@@ -9,20 +9,12 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::anthropic::{self, Anthropic};
-use super::{count, counted, texts, Counted, Event, Final, Free, Wire};
+use super::{count, counted, streams, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::tokens::{self, Counter};
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{positive, wrong, Asked, BodyError, Limits, Operation};
 
 pub(crate) struct Bedrock;
-
-/// A call whose path says whether it streams.
-const fn streams(c: Counted, stream: bool) -> Counted {
-    Counted {
-        stream: Some(stream),
-        ..c
-    }
-}
 
 const COUNTED: [Counted; 4] = [
     streams(counted("POST", "model/*/converse", Operation::Converse), false),

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{count, jobs, texts, Counted, Event, Final, Free, Wire};
+use super::{count, counted, jobs, streams, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::tokens::{self, Counter};
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
@@ -22,28 +22,15 @@ pub(crate) struct Gemini;
 impl Wire for Gemini {
     fn counted(&self) -> &'static [Counted] {
         const fn generate(path: &'static str, stream: bool) -> Counted {
-            Counted {
-                method: "POST",
-                path,
-                operation: Operation::Generate,
-                stream: Some(stream),
-                upload: false,
-            }
+            streams(counted("POST", path, Operation::Generate), stream)
         }
         const fn embed(path: &'static str) -> Counted {
-            Counted {
-                operation: Operation::Embed,
-                ..generate(path, false)
-            }
+            streams(counted("POST", path, Operation::Embed), false)
+        }
+        const fn cache(path: &'static str) -> Counted {
+            counted("POST", path, Operation::Cache)
         }
         // Google's clients call `v1beta`, or `v1` when given a base URL with it.
-        const fn cache(path: &'static str) -> Counted {
-            Counted {
-                operation: Operation::Cache,
-                stream: None,
-                ..generate(path, false)
-            }
-        }
         const COUNTED: [Counted; 10] = [
             generate("v1beta/models/*:generateContent", false),
             generate("v1beta/models/*:streamGenerateContent", true),
@@ -280,9 +267,9 @@ impl Wire for Gemini {
 
 /// The contents an embedding call embeds: `embedContent`'s `content`, or each of
 /// `batchEmbedContents`' `requests`' (at most 250, as Google takes).
-fn embedded(body: &Map<String, Value>) -> Result<Vec<Value>, BodyError> {
+fn embedded(body: &Map<String, Value>) -> Result<Vec<&Value>, BodyError> {
     if let Some(content) = named(body, "content") {
-        return Ok(vec![content.clone()]);
+        return Ok(vec![content]);
     }
     let requests = match named(body, "requests") {
         Some(Value::Array(requests)) if !requests.is_empty() && requests.len() <= 250 => requests,
@@ -295,7 +282,6 @@ fn embedded(body: &Map<String, Value>) -> Result<Vec<Value>, BodyError> {
         .map(|(i, r)| {
             r.get("content")
                 .filter(|c| c.is_object())
-                .cloned()
                 .ok_or_else(|| wrong(&format!("requests[{i}].content"), "is required"))
         })
         .collect()

@@ -31,6 +31,14 @@ const fn counted(method: &'static str, path: &'static str, operation: Operation)
     }
 }
 
+/// A counted path that says whether its answer streams (a model's verb in the path).
+const fn streams(c: Counted, stream: bool) -> Counted {
+    Counted {
+        stream: Some(stream),
+        ..c
+    }
+}
+
 /// A path whose body is a multipart upload.
 const fn upload(method: &'static str, path: &'static str, operation: Operation) -> Counted {
     Counted {

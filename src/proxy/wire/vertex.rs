@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::anthropic::Anthropic;
 use super::gemini::Gemini;
-use super::{Counted, Event, Final, Free, Wire};
+use super::{counted, streams, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::tokens::Counter;
 use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{Asked, BodyError, Limits, Operation};
@@ -18,13 +18,7 @@ use crate::proxy::call::{Asked, BodyError, Limits, Operation};
 pub(crate) struct Vertex;
 
 const fn call(path: &'static str, operation: Operation, stream: bool) -> Counted {
-    Counted {
-        method: "POST",
-        path,
-        operation,
-        stream: Some(stream),
-        upload: false,
-    }
+    streams(counted("POST", path, operation), stream)
 }
 
 /// Google's clients call `v1beta1` (google-genai) or `v1` (Anthropic's, and google-genai
