@@ -37,6 +37,8 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
             | "x-amzn-bedrock-guardrailversion"
             | "x-amzn-bedrock-trace"
     ) || name.starts_with("x-stainless-")
+        // Gemini's resumable upload protocol: the command, and the file's size and type.
+        || name.starts_with("x-goog-upload-")
         || upstream.forward_headers.iter().any(|h| h == name)
 }
 

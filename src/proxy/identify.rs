@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::answer::{self, Fault};
 use super::call::caller::Caller;
 use super::call::context::{Ctx, Target};
+use super::call::jobs::JobPath;
 use super::call::upstream::{Kind, Upstream};
 use super::call::wire::Wire;
 use super::door::Door;
@@ -64,6 +65,9 @@ impl Door {
     /// Who pays for the call: everything about the caller, checked before anything reaches
     /// Redis but the key's lookup.
     pub(crate) async fn caller(&self, req: &HttpRequest, target: &Target) -> Result<Caller, ApiError> {
+        if let Some(upload) = session_of(req, target) {
+            return self.uploader(upload).await;
+        }
         let in_query = target
             .wire
             .key_param()
@@ -119,6 +123,32 @@ impl Door {
         Ok((record.project.clone(), user, record.key_id.clone()))
     }
 
+    /// The caller of a resumable upload's chunk: whoever started the upload. Its URL at the
+    /// gateway is its credential, as the provider's is (the clients send its chunks no key).
+    async fn uploader(&self, (project, id): (&str, &str)) -> Result<Caller, ApiError> {
+        let unknown = || {
+            ApiError::invalid(
+                "upload_id",
+                "names no upload in flight (it was finalized, or it expired): start the upload again",
+            )
+        };
+        let session = self
+            .gateway
+            .data()
+            .jobs()
+            .upload_session(project, id)
+            .await?
+            .ok_or_else(unknown)?;
+        Ok(Caller {
+            project: project.to_string(),
+            user: UserId::parse(&session.user).map_err(|_| unknown())?,
+            key_id: session.key_id,
+            metadata: Default::default(),
+            step: None,
+            fit: Default::default(),
+        })
+    }
+
     /// Whether the caller's project may use the upstream.
     pub(crate) fn allowed(&self, ctx: &Ctx) -> Result<(), ApiError> {
         match ctx.upstream().allows(&ctx.caller.project) {
@@ -126,6 +156,15 @@ impl Door {
             false => Err(ApiError::Forbidden),
         }
     }
+}
+
+/// The project and session a resumable upload's chunk names in its `upload_id`
+/// (`<project>.<session>`), on the path of uploads.
+pub(crate) fn session_of<'a>(req: &'a HttpRequest, target: &Target) -> Option<(&'a str, &'a str)> {
+    if !matches!(target.route.job, Some((JobPath::Resumable, _))) {
+        return None;
+    }
+    headers::query_value(req.query_string(), "upload_id")?.rsplit_once('.')
 }
 
 /// The path after `/proxy/{upstream}/` as it will be forwarded, or None when it has a `.` or

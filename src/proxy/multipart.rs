@@ -436,6 +436,21 @@ impl Lines {
         }
     }
 
+    /// Lines read on from where another reader left them: `carry`, the line it left unended,
+    /// numbered `next` (a resumable upload's chunks, each its own request).
+    pub(crate) fn resume(max: usize, carry: Vec<u8>, next: u64) -> Lines {
+        Lines {
+            carry,
+            next,
+            ..Lines::new(max)
+        }
+    }
+
+    /// The line not yet ended and its number, for another reader to go on from.
+    pub(crate) fn carry(&self) -> (&[u8], u64) {
+        (&self.carry, self.next)
+    }
+
     /// Reads `bytes` of the file, handing `out` each line (its number and its bytes, without
     /// its line break) it completes.
     pub(crate) fn feed(&mut self, mut bytes: &[u8], out: &mut dyn FnMut(u64, &[u8])) {

@@ -149,6 +149,49 @@ pub(crate) struct BatchFile {
     pub url: String,
     pub lines: u64,
     pub worst: Map<String, Value>,
+    /// A file whose lines name no model (Gemini's: the batch names it): its lines' inputs the
+    /// provider expands (a file or URL a part names), each held at the batch's model's bound
+    /// for them on top of `worst`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expanding: u64,
+    /// And its candidates that name no maximum output, each held at the model's own.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unnamed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A resumable upload in flight (Gemini's Files API): its URL at the gateway is its session, as
+/// the provider's is. Who started it (whom its file will be), the provider's URL it goes on to,
+/// how many bytes went through, and, for a JSONL file, its lines read so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UploadSession {
+    pub user: String,
+    pub key_id: String,
+    pub upstream: String,
+    pub url: String,
+    pub offset: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<LinesSoFar>,
+}
+
+/// A JSONL upload's lines as read across its chunks: the line not yet ended (base64), the
+/// next line's number, and what its lines came to (`BatchFile`'s counts; the first line the
+/// gateway cannot price, and why, in `wrong`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LinesSoFar {
+    pub carry: String,
+    pub next: u64,
+    pub lines: u64,
+    pub worst: Map<String, Value>,
+    pub expanding: u64,
+    pub unnamed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong: Option<String>,
 }
 
 /// One of a user's lists of what the door made, as the provider's `.list()` pages it: the

@@ -57,8 +57,8 @@ pub(crate) use event::{EventInput, FallbackOf};
 pub(crate) use hold::{Hold, Placement, Prepared, SliceHold, StepAnswer, Verdict};
 pub(crate) use ids::{ReasonText, ReservationId, UserId};
 pub(crate) use job::{
-    job_key, pending_hold, pending_key, BatchFile, Cursor, FileRecord, JobEnd, JobKind, JobRecord, ListPage, Listed,
-    PendingJob,
+    job_key, pending_hold, pending_key, BatchFile, Cursor, FileRecord, JobEnd, JobKind, JobRecord, LinesSoFar,
+    ListPage, Listed, PendingJob, UploadSession,
 };
 pub(crate) use ledger::{day_of, CreditMove, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind, DAY_MS};
 pub(crate) use measure::{Measure, MeasureDoc, MeasureError};

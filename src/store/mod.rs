@@ -46,6 +46,7 @@ mod slices;
 pub(crate) mod slots;
 mod subscriptions;
 mod upload_keys;
+mod upload_sessions;
 mod user_keys;
 mod users;
 mod webhooks;

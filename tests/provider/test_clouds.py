@@ -463,6 +463,122 @@ class GoogleMore(CloudCase):
         self.assertEqual((direct.usage_metadata.prompt_token_count, direct.usage_metadata.candidates_token_count), (10, 3))
         self.assertCounted(10, 3)
 
+    def upload_jsonl(self, client: Any, lines: List[str]) -> Any:
+        made = client.files.upload(file=io.BytesIO("\n".join(lines).encode()), config={"mime_type": "jsonl"})
+        assert made.name is not None
+        return made
+
+    def read_raw(self, path: str, headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes]:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(self.sim.base + path, headers=headers), timeout=10) as got:
+                return got.status, dict(got.headers), got.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def test_a_batch_from_an_uploaded_jsonl_file_answers_into_a_generated_file_that_downloads(self) -> None:
+        client = self.client()
+        asked = [("k2", "say hello to me"), ("k0", "one two"), ("k1", "three")]
+        lines = [json.dumps({"key": key, "request": {"contents": [{"role": "user", "parts": [{"text": text}]}]}})
+                 for key, text in asked]
+        source = self.upload_jsonl(client, lines[:1] + [""] + lines[1:])  # a blank line is skipped
+        self.assertEqual((source.source, source.download_uri), (genai.types.FileSource.UPLOADED, None))
+        made = client.batches.create(model="gemini-2.5-flash", src=source.name,
+                                     config={"http_options": {"headers": {"x-sim": "output=3"}}})
+        assert made.name is not None and made.state is not None
+        states, job = [made.state.name], made
+        while not job.done and len(states) < 5:
+            job = client.batches.get(name=made.name)
+            assert job.state is not None
+            states.append(job.state.name)
+        self.assertEqual(states, ["JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"])
+        assert job.dest is not None
+        results = f"files/batch-{made.name.split('/')[1]}"
+        self.assertEqual((job.dest.file_name, job.dest.inlined_responses), (results, None))
+        data = client.files.download(file=job.dest.file_name)
+        found = [json.loads(line) for line in data.decode().splitlines()]
+        self.assertEqual([line["key"] for line in found], ["k2", "k0", "k1"])
+        usages = [line["response"]["usageMetadata"] for line in found]
+        self.assertEqual([(u["promptTokenCount"], u["candidatesTokenCount"]) for u in usages], [(10, 3), (8, 3), (7, 3)])
+        shown = client.files.get(name=results)
+        self.assertEqual((shown.source, shown.mime_type, shown.size_bytes), (genai.types.FileSource.GENERATED,
+                                                                            "application/jsonl", len(data)))
+        assert shown.download_uri is not None
+        self.assertTrue(shown.download_uri.endswith(f"/download/v1beta/{results}:download?alt=media"))
+        status, headers, raw = self.read_raw(shown.download_uri.split(str(self.sim.port), 1)[1], {"x-goog-api-key": KEY})
+        self.assertEqual((status, headers["Content-Type"], raw), (200, "application/octet-stream", data))
+        self.assertEqual(self.read_raw(f"/v1beta/{results}:download?alt=media", {})[0], 403)  # no key
+        status, _, raw = self.read_raw(f"/v1beta/{made.name}", {"x-goog-api-key": KEY})
+        operation = json.loads(raw)
+        self.assertEqual((status, operation["metadata"]["output"], operation["response"]["output"]),
+                         (200, {"responsesFile": results}, {"responsesFile": results}))
+        self.assertEqual(operation["metadata"]["batchStats"], {"requestCount": "3", "pendingRequestCount": "0",
+                                                               "successfulRequestCount": "3", "failedRequestCount": "0"})
+        self.assertCounted(0, 0)  # a batch's requests are not calls
+
+    def test_a_file_line_the_call_would_refuse_is_an_error_line_in_the_generated_file(self) -> None:
+        client = self.client()
+        hello = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+        source = self.upload_jsonl(client, [json.dumps({"key": "ok", "request": hello}),
+                                            json.dumps({"key": "pro", "request": {**hello, "model": "gemini-2.5-pro"}})])
+        made = client.batches.create(model="gemini-2.5-flash", src=source.name, config={
+            "http_options": {"headers": {"x-sim": "reads=1, status=429@gemini-2.5-pro"}}})
+        assert made.name is not None
+        job = client.batches.get(name=made.name)
+        assert job.dest is not None and job.dest.file_name is not None
+        found = [json.loads(line) for line in client.files.download(file=job.dest.file_name).decode().splitlines()]
+        self.assertEqual([sorted(line) for line in found], [["key", "response"], ["error", "key"]])
+        self.assertEqual((found[1]["key"], found[1]["error"]["code"], found[1]["error"]["status"]),
+                         ("pro", 429, "RESOURCE_EXHAUSTED"))
+
+    def test_an_uploaded_file_cannot_be_downloaded_nor_a_missing_one(self) -> None:
+        client = self.client()
+        made = self.upload_jsonl(client, ['{"key": "a", "request": {}}'])
+        with self.assertRaises(genai.errors.ClientError) as caught:
+            client.files.download(file=made.name)
+        self.assertEqual((caught.exception.code, caught.exception.status), (400, "INVALID_ARGUMENT"))
+        self.assertIn("Only generated files can be downloaded", caught.exception.message or "")
+        with self.assertRaises(genai.errors.ClientError) as caught:
+            client.files.download(file="files/nosuchfile")
+        self.assertEqual(caught.exception.code, 403)
+
+    def test_a_batch_naming_a_missing_file_a_bad_line_or_both_sources_is_refused_at_its_create(self) -> None:
+        client = self.client()
+        with self.assertRaises(genai.errors.ClientError) as caught:
+            client.batches.create(model="gemini-2.5-flash", src="files/nosuchfile")
+        self.assertEqual(caught.exception.code, 400)
+        self.assertIn("files/nosuchfile", caught.exception.message or "")
+        bad = self.upload_jsonl(client, ['{"key": "a", "request": {}}', "not json", '{"request": {}}'])
+        with self.assertRaises(genai.errors.ClientError) as caught:
+            client.batches.create(model="gemini-2.5-flash", src=bad.name)
+        self.assertEqual(caught.exception.code, 400)
+        self.assertIn(f"line 2 of {bad.name}", caught.exception.message or "")
+        good = self.upload_jsonl(client, ['{"key": "a", "request": {}}'])
+        both = {"batch": {"inputConfig": {"file_name": good.name,
+                                          "requests": {"requests": [{"request": {"contents": []}}]}}}}
+        status, _, raw = self.sim.call("/v1beta/models/gemini-2.5-flash:batchGenerateContent", both,
+                                       {"x-goog-api-key": KEY})
+        self.assertEqual((status, json.loads(raw)["error"]["status"]), (400, "INVALID_ARGUMENT"))
+        self.assertEqual([j for j in self.sim.stats()["jobs"].values() if j["kind"] == "gemini_batch"], [])
+        alone = {"batch": {"input_config": {"file_name": good.name}}}  # the proto names, as Google takes them
+        status, _, raw = self.sim.call("/v1beta/models/gemini-2.5-flash:batchGenerateContent", alone,
+                                       {"x-goog-api-key": KEY})
+        self.assertEqual((status, json.loads(raw)["metadata"]["batchStats"]["requestCount"]), (200, "1"))
+
+    def test_an_upload_over_64_mib_is_refused(self) -> None:
+        start = {"x-goog-api-key": KEY, "X-Goog-Upload-Command": "start", "X-Goog-Upload-Protocol": "resumable",
+                 "X-Goog-Upload-Header-Content-Length": str((64 << 20) + 1)}
+        status, _, raw = self.sim.call("/upload/v1beta/files", {"file": {"mimeType": "jsonl"}}, start)
+        self.assertEqual((status, json.loads(raw)["error"]["status"]), (400, "INVALID_ARGUMENT"))
+        # Announced small, then sent too large: refused at the chunk that passes the bound.
+        small = {**start, "X-Goog-Upload-Header-Content-Length": "4"}
+        status, headers, _ = self.sim.call("/upload/v1beta/files", {"file": {}}, small)
+        url = headers["x-goog-upload-url"].split(str(self.sim.port), 1)[1]
+        chunk = urllib.request.Request(self.sim.base + url, data=bytes((64 << 20) + 1), method="POST", headers={
+            "X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"})
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(chunk, timeout=30)
+        self.assertEqual(json.loads(caught.exception.read())["error"]["code"], 400)
+
     def test_a_cache_made_through_the_client_is_counted_in_the_calls_that_name_it(self) -> None:
         client = self.client()
         cache = client.caches.create(model="gemini-2.5-flash", config={

@@ -3,7 +3,7 @@
 
 use super::{DataPlane, Jobs};
 use crate::gateway::GatewayError;
-use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed, PendingJob};
+use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed, PendingJob, UploadSession};
 use crate::store::{ListOf, ENDED_KEPT_MS, FILE_KEPT_MS};
 
 /// One user's list of what an upstream made for them: (project, user, upstream, what).
@@ -117,6 +117,40 @@ impl Jobs<'_> {
 
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, GatewayError> {
         Ok(self.job_store.job_file(project, key).await?)
+    }
+
+    /// Records a resumable upload's session for `ttl_ms`.
+    pub(crate) async fn put_upload_session(
+        &self,
+        project: &str,
+        id: &str,
+        session: &UploadSession,
+        ttl_ms: u64,
+    ) -> Result<(), GatewayError> {
+        Ok(self.job_store.put_upload_session(project, id, session, ttl_ms).await?)
+    }
+
+    pub(crate) async fn upload_session(&self, project: &str, id: &str) -> Result<Option<UploadSession>, GatewayError> {
+        Ok(self.job_store.upload_session(project, id).await?)
+    }
+
+    pub(crate) async fn drop_upload_session(&self, project: &str, id: &str) -> Result<(), GatewayError> {
+        Ok(self.job_store.drop_upload_session(project, id).await?)
+    }
+
+    /// Takes a session's chunk lease: false when another of its chunks is passing.
+    pub(crate) async fn lease_upload_chunk(
+        &self,
+        project: &str,
+        id: &str,
+        token: &str,
+        ms: u64,
+    ) -> Result<bool, GatewayError> {
+        Ok(self.job_store.lease_upload_chunk(project, id, token, ms).await?)
+    }
+
+    pub(crate) async fn unlease_upload_chunk(&self, project: &str, id: &str, token: &str) -> Result<(), GatewayError> {
+        Ok(self.job_store.unlease_upload_chunk(project, id, token).await?)
     }
 
     /// Claims a user's Idempotency-Key of an upload (`user`, its field) with `value`; None when

@@ -14,6 +14,9 @@ pub(crate) enum JobPath {
     Submit(JobKind),
     /// Uploads a file (OpenAI's `v1/files`): a batch input file's lines are priced as they pass.
     UploadFile,
+    /// Starts a resumable upload (Gemini's Files API), or passes one of its chunks on: a JSONL
+    /// file's lines are priced as they pass.
+    Resumable,
     /// Acts on one owned object, the path's `*`.
     Owned(Object, Action),
     /// Lists the caller's own objects of a kind, answered by the gateway (`list.rs`).
@@ -112,9 +115,21 @@ pub(crate) const AZURE: &[Entry] = &[
 
 const GEMINI_BATCH: Object = Object::Job(JobKind::GeminiBatch);
 
-/// Gemini's batch mode: a batch of inlined requests made at a model's path, then read, cancelled
-/// and deleted at `batches/{id}`.
+/// Gemini's batch mode: a batch (of inlined requests, or of a file's) made at a model's path,
+/// then read, cancelled and deleted at `batches/{id}`; and its Files API: a file uploaded in
+/// chunks at the URL its start names, read, downloaded (a batch's results) and deleted at
+/// `files/{id}`.
 pub(crate) const GEMINI: &[Entry] = &[
+    ("POST", "upload/v1beta/files", JobPath::Resumable),
+    ("GET", "v1beta/files", JobPath::List(Object::File)),
+    // (Before `files/*`, whose star may hold a `:`.)
+    (
+        "GET",
+        "v1beta/files/*:download",
+        JobPath::Owned(Object::File, Action::Content),
+    ),
+    ("GET", "v1beta/files/*", JobPath::Owned(Object::File, Action::Read)),
+    ("DELETE", "v1beta/files/*", JobPath::Owned(Object::File, Action::Delete)),
     (
         "POST",
         "v1beta/models/*:batchGenerateContent",
@@ -160,10 +175,11 @@ pub(crate) const ANTHROPIC: &[Entry] = &[
     ),
 ];
 
-/// The path of an object's read, as a list reads it.
-pub(crate) fn object_path(object: Object, id: &str) -> String {
+/// The path of an object's read, as a list reads it (a file's, Gemini's where `gemini`).
+pub(crate) fn object_path(object: Object, id: &str, gemini: bool) -> String {
     match object {
         Object::Job(kind) => read_path(kind, id),
+        Object::File if gemini => format!("v1beta/files/{id}"),
         Object::File => format!("v1/files/{id}"),
     }
 }

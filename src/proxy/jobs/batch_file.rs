@@ -143,6 +143,8 @@ impl Reader {
             url: self.summed.url.clone()?,
             lines: self.summed.lines,
             worst,
+            expanding: 0,
+            unnamed: 0,
         })
     }
 }

@@ -129,7 +129,7 @@ impl Job<'_> {
         let usage = match bill {
             Bill::Reported(usage) => Some(usage),
             Bill::Nothing => None,
-            Bill::OutputFile(file) => Some(self.sum(&format!("v1/files/{file}/content")).await?),
+            Bill::OutputFile(file) => Some(self.sum(&output_path(self.record.kind, &file)).await?),
             Bill::Results => Some(
                 self.sum(&format!("v1/messages/batches/{}/results", self.record.id))
                     .await?,
@@ -270,10 +270,21 @@ fn add_lines(wire: &dyn Wire, mut total: Usage, read: impl FnOnce(&mut dyn FnMut
     total
 }
 
+/// Where a job's results file is read: Gemini's download, OpenAI's content.
+fn output_path(kind: JobKind, file: &str) -> String {
+    match kind {
+        JobKind::GeminiBatch => format!("v1beta/files/{file}:download?alt=media"),
+        _ => format!("v1/files/{file}/content"),
+    }
+}
+
 /// A results line's answer: OpenAI's `response.body` (a 200's), Anthropic's succeeded
-/// `result.message`.
+/// `result.message`, Gemini's `response` (a failed request's line has an `error` instead).
 fn answer_of(line: &Value) -> Option<&Value> {
     if let Some(response) = line.get("response").filter(|r| r.is_object()) {
+        if response.get("usageMetadata").is_some() {
+            return Some(response);
+        }
         return (response.get("status_code").and_then(Value::as_u64) == Some(200))
             .then(|| response.get("body"))
             .flatten();

@@ -23,6 +23,7 @@ use crate::http::ApiError;
 use crate::proxy::answer::{self, Fault};
 use crate::proxy::call::context::Ctx;
 use crate::proxy::call::jobs::{self, Object};
+use crate::proxy::call::upstream::Kind;
 use crate::proxy::provider::{self, Unread};
 use crate::quota::{job_key, Cursor, JobKind, JobRecord, Listed};
 
@@ -58,20 +59,23 @@ enum Seen {
     Gone,
 }
 
-/// Whose list shape and paging a list takes.
+/// Whose list shape and paging a list takes: Gemini's with the field its page lists (its
+/// batches' `operations`, its `files`) and the prefix of their names.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Shape {
     OpenAi,
     Anthropic,
-    Gemini,
+    Gemini(&'static str, &'static str),
 }
 
 /// Answers the caller's list of `object`s.
 pub(super) async fn serve(at: JobCall<'_>, object: Object) -> Result<HttpResponse, ApiError> {
     let JobCall { door, req, ctx } = at;
+    let gemini = ctx.upstream().kind == Kind::Gemini;
     let shape = match object {
         Object::Job(JobKind::MessageBatch) => Shape::Anthropic,
-        Object::Job(JobKind::GeminiBatch) => Shape::Gemini,
+        Object::Job(JobKind::GeminiBatch) => Shape::Gemini("operations", "batches/"),
+        Object::File if gemini => Shape::Gemini("files", "files/"),
         _ => Shape::OpenAi,
     };
     let query = query(req.query_string(), shape, object)?;
@@ -150,9 +154,10 @@ async fn read_each(
     shown: Vec<(String, Option<JobRecord>)>,
 ) -> Result<(Vec<Value>, Vec<String>), HttpResponse> {
     let ctx = at.ctx;
+    let gemini = ctx.upstream().kind == Kind::Gemini;
     // Each as the provider has it now, in the page's order.
     let reads = shown.into_iter().map(|(id, record)| async move {
-        let found = fetch(ctx, &jobs::object_path(object, &id)).await;
+        let found = fetch(ctx, &jobs::object_path(object, &id, gemini)).await;
         (id, record, found)
     });
     let read: Vec<_> = futures_util::stream::iter(reads)
@@ -191,8 +196,8 @@ fn listed(object: Object) -> Listed {
 }
 
 /// The page in the provider's shape: `first_id` and `last_id` those of its objects (the
-/// official clients take the next page after the last); Gemini's, its `operations` and, when
-/// more follow, a `nextPageToken` that is the last one's id.
+/// official clients take the next page after the last); Gemini's, its `operations` (or `files`)
+/// and, when more follow, a `nextPageToken` that is the last one's id.
 fn page(items: Vec<Value>, more: bool, shape: Shape) -> HttpResponse {
     let id = |item: Option<&Value>| item.and_then(|i| i.get("id")).cloned().unwrap_or(Value::Null);
     let (first_id, last_id) = (id(items.first()), id(items.last()));
@@ -201,13 +206,14 @@ fn page(items: Vec<Value>, more: bool, shape: Shape) -> HttpResponse {
         Shape::OpenAi => {
             json!({ "object": "list", "data": items, "first_id": first_id, "last_id": last_id, "has_more": more })
         }
-        Shape::Gemini => {
+        Shape::Gemini(field, prefix) => {
             let last = items.last().and_then(|i| i.get("name")).and_then(Value::as_str);
-            let token = last.and_then(|n| n.strip_prefix("batches/")).filter(|_| more);
-            match token {
-                Some(token) => json!({ "operations": items, "nextPageToken": token }),
-                None => json!({ "operations": items }),
+            let token = last.and_then(|n| n.strip_prefix(prefix)).filter(|_| more);
+            let mut body = json!({ field: items });
+            if let Some(token) = token {
+                body["nextPageToken"] = token.into();
             }
+            body
         }
     };
     HttpResponse::Ok()
@@ -235,7 +241,11 @@ fn query(text: &str, shape: Shape, object: Object) -> Result<Query, ApiError> {
         seen.push(name);
     }
     let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    let size = if shape == Shape::Gemini { "pageSize" } else { "limit" };
+    let size = if matches!(shape, Shape::Gemini(..)) {
+        "pageSize"
+    } else {
+        "limit"
+    };
     let limit = match get(size) {
         None => match object {
             Object::File => MAX_PAGE,
@@ -248,7 +258,7 @@ fn query(text: &str, shape: Shape, object: Object) -> Result<Query, ApiError> {
     };
     let (after, before) = match shape {
         Shape::Anthropic => (get("after_id"), get("before_id")),
-        Shape::Gemini => (get("pageToken"), None),
+        Shape::Gemini(..) => (get("pageToken"), None),
         Shape::OpenAi => (get("after"), None),
     };
     let cursor = match (after, before) {

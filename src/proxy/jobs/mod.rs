@@ -12,9 +12,11 @@
 
 mod batch_file;
 mod end;
+mod gemini_file;
 mod list;
 mod owned;
 mod pending;
+mod resumable;
 mod shapes;
 mod submit;
 mod sweep;
@@ -53,6 +55,7 @@ pub(crate) async fn serve(
     match (*path, id.as_deref()) {
         (JobPath::Submit(kind), remixed) => submit::submit(at, payload, (kind, remixed)).await,
         (JobPath::UploadFile, _) => upload::upload(at, payload).await,
+        (JobPath::Resumable, _) => resumable::serve(at, payload).await,
         (JobPath::Owned(object, action), Some(id)) => owned::serve(at, payload, (object, action, id)).await,
         (JobPath::Owned(..), None) => Err(ApiError::invalid("path", "names no object")),
         (JobPath::List(object), _) => list::serve(at, object).await,

@@ -19,6 +19,7 @@ use crate::proxy::answer::{self, Fault};
 use crate::proxy::body::{self, Body};
 use crate::proxy::call::context::Ctx;
 use crate::proxy::call::jobs::{self, Action, Object};
+use crate::proxy::call::upstream::Kind;
 use crate::proxy::provider;
 use crate::quota::{job_key, JobKind, JobRecord, Listed, ReservationId};
 
@@ -142,6 +143,15 @@ pub(super) async fn repeated(at: JobCall<'_>, reservation: &ReservationId) -> Re
 /// The provider's own 404 for an object that is not the caller's.
 pub(super) fn not_found(ctx: &Ctx, object: Object, id: &str) -> HttpResponse {
     let what = match object {
+        // Google answers a file that is not the key's as it answers one that does not exist.
+        Object::File if ctx.upstream().kind == Kind::Gemini => {
+            let message = format!("You do not have permission to access the File {id} or it may not exist.");
+            return answer::error(
+                ctx.wire(),
+                StatusCode::FORBIDDEN,
+                Fault::new("permission_denied", &message),
+            );
+        }
         Object::File => "file",
         Object::Job(JobKind::Video) => "video",
         Object::Job(JobKind::GeminiBatch) => {

@@ -42,6 +42,13 @@ pub(crate) fn id(object: &Value) -> Option<&str> {
     })
 }
 
+/// A Gemini file's id, from its name (`files/{id}`), when it is one the gateway can key by.
+pub(crate) fn file_id(name: &str) -> Option<&str> {
+    name.strip_prefix("files/").filter(|id| {
+        !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    })
+}
+
 /// Files a batch object names (its output and error files), for their owner's reads.
 pub(crate) fn files(kind: JobKind, object: &Value) -> Vec<String> {
     match kind {
@@ -51,8 +58,16 @@ pub(crate) fn files(kind: JobKind, object: &Value) -> Vec<String> {
             .filter(|id| !id.is_empty())
             .map(str::to_string)
             .collect(),
+        // Its results file, where its requests were a file's.
+        JobKind::GeminiBatch => results_file(object).into_iter().map(str::to_string).collect(),
         _ => Vec::new(),
     }
+}
+
+/// A Gemini batch's results file's id (`output.responsesFile`, `files/{id}`), if it has one.
+fn results_file(object: &Value) -> Option<&str> {
+    let batch = object.get("metadata").unwrap_or(object);
+    file_id(batch.pointer("/output/responsesFile")?.as_str()?)
 }
 
 /// Whether the job ended, and what it cost.
@@ -106,7 +121,8 @@ pub(crate) fn seen(kind: JobKind, object: &Value, usage_of: impl Fn(&Value) -> U
 }
 
 /// A Gemini batch, as its operation says: ended in a final state, billed the sum of its
-/// inlined responses' usage (each as `generateContent` reports it; a request that failed, none).
+/// responses' usage (each as `generateContent` reports it; a request that failed, none),
+/// inlined in it or in its results file.
 fn gemini_batch(object: &Value, usage_of: impl Fn(&Value) -> Usage) -> Seen {
     let batch = object.get("metadata").unwrap_or(object);
     let state = batch.get("state").and_then(Value::as_str).unwrap_or("");
@@ -119,13 +135,15 @@ fn gemini_batch(object: &Value, usage_of: impl Fn(&Value) -> Usage) -> Seen {
     let responses = batch
         .pointer("/output/inlinedResponses/inlinedResponses")
         .and_then(Value::as_array);
-    let bill = match responses {
-        Some(responses) => {
+    let bill = match (responses, results_file(object)) {
+        (Some(responses), _) => {
             let each = responses.iter().filter_map(|r| r.get("response"));
             Bill::Reported(each.fold(zero(), |sum, r| sum.plus(&usage_of(r))))
         }
+        // A file's requests: their responses' usage, a line each, in the results file.
+        (None, Some(file)) => Bill::OutputFile(file.to_string()),
         // No response: no work billed (a batch that failed, or was cancelled, before any).
-        None => Bill::Nothing,
+        (None, None) => Bill::Nothing,
     };
     Seen::Ended {
         status: state.to_string(),

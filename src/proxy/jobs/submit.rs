@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::shapes::{Submitted, MAX_OBJECT_BYTES};
-use super::{owned, pending, shapes, video, JobCall};
+use super::{gemini_file, owned, pending, shapes, video, JobCall};
 use crate::http::ApiError;
 use crate::proxy::body::Upload;
 use crate::proxy::body::{self, Body};
@@ -28,7 +28,7 @@ use crate::proxy::door::Door;
 use crate::proxy::hold::{Go, Held};
 use crate::proxy::{counting, provider};
 use crate::quota::catalog::Catalog;
-use crate::quota::{job_key, JobKind, JobRecord};
+use crate::quota::{job_key, BatchFile, JobKind, JobRecord};
 
 /// Requests in one message batch, at most (Anthropic's own bound).
 const MAX_BATCH_REQUESTS: usize = 100_000;
@@ -326,13 +326,21 @@ fn batch_call(door: &Door, ctx: &Ctx, (model, worst): (String, Usage), hours: i6
     asked.call(ctx, extra, door.jobs.ttl(hours * 3_600_000))
 }
 
-/// A Gemini batch of inlined requests, held at their summed worst case, each as the
-/// `generateContent` of the path's model it is, for two days (Google aims at one, and expires a batch
-/// still pending after two) and the margin.
+/// A Gemini batch, held at its requests' summed worst case, each as the `generateContent` of
+/// the path's model it is (inlined, or the lines of a file uploaded through the gateway by the
+/// same user), for two days (Google aims at one, and expires a batch still pending after two)
+/// and the margin.
 async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>) -> Result<Call, ApiError> {
     let model = model
         .ok_or_else(|| ApiError::invalid("path", "names no model"))?
         .to_string();
+    if let Some(name) = input_file(&bytes)? {
+        let file = gemini_input(door, ctx, &name).await?;
+        let catalog = door.gateway.node().catalog();
+        let model = ctx.upstream().model_of(model);
+        let worst = gemini_file::held_at(ctx.upstream(), catalog, &model, &file);
+        return Ok(batch_call(door, ctx, (model, worst), 48));
+    }
     let catalog = door.gateway.node().catalog().clone();
     let upstream = ctx.target.upstream.clone();
     let summed = move || inlined(&upstream, &catalog, &model, &bytes);
@@ -345,9 +353,55 @@ async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>)
     Ok(batch_call(door, ctx, held, 48))
 }
 
+/// The file a Gemini batch's requests are in (`batch.inputConfig.fileName`), if they are in one.
+fn input_file(bytes: &[u8]) -> Result<Option<String>, ApiError> {
+    let body: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    let batch = body.get("batch").and_then(Value::as_object).unwrap_or(&body);
+    let input = batch.get("inputConfig").or_else(|| batch.get("input_config"));
+    let Some(name) = input.and_then(|i| i.get("fileName").or_else(|| i.get("file_name"))) else {
+        return Ok(None);
+    };
+    if input.is_some_and(|i| i.get("requests").is_some()) {
+        return Err(ApiError::invalid(
+            "batch.inputConfig",
+            "must name a file or hold requests, not both",
+        ));
+    }
+    match name.as_str() {
+        Some(name) if shapes::file_id(name).is_some() => Ok(Some(name.to_string())),
+        _ => Err(ApiError::invalid(
+            "batch.inputConfig.fileName",
+            "must be a file's name, files/{id}",
+        )),
+    }
+}
+
+/// The batch input file `name`, uploaded through the gateway by the caller, with its lines' sum.
+async fn gemini_input(door: &Door, ctx: &Ctx, name: &str) -> Result<BatchFile, ApiError> {
+    let id = shapes::file_id(name).unwrap_or_default();
+    let key = job_key(&ctx.upstream().name, id);
+    let field = "batch.inputConfig.fileName";
+    let file = door
+        .gateway
+        .data()
+        .jobs()
+        .job_file(&ctx.caller.project, &key)
+        .await?
+        .filter(|f| f.user == ctx.caller.user.as_str())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                "is not a file this user uploaded through this gateway: upload the batch's requests here first",
+            )
+        })?;
+    file.batch
+        .filter(|b| b.url == gemini_file::GENERATE)
+        .ok_or_else(|| ApiError::invalid(field, "is not a batch's requests (a JSONL file, a request a line)"))
+}
+
 /// A Gemini batch's inlined requests (`batch.inputConfig.requests.requests[].request`): their
-/// model (the path's) and summed worst case. A batch read from a file is refused: the gateway
-/// cannot price what it does not see.
+/// model (the path's) and summed worst case.
 fn inlined(
     upstream: &Arc<Upstream>,
     catalog: &Catalog,
@@ -357,15 +411,6 @@ fn inlined(
     let body: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| wrong("body", "must be a JSON object"))?;
     let batch = body.get("batch").and_then(Value::as_object).unwrap_or(&body);
     let input = batch.get("inputConfig").or_else(|| batch.get("input_config"));
-    if input
-        .and_then(|i| i.get("fileName").or_else(|| i.get("file_name")))
-        .is_some()
-    {
-        return Err(wrong(
-            "batch.inputConfig.fileName",
-            "is not served: send the batch's requests inlined, which the gateway prices",
-        ));
-    }
     let requests = input
         .and_then(|i| i.get("requests"))
         .and_then(|r| r.get("requests"))

@@ -156,7 +156,7 @@ fn one(kind: Kind, entry: &str) -> Result<(String, String), String> {
         let why = match job {
             JobPath::List(_) => "a list the gateway answers with the caller's own",
             JobPath::Submit(_) => "a job the gateway holds for its life",
-            JobPath::UploadFile => "a batch file's upload, priced as it passes",
+            JobPath::UploadFile | JobPath::Resumable => "a batch file's upload, priced as it passes",
             JobPath::Owned(..) => "a job's object, served only to its owner",
         };
         return Err(refused(entry, &format!("{m} {p}"), why));
