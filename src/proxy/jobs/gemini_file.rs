@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::http::ApiError;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
+use crate::proxy::call::wire::Wire;
 use crate::proxy::call::{tokens, wrong, BodyError, Limits, ModelLimits, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::multipart::Lines;
@@ -88,12 +89,12 @@ impl FileLines {
         if lines.is_empty() || self.so_far.wrong.is_some() {
             return Ok(());
         }
-        let (so_far, upstream) = (std::mem::take(&mut self.so_far), upstream.clone());
+        let (so_far, wire) = (std::mem::take(&mut self.so_far), upstream.wire);
         self.so_far = match bytes <= crate::proxy::counting::INLINE_BYTES {
-            true => sum(&upstream, so_far, lines),
+            true => sum(wire, so_far, lines),
             false => door
                 .counting
-                .run(project, move || sum(&upstream, so_far, lines))
+                .run(project, move || sum(wire, so_far, lines))
                 .await
                 .map_err(|_| ApiError::CountingBusy)?,
         };
@@ -151,10 +152,10 @@ fn take(pending: &mut Vec<(u64, Vec<u8>)>, pending_bytes: &mut usize, n: u64, li
 }
 
 /// Adds `lines` to the sum, stopping at the first the gateway cannot price.
-fn sum(upstream: &Upstream, mut so_far: LinesSoFar, lines: Vec<(u64, Vec<u8>)>) -> LinesSoFar {
+fn sum(wire: &dyn Wire, mut so_far: LinesSoFar, lines: Vec<(u64, Vec<u8>)>) -> LinesSoFar {
     let mut worst = Usage::read(&so_far.worst);
     for (n, line) in lines {
-        match one(upstream, &line) {
+        match one(wire, &line) {
             Ok(line) => {
                 so_far.lines += 1;
                 worst = worst.plus(&line.fixed);
@@ -185,7 +186,7 @@ struct Line {
 /// One line: `{"key": "...", "request": {...}}`, read as the generateContent request it is,
 /// once with no model's bounds and once with a maximum output of one, which tells the
 /// candidates naming none.
-fn one(upstream: &Upstream, line: &[u8]) -> Result<Line, BodyError> {
+fn one(wire: &dyn Wire, line: &[u8]) -> Result<Line, BodyError> {
     let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
     if value.get("key").is_some_and(|k| !k.is_string()) {
         return Err(wrong("key", "must be a string"));
@@ -200,7 +201,6 @@ fn one(upstream: &Upstream, line: &[u8]) -> Result<Line, BodyError> {
             "is not served in a batch file: send such requests inlined, or one by one",
         ));
     }
-    let wire = upstream.wire;
     let counter = wire.counter("");
     let at = |default_max| Limits {
         counter,
@@ -227,11 +227,98 @@ pub(super) fn held_at(upstream: &Upstream, catalog: &Catalog, model: &str, file:
         output: m.entry.max_output_tokens,
         context: m.entry.context_window,
     });
-    let limits = Limits::of(upstream.wire.counter(model), upstream, known);
+    at_limits(file, &Limits::of(upstream.wire.counter(model), upstream, known))
+}
+
+/// A batch of `file`'s lines at a model's `limits`.
+fn at_limits(file: &BatchFile, limits: &Limits) -> Usage {
     let mut worst = Usage::read(&file.worst);
     let input = worst.input_tokens.unwrap_or(0);
     worst.input_tokens = Some(input.saturating_add(file.expanding.saturating_mul(limits.fetched)));
     let output = worst.output_tokens.unwrap_or(0);
     worst.output_tokens = Some(output.saturating_add(file.unnamed.saturating_mul(limits.default_max)));
     worst.held(Operation::Generate)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::proxy::wire;
+
+    /// A file of `lines`, summed as its upload sums them (in two pieces, the first line split).
+    fn file(lines: &[Value]) -> BatchFile {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let mut reader = FileLines::resume(LinesSoFar::default(), 1 << 20);
+        let (a, b) = text.as_bytes().split_at(7);
+        reader.feed(a);
+        let so_far = reader.so_far();
+        let mut reader = FileLines::resume(so_far, 1 << 20);
+        reader.feed(b);
+        reader.finish();
+        let pending = std::mem::take(&mut reader.pending);
+        reader.so_far = sum(
+            wire::of(crate::proxy::call::upstream::Kind::Gemini),
+            reader.so_far.clone(),
+            pending,
+        );
+        reader.batch_file().unwrap()
+    }
+
+    fn asked(request: &Value, limits: &Limits) -> Usage {
+        let gemini = wire::of(crate::proxy::call::upstream::Kind::Gemini);
+        gemini
+            .asked(Operation::Generate, request.as_object().unwrap(), limits)
+            .unwrap()
+            .worst
+    }
+
+    /// Summed without a model, then held at one, a file is what its lines are at that model
+    /// one by one: exactly, but for an input the provider expands, held at the model's bound
+    /// for it on top of its own (never less than the line's `max`).
+    #[test]
+    fn a_files_lines_at_a_model_are_held_as_each_line_at_it() {
+        let text = |t: &str| json!({"contents": [{"role": "user", "parts": [{"text": t}]}]});
+        let mut named = text("Say hello to the gateway");
+        named["generationConfig"] = json!({"maxOutputTokens": 10, "candidateCount": 2});
+        let unnamed = text("Tell a story");
+        let mut three = text("Three of them");
+        three["generationConfig"] = json!({"candidateCount": 3});
+        let fetched = json!({"contents": [{"parts": [{"fileData": {"fileUri": "https://example.com/a.pdf"}}]}]});
+        let limits = Limits {
+            counter: tokens::Counter::Bytes,
+            default_max: 8_192,
+            fetched: 100_000,
+            stored: 0,
+        };
+        let plain = [named, unnamed, three];
+        let lines: Vec<Value> = plain.iter().map(|r| json!({"key": "k", "request": r})).collect();
+        let each = plain
+            .iter()
+            .fold(Usage::default(), |sum, r| sum.plus(&asked(r, &limits)));
+        assert_eq!(at_limits(&file(&lines), &limits), each.held(Operation::Generate));
+        let with_file = file(&[json!({"request": fetched})]);
+        assert_eq!(with_file.expanding, 1);
+        let held = at_limits(&with_file, &limits).input_tokens.unwrap();
+        let alone = asked(&fetched, &limits).input_tokens.unwrap();
+        assert!(held >= alone && held <= alone + limits.fetched, "{held} {alone}");
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_request_or_names_a_cache_is_refused() {
+        let gemini = wire::of(crate::proxy::call::upstream::Kind::Gemini);
+        let field = |line: &str| one(gemini, line.as_bytes()).err().unwrap().field;
+        assert_eq!(field("[1]"), "line");
+        assert_eq!(field(r#"{"key": 1, "request": {}}"#), "key");
+        assert_eq!(field(r#"{"key": "a"}"#), "request");
+        assert_eq!(
+            field(r#"{"request": {"contents": [], "cachedContent": "cachedContents/x"}}"#),
+            "request.cachedContent"
+        );
+        assert_eq!(
+            field(r#"{"request": {"contents": [], "generationConfig": {"maxOutputTokens": 0}}}"#),
+            "request.generationConfig.maxOutputTokens"
+        );
+    }
 }
