@@ -53,11 +53,21 @@ impl Door {
             code: "route_not_found",
             message,
         };
-        let Some(path) = normal_path(req) else {
+        let arns = upstream.kind == Kind::Bedrock;
+        let Some(path) = normal_path(req, arns) else {
             let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
             return Err(unrouted(message.to_string()));
         };
         let method = req.method();
+        // A Bedrock model named by its ARN: routed by its last part, held as the ARN names it,
+        // forwarded as it came.
+        if let Some((routed, arn)) = arns.then(|| wire::bedrock::arn_path(&path)).flatten() {
+            let mut target = wire::target(upstream, method.as_str(), routed)
+                .map_err(|_| unrouted(format!("the gateway does not forward {method} /{path}")))?;
+            target.route.model = Some(arn);
+            target.path = path;
+            return Ok(target);
+        }
         wire::target(upstream, method.as_str(), path)
             .map_err(|path| unrouted(format!("the gateway does not forward {method} /{path}")))
     }
@@ -169,11 +179,15 @@ pub(crate) fn session_of<'a>(req: &'a HttpRequest, target: &Target) -> Option<(&
 
 /// The path after `/proxy/{upstream}/` as it will be forwarded, or None when it has a `.` or
 /// `..` segment (as written or percent-encoded) or an encoded `/` or `\`: the upstream's URL
-/// would resolve those to another path than the one the allow-list read.
-fn normal_path(req: &HttpRequest) -> Option<String> {
+/// would resolve those to another path than the one the allow-list read. Where `arns`, a
+/// segment that is an ARN (`arn:...`, Bedrock's model, which boto3 sends with its `/` encoded)
+/// may hold an encoded `/`: it stays encoded, one segment to the provider as to the gateway.
+fn normal_path(req: &HttpRequest, arns: bool) -> Option<String> {
     let raw = req.uri().path();
     let lower = raw.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || raw.contains('\\') {
+    let arn = |segment: &str| arns && (segment.starts_with("arn:") || segment.starts_with("arn%3a"));
+    let slashed = lower.split('/').any(|s| s.contains("%2f") && !arn(s));
+    if slashed || lower.contains("%5c") || raw.contains('\\') {
         return None;
     }
     let path = req.match_info().get("path").unwrap_or_default();

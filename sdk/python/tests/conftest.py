@@ -80,6 +80,9 @@ SIM_SECRET = "sim-secret-py-sdk"
 # simulator serves each as its model), Amazon Bedrock, signed with AWS_KEY or called with a
 # Bedrock API key (the simulator's own key), and Google's Vertex AI (last).
 FIRST_BYTE_MS = 500
+# An application inference profile of Bedrock's, by ARN, and the model it serves.
+BEDROCK_APP_PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+BEDROCK_APP_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
 AZURE = {"chat-prod": "gpt-4o-mini", "embed-prod": "text-embedding-3-small"}
 # The Entra ID token the simulator takes as a bearer token, and never in `api-key`.
 ENTRA_TOKEN = "entra-token-py-sdk"
@@ -169,7 +172,7 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
              "azureAuth": "entra", "deployments": AZURE},
             # Signed with the gateway's AWS credentials (AWS_ENV), or with a Bedrock API key.
             {"name": "bedrock", "kind": "bedrock", "baseUrl": sim.base_url, "region": "us-east-1",
-             "forwardHeaders": ["x-sim"]},
+             "forwardHeaders": ["x-sim"], "deployments": {BEDROCK_APP_PROFILE: BEDROCK_APP_MODEL}},
             {"name": "bedrock-key", "kind": "bedrock", "baseUrl": sim.base_url, "region": "us-east-1",
              "credentialEnv": "SIM_KEY", "forwardHeaders": ["x-sim"]},
             # Google's Vertex AI, each call with an access token the gateway mints from VERTEX_SA.

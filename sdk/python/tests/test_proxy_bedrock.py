@@ -22,7 +22,7 @@ import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from conftest import AWS_KEY, SIM_SECRET, Env, ProxyEnv, TlsFronts
+from conftest import AWS_KEY, BEDROCK_APP_MODEL, BEDROCK_APP_PROFILE, SIM_SECRET, Env, ProxyEnv, TlsFronts
 from test_proxy import ledger, proxy_calls, reported, settled
 
 from quota_gateway import AsyncQuotaGateway, QuotaGateway, bedrock_runtime_client
@@ -202,6 +202,28 @@ def test_converse_is_held_and_commits_the_reported_usage_signed_or_with_an_api_k
     [sent] = provider_requests(stats)
     assert unquote(sent["path"]) == f"/model/{MODEL}/converse"
     assert_bedrocks_credential(sent, upstream)
+
+
+def test_a_model_named_by_its_arn_is_held_as_the_profile_or_the_model_it_names(
+        proxy: ProxyEnv, pqg: QuotaGateway, tls: TlsFronts, user_on: Callable[..., str]) -> None:
+    # boto3 sends an ARN's `/` encoded in the path: one segment, held as the model it names
+    # (a cross-region profile's own id; an application profile's model from the upstream's
+    # `deployments`), forwarded as it came and signed so.
+    user = user_on()
+    with QuotaGateway(proxy.env.secret, base_url=tls.url(proxy)) as over_tls:
+        client = over_tls.bedrock_runtime(user, verify=tls.cert)
+    profile = f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{PROFILE}"
+    for arn, held_as in ((profile, PROFILE), (BEDROCK_APP_PROFILE, BEDROCK_APP_MODEL)):
+        answer = client.converse(modelId=arn, messages=CONVERSE_HELLO, inferenceConfig={"maxTokens": 20})
+        assert answer["usage"]["outputTokens"] > 0
+        sent = provider_requests(proxy.stats())[-1]
+        assert "%2F" in sent["path"] and unquote(sent["path"]) == f"/model/{arn}/converse"
+        entry = ledger(pqg, user, "commit")[-1]
+        assert ((entry.metadata or {})["model"], (entry.metadata or {})["usage"]) == (held_as, "reported")
+    assert settled(proxy.env, user)[1] == 0
+    # Anywhere else an encoded `/` is refused before anything is held or forwarded.
+    with pytest.raises(botocore.exceptions.ClientError):
+        client.converse(modelId="anthropic/claude", messages=CONVERSE_HELLO, inferenceConfig={"maxTokens": 20})
 
 
 def test_converse_stream_of_a_user_key_commits_the_usage_of_its_metadata_event(

@@ -102,7 +102,14 @@ impl Upstream {
     /// else the name itself.
     pub(crate) fn model_of(&self, named: String) -> String {
         match self.kind {
-            Kind::Bedrock => return bedrock_model(&named),
+            // An application inference profile's model is the operator's to name.
+            Kind::Bedrock => {
+                return self
+                    .deployments
+                    .get(&named)
+                    .cloned()
+                    .unwrap_or_else(|| bedrock_model(&named))
+            }
             // Vertex names a model's version after `@` (`claude-haiku-4-5@20251001`), where
             // Anthropic's own names put a `-`: priced as the same model.
             Kind::Vertex => return named.replace('@', "-"),

@@ -297,8 +297,9 @@ fn wire(kind: Kind, azure_auth: Option<&str>) -> Result<&'static dyn Wire, Strin
 /// The most deployments an Azure OpenAI upstream lists.
 const MAX_DEPLOYMENTS: usize = 256;
 
-/// An Azure OpenAI upstream's deployments (each name to its model), checked; the field at
-/// fault and why otherwise. Only that kind has deployments.
+/// An Azure OpenAI upstream's deployments, or a Bedrock upstream's application inference
+/// profiles (each name, or ARN, to its model), checked; the field at fault and why otherwise.
+/// Only those kinds have deployments.
 fn deployments(
     kind: Kind,
     given: Option<HashMap<String, String>>,
@@ -306,24 +307,32 @@ fn deployments(
     let Some(given) = given else {
         return Ok(HashMap::new());
     };
-    if kind != Kind::AzureOpenAi {
-        return Err(("deployments".into(), "is for an azure-openai upstream only".into()));
+    if !matches!(kind, Kind::AzureOpenAi | Kind::Bedrock) {
+        return Err((
+            "deployments".into(),
+            "is for an azure-openai or bedrock upstream only".into(),
+        ));
     }
     if given.len() > MAX_DEPLOYMENTS {
         return Err(("deployments".into(), format!("must list at most {MAX_DEPLOYMENTS}")));
     }
-    // A deployment is one path segment at Azure: letters, digits, `.`, `_` and `-`.
+    // A deployment is one path segment at Azure: letters, digits, `.`, `_` and `-`; a Bedrock
+    // profile's ARN has `:` and `/` too.
+    let (longest, more): (usize, &[u8]) = match kind {
+        Kind::Bedrock => (2048, b":/"),
+        _ => (64, b""),
+    };
     let name_ok = |n: &str| {
         !n.is_empty()
-            && n.len() <= 64
+            && n.len() <= longest
             && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') || more.contains(&b))
     };
     for (name, model) in &given {
         if !name_ok(name) {
             return Err((
                 "deployments".into(),
-                format!("{name:?} must be 1 to 64 of letters, digits, ., _ and -"),
+                format!("{name:?} must be 1 to {longest} of letters, digits, ., _ and - (and : and / on bedrock)"),
             ));
         }
         if model.is_empty() || model.len() > 256 {

@@ -212,6 +212,28 @@ fn converse_usage(usage: &Value) -> Usage {
     )
 }
 
+/// A path whose model segment is an ARN with its `/` encoded, as boto3 sends one
+/// (`model/arn:aws:bedrock:us-east-1:123456789012:inference-profile%2Fus.anthropic...:0/converse`):
+/// the path with that segment as the ARN's last part (which the table routes), and the ARN
+/// decoded, the call's model. None for any other path.
+pub(crate) fn arn_path(path: &str) -> Option<(String, String)> {
+    let (at, segment) = path
+        .split('/')
+        .enumerate()
+        .find(|(_, s)| s.starts_with("arn:") && s.to_ascii_lowercase().contains("%2f"))?;
+    let arn = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    let last = arn.rsplit('/').next()?.to_string();
+    let routed: Vec<&str> = path
+        .split('/')
+        .enumerate()
+        .map(|(i, s)| if i == at { last.as_str() } else { s })
+        .collect();
+    Some((routed.join("/"), arn))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +332,14 @@ mod tests {
         let refused = priced(json!({"serviceTier": {"type": "priority"}})).unwrap_err();
         assert_eq!(refused.field, "serviceTier.type");
         assert!(priced(json!({"performanceConfig": {"latency": "standard"}, "serviceTier": {"type": "flex"}})).is_ok());
+    }
+
+    #[test]
+    fn an_arns_encoded_slash_routes_by_its_last_part_and_holds_the_arn() {
+        let path = "model/arn:aws:bedrock:us-east-1:1:inference-profile%2Fus.anthropic.x-v1:0/converse";
+        let (routed, arn) = arn_path(path).unwrap();
+        assert_eq!(routed, "model/us.anthropic.x-v1:0/converse");
+        assert_eq!(arn, "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.x-v1:0");
+        assert_eq!(arn_path("model/anthropic.x-v1:0/converse"), None);
     }
 }

@@ -4,7 +4,7 @@
 //! new module here and a `Kind`, not a branch in every phase.
 
 mod anthropic;
-mod bedrock;
+pub(crate) mod bedrock;
 mod gemini;
 mod openai;
 mod vertex;
