@@ -757,6 +757,7 @@ const PROXY_FLOORS: &[(&str, u8)] = &[
     // 4. The sequences, which order the phases: a job's, then a call's, which hands a job's
     //    path to the job's.
     ("jobs", 4),
+    ("realtime", 4),
     ("mod", 5),
 ];
 

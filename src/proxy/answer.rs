@@ -197,6 +197,8 @@ fn smaller(operation: Operation, max_field: Option<&str>) -> String {
         Operation::Messages => maximum(),
         Operation::Generate => maximum(),
         Operation::Converse => maximum(),
+        Operation::RealtimeResponse => maximum(),
+        Operation::Realtime => "close another session".to_string(),
         Operation::Embed | Operation::Cache => "send less input".to_string(),
         Operation::Embeddings => "send less input".to_string(),
         Operation::Images => "ask for fewer images".to_string(),

@@ -20,7 +20,7 @@ use crate::metrics::traces;
 /// credentials, the gateway's own headers, hop-by-hop ones, routing hints a server in between
 /// might obey (`X-Forwarded-*`, `X-HTTP-Method-Override`, `X-Original-URL`), or the length and
 /// encoding, which the client library sets again.
-fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
+pub(crate) fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
     let name = name.as_str();
     matches!(
         name,

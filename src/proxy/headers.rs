@@ -52,8 +52,17 @@ fn presented<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Option<&'
         .or_else(|| header("x-goog-api-key"))
         .or_else(|| header("api-key"))
         .or(in_query)
+        .or_else(|| in_protocols(header("sec-websocket-protocol")?))
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// The key a browser's WebSocket names among its subprotocols, where no header can carry one
+/// (`realtime, openai-insecure-api-key.<key>`, as OpenAI's browser clients send it).
+fn in_protocols(offered: &str) -> Option<&str> {
+    offered
+        .split(',')
+        .find_map(|p| p.trim().strip_prefix("openai-insecure-api-key."))
 }
 
 /// What the caller's headers say of the call before its key is looked up: the user it names,

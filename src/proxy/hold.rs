@@ -51,9 +51,19 @@ pub(crate) struct Go {
 
 impl Door {
     /// Holds the call's worst case; the body to forward when it may go.
-    pub(crate) async fn reserve(
+    pub(crate) async fn reserve(&self, req: &HttpRequest, ctx: &Ctx, call: Call, body: Body) -> Result<Held, ApiError> {
+        self.reserve_of(Some(req), ctx, call, body).await
+    }
+
+    /// Holds a call that is no request of its own (a realtime session's response): as
+    /// `reserve`, with no Idempotency-Key (its session's request's is the session's).
+    pub(crate) async fn reserve_unkeyed(&self, ctx: &Ctx, call: Call, body: Body) -> Result<Held, ApiError> {
+        self.reserve_of(None, ctx, call, body).await
+    }
+
+    async fn reserve_of(
         &self,
-        req: &HttpRequest,
+        req: Option<&HttpRequest>,
         ctx: &Ctx,
         mut call: Call,
         body: Body,
@@ -104,7 +114,7 @@ impl Door {
     /// `ttl_ms`.
     async fn decide(
         &self,
-        req: &HttpRequest,
+        req: Option<&HttpRequest>,
         ctx: &Ctx,
         (input, ttl_ms): (&EventInput, i64),
         fingerprint: &[u8],
@@ -120,7 +130,10 @@ impl Door {
         let mut tried = route.clone();
         let mut tries = 0;
         loop {
-            let key = idempotency(req, &tried, &scope, fingerprint)?;
+            let key = match req {
+                Some(req) => idempotency(req, &tried, &scope, fingerprint)?,
+                None => None,
+            };
             let decision = data.reserve_to_commit(project, input, ttl_ms, key.as_ref()).await?;
             tries += 1;
             let Some(repeat) = decision.granted.as_ref().filter(|g| g.repeat) else {

@@ -40,6 +40,7 @@ mod multipart;
 mod paths;
 mod provider;
 mod read;
+mod realtime;
 mod relay;
 mod reported;
 mod retry;
@@ -114,6 +115,11 @@ async fn proxied(
     };
     let wire = target.wire;
     let (project, response) = match door.caller(&req, &target).await {
+        Ok(caller) if target.route.operation == Operation::Realtime => {
+            let project = caller.project.clone();
+            let session = realtime::serve(door.clone(), req.clone(), payload, Ctx::new(target, caller));
+            (Some(project), session.await)
+        }
         Ok(caller) => {
             let project = caller.project.clone();
             (

@@ -121,7 +121,7 @@ async function uploadsSeen() {
   const stats = await sim.stats();
   return stats.requests.filter((r) => r.path === UPLOAD).map((r) => ({
     command: r.headers["x-goog-upload-command"], offset: r.headers["x-goog-upload-offset"], key: r.headers["x-goog-api-key"],
-    raw: r.raw,
+    length: r.headers["content-length"], raw: r.raw,
   }));
 }
 
@@ -150,9 +150,10 @@ test("a file uploaded in two chunks, a line across them, is its uploader's; a ba
 
   // The client sent its chunks to the gateway's own URL for the upload (with the key the client
   // always sends, which the URL makes needless); the provider's URL it never saw.
-  const chunks = sent.filter((s) => s.headers.get("x-goog-upload-command") !== "start");
+  const chunks = sent.filter((s) => /^upload/.test(s.headers.get("x-goog-upload-command") ?? ""));
   assert.equal(chunks.length, 2, JSON.stringify(sent.map((s) => s.url)));
-  for (const { url } of chunks) {
+  for (const { url, headers } of chunks) {
+    assert.equal(headers.get("x-goog-api-key"), env.secret);
     const at = new URL(url);
     assert.equal(`${at.origin}${at.pathname}`, `${env.baseUrl}/proxy/gemini/upload/v1beta/files`);
     assert.match(at.searchParams.get("upload_id"), /^sdk\.[0-9a-f]+$/);
@@ -165,7 +166,8 @@ test("a file uploaded in two chunks, a line across them, is its uploader's; a ba
   ]);
   assert.equal(seen[1].raw.length, CHUNK);
   assert.ok(seen[1].raw + seen[2].raw === text, "the provider has the file as it was sent");
-  for (const s of seen) assert.ok(!s.key?.includes(env.secret), "the caller's key never reaches the provider");
+  const headers = (await sim.stats()).requests.map((r) => JSON.stringify(r.headers));
+  assert.ok(!headers.some((h) => h.includes(env.secret) || h.includes("x-quota-")), "the caller's key and quota headers never reach the provider");
 
   // The file is the uploader's: read and listed for them, for nobody else.
   assert.equal((await client.files.get({ name: uploaded.name })).name, uploaded.name);
@@ -176,7 +178,10 @@ test("a file uploaded in two chunks, a line across them, is its uploader's; a ba
   assert.equal(other.status, 403);
   assert.deepEqual(await names(stranger), []);
   const theirBatch = await refusal(stranger.batches.create({ model: FLASH, src: uploaded.name }));
-  assert.ok(theirBatch instanceof ApiError && theirBatch.status >= 400 && theirBatch.status < 500, String(theirBatch));
+  // Nor can they batch it: it is no file of theirs, and the provider never asked.
+  assert.ok(theirBatch instanceof ApiError, String(theirBatch));
+  assert.equal(theirBatch.status, 400);
+  assert.match(theirBatch.message, /fileName: is not a file this user uploaded/);
 
   // Its batch is held at what the same requests inlined are held at (another user's, posted as
   // they are), the unnamed maximum at the model's own.
@@ -225,7 +230,7 @@ test("a file uploaded in two chunks, a line across them, is its uploader's; a ba
   await client.files.delete({ name: uploaded.name });
   assert.deepEqual(await names(client), [now.dest.fileName]);
   const gone = await refusal(client.files.get({ name: uploaded.name }));
-  assert.ok(gone instanceof ApiError && gone.status >= 400 && gone.status < 500, String(gone));
+  assert.ok(gone instanceof ApiError && gone.status === 403, String(gone));
   // The provider had two batches: the inlined one and the owner's, never the stranger's.
   const batches = (await sim.stats()).requests.filter((r) => r.path.endsWith(":batchGenerateContent"));
   assert.equal(batches.length, 2, JSON.stringify(batches.map((r) => r.path)));
@@ -241,17 +246,19 @@ test("a line the gateway cannot price refuses the upload, in the chunk it is in,
   assert.ok(text.length > CHUNK && text.length < 2 * CHUNK, String(text.length));
   const refused = await refusal(client.files.upload({ file: new Blob([text]), config: JSONL }));
   assert.ok(refused instanceof ApiError, String(refused));
-  console.log(refused.status, refused.message);
   assert.equal(refused.status, 400);
   assert.match(refused.message, /line 2\b/);
-  // The first chunk (line 1's first part) went on; the second, with line 2, was broken off
-  // before its end, so the provider never had the finalize.
+  // The first chunk (line 1's first part) went on whole; the second, the last, with line 2, was
+  // broken off before its bytes: the provider was sent its headers (the gateway streams a chunk
+  // as it reads it) but never its body, so never the finalize chunk, nor line 2.
   const seen = await uploadsSeen();
   assert.deepEqual(seen.slice(0, 2).map((s) => [s.command, s.offset]), [["start", undefined], ["upload", "0"]]);
-  const st = await sim.stats();
-  console.log(JSON.stringify(st.requests.filter((r) => r.path === UPLOAD).map((r) => [r.headers, r.raw.length])));
-  console.log(await (await fetch(`${sim.url}/v1beta/files`, { headers: { "x-goog-api-key": PROVIDER_KEY } })).text());
-  assert.deepEqual(seen.filter((s) => (s.command ?? "").includes("finalize")), []);
+  assert.ok(seen[1].raw === text.slice(0, CHUNK), "the first chunk went on whole");
+  const finals = seen.filter((s) => (s.command ?? "").includes("finalize"));
+  for (const final of finals) {
+    assert.ok(final.raw.length < Number(final.length), `a finalize of ${final.raw.length} of its ${final.length} bytes reached the provider`);
+  }
+  assert.ok(!seen.some((s) => s.raw.includes("not a list")), "line 2 never reached the provider");
   assert.deepEqual(await names(client), []);
   assert.deepEqual(await spent(user), { used: 0, reserved: 0 });
 });

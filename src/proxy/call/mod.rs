@@ -57,6 +57,11 @@ pub(crate) enum Operation {
     Batches,
     /// A video job (`videos`), held likewise.
     Videos,
+    /// A realtime session (OpenAI's `realtime`, a WebSocket): one held for its life, so a
+    /// `concurrent` group counts open sessions (`realtime/`).
+    Realtime,
+    /// One response of a realtime session: held before it starts, settled from `response.done`.
+    RealtimeResponse,
     /// A read, cancel or upload of a job's objects (a batch, its files, a video), served only
     /// to the user who owns them (`jobs/`).
     Job,
@@ -82,6 +87,8 @@ impl Operation {
             Operation::Speech => "speech",
             Operation::Batches => "batches",
             Operation::Videos => "videos",
+            Operation::Realtime => "realtime",
+            Operation::RealtimeResponse => "realtime_response",
             Operation::Job => "job",
             Operation::Uncounted => "uncounted",
         }
@@ -96,7 +103,12 @@ impl Operation {
     pub(crate) fn has_maximum(self) -> bool {
         matches!(
             self,
-            Operation::Chat | Operation::Responses | Operation::Messages | Operation::Generate | Operation::Converse
+            Operation::Chat
+                | Operation::Responses
+                | Operation::Messages
+                | Operation::Generate
+                | Operation::Converse
+                | Operation::RealtimeResponse
         )
     }
 }
@@ -339,6 +351,9 @@ impl Call {
         let field = self.max_field.or_else(|| wire.max_output_field(self.operation))?;
         self.worst.output_tokens = Some(per_choice.saturating_mul(self.choices));
         self.worst.reasoning_tokens = self.worst.output_tokens;
+        if self.worst.audio_output_tokens.is_some() {
+            self.worst.audio_output_tokens = self.worst.output_tokens;
+        }
         Some((field, per_choice))
     }
 }

@@ -57,6 +57,10 @@ fn billed(operation: Operation) -> [bool; COUNTS] {
             [true, true, false, false, false, false, true, false, true, false, false]
         }
         Operation::Speech => [true, true, false, false, false, false, false, true, false, true, false],
+        // A realtime response: its tokens in and out, cached input, and audio's within them.
+        Operation::RealtimeResponse => [true, true, true, false, false, false, false, false, true, true, false],
+        // A session itself is billed nothing: it is counted (`quantity`) while open.
+        Operation::Realtime => [false; COUNTS],
         Operation::Videos => [
             false, false, false, false, false, false, false, false, false, false, true,
         ],
@@ -140,13 +144,15 @@ impl Usage {
     }
 
     /// The call's quantity: images for an image call, seconds for a transcription or a video,
-    /// characters for speech, tokens in and out for any other.
+    /// characters for speech, one for a realtime session, tokens in and out for any other.
     pub(crate) fn quantity(&self, operation: Operation) -> u64 {
         match operation {
             Operation::Images => self.images.unwrap_or(0),
             Operation::Transcriptions | Operation::Translations => self.audio_seconds.unwrap_or(0),
             Operation::Speech => self.input_characters.unwrap_or(0),
             Operation::Videos => self.video_seconds.unwrap_or(0),
+            // A session: one open.
+            Operation::Realtime => 1,
             _ => self
                 .input_tokens
                 .unwrap_or(0)

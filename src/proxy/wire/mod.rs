@@ -6,7 +6,7 @@
 mod anthropic;
 pub(crate) mod bedrock;
 mod gemini;
-mod openai;
+pub(crate) mod openai;
 mod vertex;
 
 use std::sync::Arc;

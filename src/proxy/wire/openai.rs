@@ -17,7 +17,7 @@ use crate::proxy::splice;
 
 /// Audio tokens a second of input audio is held at: OpenAI counts audio in tokens of 100 ms (a
 /// transcription model's 16,000-token context holds its longest input, 1,500 s, at this rate).
-const AUDIO_TOKENS_PER_SECOND: u64 = 10;
+pub(crate) const AUDIO_TOKENS_PER_SECOND: u64 = 10;
 /// Speech's audio output tokens a minute: gpt-4o-mini-tts's $12 a million is its $0.015 a
 /// minute, so 1,250 (a little under 21 a second).
 const SPEECH_TOKENS_PER_MINUTE: u64 = 1_250;
@@ -67,7 +67,7 @@ impl Wire for OpenAi {
         if self.azure {
             return &AZURE_COUNTED;
         }
-        const COUNTED: [Counted; 8] = [
+        const COUNTED: [Counted; 9] = [
             counted("POST", "v1/chat/completions", Operation::Chat),
             counted("POST", "v1/responses", Operation::Responses),
             counted("POST", "v1/embeddings", Operation::Embeddings),
@@ -77,6 +77,8 @@ impl Wire for OpenAi {
             upload("POST", "v1/audio/transcriptions", Operation::Transcriptions),
             upload("POST", "v1/audio/translations", Operation::Translations),
             counted("POST", "v1/audio/speech", Operation::Speech),
+            // A WebSocket: its session, and each response in it (`realtime/`).
+            counted("GET", "v1/realtime", Operation::Realtime),
         ];
         &COUNTED
     }
@@ -181,7 +183,10 @@ impl Wire for OpenAi {
             | Operation::Batches
             | Operation::Videos
             | Operation::Job
-            | Operation::Uncounted => {}
+            | Operation::Uncounted
+            // A realtime response's worst case is its conversation's, which its session reads.
+            | Operation::Realtime
+            | Operation::RealtimeResponse => {}
         }
         Ok(asked)
     }
@@ -244,6 +249,8 @@ impl Wire for OpenAi {
             Operation::Chat if self.compatible => Some("max_tokens"),
             Operation::Chat => Some("max_completion_tokens"),
             Operation::Responses => Some("max_output_tokens"),
+            // A realtime response's, in its `response.create` event.
+            Operation::RealtimeResponse => Some("response.max_output_tokens"),
             _ => None,
         }
     }
@@ -284,6 +291,9 @@ impl Wire for OpenAi {
         let usage = body.get("usage").filter(|u| u.is_object());
         if is_audio(operation) {
             return usage.map(|u| of_audio(operation, u)).unwrap_or_default();
+        }
+        if operation == Operation::RealtimeResponse {
+            return usage.map(of_realtime).unwrap_or_default();
         }
         let mut u = usage.map(of_usage).unwrap_or_default();
         match operation {
@@ -374,7 +384,9 @@ impl Wire for OpenAi {
             | Operation::Batches
             | Operation::Videos
             | Operation::Job
-            | Operation::Uncounted => Event::default(),
+            | Operation::Uncounted
+            | Operation::Realtime
+            | Operation::RealtimeResponse => Event::default(),
         }
     }
 
@@ -485,6 +497,20 @@ fn of_usage(usage: &Value) -> Usage {
         ),
         images: None,
         cost_nano: usage.get("cost").and_then(nano_dollars),
+        ..Usage::default()
+    }
+}
+
+/// A realtime response's usage (its `response.done`): tokens in and out, with the cached and
+/// audio tokens of the input (`input_token_details`) and the audio of the output
+/// (`output_token_details`).
+fn of_realtime(usage: &Value) -> Usage {
+    Usage {
+        input_tokens: count(usage, &["input_tokens"]),
+        output_tokens: count(usage, &["output_tokens"]),
+        cached_input_tokens: count(usage, &["input_token_details", "cached_tokens"]),
+        audio_input_tokens: count(usage, &["input_token_details", "audio_tokens"]),
+        audio_output_tokens: count(usage, &["output_token_details", "audio_tokens"]),
         ..Usage::default()
     }
 }

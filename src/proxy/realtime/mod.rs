@@ -1,0 +1,140 @@
+//! Realtime sessions (OpenAI's Realtime API, `GET v1/realtime?model=...`): a WebSocket the
+//! caller opens with the gateway's key, relayed to the provider's with the upstream's. The
+//! session is held while it is open (the event `<upstream>.realtime`, one a session, so a
+//! `concurrent` group counts open sessions), and each response in it is held before it starts
+//! and settled from its usage (the event `<upstream>.realtime_response`, `responses.rs`); the
+//! relay (`relay.rs`) is where the gateway reads and edits the events (`events.rs`) on their way.
+
+mod events;
+mod relay;
+mod responses;
+mod upstream;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Map;
+
+use self::relay::Relay;
+use self::responses::Conversation;
+use super::answer::{self, Fault};
+use super::body::Body;
+use super::call::context::Ctx;
+use super::call::usage::Usage;
+use super::call::{Call, Limits, ModelLimits, Operation};
+use super::door::Door;
+use super::headers;
+use super::hold::{Go, Held};
+use crate::http::ApiError;
+
+/// Opens a session: held, the provider's side opened, then the caller's upgraded and relayed
+/// on a task of its own. Refused as any call before the upgrade (a denial is the provider's
+/// 429, which the clients raise as they connect).
+pub(crate) async fn serve(
+    door: web::Data<Door>,
+    req: HttpRequest,
+    payload: web::Payload,
+    mut ctx: Ctx,
+) -> Result<HttpResponse, ApiError> {
+    door.allowed(&ctx)?;
+    let upgrade = req.headers().get("upgrade").and_then(|v| v.to_str().ok());
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::invalid(
+            "Upgrade",
+            "must be websocket: a realtime session is a WebSocket",
+        ));
+    }
+    ctx.target.route.model = Some(model_named(&req)?);
+    let call = session_call(&ctx);
+    let Go { hold, .. } = match door.reserve(&req, &ctx, call, Body::Whole(Bytes::new())).await? {
+        Held::Go(go) => *go,
+        Held::Denied(answer, _) | Held::Answered(answer) => return Ok(answer),
+        Held::Repeat(id) => return door.repeated(&ctx, &id).await,
+    };
+    let provider = match upstream::connect(&req, &ctx).await {
+        Ok(provider) => provider,
+        Err(why) => {
+            hold.release().await;
+            let message = format!("the provider ({}) did not open the session: {why}", ctx.upstream().name);
+            let fault = Fault::new("upstream_unreachable", &message);
+            return Ok(answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, fault));
+        }
+    };
+    let (response, client, stream) = match actix_ws::handle_with_protocols(&req, payload, &["realtime"]) {
+        Ok(opened) => opened,
+        Err(err) => {
+            hold.release().await;
+            return Err(ApiError::invalid(
+                "Upgrade",
+                format!("is not a WebSocket's opening: {err}"),
+            ));
+        }
+    };
+    let from_client = stream
+        .max_frame_size(upstream::MAX_MESSAGE_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(upstream::MAX_MESSAGE_BYTES);
+    let (to_provider, from_provider) = provider.split();
+    let conversation = conversation(&door, &ctx);
+    let relay = Relay {
+        alive: hold.keep_alive(),
+        hold,
+        door,
+        ctx,
+        client,
+        provider: to_provider,
+        conversation,
+        auto: false,
+        session: None,
+        early: Vec::new(),
+    };
+    actix_web::rt::spawn(relay.run(from_client, from_provider));
+    Ok(response)
+}
+
+/// The session's model, as its query names it.
+pub(super) fn model(ctx: &Ctx) -> &str {
+    ctx.target.route.model.as_deref().unwrap_or_default()
+}
+
+fn model_named(req: &HttpRequest) -> Result<String, ApiError> {
+    match headers::query_value(req.query_string(), "model") {
+        Some(m) if !m.is_empty() && m.len() <= 256 && m.bytes().all(|b| b.is_ascii_graphic()) => Ok(m.to_string()),
+        _ => Err(ApiError::invalid("model", "must name the session's model in the query")),
+    }
+}
+
+/// The session's own hold: one session, nothing billed.
+fn session_call(ctx: &Ctx) -> Call {
+    Call {
+        operation: Operation::Realtime,
+        model: model(ctx).to_string(),
+        stream: true,
+        caller_wants_usage: true,
+        worst: Usage::default(),
+        measured: Usage::default(),
+        choices: 1,
+        max_field: None,
+        counter: ctx.wire().counter(model(ctx)),
+        extra: Map::new(),
+        ttl_ms: None,
+        referenced: None,
+        count_after: None,
+    }
+}
+
+/// A new session's conversation, at its model's bounds.
+fn conversation(door: &Door, ctx: &Ctx) -> Conversation {
+    let model = model(ctx);
+    let known = door.gateway.node().catalog().find(model).map(|m| ModelLimits {
+        output: m.entry.max_output_tokens,
+        context: m.entry.context_window,
+    });
+    let limits = Limits::of(ctx.wire().counter(model), ctx.upstream(), known);
+    let context = known
+        .map(|k| k.context)
+        .filter(|c| *c > 0)
+        .unwrap_or(ctx.upstream().context_tokens);
+    Conversation::new(limits, context)
+}

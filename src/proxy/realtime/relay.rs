@@ -1,0 +1,275 @@
+//! A realtime session relayed frame by frame between the caller and the provider, on its own
+//! task. Events pass as they came but where the gateway acts: the session's turn detection is
+//! made to wait for it (`create_response` off, shown to the caller as it asked), a
+//! `response.create` goes on only once its response is held (with its maximum in it), a turn's
+//! end starts a held response where the caller wanted responses started by themselves, the
+//! conversation's growth is counted as it passes, and each `response.done` settles its
+//! response. Until the provider's `session.created` has arrived and the gateway's own
+//! `session.update` went out, the caller's events wait, so no turn can start a response the
+//! gateway did not hold. A response the provider starts unasked is held as it starts, or
+//! cancelled.
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TheirCode;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::events::{self, kind};
+use super::responses::{Asked, Conversation};
+use super::upstream::Provider;
+use crate::proxy::call::context::Ctx;
+use crate::proxy::call::hold::{Hold, KeepAlive};
+use crate::proxy::door::Door;
+
+/// How long the provider is read after the caller left, for the responses it was making to end
+/// with their usage.
+const DRAIN: Duration = Duration::from_secs(10);
+/// The caller's events kept while the session opens, at most.
+const EARLY_EVENTS: usize = 256;
+
+/// One session: the door and the call, the session's hold, both sides, and the conversation.
+pub(super) struct Relay {
+    pub door: actix_web::web::Data<Door>,
+    pub ctx: Ctx,
+    pub hold: Hold,
+    pub alive: KeepAlive,
+    pub client: actix_ws::Session,
+    pub provider: SplitSink<Provider, Message>,
+    pub conversation: Conversation,
+    /// Whether the caller wants a response started at each turn's end.
+    pub auto: bool,
+    /// The provider's session id, once it said it; the caller's events kept until then.
+    pub session: Option<String>,
+    pub early: Vec<String>,
+}
+
+/// How a session ended.
+enum Ended {
+    /// The caller closed it, or went away.
+    Caller(Option<CloseReason>),
+    /// The provider did.
+    Provider(Option<CloseReason>),
+}
+
+impl Relay {
+    /// Relays the session to its end, then settles it.
+    pub(super) async fn run(
+        mut self,
+        mut from_client: AggregatedMessageStream,
+        mut from_provider: SplitStream<Provider>,
+    ) {
+        let ended = loop {
+            tokio::select! {
+                message = from_client.recv() => match message {
+                    Some(Ok(AggregatedMessage::Text(text))) => self.client_said(text.to_string()).await,
+                    Some(Ok(AggregatedMessage::Binary(bytes))) => self.tell_provider(Message::Binary(bytes)).await,
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => { let _ = self.client.pong(&bytes).await; }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Close(reason))) => break Ended::Caller(reason),
+                    Some(Err(_)) | None => break Ended::Caller(None),
+                },
+                message = from_provider.next() => match message {
+                    Some(Ok(Message::Text(text))) => self.provider_said(text.to_string()).await,
+                    Some(Ok(Message::Binary(bytes))) => { let _ = self.client.binary(bytes).await; }
+                    Some(Ok(Message::Close(frame))) => break Ended::Provider(frame.map(|f| CloseReason {
+                        code: CloseCode::from(u16::from(f.code)),
+                        description: Some(f.reason.to_string()),
+                    })),
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break Ended::Provider(None),
+                },
+            }
+        };
+        self.end(ended, from_provider).await;
+    }
+
+    /// A caller's event: passed on, but where the gateway acts on it.
+    async fn client_said(&mut self, text: String) {
+        if self.session.is_none() {
+            if self.early.len() < EARLY_EVENTS {
+                self.early.push(text);
+            }
+            return;
+        }
+        let Ok(mut event) = serde_json::from_str::<Value>(&text) else {
+            return self.tell_provider(Message::text(text)).await;
+        };
+        match kind(&event) {
+            "response.create" => return self.ask(event).await,
+            "session.update" => {
+                if let Some(session) = event.get_mut("session") {
+                    self.configured(session);
+                    if let Some(wanted) = events::hold_turns(session) {
+                        self.auto = wanted;
+                    }
+                    return self.tell_provider(Message::text(event.to_string())).await;
+                }
+            }
+            "input_audio_buffer.append" => self.conversation.add_audio(events::appended_bytes(&event)),
+            "conversation.item.create" => self.conversation.add(event.get("item").unwrap_or(&Value::Null)),
+            _ => {}
+        }
+        self.tell_provider(Message::text(text)).await
+    }
+
+    /// A provider's event: passed on, after what it tells the gateway.
+    async fn provider_said(&mut self, text: String) {
+        let Ok(mut event) = serde_json::from_str::<Value>(&text) else {
+            let _ = self.client.text(text).await;
+            return;
+        };
+        let mut shown = None;
+        match kind(&event) {
+            "session.created" | "session.updated" => {
+                if let Some(session) = event.get_mut("session") {
+                    self.configured(session);
+                    if self.session.is_none() {
+                        self.opened(session).await;
+                    }
+                    events::show_turns(session, self.auto);
+                    shown = Some(event.to_string());
+                }
+            }
+            "input_audio_buffer.committed" if self.auto => self.ask(json!({"type": "response.create"})).await,
+            "response.created" => self.created(&event).await,
+            "response.done" => {
+                let session = self.session.clone().unwrap_or_default();
+                if let Some(response) = event.get("response") {
+                    self.conversation.done(&self.ctx, response, &session).await;
+                }
+            }
+            "error" => {
+                if let Some(id) = event.pointer("/error/event_id").and_then(Value::as_str) {
+                    self.conversation.refused(id).await;
+                }
+            }
+            _ => {}
+        }
+        let _ = self.client.text(shown.unwrap_or(text)).await;
+    }
+
+    /// What a session configuration (the caller's, or the provider's account of it) says the
+    /// gateway needs: the input audio's rate, the session's maximum output, its instructions
+    /// and tools, which every response reads.
+    fn configured(&mut self, session: &Value) {
+        if let Some(rate) = events::input_rate(session) {
+            self.conversation.rate = rate;
+        }
+        if let Some(max) = events::session_max(session) {
+            self.conversation.session_max = max;
+        }
+    }
+
+    /// The provider's session opened: its turns made to wait for the gateway, then the caller's
+    /// early events passed on.
+    async fn opened(&mut self, session: &Value) {
+        let id = session.get("id").and_then(Value::as_str).unwrap_or_default();
+        self.session = Some(id.to_string());
+        let mut turns = session.clone();
+        if let Some(wanted) = events::hold_turns(&mut turns) {
+            self.auto = wanted;
+            if wanted {
+                let update = events::turns_update(&turns);
+                self.tell_provider(Message::text(update.to_string())).await;
+            }
+        }
+        for text in std::mem::take(&mut self.early) {
+            Box::pin(self.client_said(text)).await;
+        }
+    }
+
+    /// A response asked for: held, then sent; or the caller told why not.
+    async fn ask(&mut self, event: Value) {
+        match self.conversation.ask(&self.door, &self.ctx, event).await {
+            Ok(Asked::Send(sent)) => {
+                let text = String::from_utf8_lossy(&sent).into_owned();
+                self.tell_provider(Message::text(text)).await;
+            }
+            Ok(Asked::Refused(error)) => {
+                let _ = self.client.text(error).await;
+            }
+            Err(err) => {
+                let message = format!("the response could not be held: {err}");
+                let _ = self
+                    .client
+                    .text(events::error_event(None, "quota_unavailable", &message))
+                    .await;
+            }
+        }
+    }
+
+    /// A response the provider created: the one asked for next, or one it started unasked,
+    /// held now or cancelled.
+    async fn created(&mut self, event: &Value) {
+        let Some(id) = event.pointer("/response/id").and_then(Value::as_str) else {
+            return;
+        };
+        if self.conversation.created(id) {
+            return;
+        }
+        let held = match self
+            .conversation
+            .ask(&self.door, &self.ctx, json!({"type": "response.create"}))
+            .await
+        {
+            Ok(Asked::Send(_)) => self.conversation.created(id),
+            _ => false,
+        };
+        if !held {
+            let cancel = json!({"type": "response.cancel", "event_id": events::own_event_id(), "response_id": id});
+            self.tell_provider(Message::text(cancel.to_string())).await;
+        }
+    }
+
+    async fn tell_provider(&mut self, message: Message) {
+        if let Err(err) = self.provider.send(message).await {
+            tracing::debug!(%err, "proxy: a realtime event could not reach the provider");
+        }
+    }
+
+    /// The session's end: the provider read on (within `DRAIN`) for the responses it was making
+    /// when the caller left; what stays held is committed at its hold; the other side closed,
+    /// and the session's hold given back.
+    async fn end(mut self, ended: Ended, mut from_provider: SplitStream<Provider>) {
+        match ended {
+            Ended::Caller(reason) => {
+                // What it was making is no longer anyone's: stopped, and read to its usage.
+                let running: Vec<String> = self.conversation.running.iter().map(|(id, _)| id.clone()).collect();
+                for id in running {
+                    let cancel =
+                        json!({"type": "response.cancel", "event_id": events::own_event_id(), "response_id": id});
+                    self.tell_provider(Message::text(cancel.to_string())).await;
+                }
+                let drain = async {
+                    while !(self.conversation.running.is_empty() && self.conversation.asked.is_empty()) {
+                        match from_provider.next().await {
+                            Some(Ok(Message::Text(text))) => self.provider_said(text.to_string()).await,
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(DRAIN, drain).await;
+                let code = reason.map_or(TheirCode::Normal, |r| TheirCode::from(u16::from(r.code)));
+                let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                    code,
+                    reason: "".into(),
+                };
+                let _ = self.provider.send(Message::Close(Some(frame))).await;
+            }
+            Ended::Provider(reason) => {
+                let reason = reason.or(Some(CloseReason {
+                    code: CloseCode::Error,
+                    description: Some("the provider's side of the session ended".into()),
+                }));
+                let _ = self.client.clone().close(reason).await;
+            }
+        }
+        self.conversation.abandoned().await;
+        drop(self.alive);
+        self.hold.release().await;
+    }
+}
