@@ -141,6 +141,12 @@ class Client(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self) -> None:
         # The test case runs its loop in debug mode, which reports each blocking read-back as slow.
         asyncio.get_running_loop().slow_callback_duration = 5.0
+        self.sessions: List[str] = []
+
+    async def asyncTearDown(self) -> None:
+        # Each session's end counted before the next test's reset, so none of it counts there.
+        for sid in self.sessions:
+            session_record(sid, closed=True)
 
     def connect(self, sim: str = "") -> Any:
         return self.client.realtime.connect(model=MODEL, extra_headers={"x-sim": sim} if sim else {})
@@ -158,6 +164,7 @@ class Client(unittest.IsolatedAsyncioTestCase):
         created = await asyncio.wait_for(conn.recv(), WAIT)
         self.assertEqual(created.type, "session.created")
         sid: str = created.session.id
+        self.sessions.append(sid)
         return sid
 
     async def test_session_created_whole_then_an_update_merged_and_answered_whole(self) -> None:
@@ -420,7 +427,9 @@ class Client(unittest.IsolatedAsyncioTestCase):
         offer: Any = ["realtime", f"openai-insecure-api-key.{KEY}"]
         async with ws_connect(url, subprotocols=offer) as ws:
             self.assertEqual(ws.subprotocol, "realtime")
-            self.assertEqual(json.loads(await ws.recv())["type"], "session.created")
+            created = json.loads(await ws.recv())
+            self.assertEqual(created["type"], "session.created")
+            self.sessions.append(created["session"]["id"])
         wrong: Any = ["realtime", "openai-insecure-api-key.sk-wrong"]
         with self.assertRaises(websockets.exceptions.InvalidStatus) as caught:
             async with ws_connect(url, subprotocols=wrong):
@@ -558,7 +567,7 @@ class RawSocket(unittest.TestCase):
             held = [rest]
             with sock:
                 self.assertTrue(head.startswith(b"HTTP/1.1 101"))
-                self.assertEqual(json.loads(self.recv(sock, held)[1])["type"], "session.created")
+                sid = json.loads(self.recv(sock, held)[1])["session"]["id"]
                 if fault == "unmasked":
                     self.send(sock, 1, b'{"type": "input_audio_buffer.clear"}', masked=False)
                 elif fault == "too big":
@@ -570,12 +579,13 @@ class RawSocket(unittest.TestCase):
                     self.send(sock, 1, b'{"type": "\xff"}')
                 op, payload = self.recv(sock, held)
                 self.assertEqual((op, struct.unpack(">H", payload[:2])[0]), (8, code), fault)
+            self.assertEqual(session_record(sid, closed=True)["close"]["code"], code)
 
     def test_a_message_of_16_mib_is_taken(self) -> None:
         sock, _head, rest = self.open()
         held = [rest]
         with sock:
-            self.recv(sock, held)
+            sid = json.loads(self.recv(sock, held)[1])["session"]["id"]
             padding = (16 << 20) - 200
             event = json.dumps({"type": "input_audio_buffer.append", "audio": ""})[:-1] + ", \"pad\": \"" + \
                 "A" * padding + "\"}"
@@ -586,6 +596,8 @@ class RawSocket(unittest.TestCase):
             sock.sendall(struct.pack(">BBQ", 0x81, 0x80 | 127, len(data)) + key + masked.to_bytes(len(data), "big"))
             self.send(sock, 9, b"still here")
             self.assertEqual(self.recv(sock, held), (10, b"still here"))
+        self.assertEqual(session_record(sid, closed=True)["events"],
+                         [{"type": "input_audio_buffer.append", "bytes": 0}])
 
     def test_refusals_before_the_upgrade_are_http_answers(self) -> None:
         def upgrade(**headers: str) -> Tuple[int, Dict[str, str], Dict[str, Any]]:

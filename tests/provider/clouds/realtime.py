@@ -401,7 +401,7 @@ class Session:
         h.close_connection = True
         stats = self.server.stats
         stats.stream(None, opened=1)
-        self.record()
+        self.record(opening=True)
         try:
             with self.lock:
                 self.emit("session.created", session=self.session)
@@ -555,13 +555,16 @@ class Session:
 
     # -- the read-back ---------------------------------------------------------------------
 
-    def record(self, add: Optional[Tuple[str, Any]] = None, **changes: Any) -> None:
-        """This session in the read-back's `jobs` (made again after a reset, from then on). Each
-        change puts new values in, never changes one in place: a snapshot may be written out
-        while the session goes on."""
+    def record(self, add: Optional[Tuple[str, Any]] = None, opening: bool = False, **changes: Any) -> None:
+        """This session in the read-back's `jobs`: made at the upgrade, and again after a reset at
+        its next client event or response (its mere end does not bring it back). Each change puts
+        new values in, never changes one in place: a snapshot may be written out while the session
+        goes on."""
         stats = self.server.stats
         with stats.lock:
             entry = stats.jobs.get(self.id)
+            if entry is None and add is None and not opening:
+                return
             if entry is None:
                 entry = {"kind": "realtime", "status": "open", "reads": 0, "open": True, "model": self.model,
                          "headers": self.headers, "events": [], "responses": [], "close": None}
