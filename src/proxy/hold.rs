@@ -182,7 +182,7 @@ impl Door {
             id,
             key_id: ctx.caller.key_id.clone(),
             upstream: ctx.upstream().name.clone(),
-            operation: ctx.operation(),
+            operation: call.operation,
             ttl_ms,
             worst: call.worst,
             measured: call.measured,

@@ -250,7 +250,9 @@ test("a line the gateway cannot price refuses the upload, in the chunk it is in,
   assert.match(refused.message, /line 2\b/);
   // The first chunk (line 1's first part) went on whole; the second, the last, with line 2, was
   // broken off before its bytes: the provider was sent its headers (the gateway streams a chunk
-  // as it reads it) but never its body, so never the finalize chunk, nor line 2.
+  // as it reads it) but never its body, so never the finalize chunk, nor line 2. (The simulator,
+  // reading a body by its Content-Length, records even a request cut short: a finalize it saw
+  // must have fewer bytes than it declared.)
   const seen = await uploadsSeen();
   assert.deepEqual(seen.slice(0, 2).map((s) => [s.command, s.offset]), [["start", undefined], ["upload", "0"]]);
   assert.ok(seen[1].raw === text.slice(0, CHUNK), "the first chunk went on whole");
@@ -282,7 +284,7 @@ test("any other file passes through whole, a batch of it is refused naming fileN
   assert.match(refused.message, /fileName/);
 
   // The gateway's upload URL is the session: one it never made is refused, naming it.
-  const answer = await fetch(`${env.baseUrl}/proxy/gemini/upload/v1beta/files?upload_id=default.00ff`, {
+  const answer = await fetch(`${env.baseUrl}/proxy/gemini/upload/v1beta/files?upload_id=sdk.00ff`, {
     method: "POST", headers: { "X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0" }, body: "x",
   });
   const said = await answer.text();
