@@ -178,13 +178,12 @@ pub(crate) struct UploadSession {
     pub lines: Option<LinesSoFar>,
 }
 
-/// A JSONL upload's lines as read across its chunks: the line not yet ended (base64), the
-/// next line's number, and what its lines came to (`BatchFile`'s counts; the first line the
-/// gateway cannot price, and why, in `wrong`).
+/// A JSONL upload's lines as read across its chunks: the next line's number, and what its lines
+/// came to (`BatchFile`'s counts; the first line the gateway cannot price, and why, in `wrong`).
+/// The line not yet ended is kept beside it, as its bytes (`UploadStore`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LinesSoFar {
-    pub carry: String,
     pub next: u64,
     pub lines: u64,
     pub worst: Map<String, Value>,

@@ -1720,7 +1720,11 @@ class Handler(BaseHTTPRequestHandler):
                 parts.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        data = self.rfile.read(length) if length else b""
+        if len(data) < length:
+            # The client broke its request off: a server has nothing of it to act on.
+            raise ClientGone()
+        return data
 
     def send_raw(self, data: bytes) -> None:
         try:

@@ -124,10 +124,15 @@ impl Jobs<'_> {
         &self,
         project: &str,
         id: &str,
-        session: &UploadSession,
+        session: (&UploadSession, &[u8]),
         ttl_ms: u64,
     ) -> Result<(), GatewayError> {
         Ok(self.job_store.put_upload_session(project, id, session, ttl_ms).await?)
+    }
+
+    /// The line a session's last chunk left unended.
+    pub(crate) async fn upload_carry(&self, project: &str, id: &str) -> Result<Vec<u8>, GatewayError> {
+        Ok(self.job_store.upload_carry(project, id).await?)
     }
 
     pub(crate) async fn upload_session(&self, project: &str, id: &str) -> Result<Option<UploadSession>, GatewayError> {

@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::http::ApiError;
@@ -35,11 +34,8 @@ pub(super) struct FileLines {
 }
 
 impl FileLines {
-    /// The lines as the session's last chunk left them.
-    pub(super) fn resume(so_far: LinesSoFar, max_line: usize) -> FileLines {
-        let carry = base64::engine::general_purpose::STANDARD
-            .decode(&so_far.carry)
-            .unwrap_or_default();
+    /// The lines as the session's last chunk left them, `carry` the line it left unended.
+    pub(super) fn resume(so_far: LinesSoFar, carry: Vec<u8>, max_line: usize) -> FileLines {
         FileLines {
             lines: Lines::resume(max_line, carry, so_far.next.max(1)),
             pending: Vec::new(),
@@ -111,14 +107,14 @@ impl FileLines {
         self.so_far.lines
     }
 
-    /// The lines as the next chunk takes them up.
-    pub(super) fn so_far(&self) -> LinesSoFar {
+    /// The lines as the next chunk takes them up, and the line this one left unended.
+    pub(super) fn so_far(&self) -> (LinesSoFar, &[u8]) {
         let (carry, next) = self.lines.carry();
-        LinesSoFar {
-            carry: base64::engine::general_purpose::STANDARD.encode(carry),
+        let so_far = LinesSoFar {
             next,
             ..self.so_far.clone()
-        }
+        };
+        (so_far, carry)
     }
 
     /// The file's lines, once its upload is final: a batch input the gateway can price, or why
@@ -250,11 +246,11 @@ mod tests {
     /// A file of `lines`, summed as its upload sums them (in two pieces, the first line split).
     fn file(lines: &[Value]) -> BatchFile {
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        let mut reader = FileLines::resume(LinesSoFar::default(), 1 << 20);
+        let mut reader = FileLines::resume(LinesSoFar::default(), Vec::new(), 1 << 20);
         let (a, b) = text.as_bytes().split_at(7);
         reader.feed(a);
-        let so_far = reader.so_far();
-        let mut reader = FileLines::resume(so_far, 1 << 20);
+        let (so_far, carry) = reader.so_far();
+        let mut reader = FileLines::resume(so_far, carry.to_vec(), 1 << 20);
         reader.feed(b);
         reader.finish();
         let pending = std::mem::take(&mut reader.pending);

@@ -99,7 +99,7 @@ async fn start(at: JobCall<'_>, payload: web::Payload) -> Result<HttpResponse, A
         }),
     };
     let jobs = door.gateway.data().jobs();
-    jobs.put_upload_session(&ctx.caller.project, &id, &session, SESSION_MS)
+    jobs.put_upload_session(&ctx.caller.project, &id, (&session, &[]), SESSION_MS)
         .await?;
     let mut reply = provider::head(&response);
     reply.insert_header(("x-goog-upload-url", own_url(req, ctx, &id)));
@@ -158,10 +158,13 @@ async fn pass(
     let declared = body::declared(req, limit)?;
     let (tx, sending) = send(req, ctx, (&session.url, declared));
     let reading = door.reader(&ctx.caller);
-    let lines = session
-        .lines
-        .clone()
-        .map(|so_far| FileLines::resume(so_far, door.max_body_bytes));
+    let lines = match session.lines.clone() {
+        Some(so_far) => {
+            let carry = door.gateway.data().jobs().upload_carry(&ctx.caller.project, id).await?;
+            Some(FileLines::resume(so_far, carry, door.max_body_bytes))
+        }
+        None => None,
+    };
     let mut chunk = Chunk {
         at,
         tx,
@@ -183,16 +186,20 @@ async fn pass(
     if !response.status().is_success() {
         return Ok(door.pass(ctx, response));
     }
+    let (lines, carry) = match chunk.lines.as_ref().map(FileLines::so_far) {
+        Some((lines, carry)) => (Some(lines), carry),
+        None => (None, &[][..]),
+    };
     let moved = UploadSession {
         offset: session.offset + chunk.sent,
-        lines: chunk.lines.as_ref().map(FileLines::so_far),
+        lines,
         ..session
     };
     match finalize {
         true => made(at, (id, &moved), chunk.lines.as_ref(), response).await,
         false => {
             let jobs = door.gateway.data().jobs();
-            jobs.put_upload_session(&ctx.caller.project, id, &moved, SESSION_MS)
+            jobs.put_upload_session(&ctx.caller.project, id, (&moved, carry), SESSION_MS)
                 .await?;
             Ok(provider::head(&response).finish())
         }
