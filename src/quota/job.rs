@@ -18,6 +18,9 @@ pub enum JobKind {
     Video,
     /// Gemini's batch mode (`models/{model}:batchGenerateContent`, read at `batches/{id}`).
     GeminiBatch,
+    /// A realtime session's response while it runs: recorded as pending only, so the sweeper
+    /// charges its hold at its end when its node died before its `response.done`.
+    RealtimeResponse,
 }
 
 impl JobKind {
@@ -27,6 +30,7 @@ impl JobKind {
             JobKind::MessageBatch => "message_batch",
             JobKind::Video => "video",
             JobKind::GeminiBatch => "gemini_batch",
+            JobKind::RealtimeResponse => "realtime_response",
         }
     }
 }

@@ -67,6 +67,7 @@ mod proxy_jobs;
 mod proxy_jobs_bounds;
 mod proxy_jobs_uploads;
 mod proxy_lists;
+mod proxy_realtime;
 mod proxy_routes;
 mod proxy_speech;
 mod proxy_stored;

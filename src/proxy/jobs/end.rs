@@ -299,6 +299,7 @@ fn answer_of(line: &Value) -> Option<&Value> {
 pub(crate) fn operation(kind: JobKind) -> Operation {
     match kind {
         JobKind::Video => Operation::Videos,
+        JobKind::RealtimeResponse => Operation::RealtimeResponse,
         _ => Operation::Batches,
     }
 }

@@ -229,8 +229,8 @@ fn shows(pending: &PendingJob, object: &Value) -> bool {
                     .get("prompt_sha256")
                     .is_none_or(|d| prompt.as_ref() == Some(d))
         }
-        // Neither's list says anything to know it by.
-        JobKind::MessageBatch | JobKind::GeminiBatch => false,
+        // No list says anything to know them by.
+        JobKind::MessageBatch | JobKind::GeminiBatch | JobKind::RealtimeResponse => false,
     }
 }
 

@@ -8,6 +8,7 @@
 mod events;
 mod relay;
 mod responses;
+mod running;
 mod upstream;
 
 use actix_web::http::StatusCode;

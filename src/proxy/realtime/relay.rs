@@ -138,12 +138,14 @@ impl Relay {
             "response.done" => {
                 let session = self.session.clone().unwrap_or_default();
                 if let Some(response) = event.get("response") {
-                    self.conversation.done(&self.ctx, response, &session).await;
+                    self.conversation
+                        .done((&self.door, &self.ctx), response, &session)
+                        .await;
                 }
             }
             "error" => {
                 if let Some(id) = event.pointer("/error/event_id").and_then(Value::as_str) {
-                    self.conversation.refused(id).await;
+                    self.conversation.refused(&self.door, id).await;
                 }
             }
             _ => {}
@@ -268,7 +270,7 @@ impl Relay {
                 let _ = self.client.clone().close(reason).await;
             }
         }
-        self.conversation.abandoned().await;
+        self.conversation.abandoned(&self.door).await;
         drop(self.alive);
         self.hold.release().await;
     }

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::events;
+use super::{events, running};
 use crate::http::ApiError;
 use crate::proxy::body::Body;
 use crate::proxy::call::context::Ctx;
@@ -22,12 +22,15 @@ use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{Call, Limits, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::hold::{Go, Held};
+use crate::quota::PendingJob;
 
-/// A response held: the event id it was asked with, its hold (kept alive while it runs), and
-/// what the conversation had gained when it was asked, which its input then holds.
+/// A response held: the event id it was asked with, its hold and its record (both kept ahead
+/// of their end while it runs, `running.rs`), and what the conversation had gained when it was
+/// asked, which its input then holds.
 pub(super) struct HeldResponse {
     pub event_id: String,
     pub hold: Hold,
+    record: PendingJob,
     _alive: KeepAlive,
     gained: (u64, u64),
 }
@@ -116,20 +119,29 @@ impl Conversation {
             .and_then(Value::as_u64)
             .filter(|n| *n > 0);
         let input = self.input(response);
-        let call = self.call(ctx, input, named);
+        let mut call = self.call(ctx, input, named);
+        call.ttl_ms = Some(running::held_for(door));
         let body = Body::Whole(Bytes::from(event.to_string()));
         match door.reserve_unkeyed(ctx, call, body).await? {
             Held::Go(go) => {
-                let Go { hold, body, .. } = *go;
+                let Go { hold, body, call } = *go;
                 let Body::Whole(sent) = body else {
                     return Err(ApiError::Internal(
                         "a realtime response's event became an upload".into(),
                     ));
                 };
+                let (record, alive) = match running::record(door, (&hold, &call), ctx.caller.user.as_str()).await {
+                    Ok(recorded) => recorded,
+                    Err(err) => {
+                        hold.release().await;
+                        return Err(err.into());
+                    }
+                };
                 self.asked.push_back(HeldResponse {
                     event_id,
-                    _alive: hold.keep_alive(),
                     hold,
+                    record,
+                    _alive: alive,
                     gained: (self.text, self.audio),
                 });
                 Ok(Asked::Send(sent))
@@ -190,17 +202,18 @@ impl Conversation {
 
     /// A response asked for that the provider refused (its error names the event): its hold
     /// goes back.
-    pub(super) async fn refused(&mut self, event_id: &str) {
+    pub(super) async fn refused(&mut self, door: &Door, event_id: &str) {
         if let Some(at) = self.asked.iter().position(|h| h.event_id == event_id) {
             if let Some(held) = self.asked.remove(at) {
                 held.hold.release().await;
+                running::ended(door, &held.hold.project, &held.record).await;
             }
         }
     }
 
     /// A response ended (`response.done`): committed at its usage, and the conversation moved
     /// on to what it read and wrote.
-    pub(super) async fn done(&mut self, ctx: &Ctx, response: &Value, session: &str) {
+    pub(super) async fn done(&mut self, (door, ctx): (&Door, &Ctx), response: &Value, session: &str) {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             return;
         };
@@ -220,15 +233,17 @@ impl Conversation {
             request_id: Some(id.to_string()),
         };
         held.hold.commit(usage, answered).await;
+        running::ended(door, &held.hold.project, &held.record).await;
     }
 
     /// The session ended with responses held and not done: each committed at its hold (the
     /// provider may have billed what it started), marked estimated.
-    pub(super) async fn abandoned(&mut self) {
+    pub(super) async fn abandoned(&mut self, door: &Door) {
         let asked = std::mem::take(&mut self.asked);
         let running = std::mem::take(&mut self.running);
         for held in asked.into_iter().chain(running.into_iter().map(|(_, h)| h)) {
             held.hold.commit(Usage::default(), Answered::nothing()).await;
+            running::ended(door, &held.hold.project, &held.record).await;
         }
     }
 }

@@ -79,8 +79,8 @@ def version_taken(given: Any, cloud: str) -> bool:
 
 def find(handler: Any, method: str) -> Optional[Cloud]:
     """The cloud whose path this is (its `route` then the provider's path it is answered as)."""
-    from . import azure, bedrock, google_jobs, google_oauth, realtime, vertex
-    for module in (realtime, azure, bedrock, vertex, google_oauth, google_jobs):
+    from . import azure, bedrock, google_jobs, google_oauth, live, realtime, vertex
+    for module in (realtime, live, azure, bedrock, vertex, google_oauth, google_jobs):
         found = module.find(handler, method)
         if found is not None:
             return found

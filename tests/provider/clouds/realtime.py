@@ -345,80 +345,29 @@ def find(handler: Any, method: str) -> Optional[Cloud]:
 
 
 # ---------------------------------------------------------------------------------------------
-# One session.
+# The WebSocket (clouds/live.py's sessions use it too).
 
 
-class Session:
-    def __init__(self, h: Any, d: sim.Directives, model: str, headers: Dict[str, str]) -> None:
-        self.h = h
+class WebSocket:
+    """The server's side of one upgraded connection: frames read (a message reassembled from its
+    fragments and handed to `message`), frames written one at a time, the close handshake. It
+    knows nothing of what the messages mean."""
+
+    def __init__(self, h: Any) -> None:
         self.server = h.server
-        self.d = d
-        self.model = model
-        self.headers = headers
         self.sock: socket.socket = h.connection
         self.rfile = h.rfile
-        self.id = sim.new_id("sess_")[:26]
-        self.conversation = sim.new_id("conv_")[:26]
-        self.session = default_session(self.id, model)
-        # Session state: the reader's events and the responses' threads both move it, one at a time.
-        self.lock = threading.RLock()
-        self.items: List[Item] = []
-        self.buffer = bytearray()
-        self.buffer_start_ms = 0.0  # where the buffer's first byte is in the session's audio
-        self.scanned = 0  # the buffer's bytes VAD has looked at
-        self.speech: Optional[Speech] = None
-        self.active: Dict[str, Response] = {}
-        self.workers: List[threading.Thread] = []
-        self.previous: Optional[Tuple[int, int]] = None  # the last response's input (text, audio)
-        self.done_responses = 0
-        self.cut_used = False
         # The socket: one frame written at a time; once a close is sent, nothing more is.
         self.write_lock = threading.Lock()
         self.sent_close = False
         self.dropped = False
-        self.ending = False
         self.outcome = "completed"
         self.closing: Optional[Dict[str, Any]] = None
         self.timer: Optional[threading.Timer] = None
 
-    # -- the connection --------------------------------------------------------------------
-
-    def run(self, key: str, protocol: bool) -> None:
-        h = self.h
-        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
-        h.server.stats.answered(h.shown)
-        try:
-            h.send_response(101, "Switching Protocols")
-            h.send_header("Upgrade", "websocket")
-            h.send_header("Connection", "Upgrade")
-            h.send_header("Sec-WebSocket-Accept", accept)
-            if protocol:
-                h.send_header("Sec-WebSocket-Protocol", "realtime")
-            h.send_header("x-request-id", h.request_id)
-            h.end_headers()
-        except OSError as error:
-            raise sim.ClientGone() from error
-        h.close_connection = True
-        stats = self.server.stats
-        stats.stream(None, opened=1)
-        self.record(opening=True)
-        try:
-            with self.lock:
-                self.emit("session.created", session=self.session)
-            self.read()
-        finally:
-            with self.lock:
-                self.ending = True
-                for r in self.active.values():
-                    r.stop.set()
-            self.wake()
-            for worker in self.workers:
-                worker.join(5)
-            if self.timer is not None:
-                self.timer.cancel()
-            closing = self.closing or {"by": "client", "code": 1006, "reason": ""}
-            self.record(status="closed", open=False, close=closing)
-            stats.stream(self.outcome, opened=-1)
+    def message(self, kind: int, data: bytes) -> None:
+        """One whole message (OP_TEXT or OP_BINARY) from the client."""
+        raise NotImplementedError
 
     def read(self) -> None:
         """Frames until the close handshake ends or the connection does."""
@@ -552,6 +501,74 @@ class Session:
         gate = self.server.gate
         with gate:
             gate.notify_all()
+
+
+# ---------------------------------------------------------------------------------------------
+# One session.
+
+
+class Session(WebSocket):
+    def __init__(self, h: Any, d: sim.Directives, model: str, headers: Dict[str, str]) -> None:
+        super().__init__(h)
+        self.h = h
+        self.d = d
+        self.model = model
+        self.headers = headers
+        self.id = sim.new_id("sess_")[:26]
+        self.conversation = sim.new_id("conv_")[:26]
+        self.session = default_session(self.id, model)
+        # Session state: the reader's events and the responses' threads both move it, one at a time.
+        self.lock = threading.RLock()
+        self.items: List[Item] = []
+        self.buffer = bytearray()
+        self.buffer_start_ms = 0.0  # where the buffer's first byte is in the session's audio
+        self.scanned = 0  # the buffer's bytes VAD has looked at
+        self.speech: Optional[Speech] = None
+        self.active: Dict[str, Response] = {}
+        self.workers: List[threading.Thread] = []
+        self.previous: Optional[Tuple[int, int]] = None  # the last response's input (text, audio)
+        self.done_responses = 0
+        self.cut_used = False
+        self.ending = False
+
+    # -- the connection --------------------------------------------------------------------
+
+    def run(self, key: str, protocol: bool) -> None:
+        h = self.h
+        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
+        h.server.stats.answered(h.shown)
+        try:
+            h.send_response(101, "Switching Protocols")
+            h.send_header("Upgrade", "websocket")
+            h.send_header("Connection", "Upgrade")
+            h.send_header("Sec-WebSocket-Accept", accept)
+            if protocol:
+                h.send_header("Sec-WebSocket-Protocol", "realtime")
+            h.send_header("x-request-id", h.request_id)
+            h.end_headers()
+        except OSError as error:
+            raise sim.ClientGone() from error
+        h.close_connection = True
+        stats = self.server.stats
+        stats.stream(None, opened=1)
+        self.record(opening=True)
+        try:
+            with self.lock:
+                self.emit("session.created", session=self.session)
+            self.read()
+        finally:
+            with self.lock:
+                self.ending = True
+                for r in self.active.values():
+                    r.stop.set()
+            self.wake()
+            for worker in self.workers:
+                worker.join(5)
+            if self.timer is not None:
+                self.timer.cancel()
+            closing = self.closing or {"by": "client", "code": 1006, "reason": ""}
+            self.record(status="closed", open=False, close=closing)
+            stats.stream(self.outcome, opened=-1)
 
     # -- the read-back ---------------------------------------------------------------------
 

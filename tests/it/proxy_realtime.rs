@@ -1,0 +1,115 @@
+//! Realtime sessions whose node dies, against the provider simulator: a response held and
+//! running when its node is killed is charged its hold by another node's sweeper at its end,
+//! never given back (the provider may have billed what it started), and the session's own slot
+//! returns with its hold's expiry.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::proxy_jobs::counter;
+use crate::proxy_jobs_bounds::node_process;
+use crate::support::provider::{upstreams_file, Provider};
+use crate::support::redis;
+use crate::support::{spawn_app_with, unique_prefix, TestApp};
+
+fn plan() -> Value {
+    json!({ "id": "plan_rt", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 1_000_000, "matches": [ { "event": "openai.realtime_response" } ] },
+        { "id": "open", "unit": "concurrent", "quota": 2, "matches": [ { "event": "openai.realtime" } ] } ] })
+}
+
+/// Waits (at most 300 tries, 100 ms apart) until `done` holds of the user's usage; answers it.
+async fn until(app: &TestApp, user: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut usage = Value::Null;
+    for _ in 0..300 {
+        usage = app.usage(user).await;
+        if done(&usage) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    usage
+}
+
+#[tokio::test]
+async fn a_response_running_when_its_node_dies_is_charged_its_hold_never_given_back() {
+    let provider = Provider::start();
+    let file = upstreams_file(&provider, json!({}));
+    let (target, prefix) = (redis::shared().target(), unique_prefix());
+    let app = spawn_app_with(&target, &prefix, None, |c| {
+        c.upstreams = Some(file.clone());
+        c.job_sweep_ms = 100;
+    })
+    .await;
+    app.put_plan(plan()).await;
+    app.subscribe("alice", "plan_rt", None).await;
+    // The node that dies holds each response for 3 s at a time.
+    let (mut child, address) = node_process(&app, &file, &[("QG_TEST_PROXY_HOLD_TTL_MS", "3000")]).await;
+    let url = format!(
+        "{}/proxy/openai/v1/realtime?model=gpt-realtime",
+        address.replace("http", "ws")
+    );
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
+    headers.insert("x-quota-user", "alice".parse().unwrap());
+    // Each response waits after its last delta: it runs until the node is gone.
+    headers.insert("x-sim", "output=8, pause=60000".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the session opens");
+    expect(&mut socket, "session.created").await;
+    let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 100}});
+    socket.send(Message::text(ask.to_string())).await.unwrap();
+    expect(&mut socket, "response.output_text.delta").await;
+    let (_, held) = counter(&app.usage("alice").await, "tokens");
+    assert!(held > 100, "the response is held: {held}");
+    assert_eq!(
+        counter(&app.usage("alice").await, "open"),
+        (0, 1),
+        "the session holds its slot"
+    );
+    child.kill().expect("SIGKILL the node");
+    let _ = child.wait();
+
+    let usage = until(&app, "alice", |u| {
+        counter(u, "tokens").1 == 0 && counter(u, "open").1 == 0
+    })
+    .await;
+    assert_eq!(counter(&usage, "tokens"), (held, 0), "charged its hold: {usage}");
+    assert_eq!(counter(&usage, "open"), (0, 0), "the session's slot came back: {usage}");
+    let entries = app.usage_events_all("userId=alice").await;
+    let response: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["metadata"]["operation"] == "realtime_response")
+        .collect();
+    let kinds: Vec<&str> = response.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["commit"], "never given back: {entries:?}");
+    assert_eq!(response[0]["metadata"]["usage"], "estimated");
+    assert_eq!(response[0]["metadata"]["job_kind"], "realtime_response");
+}
+
+/// Reads the session until an event of `kind` (within 10 s).
+async fn expect<S>(socket: &mut S, kind: &str)
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let read = async {
+        while let Some(message) = socket.next().await {
+            if let Ok(Message::Text(text)) = message {
+                let event: Value = serde_json::from_str(&text).unwrap();
+                if event["type"] == kind {
+                    return;
+                }
+            }
+        }
+        panic!("the session ended before {kind}");
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} within 10 s"));
+}
