@@ -199,6 +199,7 @@ fn smaller(operation: Operation, max_field: Option<&str>) -> String {
         Operation::Converse => maximum(),
         Operation::RealtimeResponse => maximum(),
         Operation::Realtime => "close another session".to_string(),
+        Operation::RealtimeMinute => "end the session".to_string(),
         Operation::Embed | Operation::Cache => "send less input".to_string(),
         Operation::Embeddings => "send less input".to_string(),
         Operation::Images => "ask for fewer images".to_string(),

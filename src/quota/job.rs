@@ -21,6 +21,8 @@ pub enum JobKind {
     /// A realtime session's response while it runs: recorded as pending only, so the sweeper
     /// charges its hold at its end when its node died before its `response.done`.
     RealtimeResponse,
+    /// A minute of a realtime session's time, likewise.
+    RealtimeMinute,
 }
 
 impl JobKind {
@@ -31,6 +33,7 @@ impl JobKind {
             JobKind::Video => "video",
             JobKind::GeminiBatch => "gemini_batch",
             JobKind::RealtimeResponse => "realtime_response",
+            JobKind::RealtimeMinute => "realtime_minute",
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Realtime sessions whose node dies, against the provider simulator: a response held and
-//! running when its node is killed is charged its hold by another node's sweeper at its end,
-//! never given back (the provider may have billed what it started), and the session's own slot
-//! returns with its hold's expiry.
+//! Realtime sessions against the provider simulator: a response held and running when its node
+//! is killed is charged its hold by another node's sweeper at its end, never given back (the
+//! provider may have billed what it started), and the session's own slot returns with its
+//! hold's expiry; a session's time, held a minute at a time, ends the session when the user's
+//! seconds are used up.
 
 use std::time::Duration;
 
@@ -91,6 +92,59 @@ async fn a_response_running_when_its_node_dies_is_charged_its_hold_never_given_b
     assert_eq!(kinds, ["commit"], "never given back: {entries:?}");
     assert_eq!(response[0]["metadata"]["usage"], "estimated");
     assert_eq!(response[0]["metadata"]["job_kind"], "realtime_response");
+}
+
+#[tokio::test]
+async fn a_session_ends_when_the_minutes_of_its_users_time_are_used_up() {
+    let provider = Provider::start();
+    let file = upstreams_file(&provider, json!({}));
+    let (target, prefix) = (redis::shared().target(), unique_prefix());
+    let app = spawn_app_with(&target, &prefix, None, |c| c.upstreams = Some(file.clone())).await;
+    app.put_plan(json!({ "id": "plan_time", "periodType": "month", "groups": [
+        { "id": "time", "unit": "seconds", "quota": 3, "measure": { "metadata": "realtime_seconds" },
+          "matches": [ { "event": "openai.realtime" } ] },
+        { "id": "open", "unit": "concurrent", "quota": 1, "matches": [ { "event": "openai.realtime" } ] } ] }))
+        .await;
+    app.subscribe("bob", "plan_time", None).await;
+    // A node whose holds last 2 s holds the session's time a second at a time.
+    let (mut child, address) = node_process(&app, &file, &[("QG_TEST_PROXY_HOLD_TTL_MS", "2000")]).await;
+    let url = format!(
+        "{}/proxy/openai/v1/realtime?model=gpt-realtime",
+        address.replace("http", "ws")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
+    request.headers_mut().insert("x-quota-user", "bob".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the session opens");
+    expect(&mut socket, "session.created").await;
+    // The session counts one in the concurrent group; its seconds, none there.
+    assert_eq!(counter(&app.usage("bob").await, "open"), (0, 1));
+    expect(&mut socket, "error").await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the session closes");
+    assert_eq!(closed, Some(1008), "closed as the plan says");
+    let usage = until(&app, "bob", |u| counter(u, "time").1 == 0 && counter(u, "open").1 == 0).await;
+    assert_eq!(
+        counter(&usage, "time"),
+        (3, 0),
+        "three seconds, held one at a time: {usage}"
+    );
+    assert_eq!(counter(&usage, "open"), (0, 0));
+    child.kill().expect("stop the node");
+    let _ = child.wait();
 }
 
 /// Reads the session until an event of `kind` (within 10 s).

@@ -37,7 +37,7 @@ try:
     from google.genai import types
     from websockets.sync.client import connect as ws_connect
 except ImportError:
-    genai = genai_errors = types = websockets = ws_connect = None  # type: ignore[assignment, misc]
+    genai = genai_errors = types = websockets = ws_connect = None  # type: ignore[assignment]
 
 SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.py")
 KEY = "gemini-live-secret"
@@ -174,7 +174,7 @@ class Client(unittest.IsolatedAsyncioTestCase):
         while any(job["open"] for job in live_jobs().values()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
-    def connect(self, config: Dict[str, Any], sim: str = "", key: str = KEY) -> Any:
+    def connect(self, config: Any, sim: str = "", key: str = KEY) -> Any:
         client = genai.Client(api_key=key, http_options={
             "base_url": f"https://127.0.0.1:{tls_port}", "async_client_args": {"ssl": context},
             "headers": {"x-sim": sim} if sim else {}})
@@ -282,6 +282,19 @@ class Client(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(job["messages"][0]["setup"]["realtimeInputConfig"],
                          {"automatic_activity_detection": {"disabled": True}})
 
+        # An activity without audio: turnComplete with an empty usage, then 1007 (as Google does).
+        async with self.connect(config) as session:
+            await session.send_realtime_input(activity_start=types.ActivityStart())
+            await session.send_realtime_input(activity_end=types.ActivityEnd())
+            received = session.receive()
+            ended = await asyncio.wait_for(received.__anext__(), WAIT)
+            self.assertTrue(ended.server_content.turn_complete)
+            self.assertEqual(ended.usage_metadata.model_dump(exclude_none=True), {})
+            with self.assertRaises(genai_errors.APIError) as caught:
+                await asyncio.wait_for(session.receive().__anext__(), WAIT)  # the turn's receive ended
+            self.assertEqual(caught.exception.code, 1007)
+            self.assertIn("Precondition check failed.", str(caught.exception))
+
         # With detection on, the client's own activity signals are refused: closed 1007.
         async with self.connect({"response_modalities": ["TEXT"]}) as session:
             await session.send_realtime_input(activity_start=types.ActivityStart())
@@ -289,9 +302,9 @@ class Client(unittest.IsolatedAsyncioTestCase):
                 await self.turn(session)
             self.assertEqual(caught.exception.code, 1007)
             self.assertIn("automatic activity detection", str(caught.exception))
-        closes = [job["close"] for job in sessions(2)]
-        self.assertEqual(closes[1]["by"], "server")
-        self.assertEqual(closes[1]["code"], 1007)
+        closes = [job["close"] for job in sessions(3)]
+        self.assertEqual([(c["by"], c["code"]) for c in closes], [("client", 1000), ("server", 1007),
+                                                                  ("server", 1007)])
 
     async def test_max_output_tokens_cuts_the_output_text_and_audio(self) -> None:
         async with self.connect({"response_modalities": ["TEXT"], "max_output_tokens": 7}, "output=30") as session:
@@ -420,22 +433,59 @@ class Socket(unittest.TestCase):
         self.assertEqual([m["type"] for m in job["messages"]], ["setup", "clientContent"])
         self.assertEqual(stats()["paths"], {ROUTE: 1})
 
-    def test_a_message_before_setup_or_not_json_closes_1007(self) -> None:
-        for sent in (json.dumps({"clientContent": {"turnComplete": True}}), "not json",
-                     json.dumps({"setup": {"model": f"models/{MODEL}"}, "nonsense": {}})):
+    def test_a_message_google_would_not_take_closes_the_session_with_googles_code_and_reason(self) -> None:
+        setup = {"model": f"models/{MODEL}"}
+        for sent, code, reason in (
+                ({"realtimeInput": {"audioStreamEnd": True}}, 1007, "Request contains an invalid argument."),
+                ("not json", 1007, "Invalid JSON payload received."),
+                ({"setup": setup, "nonsense": {}}, 1007, 'Unknown name "nonsense"'),
+                ({"setup": {**setup, "bogusField": 1}}, 1007,
+                 "Invalid JSON payload received. Unknown name \"bogusField\" at 'setup': Cannot find field."),
+                ({"setup": {"model": MODEL}}, 1008, f"{MODEL} is not found for API version v1beta"),
+                ({"setup": {**setup, "sessionResumption": {"handle": "h"}}}, 1008,
+                 "BidiGenerateContent session not found")):
             with ws_connect(self.url()) as ws:
-                ws.send(sent)
+                ws.send(sent if isinstance(sent, str) else json.dumps(sent))
                 with self.assertRaises(websockets.exceptions.ConnectionClosedError) as caught:
                     ws.recv(WAIT)
-                self.assertEqual(caught.exception.rcvd.code, 1007)
-        with ws_connect(self.url()) as ws:
-            ws.send(json.dumps({"setup": {"model": MODEL}}))  # no `models/`
+                closed = caught.exception.rcvd
+                assert closed is not None
+                self.assertEqual(closed.code, code)
+                self.assertIn(reason, closed.reason)
+        found = sessions(6)
+        self.assertEqual([job["messages"][0]["type"] for job in found],
+                         ["realtimeInput.audioStreamEnd", None, "nonsense", "setup", "setup", "setup"])
+        self.assertEqual({(job["close"]["by"], job["close"]["code"]) for job in found},
+                         {("server", 1007), ("server", 1008)})
+
+    def test_usage_apart_and_cached_and_a_cut(self) -> None:
+        setup = json.dumps({"setup": {"model": f"models/{MODEL}",
+                                      "generationConfig": {"responseModalities": ["TEXT"]}}})
+        turn = json.dumps({"clientContent": {"turns": [user("one two three")], "turnComplete": True}})
+        with ws_connect(self.url(), additional_headers={"x-sim": "output=2,usage=apart,cached=2"}) as ws:
+            ws.send(setup)
+            ws.recv(WAIT)
+            ws.send(turn)
+            messages = [json.loads(ws.recv(WAIT)) for _ in range(5)]
+            self.assertEqual(messages[2:], [{"serverContent": {}, "usageMetadata": usage(3, 0, 2, 0, cached=2)},
+                                            {"serverContent": {"generationComplete": True}},
+                                            {"serverContent": {"turnComplete": True}, "usageMetadata": {}}])
+        self.assertEqual(sessions()[0]["turns"], [{"interrupted": False, "usageMetadata": usage(3, 0, 2, 0, cached=2)}])
+        self.assertEqual(stats()["usage"]["cached_input_tokens"], 2)
+        control("/_sim/reset")
+        with ws_connect(self.url(), additional_headers={"x-sim": "output=5,cut=2"}) as ws:
+            ws.send(setup)
+            ws.recv(WAIT)
+            ws.send(turn)
+            self.assertEqual([json.loads(ws.recv(WAIT))["serverContent"]["modelTurn"] for _ in range(2)],
+                             [{"parts": [{"text": "tok0"}]}, {"parts": [{"text": " tok1"}]}])
             with self.assertRaises(websockets.exceptions.ConnectionClosedError) as caught:
                 ws.recv(WAIT)
-            self.assertEqual(caught.exception.rcvd.code, 1008)
-            self.assertIn("is not found for API version v1beta", caught.exception.rcvd.reason)
-        found = sessions(4)
-        self.assertEqual([job["messages"][0]["type"] for job in found], ["clientContent", None, "nonsense", "setup"])
+            self.assertIsNone(caught.exception.rcvd)  # no close frame
+        [job] = sessions()
+        self.assertEqual((job["close"], job["turns"]), ({"by": "server", "code": 1006, "reason": "cut"}, []))
+        read = stats()
+        self.assertEqual((read["streams"]["cut"], read["usage"]["input_tokens"]), (1, 0))
 
 
 if __name__ == "__main__":

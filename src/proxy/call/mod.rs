@@ -62,6 +62,9 @@ pub(crate) enum Operation {
     Realtime,
     /// One response of a realtime session: held before it starts, settled from `response.done`.
     RealtimeResponse,
+    /// A minute of a realtime session's time, held ahead and settled at the seconds it ran
+    /// (`realtime_seconds`): the session's event, counting no session.
+    RealtimeMinute,
     /// A read, cancel or upload of a job's objects (a batch, its files, a video), served only
     /// to the user who owns them (`jobs/`).
     Job,
@@ -89,6 +92,8 @@ impl Operation {
             Operation::Videos => "videos",
             Operation::Realtime => "realtime",
             Operation::RealtimeResponse => "realtime_response",
+            // The session's own event: a seconds group on it measures `realtime_seconds`.
+            Operation::RealtimeMinute => "realtime",
             Operation::Job => "job",
             Operation::Uncounted => "uncounted",
         }

@@ -60,7 +60,7 @@ fn billed(operation: Operation) -> [bool; COUNTS] {
         // A realtime response: its tokens in and out, cached input, and audio's within them.
         Operation::RealtimeResponse => [true, true, true, false, false, false, false, false, true, true, false],
         // A session itself is billed nothing: it is counted (`quantity`) while open.
-        Operation::Realtime => [false; COUNTS],
+        Operation::Realtime | Operation::RealtimeMinute => [false; COUNTS],
         Operation::Videos => [
             false, false, false, false, false, false, false, false, false, false, true,
         ],

@@ -300,6 +300,7 @@ pub(crate) fn operation(kind: JobKind) -> Operation {
     match kind {
         JobKind::Video => Operation::Videos,
         JobKind::RealtimeResponse => Operation::RealtimeResponse,
+        JobKind::RealtimeMinute => Operation::RealtimeMinute,
         _ => Operation::Batches,
     }
 }

@@ -55,7 +55,9 @@ pub(super) async fn submit(
         },
         (JobKind::GeminiBatch, model) => (gemini_batch(door, ctx, bytes.clone(), model).await?, Map::new(), None),
         // No path submits one: a realtime session holds its responses itself.
-        (JobKind::RealtimeResponse, _) => return Err(ApiError::invalid("path", "submits no job")),
+        (JobKind::RealtimeResponse | JobKind::RealtimeMinute, _) => {
+            return Err(ApiError::invalid("path", "submits no job"))
+        }
     };
     // A form is known by its fields and its files' digests, not its boundary: a client's
     // retry draws a new one.

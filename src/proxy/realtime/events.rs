@@ -172,6 +172,18 @@ pub(super) fn appended_bytes(event: &Value) -> u64 {
     event.get("audio").and_then(Value::as_str).map_or(0, decoded_len)
 }
 
+/// A denial's code and message, read from the answer the door made for it.
+pub(super) async fn said(answer: actix_web::HttpResponse) -> (String, String) {
+    let body = actix_web::body::to_bytes(answer.into_body()).await.unwrap_or_default();
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let error = value.get("error").unwrap_or(&value);
+    let text = |name: &str, or: &str| error.get(name).and_then(Value::as_str).unwrap_or(or).to_string();
+    (
+        text("code", "insufficient_quota"),
+        text("message", "the user's quota does not hold this response"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

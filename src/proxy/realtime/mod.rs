@@ -5,6 +5,7 @@
 //! and settled from its usage (the event `<upstream>.realtime_response`, `responses.rs`); the
 //! relay (`relay.rs`) is where the gateway reads and edits the events (`events.rs`) on their way.
 
+mod clock;
 mod events;
 mod relay;
 mod responses;
@@ -53,10 +54,22 @@ pub(crate) async fn serve(
         Held::Denied(answer, _) | Held::Answered(answer) => return Ok(answer),
         Held::Repeat(id) => return door.repeated(&ctx, &id).await,
     };
+    let minute = match clock::hold(&door, &ctx).await {
+        Ok(Ok(minute)) => minute,
+        Ok(Err(denied)) => {
+            hold.release().await;
+            return Ok(denied);
+        }
+        Err(err) => {
+            hold.release().await;
+            return Err(err);
+        }
+    };
     let provider = match upstream::connect(&req, &ctx).await {
         Ok(provider) => provider,
         Err(why) => {
             hold.release().await;
+            clock::release(&door, minute).await;
             let message = format!("the provider ({}) did not open the session: {why}", ctx.upstream().name);
             let fault = Fault::new("upstream_unreachable", &message);
             return Ok(answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, fault));
@@ -66,6 +79,7 @@ pub(crate) async fn serve(
         Ok(opened) => opened,
         Err(err) => {
             hold.release().await;
+            clock::release(&door, minute).await;
             return Err(ApiError::invalid(
                 "Upgrade",
                 format!("is not a WebSocket's opening: {err}"),
@@ -78,6 +92,7 @@ pub(crate) async fn serve(
         .max_continuation_size(upstream::MAX_MESSAGE_BYTES);
     let (to_provider, from_provider) = provider.split();
     let conversation = conversation(&door, &ctx);
+    let next_minute = tokio::time::Instant::now() + std::time::Duration::from_millis(clock::minute_ms(&door));
     let relay = Relay {
         alive: hold.keep_alive(),
         hold,
@@ -89,6 +104,8 @@ pub(crate) async fn serve(
         auto: false,
         session: None,
         early: Vec::new(),
+        next_minute,
+        minute: Some(minute),
     };
     actix_web::rt::spawn(relay.run(from_client, from_provider));
     Ok(response)
@@ -106,8 +123,11 @@ fn model_named(req: &HttpRequest) -> Result<String, ApiError> {
     }
 }
 
-/// The session's own hold: one session, nothing billed.
+/// The session's own hold: one session, nothing billed, none of its time (its minutes are held
+/// apart, `clock.rs`).
 fn session_call(ctx: &Ctx) -> Call {
+    let mut extra = Map::new();
+    extra.insert(clock::SECONDS.into(), serde_json::Value::from(0));
     Call {
         operation: Operation::Realtime,
         model: model(ctx).to_string(),
@@ -118,7 +138,7 @@ fn session_call(ctx: &Ctx) -> Call {
         choices: 1,
         max_field: None,
         counter: ctx.wire().counter(model(ctx)),
-        extra: Map::new(),
+        extra,
         ttl_ms: None,
         referenced: None,
         count_after: None,

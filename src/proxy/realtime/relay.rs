@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TheirCode;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::clock::{self, Minute};
 use super::events::{self, kind};
 use super::responses::{Asked, Conversation};
 use super::upstream::Provider;
@@ -44,6 +45,9 @@ pub(super) struct Relay {
     /// The provider's session id, once it said it; the caller's events kept until then.
     pub session: Option<String>,
     pub early: Vec<String>,
+    /// The session's time: the minute held now, and when the next is due.
+    pub minute: Option<Minute>,
+    pub next_minute: tokio::time::Instant,
 }
 
 /// How a session ended.
@@ -52,6 +56,8 @@ enum Ended {
     Caller(Option<CloseReason>),
     /// The provider did.
     Provider(Option<CloseReason>),
+    /// The user's plan holds no more of its time.
+    OutOfTime,
 }
 
 impl Relay {
@@ -70,6 +76,9 @@ impl Relay {
                     Some(Ok(AggregatedMessage::Pong(_))) => {}
                     Some(Ok(AggregatedMessage::Close(reason))) => break Ended::Caller(reason),
                     Some(Err(_)) | None => break Ended::Caller(None),
+                },
+                _ = tokio::time::sleep_until(self.next_minute) => if !self.next_minute().await {
+                    break Ended::OutOfTime;
                 },
                 message = from_provider.next() => match message {
                     Some(Ok(Message::Text(text))) => self.provider_said(text.to_string()).await,
@@ -226,6 +235,26 @@ impl Relay {
         }
     }
 
+    /// The minute held ends: committed whole, and the next held; false when it cannot be (the
+    /// caller told why, in an `error` event).
+    async fn next_minute(&mut self) -> bool {
+        if let Some(minute) = self.minute.take() {
+            clock::settle(&self.door, minute).await;
+        }
+        self.next_minute += Duration::from_millis(clock::minute_ms(&self.door));
+        let refused = match clock::hold(&self.door, &self.ctx).await {
+            Ok(Ok(minute)) => {
+                self.minute = Some(minute);
+                return true;
+            }
+            Ok(Err(denied)) => events::said(denied).await,
+            Err(err) => ("quota_unavailable".to_string(), err.to_string()),
+        };
+        let message = format!("the session ends: its time could not be held: {}", refused.1);
+        let _ = self.client.text(events::error_event(None, &refused.0, &message)).await;
+        false
+    }
+
     async fn tell_provider(&mut self, message: Message) {
         if let Err(err) = self.provider.send(message).await {
             tracing::debug!(%err, "proxy: a realtime event could not reach the provider");
@@ -262,6 +291,14 @@ impl Relay {
                 };
                 let _ = self.provider.send(Message::Close(Some(frame))).await;
             }
+            Ended::OutOfTime => {
+                let reason = CloseReason {
+                    code: CloseCode::Policy,
+                    description: Some("the user's realtime time is used up".into()),
+                };
+                let _ = self.client.clone().close(Some(reason)).await;
+                let _ = self.provider.send(Message::Close(None)).await;
+            }
             Ended::Provider(reason) => {
                 let reason = reason.or(Some(CloseReason {
                     code: CloseCode::Error,
@@ -271,6 +308,9 @@ impl Relay {
             }
         }
         self.conversation.abandoned(&self.door).await;
+        if let Some(minute) = self.minute.take() {
+            clock::settle(&self.door, minute).await;
+        }
         drop(self.alive);
         self.hold.release().await;
     }

@@ -147,7 +147,7 @@ impl Conversation {
                 Ok(Asked::Send(sent))
             }
             Held::Denied(answer, _) | Held::Answered(answer) => {
-                let (code, message) = said(answer).await;
+                let (code, message) = events::said(answer).await;
                 Ok(Asked::Refused(events::error_event(
                     client_id.as_deref(),
                     &code,
@@ -246,16 +246,4 @@ impl Conversation {
             running::ended(door, &held.hold.project, &held.record).await;
         }
     }
-}
-
-/// A denial's code and message, read from the answer the door made for it.
-async fn said(answer: actix_web::HttpResponse) -> (String, String) {
-    let body = actix_web::body::to_bytes(answer.into_body()).await.unwrap_or_default();
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let error = value.get("error").unwrap_or(&value);
-    let text = |name: &str, or: &str| error.get(name).and_then(Value::as_str).unwrap_or(or).to_string();
-    (
-        text("code", "insufficient_quota"),
-        text("message", "the user's quota does not hold this response"),
-    )
 }

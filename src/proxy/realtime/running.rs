@@ -1,6 +1,7 @@
-//! A realtime response's hold while it runs, recorded so no node's death gives it back: before
-//! its `response.create` goes to the provider it is written as a pending job of its own (kind
-//! `realtime_response`; no provider's list knows it), ending a hold's time from now, and its
+//! A realtime response's hold while it runs (or a minute of its session's time), recorded so no
+//! node's death gives it back: before its `response.create` goes to the provider it is written
+//! as a pending job of its own (kind `realtime_response`, or `realtime_minute`; no provider's
+//! list knows them), ending a hold's time from now, and its
 //! hold is made to outlive that end by the sweeper's grace. While its node lives, both move on
 //! every half of that time. A node that dies mid-response leaves the record to the sweeper,
 //! which charges the hold at the record's end, as it charges a job it cannot find: the provider
@@ -12,7 +13,7 @@ use serde_json::Map;
 
 use crate::gateway::GatewayError;
 use crate::proxy::call::hold::{Hold, KeepAlive};
-use crate::proxy::call::Call;
+use crate::proxy::call::{Call, Operation};
 use crate::proxy::door::Door;
 use crate::quota::{JobKind, JobRecord, PendingJob};
 
@@ -36,7 +37,10 @@ pub(super) async fn record(
         job: JobRecord {
             id: String::new(),
             upstream: hold.upstream.clone(),
-            kind: JobKind::RealtimeResponse,
+            kind: match call.operation {
+                Operation::RealtimeMinute => JobKind::RealtimeMinute,
+                _ => JobKind::RealtimeResponse,
+            },
             user: user.to_string(),
             key_id: hold.key_id.clone(),
             reservation: hold.id.as_str().to_string(),

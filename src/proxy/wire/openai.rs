@@ -186,6 +186,7 @@ impl Wire for OpenAi {
             | Operation::Uncounted
             // A realtime response's worst case is its conversation's, which its session reads.
             | Operation::Realtime
+            | Operation::RealtimeMinute
             | Operation::RealtimeResponse => {}
         }
         Ok(asked)
@@ -386,6 +387,7 @@ impl Wire for OpenAi {
             | Operation::Job
             | Operation::Uncounted
             | Operation::Realtime
+            | Operation::RealtimeMinute
             | Operation::RealtimeResponse => Event::default(),
         }
     }

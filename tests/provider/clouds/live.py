@@ -11,8 +11,8 @@ answered as Google answers them, with automatic activity detection on the audio 
 `activityStart` / `activityEnd`), each turn's response as `serverContent` messages ending in
 `turnComplete` with that turn's `usageMetadata`, counted by fixed rules (README.md, "Live"). Every
 server message is JSON in a binary frame, as Google sends it (the clients read either); a client's
-may be text or binary. A protocol fault in a message closes the socket with 1007 and a reason, as
-Google does. The responses run on their own thread, so speech or a `clientContent` that interrupts
+may be text or binary. A message Google would not take closes the socket with Google's code (1007,
+or 1008 for an unknown model or session) and reason. The responses run on their own thread, so speech or a `clientContent` that interrupts
 one is read while it streams. The read-back keeps each session in `jobs` (kind `live`), its turns'
 usage in `usage` as the other paths' is.
 """
@@ -55,6 +55,10 @@ MODALITIES = ("TEXT", "AUDIO")
 # sends `client_content`, `realtime_input`, `tool_response`).
 CLIENT_MESSAGES = ("setup", "clientContent", "realtimeInput", "toolResponse")
 REALTIME_INPUTS = ("mediaChunks", "audio", "video", "text", "activityStart", "activityEnd", "audioStreamEnd")
+SETUP_FIELDS = ("model", "generationConfig", "systemInstruction", "tools", "realtimeInputConfig", "sessionResumption",
+                "contextWindowCompression", "inputAudioTranscription", "outputAudioTranscription", "proactivity",
+                "historyConfig", "avatarConfig", "safetySettings")
+CONTENT_FIELDS = ("turns", "turnComplete")
 INVALID = 1007  # Google closes a session over a message it cannot take with this code
 
 # `close=<k>` (realtime.py names it) and `calls=<k>`: named here, where they mean something; any
@@ -173,6 +177,9 @@ class Config:
     """What `setup` asked for."""
 
     def __init__(self, setup: Dict[str, Any], version: str) -> None:
+        for name in setup:
+            if camel(name) not in SETUP_FIELDS:
+                raise Invalid(f"Invalid JSON payload received. Unknown name \"{name}\" at 'setup': Cannot find field.")
         model = sim.field(setup, "model")
         if not isinstance(model, str) or not model:
             raise Invalid("Invalid JSON payload received. setup.model is required.")
@@ -181,6 +188,9 @@ class Config:
                           "bidiGenerateContent. Call ListModels to see the list of available models and their "
                           "supported methods.", 1008)
         self.model = model[len("models/"):]
+        if sim.field(sim.field(setup, "sessionResumption"), "handle"):
+            # A handle is a session this server made and kept: it keeps none.
+            raise Invalid("BidiGenerateContent session not found", 1008)
         generation = sim.field(setup, "generationConfig") or {}
         if not isinstance(generation, dict):
             raise Invalid("Invalid JSON payload received. setup.generationConfig must be an object.")
@@ -242,6 +252,7 @@ class Response:
         self.text_sent = self.audio_sent = 0
         self.messages = 0  # modelTurn messages sent (cut= counts them)
         self.calls: Dict[str, bool] = {}  # the tool call's ids: answered yet?
+        self.reported: Optional[Dict[str, Any]] = None  # the usage, once written
         self.stop = threading.Event()
 
     @property
@@ -297,6 +308,7 @@ class Session(realtime.WebSocket):
         self.speech: Optional[List[Fraction]] = None  # [start, end of its last loud frame]
         self.silent = Fraction(0)
         self.activity = False
+        self.activity_start = Fraction(0)
         self.turns: "queue.Queue[Optional[Turn]]" = queue.Queue()
         self.active: Optional[Response] = None
         self.worker: Optional[threading.Thread] = None
@@ -415,7 +427,7 @@ class Session(realtime.WebSocket):
             ids = [sim.field(r, "id") for r in sim.field(body, "functionResponses") or [] if isinstance(r, dict)]
             self.record(add=("messages", {"type": name, "ids": ids}))
         if self.config is None:
-            raise Invalid("The first message of a session must be its setup.")
+            raise Invalid("Request contains an invalid argument.")  # Google's words for anything before setup
         if name == "realtimeInput":
             self.on_realtime_input(body)
         elif name == "clientContent":
@@ -483,11 +495,18 @@ class Session(realtime.WebSocket):
                 elif not self.activity:
                     self.end_turn()
             elif name == "activityStart":
-                self.started()
-                self.activity = True
+                if not self.activity:  # a nested one is nothing
+                    self.started()
+                    self.activity = True
+                    self.activity_start = self.now
             elif name == "activityEnd":
                 if self.activity:
                     self.activity = False
+                    if self.now == self.activity_start and not self.text:
+                        # An activity without a byte of audio: Google completes the turn, reports an
+                        # empty usage, and fails the session.
+                        self.send({"serverContent": {"turnComplete": True}, "usageMetadata": {}})
+                        raise Invalid("Precondition check failed.")
                     self.end_turn()
             elif name == "audioStreamEnd" and config.automatic and value:
                 if self.rest:
@@ -499,6 +518,10 @@ class Session(realtime.WebSocket):
     def on_client_content(self, body: Dict[str, Any]) -> None:
         """Turns appended to the conversation (a text's words, an inline PCM blob's audio); with
         `turnComplete` the response starts. A client's content interrupts the response under way."""
+        for name in body:
+            if camel(name) not in CONTENT_FIELDS:
+                raise Invalid(f"Invalid JSON payload received. Unknown name \"{name}\" at 'client_content': Cannot "
+                              "find field.")
         turns = sim.field(body, "turns")
         if turns is not None and not isinstance(turns, list):
             raise Invalid("Invalid value at 'client_content.turns': expected a list of Content.")
@@ -637,8 +660,12 @@ class Session(realtime.WebSocket):
         self.pace(r)
         self.send(message)
 
+    def gone(self) -> bool:
+        """Nobody to tell any more: the session ends, or a close (or a cut) was sent."""
+        return self.ending or self.sent_close or self.dropped
+
     def over(self, r: Response) -> bool:
-        return r.stop.is_set() or self.ending or self.sent_close or self.dropped
+        return r.stop.is_set() or self.gone()
 
     def produce(self, r: Response) -> None:
         config = self.config
@@ -669,11 +696,14 @@ class Session(realtime.WebSocket):
             if cutting and r.messages >= (d.cut or 0):
                 self.drop()
                 return
+            part: Dict[str, Any] = {"text": text}
             if text is None:
-                part = {"inlineData": {"mimeType": OUTPUT_MIME, "data": base64.b64encode(TOKEN_AUDIO * count).decode()}}
-            else:
-                part = {"text": text}
-            self.step(r, {"serverContent": {"modelTurn": {"parts": [part]}}})
+                part = {"inlineData": {"mimeType": OUTPUT_MIME,
+                                       "data": base64.b64encode(TOKEN_AUDIO * count).decode()}}
+            self.pace(r)
+            if self.over(r):
+                break  # interrupted while it waited: nothing more of it goes out
+            self.send({"serverContent": {"modelTurn": {"parts": [part]}}})
             r.messages += 1
             if text is None:
                 r.audio_sent += count
@@ -691,6 +721,10 @@ class Session(realtime.WebSocket):
             with gate:
                 began = self.server.releases
                 gate.wait_for(lambda: self.server.releases != began or self.over(r), d.pause / 1000)
+        if d.usage and d.apart and not self.gone():
+            # `usage=apart`: the usage in a message of its own (an empty serverContent beside it),
+            # as some Live models send it; turnComplete then carries an empty one.
+            self.step(r, {"serverContent": {}, "usageMetadata": self.report(r)})
         if r.stop.is_set():
             self.step(r, {"serverContent": {"interrupted": True}})
         else:
@@ -716,25 +750,29 @@ class Session(realtime.WebSocket):
                 if all(r.calls.values()):
                     return
             r.stop.wait(0.01)
-        if r.stop.is_set() and not (self.ending or self.sent_close or self.dropped):
+        if r.stop.is_set() and not self.gone():
             self.send({"toolCallCancellation": {"ids": [call for call, done in r.calls.items() if not done]}})
+
+    def report(self, r: Response) -> Dict[str, Any]:
+        """The turn's usage, counted in the read-back before it is written: a client that read it
+        reads the stats with it."""
+        with self.lock:
+            tool_prompt = self.d.tool_prompt
+            usage = r.usage(tool_prompt)
+            self.server.stats.add(input_tokens=r.prompt + tool_prompt, output_tokens=r.text_sent + r.audio_sent,
+                                  cached_input_tokens=r.cached, audio_input_tokens=r.prompt_audio,
+                                  audio_output_tokens=r.audio_sent)
+            r.reported = usage
+            return usage
 
     def finish(self, r: Response) -> None:
         with self.lock:
-            if self.ending or self.sent_close or self.dropped:
+            if self.gone():
                 return  # nobody to tell: a turn never complete reports nothing
-            tool_prompt = self.d.tool_prompt
-            usage = r.usage(tool_prompt)
-            if self.d.usage:
-                # Counted before turnComplete is written: a client that read it reads the stats with it.
-                self.server.stats.add(input_tokens=r.prompt + tool_prompt, output_tokens=r.text_sent + r.audio_sent,
-                                      cached_input_tokens=r.cached, audio_input_tokens=r.prompt_audio,
-                                      audio_output_tokens=r.audio_sent)
-            sent = usage if self.d.usage else None
-            self.record(add=("turns", {"interrupted": r.stop.is_set(), "usageMetadata": sent}))
             message: Dict[str, Any] = {"serverContent": {"turnComplete": True}}
-            if sent is not None:
-                message["usageMetadata"] = sent
+            if self.d.usage:
+                message["usageMetadata"] = {} if r.reported is not None else self.report(r)
+            self.record(add=("turns", {"interrupted": r.stop.is_set(), "usageMetadata": r.reported}))
             self.send(message)
             self.history.append((r.turn.text + r.tool_text, r.turn.audio))
             self.history.append((r.text_sent, r.audio_sent))
