@@ -83,8 +83,11 @@ def test_every_response_is_held_before_it_starts_and_commits_what_its_usage_repo
     billed = sum(r.usage.input_tokens + r.usage.output_tokens for r in done)
     assert billed > 20 * 6
     assert settled(proxy.env, user) == (billed, 0)
-    commits = ledger(pqg, user, "commit")
-    assert len(commits) == 20 and all(c.event == "openai.realtime_response" for c in commits)
+    commits = [c for c in ledger(pqg, user, "commit") if c.event == "openai.realtime_response"]
+    assert len(commits) == 20
+    # Beside them, the session's time: a commit of its seconds a minute, none of tokens.
+    times = [c for c in ledger(pqg, user, "commit") if c.event == "openai.realtime"]
+    assert times and all((c.metadata or {})["realtime_seconds"] >= 1 for c in times)
     (session_id,) = [k for k, j in proxy.stats()["jobs"].items() if j.get("kind") == "realtime"]
     assert {(c.metadata or {})["realtime_session"] for c in commits} == {session_id}
     # The provider got each response with the maximum it was held at.
@@ -239,3 +242,34 @@ def test_a_caller_that_leaves_mid_response_pays_what_the_provider_reports_for_it
     assert response["status"] == "cancelled", "the gateway stopped what nobody reads"
     assert (used, reserved) == (response["usage"]["input_tokens"] + response["usage"]["output_tokens"], 0)
     assert spent(proxy.env, user)[1] == 0
+
+
+def test_a_priced_group_counts_each_response_at_its_text_audio_and_cached_prices(
+        proxy: ProxyEnv, aqg: AsyncQuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user(USER_PREFIX)
+    plan(proxy.env, user, [{"id": "spend", "unit": "cents", "quota": 1000, "measure": {"price": "catalog"},
+                            "matches": [{"event": "openai.realtime_response"}]}])
+
+    async def run() -> List[Any]:
+        client = aqg.openai(user)
+        done = []
+        async with client.realtime.connect(model=MODEL, extra_headers={"x-sim": "output=10"}) as connection:
+            await until(connection, "session.created")
+            for chunk in [pcm(100, True)] * 10 + [pcm(100, False)] * 7:
+                await connection.input_audio_buffer.append(audio=chunk)
+            done.append((await until(connection, "response.done")).response.usage)
+            done.append((await ask(connection, "and then?", output_modalities=["audio"])).response.usage)
+        return done
+
+    # gpt-realtime, USD a million: text in 4, cached 0.40, audio in 32; text out 16, audio out 64.
+    micro = 0.0
+    for u in asyncio.run(run()):
+        cached = u.input_token_details.cached_tokens
+        audio = u.input_token_details.audio_tokens - u.input_token_details.cached_tokens_details.audio_tokens
+        text = u.input_tokens - cached - audio
+        out_audio = u.output_token_details.audio_tokens
+        micro += text * 4 + cached * 0.4 + audio * 32 + (u.output_tokens - out_audio) * 16 + out_audio * 64
+        assert audio > 0 and out_audio > 0
+    used, reserved = settled(proxy.env, user)
+    # Cents, each commit rounded up to a thousandth.
+    assert reserved == 0 and abs(used - micro / 10_000) <= 0.002, (used, micro / 10_000)

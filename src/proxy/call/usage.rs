@@ -57,8 +57,10 @@ fn billed(operation: Operation) -> [bool; COUNTS] {
             [true, true, false, false, false, false, true, false, true, false, false]
         }
         Operation::Speech => [true, true, false, false, false, false, false, true, false, true, false],
-        // A realtime response: its tokens in and out, cached input, and audio's within them.
-        Operation::RealtimeResponse => [true, true, true, false, false, false, false, false, true, true, false],
+        // A realtime response: its tokens in and out with their parts (cached, cache-write and
+        // reasoning, each 0 where unreported, so no hold's worst case stays in a commit), and
+        // audio's within them.
+        Operation::RealtimeResponse => [true, true, true, true, true, false, false, false, true, true, false],
         // A session itself is billed nothing: it is counted (`quantity`) while open.
         Operation::Realtime | Operation::RealtimeMinute => [false; COUNTS],
         Operation::Videos => [

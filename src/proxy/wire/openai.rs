@@ -505,13 +505,17 @@ fn of_usage(usage: &Value) -> Usage {
 
 /// A realtime response's usage (its `response.done`): tokens in and out, with the cached and
 /// audio tokens of the input (`input_token_details`) and the audio of the output
-/// (`output_token_details`).
+/// (`output_token_details`). Cached tokens are text and audio both: the audio priced as audio
+/// is what was not cached, so the input's parts never overlap (and the whole is not priced at
+/// the dearest of its prices).
 fn of_realtime(usage: &Value) -> Usage {
+    let audio = count(usage, &["input_token_details", "audio_tokens"]);
+    let cached_audio = count(usage, &["input_token_details", "cached_tokens_details", "audio_tokens"]).unwrap_or(0);
     Usage {
         input_tokens: count(usage, &["input_tokens"]),
         output_tokens: count(usage, &["output_tokens"]),
         cached_input_tokens: count(usage, &["input_token_details", "cached_tokens"]),
-        audio_input_tokens: count(usage, &["input_token_details", "audio_tokens"]),
+        audio_input_tokens: audio.map(|a| a.saturating_sub(cached_audio)),
         audio_output_tokens: count(usage, &["output_token_details", "audio_tokens"]),
         ..Usage::default()
     }
@@ -558,6 +562,25 @@ fn nano_dollars(cost: &Value) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_realtime_responses_cached_audio_is_priced_as_cached_not_as_audio_too() {
+        let usage = serde_json::json!({"input_tokens": 100, "output_tokens": 20,
+            "input_token_details": {"text_tokens": 40, "audio_tokens": 60, "cached_tokens": 50,
+                "cached_tokens_details": {"text_tokens": 20, "audio_tokens": 30}},
+            "output_token_details": {"text_tokens": 4, "audio_tokens": 16}});
+        let u = of_realtime(&usage);
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.cached_input_tokens,
+                u.audio_input_tokens,
+                u.output_tokens,
+                u.audio_output_tokens
+            ),
+            (Some(100), Some(50), Some(30), Some(20), Some(16))
+        );
+    }
 
     /// An edit holds each image and the mask at an image's most and `n` images out; the form's
     /// counts are numbers, its fields text, as `understand.rs` reads them.
