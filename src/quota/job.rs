@@ -23,6 +23,9 @@ pub enum JobKind {
     RealtimeResponse,
     /// A minute of a realtime session's time, likewise.
     RealtimeMinute,
+    /// A realtime session while it is open: recorded as its user's open job (shown in usage and
+    /// on the dashboard), its hold the session's own.
+    RealtimeSession,
 }
 
 impl JobKind {
@@ -34,6 +37,7 @@ impl JobKind {
             JobKind::GeminiBatch => "gemini_batch",
             JobKind::RealtimeResponse => "realtime_response",
             JobKind::RealtimeMinute => "realtime_minute",
+            JobKind::RealtimeSession => "realtime_session",
         }
     }
 }

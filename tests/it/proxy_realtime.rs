@@ -64,6 +64,8 @@ async fn a_response_running_when_its_node_dies_is_charged_its_hold_never_given_b
         .await
         .expect("the session opens");
     expect(&mut socket, "session.created").await;
+    let listed = app.usage("alice").await["jobs"].clone();
+    assert_eq!(listed[0]["kind"], "realtime_session", "{listed}");
     let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 100}});
     socket.send(Message::text(ask.to_string())).await.unwrap();
     expect(&mut socket, "response.output_text.delta").await;
@@ -83,6 +85,9 @@ async fn a_response_running_when_its_node_dies_is_charged_its_hold_never_given_b
     .await;
     assert_eq!(counter(&usage, "tokens"), (held, 0), "charged its hold: {usage}");
     assert_eq!(counter(&usage, "open"), (0, 0), "the session's slot came back: {usage}");
+    // Its node gone, the session is no longer its user's open job once the sweeper sees it.
+    let usage = until(&app, "alice", |u| u["jobs"].as_array().is_some_and(Vec::is_empty)).await;
+    assert_eq!(usage["jobs"], json!([]), "{usage}");
     let entries = app.usage_events_all("userId=alice").await;
     let response: Vec<&Value> = entries
         .iter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import struct
+import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
@@ -72,7 +73,10 @@ def test_every_response_is_held_before_it_starts_and_commits_what_its_usage_repo
         client = aqg.openai(user)
         done = []
         async with client.realtime.connect(model=MODEL, extra_headers={"x-sim": "output=6"}) as connection:
-            await until(connection, "session.created")
+            created = await until(connection, "session.created")
+            # Open, the session is the user's open job, with its model.
+            jobs = pqg.usage(user).jobs
+            assert [(j.id, j.kind, j.model) for j in jobs] == [(created.session.id, "realtime_session", MODEL)]
             for i in range(20):
                 found = await ask(connection, f"turn {i} of the talk", max_output_tokens=50)
                 assert found.type == "response.done", found
@@ -80,6 +84,10 @@ def test_every_response_is_held_before_it_starts_and_commits_what_its_usage_repo
         return done
 
     done = asyncio.run(run())
+    deadline = time.monotonic() + 10
+    while pqg.usage(user).jobs and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pqg.usage(user).jobs == [], "closed, it is no longer open"
     billed = sum(r.usage.input_tokens + r.usage.output_tokens for r in done)
     assert billed > 20 * 6
     assert settled(proxy.env, user) == (billed, 0)

@@ -8227,7 +8227,10 @@ export interface components {
             holdEndsAt: string;
             /** @description The provider's id of the job. */
             id: string;
-            /** @description `batch` (OpenAI), `message_batch` (Anthropic), `video` (OpenAI) or `gemini_batch`. */
+            /**
+             * @description `batch` (OpenAI), `message_batch` (Anthropic), `video` (OpenAI), `gemini_batch`, or
+             *     `realtime_session` (an open realtime session, its `id` the provider's session id).
+             */
             kind: string;
             model: string;
             /** @description Still open past its window. */

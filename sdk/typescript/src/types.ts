@@ -59,10 +59,10 @@ export type ExtendAnswer = Schemas["ExtendAnswer"];
 export type TrackAnswer = Schemas["TrackAnswer"];
 /**
  * What kind of async job a user submitted through the proxy: an OpenAI batch (`batch`), an
- * Anthropic message batch (`message_batch`), an OpenAI video (`video`) or a Gemini batch
- * (`gemini_batch`).
+ * Anthropic message batch (`message_batch`), an OpenAI video (`video`), a Gemini batch
+ * (`gemini_batch`), or an open realtime session (`realtime_session`).
  */
-export type JobKind = "batch" | "message_batch" | "video" | "gemini_batch";
+export type JobKind = "batch" | "message_batch" | "video" | "gemini_batch" | "realtime_session";
 /**
  * An async job (a batch, a message batch, a video) the user submitted through the proxy and the
  * gateway has not settled yet: `id` is the provider's, on `upstream`, of `model`; `held` its

@@ -412,7 +412,8 @@ pub struct JobAnswer {
     pub id: String,
     /// The upstream it runs on.
     pub upstream: String,
-    /// `batch` (OpenAI), `message_batch` (Anthropic), `video` (OpenAI) or `gemini_batch`.
+    /// `batch` (OpenAI), `message_batch` (Anthropic), `video` (OpenAI), `gemini_batch`, or
+    /// `realtime_session` (an open realtime session, its `id` the provider's session id).
     pub kind: &'static str,
     pub model: String,
     /// Its worst case as held, in the proxy's counts (`input_tokens`, `output_tokens`,

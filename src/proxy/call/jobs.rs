@@ -192,7 +192,9 @@ pub(crate) fn read_path(kind: JobKind, id: &str) -> String {
         JobKind::MessageBatch => format!("v1/messages/batches/{id}"),
         JobKind::GeminiBatch => format!("v1beta/batches/{id}"),
         // Never read: only its node knows it, by its session.
-        JobKind::RealtimeResponse | JobKind::RealtimeMinute => format!("v1/realtime/{id}"),
+        JobKind::RealtimeResponse | JobKind::RealtimeMinute | JobKind::RealtimeSession => {
+            format!("v1/realtime/{id}")
+        }
     }
 }
 
@@ -203,7 +205,11 @@ pub(crate) fn list_path(kind: JobKind) -> Option<&'static str> {
     match kind {
         JobKind::Batch => Some("v1/batches"),
         JobKind::Video => Some("v1/videos"),
-        JobKind::MessageBatch | JobKind::GeminiBatch | JobKind::RealtimeResponse | JobKind::RealtimeMinute => None,
+        JobKind::MessageBatch
+        | JobKind::GeminiBatch
+        | JobKind::RealtimeResponse
+        | JobKind::RealtimeMinute
+        | JobKind::RealtimeSession => None,
     }
 }
 

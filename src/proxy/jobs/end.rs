@@ -301,6 +301,7 @@ pub(crate) fn operation(kind: JobKind) -> Operation {
         JobKind::Video => Operation::Videos,
         JobKind::RealtimeResponse => Operation::RealtimeResponse,
         JobKind::RealtimeMinute => Operation::RealtimeMinute,
+        JobKind::RealtimeSession => Operation::Realtime,
         _ => Operation::Batches,
     }
 }

@@ -230,7 +230,11 @@ fn shows(pending: &PendingJob, object: &Value) -> bool {
                     .is_none_or(|d| prompt.as_ref() == Some(d))
         }
         // No list says anything to know them by.
-        JobKind::MessageBatch | JobKind::GeminiBatch | JobKind::RealtimeResponse | JobKind::RealtimeMinute => false,
+        JobKind::MessageBatch
+        | JobKind::GeminiBatch
+        | JobKind::RealtimeResponse
+        | JobKind::RealtimeMinute
+        | JobKind::RealtimeSession => false,
     }
 }
 

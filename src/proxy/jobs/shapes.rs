@@ -100,7 +100,7 @@ pub(crate) fn seen(kind: JobKind, object: &Value, usage_of: impl Fn(&Value) -> U
         },
         JobKind::GeminiBatch => gemini_batch(object, usage_of),
         // Never read from the provider: its session settles it.
-        JobKind::RealtimeResponse | JobKind::RealtimeMinute => Seen::Open,
+        JobKind::RealtimeResponse | JobKind::RealtimeMinute | JobKind::RealtimeSession => Seen::Open,
         JobKind::Video => match text("status") {
             "completed" => Seen::Ended {
                 status: "completed".into(),

@@ -55,7 +55,7 @@ pub(super) async fn submit(
         },
         (JobKind::GeminiBatch, model) => (gemini_batch(door, ctx, bytes.clone(), model).await?, Map::new(), None),
         // No path submits one: a realtime session holds its responses itself.
-        (JobKind::RealtimeResponse | JobKind::RealtimeMinute, _) => {
+        (JobKind::RealtimeResponse | JobKind::RealtimeMinute | JobKind::RealtimeSession, _) => {
             return Err(ApiError::invalid("path", "submits no job"))
         }
     };

@@ -21,7 +21,7 @@ use super::end::{self, By, Job, JobError};
 use super::pending;
 use crate::proxy::call::jobs::read_path;
 use crate::proxy::door::Door;
-use crate::quota::pending_hold;
+use crate::quota::{pending_hold, JobEnd, JobKind, JobRecord, ReservationId, ReservationState};
 
 /// Jobs one sweep starts polling at most.
 const PER_SWEEP: usize = 32;
@@ -127,6 +127,9 @@ async fn poll(door: &Door, project: &str, key: &str, now: i64) -> Result<&'stati
         data.jobs().unschedule_job(project, key).await?;
         return Ok("skipped");
     }
+    if record.kind == JobKind::RealtimeSession {
+        return session(door, project, record, now).await;
+    }
     // Next time first: a node that dies polling leaves the job due again after the lease.
     data.jobs()
         .schedule_job(project, key, settings.next_poll(now, record.ends_ms))
@@ -170,4 +173,33 @@ async fn poll(door: &Door, project: &str, key: &str, now: i64) -> Result<&'stati
             Err(JobError::Upstream(why))
         }
     }
+}
+
+/// An open realtime session's record, checked: moved on while its hold is held (its node keeps
+/// it), ended once the hold is gone (its node died, or never ended it).
+async fn session(door: &Door, project: &str, mut record: JobRecord, now: i64) -> Result<&'static str, JobError> {
+    let data = door.gateway.data();
+    let held = match ReservationId::parse_reservation(&record.reservation) {
+        Some(id) => data
+            .reservation(project, &id)
+            .await?
+            .is_some_and(|r| r.state == ReservationState::Held),
+        None => false,
+    };
+    if held {
+        record.due_ms = now + 2 * door.hold_ttl_ms;
+        record.ends_ms = record.due_ms;
+        data.jobs().update_job(project, &record).await?;
+        data.jobs()
+            .schedule_job(project, &record.key(), now + door.hold_ttl_ms)
+            .await?;
+        return Ok("open");
+    }
+    record.ended = Some(JobEnd {
+        outcome: "closed".into(),
+        status: "closed".into(),
+        at_ms: now,
+    });
+    data.jobs().update_job(project, &record).await?;
+    Ok("ended")
 }

@@ -7,6 +7,7 @@
 
 mod clock;
 mod events;
+mod open;
 mod relay;
 mod responses;
 mod running;
@@ -106,6 +107,7 @@ pub(crate) async fn serve(
         early: Vec::new(),
         next_minute,
         minute: Some(minute),
+        listed: None,
     };
     actix_web::rt::spawn(relay.run(from_client, from_provider));
     Ok(response)

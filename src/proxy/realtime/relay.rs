@@ -19,11 +19,13 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::clock::{self, Minute};
 use super::events::{self, kind};
+use super::open;
 use super::responses::{Asked, Conversation};
 use super::upstream::Provider;
 use crate::proxy::call::context::Ctx;
 use crate::proxy::call::hold::{Hold, KeepAlive};
 use crate::proxy::door::Door;
+use crate::quota::JobRecord;
 
 /// How long the provider is read after the caller left, for the responses it was making to end
 /// with their usage.
@@ -47,6 +49,8 @@ pub(super) struct Relay {
     pub early: Vec<String>,
     /// The session's time: the minute held now, and when the next is due.
     pub minute: Option<Minute>,
+    /// The session as its user's open job, once the provider named it.
+    pub listed: Option<JobRecord>,
     pub next_minute: tokio::time::Instant,
 }
 
@@ -179,6 +183,7 @@ impl Relay {
     async fn opened(&mut self, session: &Value) {
         let id = session.get("id").and_then(Value::as_str).unwrap_or_default();
         self.session = Some(id.to_string());
+        self.listed = open::opened(&self.door, &self.ctx, &self.hold, id).await;
         let mut turns = session.clone();
         if let Some(wanted) = events::hold_turns(&mut turns) {
             self.auto = wanted;
@@ -310,6 +315,9 @@ impl Relay {
         self.conversation.abandoned(&self.door).await;
         if let Some(minute) = self.minute.take() {
             clock::settle(&self.door, minute).await;
+        }
+        if let Some(listed) = self.listed.take() {
+            open::closed(&self.door, &self.ctx.caller.project, listed).await;
         }
         drop(self.alive);
         self.hold.release().await;

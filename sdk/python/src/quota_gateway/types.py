@@ -51,8 +51,8 @@ PriceSourceKind = Literal["override", "catalog", "provider", "unpriced"]
 # How often a budget's owner reviews it (a plan's or a group's `review_every`).
 ReviewEvery = Literal["day", "week", "month"]
 # An async job submitted through the proxy: an OpenAI batch, an Anthropic message batch, an
-# OpenAI video, or a Gemini batch.
-JobKind = Literal["batch", "message_batch", "video", "gemini_batch"]
+# OpenAI video, a Gemini batch, or an open realtime session.
+JobKind = Literal["batch", "message_batch", "video", "gemini_batch", "realtime_session"]
 T = TypeVar("T")
 
 
