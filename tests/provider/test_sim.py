@@ -1511,7 +1511,8 @@ class CloudsWithTheStandardLibrary(unittest.TestCase):
 
 class CloudsElsewhere(unittest.TestCase):
     """test_clouds.py (Azure OpenAI, Bedrock, Vertex AI and the rest of Google's and OpenAI's
-    surface, through their official clients) in an interpreter that has those clients."""
+    surface, through their official clients), test_realtime.py and test_live.py in an
+    interpreter that has those clients."""
 
     def test_the_clouds_through_their_official_clients(self) -> None:
         wanted = "import anthropic, boto3, google.genai, openai"
@@ -1521,10 +1522,13 @@ class CloudsElsewhere(unittest.TestCase):
                                                           timeout=60).returncode != 0):
             self.skipTest("no interpreter with openai, anthropic, boto3 and google-genai (set SIM_SDK_PYTHON, "
                           "or make target/py-sdk-venv)")
-        clouds = os.path.join(os.path.dirname(SIM), "test_clouds.py")
-        run = subprocess.run([python, clouds], capture_output=True, text=True, timeout=300)
-        self.assertEqual(run.returncode, 0, run.stderr[-4000:])
-        self.assertNotIn("skipped", run.stderr, f"{python} ran none of the clouds' checks")
+        # The clouds, then the realtime protocols (OpenAI's Realtime API, Gemini's Live API).
+        for name in ("test_clouds.py", "test_realtime.py", "test_live.py"):
+            with self.subTest(name):
+                run = subprocess.run([python, os.path.join(os.path.dirname(SIM), name)], capture_output=True,
+                                     text=True, timeout=300)
+                self.assertEqual(run.returncode, 0, run.stderr[-4000:])
+                self.assertNotIn("skipped", run.stderr, f"{python} ran none of {name}'s checks")
 
 
 if __name__ == "__main__":

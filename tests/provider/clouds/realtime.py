@@ -1009,6 +1009,8 @@ class Session(WebSocket):
                           audio_input_tokens=r.input_audio, audio_output_tokens=r.audio_sent)
             sent = usage if self.d.usage else None
             self.record(add=("responses", {"id": r.id, "status": status, "usage": sent}))
+            # Done before its `response.done` is sent: a client that asks again at once may.
+            self.active.pop(r.id, None)
             self.emit("response.done", response=r.view(status, self.conversation, details, [made], sent))
             self.previous = (r.input_text, r.input_audio)
             self.done_responses += 1
