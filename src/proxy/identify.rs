@@ -190,7 +190,8 @@ fn normal_path(req: &HttpRequest, arns: bool) -> Option<String> {
     if slashed || lower.contains("%5c") || raw.contains('\\') {
         return None;
     }
-    let path = req.match_info().get("path").unwrap_or_default();
+    // A client whose base URL ends in `/` asks for `//path`: the same path.
+    let path = req.match_info().get("path").unwrap_or_default().trim_start_matches('/');
     let dotted = |segment: &str| {
         let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
         decoded == "." || decoded == ".."

@@ -7,7 +7,6 @@ use serde_json::{json, Map, Value};
 
 use crate::proxy::call::tokens;
 use crate::proxy::call::Limits;
-use crate::proxy::wire::openai::AUDIO_TOKENS_PER_SECOND;
 
 /// Bytes a second of input audio takes at the least: G.711's 8 kHz of one byte a sample
 /// (`audio/pcmu`, `audio/pcma`); PCM16 at 24 kHz takes six times as many.
@@ -33,11 +32,11 @@ pub(super) fn input_rate(session: &Value) -> Option<u64> {
     })
 }
 
-/// The audio tokens `bytes` of input audio at `rate` bytes a second can be: whole tenths of a
-/// second, rounded up.
-pub(super) fn audio_tokens(bytes: u64, rate: u64) -> u64 {
-    let tenths = bytes.saturating_mul(10).div_ceil(rate.max(1));
-    tenths.saturating_mul(AUDIO_TOKENS_PER_SECOND) / 10
+/// The audio tokens `bytes` of input audio at `rate` bytes a second can be, at `per_second`
+/// tokens a second: whole hundredths of a second, rounded up.
+pub(super) fn audio_tokens(bytes: u64, rate: u64, per_second: u64) -> u64 {
+    let hundredths = bytes.saturating_mul(100).div_ceil(rate.max(1));
+    hundredths.saturating_mul(per_second).div_ceil(100)
 }
 
 /// The decoded length of base64 `text`.
@@ -49,12 +48,12 @@ pub(super) fn decoded_len(text: &str) -> u64 {
 /// The input tokens `value` adds, at most: its text by its bound (an input the provider
 /// fetches at the model's bound for it), every `audio` member (base64) by the longest its bytes
 /// last at `rate`.
-pub(super) fn input_tokens(value: &Value, limits: &Limits, rate: u64) -> u64 {
+pub(super) fn input_tokens(value: &Value, limits: &Limits, (rate, per_second): (u64, u64)) -> u64 {
     let mut audio = 0u64;
     let text = without_audio(value, &mut audio);
     limits
         .held(tokens::bound(limits.counter, &text))
-        .saturating_add(audio_tokens(audio, rate))
+        .saturating_add(audio_tokens(audio, rate, per_second))
 }
 
 /// `value` without its `audio` members, their decoded bytes added to `audio`.
@@ -191,9 +190,10 @@ mod tests {
     #[test]
     fn audio_is_held_at_the_longest_its_bytes_last() {
         // A second of PCM16 at 24 kHz is 10 tokens; the same bytes as G.711 last six seconds.
-        assert_eq!(audio_tokens(48_000, PCM_BYTES_PER_SECOND), 10);
-        assert_eq!(audio_tokens(48_000, LEAST_AUDIO_BYTES_PER_SECOND), 60);
-        assert_eq!(audio_tokens(1, PCM_BYTES_PER_SECOND), 1);
+        assert_eq!(audio_tokens(48_000, PCM_BYTES_PER_SECOND, 10), 10);
+        assert_eq!(audio_tokens(48_000, LEAST_AUDIO_BYTES_PER_SECOND, 10), 60);
+        assert_eq!(audio_tokens(1, PCM_BYTES_PER_SECOND, 10), 1);
+        assert_eq!(audio_tokens(32_000, 32_000, 25), 25);
         assert_eq!(decoded_len("AAAA"), 3);
         assert_eq!(decoded_len("AAA="), 2);
         let item = json!({"type": "message", "content": [{"type": "input_audio", "audio": "AAAAAAAA"}]});
@@ -205,8 +205,8 @@ mod tests {
         };
         let bare = json!({"type": "message", "content": [{"type": "input_audio"}]});
         assert_eq!(
-            input_tokens(&item, &limits, 8_000),
-            input_tokens(&bare, &limits, 8_000) + 1
+            input_tokens(&item, &limits, (8_000, 10)),
+            input_tokens(&bare, &limits, (8_000, 10)) + 1
         );
     }
 

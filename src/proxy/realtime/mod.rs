@@ -7,6 +7,7 @@
 
 mod clock;
 mod events;
+mod live;
 mod open;
 mod relay;
 mod responses;
@@ -19,11 +20,14 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Map;
 
+use self::clock::Minute;
 use self::relay::Relay;
 use self::responses::Conversation;
 use super::answer::{self, Fault};
 use super::body::Body;
 use super::call::context::Ctx;
+use super::call::hold::Hold;
+use super::call::upstream::Kind;
 use super::call::usage::Usage;
 use super::call::{Call, Limits, ModelLimits, Operation};
 use super::door::Door;
@@ -48,23 +52,14 @@ pub(crate) async fn serve(
             "must be websocket: a realtime session is a WebSocket",
         ));
     }
-    ctx.target.route.model = Some(model_named(&req)?);
-    let call = session_call(&ctx);
-    let Go { hold, .. } = match door.reserve(&req, &ctx, call, Body::Whole(Bytes::new())).await? {
-        Held::Go(go) => *go,
-        Held::Denied(answer, _) | Held::Answered(answer) => return Ok(answer),
-        Held::Repeat(id) => return door.repeated(&ctx, &id).await,
-    };
-    let minute = match clock::hold(&door, &ctx).await {
-        Ok(Ok(minute)) => minute,
-        Ok(Err(denied)) => {
-            hold.release().await;
-            return Ok(denied);
-        }
-        Err(err) => {
-            hold.release().await;
-            return Err(err);
-        }
+    // A Live session names its model in its first message, after the upgrade.
+    ctx.target.route.model = Some(match ctx.upstream().kind {
+        Kind::Gemini => String::new(),
+        _ => model_named(&req)?,
+    });
+    let (hold, minute) = match held(&door, &req, &ctx).await? {
+        Ok(held) => held,
+        Err(answer) => return Ok(answer),
     };
     let provider = match upstream::connect(&req, &ctx).await {
         Ok(provider) => provider,
@@ -93,6 +88,7 @@ pub(crate) async fn serve(
         .max_continuation_size(upstream::MAX_MESSAGE_BYTES);
     let (to_provider, from_provider) = provider.split();
     let conversation = conversation(&door, &ctx);
+    let ctx_live = ctx.upstream().kind == Kind::Gemini;
     let next_minute = tokio::time::Instant::now() + std::time::Duration::from_millis(clock::minute_ms(&door));
     let relay = Relay {
         alive: hold.keep_alive(),
@@ -108,9 +104,32 @@ pub(crate) async fn serve(
         next_minute,
         minute: Some(minute),
         listed: None,
+        live: ctx_live,
+        refusal: None,
     };
     actix_web::rt::spawn(relay.run(from_client, from_provider));
     Ok(response)
+}
+
+/// The session's hold and its first minute's; Err(answer): the user's plan holds neither.
+async fn held(door: &Door, req: &HttpRequest, ctx: &Ctx) -> Result<Result<(Hold, Minute), HttpResponse>, ApiError> {
+    let call = session_call(ctx);
+    let Go { hold, .. } = match door.reserve(req, ctx, call, Body::Whole(Bytes::new())).await? {
+        Held::Go(go) => *go,
+        Held::Denied(answer, _) | Held::Answered(answer) => return Ok(Err(answer)),
+        Held::Repeat(id) => return door.repeated(ctx, &id).await.map(Err),
+    };
+    match clock::hold(door, ctx).await {
+        Ok(Ok(minute)) => Ok(Ok((hold, minute))),
+        Ok(Err(denied)) => {
+            hold.release().await;
+            Ok(Err(denied))
+        }
+        Err(err) => {
+            hold.release().await;
+            Err(err)
+        }
+    }
 }
 
 /// The session's model, as its query names it.
@@ -150,6 +169,15 @@ fn session_call(ctx: &Ctx) -> Call {
 /// A new session's conversation, at its model's bounds.
 fn conversation(door: &Door, ctx: &Ctx) -> Conversation {
     let model = model(ctx);
+    let per_second = match ctx.upstream().kind {
+        Kind::Gemini => live::AUDIO_TOKENS_PER_SECOND,
+        _ => crate::proxy::wire::openai::AUDIO_TOKENS_PER_SECOND,
+    };
+    Conversation::new(bounds(door, ctx, model), model, per_second)
+}
+
+/// The bounds of `model`'s responses: its limits and its context window.
+pub(super) fn bounds(door: &Door, ctx: &Ctx, model: &str) -> (Limits, u64) {
     let known = door.gateway.node().catalog().find(model).map(|m| ModelLimits {
         output: m.entry.max_output_tokens,
         context: m.entry.context_window,
@@ -159,5 +187,5 @@ fn conversation(door: &Door, ctx: &Ctx) -> Conversation {
         .map(|k| k.context)
         .filter(|c| *c > 0)
         .unwrap_or(ctx.upstream().context_tokens);
-    Conversation::new(limits, context)
+    (limits, context)
 }

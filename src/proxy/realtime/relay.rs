@@ -10,6 +10,7 @@
 //! cancelled.
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
+use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -51,6 +52,10 @@ pub(super) struct Relay {
     pub minute: Option<Minute>,
     /// The session as its user's open job, once the provider named it.
     pub listed: Option<JobRecord>,
+    /// Gemini's Live API, not OpenAI's Realtime API (`live.rs`).
+    pub live: bool,
+    /// Why the gateway ends the session, where it does.
+    pub refusal: Option<String>,
     pub next_minute: tokio::time::Instant,
 }
 
@@ -62,6 +67,8 @@ enum Ended {
     Provider(Option<CloseReason>),
     /// The user's plan holds no more of its time.
     OutOfTime,
+    /// The user's plan holds no more of what it asks (`Relay::refusal` says why).
+    Refused,
 }
 
 impl Relay {
@@ -74,6 +81,12 @@ impl Relay {
         let ended = loop {
             tokio::select! {
                 message = from_client.recv() => match message {
+                    Some(Ok(AggregatedMessage::Text(text))) if self.live => {
+                        if !self.live_client(text.into_bytes(), false).await { break Ended::Refused }
+                    }
+                    Some(Ok(AggregatedMessage::Binary(bytes))) if self.live => {
+                        if !self.live_client(bytes, true).await { break Ended::Refused }
+                    }
                     Some(Ok(AggregatedMessage::Text(text))) => self.client_said(text.to_string()).await,
                     Some(Ok(AggregatedMessage::Binary(bytes))) => self.tell_provider(Message::Binary(bytes)).await,
                     Some(Ok(AggregatedMessage::Ping(bytes))) => { let _ = self.client.pong(&bytes).await; }
@@ -85,6 +98,12 @@ impl Relay {
                     break Ended::OutOfTime;
                 },
                 message = from_provider.next() => match message {
+                    Some(Ok(Message::Text(text))) if self.live => {
+                        if !self.live_provider(Bytes::copy_from_slice(text.as_bytes()), false).await { break Ended::Refused }
+                    }
+                    Some(Ok(Message::Binary(bytes))) if self.live => {
+                        if !self.live_provider(bytes, true).await { break Ended::Refused }
+                    }
                     Some(Ok(Message::Text(text))) => self.provider_said(text.to_string()).await,
                     Some(Ok(Message::Binary(bytes))) => { let _ = self.client.binary(bytes).await; }
                     Some(Ok(Message::Close(frame))) => break Ended::Provider(frame.map(|f| CloseReason {
@@ -256,11 +275,14 @@ impl Relay {
             Err(err) => ("quota_unavailable".to_string(), err.to_string()),
         };
         let message = format!("the session ends: its time could not be held: {}", refused.1);
-        let _ = self.client.text(events::error_event(None, &refused.0, &message)).await;
+        // (Gemini's Live API has no error message: its close says why.)
+        if !self.live {
+            let _ = self.client.text(events::error_event(None, &refused.0, &message)).await;
+        }
         false
     }
 
-    async fn tell_provider(&mut self, message: Message) {
+    pub(super) async fn tell_provider(&mut self, message: Message) {
         if let Err(err) = self.provider.send(message).await {
             tracing::debug!(%err, "proxy: a realtime event could not reach the provider");
         }
@@ -296,6 +318,15 @@ impl Relay {
                 };
                 let _ = self.provider.send(Message::Close(Some(frame))).await;
             }
+            Ended::Refused => {
+                let why = self.refusal.clone().unwrap_or_default();
+                let reason = CloseReason {
+                    code: CloseCode::Policy,
+                    description: Some(why.chars().take(120).collect()),
+                };
+                let _ = self.client.clone().close(Some(reason)).await;
+                let _ = self.provider.send(Message::Close(None)).await;
+            }
             Ended::OutOfTime => {
                 let reason = CloseReason {
                     code: CloseCode::Policy,
@@ -313,6 +344,7 @@ impl Relay {
             }
         }
         self.conversation.abandoned(&self.door).await;
+        self.conversation.unstand(&self.door).await;
         if let Some(minute) = self.minute.take() {
             clock::settle(&self.door, minute).await;
         }

@@ -40,8 +40,11 @@ pub(super) struct Conversation {
     pub limits: Limits,
     /// The model's context window: no response reads more.
     pub context: u64,
-    /// The session's input audio, bytes a second.
+    /// The model the session's responses are held for.
+    pub model: String,
+    /// The session's input audio, bytes a second, and the audio tokens a second of it is.
     pub rate: u64,
+    pub audio_per_second: u64,
     /// The session's maximum output, where it names one.
     pub session_max: Option<u64>,
     /// The last response's input and output, as reported.
@@ -53,6 +56,10 @@ pub(super) struct Conversation {
     pub asked: VecDeque<HeldResponse>,
     /// Created, by the provider's response id.
     pub running: Vec<(String, HeldResponse)>,
+    /// Gemini's Live API, where the provider starts each response itself: the next one, held
+    /// ahead of it with the input it may read, and whether one is under way.
+    pub standing: Option<(HeldResponse, u64)>,
+    pub underway: bool,
 }
 
 /// What asking for a response came to.
@@ -64,23 +71,27 @@ pub(super) enum Asked {
 }
 
 impl Conversation {
-    pub(super) fn new(limits: Limits, context: u64) -> Conversation {
+    pub(super) fn new((limits, context): (Limits, u64), model: &str, audio_per_second: u64) -> Conversation {
         Conversation {
             limits,
             context,
+            model: model.to_string(),
             rate: events::LEAST_AUDIO_BYTES_PER_SECOND,
+            audio_per_second,
             session_max: None,
             reported: 0,
             text: 0,
             audio: 0,
             asked: VecDeque::new(),
             running: Vec::new(),
+            standing: None,
+            underway: false,
         }
     }
 
     /// Text (or an item with audio in it) added to the conversation.
     pub(super) fn add(&mut self, value: &Value) {
-        let tokens = events::input_tokens(value, &self.limits, self.rate);
+        let tokens = events::input_tokens(value, &self.limits, (self.rate, self.audio_per_second));
         self.text = self.text.saturating_add(tokens);
     }
 
@@ -91,8 +102,8 @@ impl Conversation {
 
     /// The input a response asked now may read, at most, with what its `response` brings.
     fn input(&self, response: &Value) -> u64 {
-        let own = events::input_tokens(response, &self.limits, self.rate);
-        let audio = events::audio_tokens(self.audio, self.rate);
+        let own = events::input_tokens(response, &self.limits, (self.rate, self.audio_per_second));
+        let audio = events::audio_tokens(self.audio, self.rate, self.audio_per_second);
         self.reported
             .saturating_add(self.text)
             .saturating_add(audio)
@@ -119,7 +130,7 @@ impl Conversation {
             .and_then(Value::as_u64)
             .filter(|n| *n > 0);
         let input = self.input(response);
-        let mut call = self.call(ctx, input, named);
+        let mut call = self.call(input, named);
         call.ttl_ms = Some(running::held_for(door));
         let body = Body::Whole(Bytes::from(event.to_string()));
         match door.reserve_unkeyed(ctx, call, body).await? {
@@ -160,7 +171,7 @@ impl Conversation {
 
     /// A response's call: `input` in, at most, all of it audio; its maximum out (`named`, else
     /// the session's or the model's), all of it audio: audio is the dearer of each.
-    fn call(&self, ctx: &Ctx, input: u64, named: Option<u64>) -> Call {
+    fn call(&self, input: u64, named: Option<u64>) -> Call {
         let max = named.unwrap_or_else(|| {
             self.session_max
                 .map_or(self.limits.default_max, |m| m.min(self.limits.default_max))
@@ -174,7 +185,7 @@ impl Conversation {
         };
         Call {
             operation: Operation::RealtimeResponse,
-            model: super::model(ctx).to_string(),
+            model: self.model.clone(),
             stream: true,
             caller_wants_usage: true,
             worst: worst.held(Operation::RealtimeResponse),
@@ -233,6 +244,83 @@ impl Conversation {
             request_id: Some(id.to_string()),
         };
         held.hold.commit(usage, answered).await;
+        running::ended(door, &held.hold.project, &held.record).await;
+    }
+
+    /// Holds the next response of a Live session ahead of it: the input it may read (what the
+    /// conversation is now and `headroom` more, at most the context window) and `max` out, the
+    /// session's maximum, never lowered (a Live session's maximum is set once, in its setup).
+    /// The response held before it, if any, is given back once this one is held. Err(message):
+    /// the user's plan does not hold it.
+    pub(super) async fn stand(
+        &mut self,
+        (door, ctx): (&Door, &Ctx),
+        max: u64,
+        headroom: u64,
+    ) -> Result<Result<(), String>, ApiError> {
+        let input = self.input(&Value::Null).saturating_add(headroom).min(self.context);
+        let mut call = self.call(input, Some(max));
+        call.ttl_ms = Some(running::held_for(door));
+        let (hold, call) = match door
+            .reserve_unkeyed(ctx, call, Body::Whole(Bytes::from_static(b"{}")))
+            .await?
+        {
+            Held::Go(go) => (go.hold, go.call),
+            Held::Denied(answer, _) | Held::Answered(answer) => return Ok(Err(events::said(answer).await.1)),
+            Held::Repeat(_) => return Err(ApiError::Internal("a live response has no key to repeat".into())),
+        };
+        let (record, alive) = match running::record(door, (&hold, &call), ctx.caller.user.as_str()).await {
+            Ok(recorded) => recorded,
+            Err(err) => {
+                hold.release().await;
+                return Err(err.into());
+            }
+        };
+        let held = HeldResponse {
+            event_id: String::new(),
+            hold,
+            record,
+            _alive: alive,
+            gained: (self.text, self.audio),
+        };
+        if let Some((before, _)) = self.standing.replace((held, input)) {
+            before.hold.release().await;
+            running::ended(door, &before.hold.project, &before.record).await;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Whether the response held ahead still covers all the conversation may be now.
+    pub(super) fn covered(&self) -> bool {
+        self.standing
+            .as_ref()
+            .is_some_and(|(_, input)| *input >= self.input(&Value::Null))
+    }
+
+    /// A Live response ended with its `usage`: committed, and the conversation moved on.
+    pub(super) async fn stood(&mut self, door: &Door, usage: Usage, session: &str) {
+        let Some((mut held, _)) = self.standing.take() else {
+            return;
+        };
+        if let (Some(input), Some(output)) = (usage.input_tokens, usage.output_tokens) {
+            self.reported = input.saturating_add(output);
+            self.text = self.text.saturating_sub(held.gained.0);
+            self.audio = self.audio.saturating_sub(held.gained.1);
+        }
+        self.underway = false;
+        held.hold.labels.insert("realtime_session".into(), Value::from(session));
+        held.hold.commit(usage, Answered::nothing()).await;
+        running::ended(door, &held.hold.project, &held.record).await;
+    }
+
+    /// The session ended with a Live response held ahead: charged at its hold when one was
+    /// under way (the provider may bill what it started), else given back.
+    pub(super) async fn unstand(&mut self, door: &Door) {
+        let Some((held, _)) = self.standing.take() else { return };
+        match self.underway {
+            true => held.hold.commit(Usage::default(), Answered::nothing()).await,
+            false => held.hold.release().await,
+        }
         running::ended(door, &held.hold.project, &held.record).await;
     }
 

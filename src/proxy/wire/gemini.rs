@@ -31,7 +31,7 @@ impl Wire for Gemini {
             counted("POST", path, Operation::Cache)
         }
         // Google's clients call `v1beta`, or `v1` when given a base URL with it.
-        const COUNTED: [Counted; 10] = [
+        const COUNTED: [Counted; 12] = [
             generate("v1beta/models/*:generateContent", false),
             generate("v1beta/models/*:streamGenerateContent", true),
             generate("v1/models/*:generateContent", false),
@@ -43,6 +43,17 @@ impl Wire for Gemini {
             // A cache created: its model is the body's.
             cache("v1beta/cachedContents"),
             cache("v1/cachedContents"),
+            // The Live API: a WebSocket session, each response in it held (`realtime/`).
+            counted(
+                "GET",
+                "ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+                Operation::Realtime,
+            ),
+            counted(
+                "GET",
+                "ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent",
+                Operation::Realtime,
+            ),
         ];
         &COUNTED
     }
