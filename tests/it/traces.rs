@@ -271,3 +271,80 @@ async fn a_collector_that_takes_nothing_costs_the_calls_nothing_and_its_dropped_
     );
     assert_eq!(dropped(&plain.metrics().await), 0, "an untraced node makes no span");
 }
+
+#[tokio::test]
+async fn a_realtime_session_is_a_span_and_each_of_its_responses_one_in_it() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let collector = receiver().await;
+    let provider = Provider::start();
+    let endpoint = collector.url.clone();
+    let app = gateway_for(&provider, json!({}), move |c| {
+        c.test.traces_endpoint = Some(endpoint);
+        c.test.traces_delay_ms = 50;
+    })
+    .await;
+    app.put_plan(json!({ "id": "plan_voice", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 1000000, "matches": [ { "event": "openai.realtime_response" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_voice", None).await;
+    let url = format!(
+        "{}/proxy/openai/v1/realtime?model=gpt-realtime",
+        app.address.replace("http", "ws")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
+    request.headers_mut().insert("x-quota-user", "alice".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 30}});
+    let mut asked = false;
+    let done = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            let Message::Text(text) = message else { continue };
+            let event: Value = serde_json::from_str(&text).unwrap();
+            if event["type"] == "session.created" && !asked {
+                asked = true;
+                socket.send(Message::text(ask.to_string())).await.unwrap();
+            }
+            if event["type"] == "response.done" {
+                return event;
+            }
+        }
+        panic!("the session ended before its response");
+    })
+    .await
+    .expect("a response within 10 s");
+    socket.close(None).await.unwrap();
+    let mut spans = Vec::new();
+    for _ in 0..100 {
+        spans = collector.spans.lock().unwrap().clone();
+        let named = |n: &str| spans.iter().any(|s| s.name == n);
+        if named("realtime gpt-realtime") && named("realtime_response gpt-realtime") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let session = spans
+        .iter()
+        .find(|s| s.name == "realtime gpt-realtime")
+        .expect("the session's span");
+    let response = spans
+        .iter()
+        .find(|s| s.name == "realtime_response gpt-realtime")
+        .expect("its response's span");
+    assert_eq!(
+        response.parent_span_id, session.span_id,
+        "the response is the session's"
+    );
+    assert_eq!(response.trace_id, session.trace_id);
+    assert_eq!(attribute(session, "quota.usage"), Some(json!("released")));
+    assert_eq!(
+        attribute(response, "gen_ai.usage.output_tokens"),
+        Some(done["response"]["usage"]["output_tokens"].clone())
+    );
+    assert_eq!(attribute(response, "quota.usage"), Some(json!("reported")));
+}

@@ -163,6 +163,12 @@ pub(crate) trait Wire: Sync {
         sent: &actix_web::http::header::HeaderMap,
     ) -> reqwest::RequestBuilder;
 
+    /// The header a realtime session's socket carries the provider's credential in, and its
+    /// value: a bearer token unless the format says otherwise.
+    fn socket_credential(&self, credential: &str) -> (&'static str, String) {
+        ("authorization", format!("Bearer {credential}"))
+    }
+
     /// Where this format serves `path`, a path of OpenAI's (`v1/...`) the gateway reads on its
     /// own (a job, a file, a stored response) or a batch's line calls: itself, but on Azure
     /// OpenAI, whose `openai/v1/` paths need no `api-version`, and whose batch lines may name

@@ -59,11 +59,13 @@ pub(super) async fn hold(door: &Door, ctx: &Ctx) -> Result<Result<Minute, actix_
         referenced: None,
         count_after: None,
     };
-    let Go { hold, call, .. } = match door.reserve_unkeyed(ctx, call, Body::Whole(Bytes::new())).await? {
+    let Go { mut hold, call, .. } = match door.reserve_unkeyed(ctx, call, Body::Whole(Bytes::new())).await? {
         Held::Go(go) => *go,
         Held::Denied(answer, _) | Held::Answered(answer) => return Ok(Err(answer)),
         Held::Repeat(_) => return Err(ApiError::Internal("a session's minute has no key to repeat".into())),
     };
+    // A minute is no span of its own: its commit must not end the session's.
+    hold.trace = None;
     match running::record(door, (&hold, &call), ctx.caller.user.as_str()).await {
         Ok((record, alive)) => Ok(Ok(Minute {
             hold,

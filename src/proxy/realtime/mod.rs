@@ -18,6 +18,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use opentelemetry::trace::{FutureExt, TraceContextExt};
+use opentelemetry::Context;
 use serde_json::Map;
 
 use self::clock::Minute;
@@ -33,6 +35,7 @@ use super::call::{Call, Limits, ModelLimits, Operation};
 use super::door::Door;
 use super::headers;
 use super::hold::{Go, Held};
+use super::trace;
 use crate::http::ApiError;
 
 /// Opens a session: held, the provider's side opened, then the caller's upgraded and relayed
@@ -55,9 +58,10 @@ pub(crate) async fn serve(
     // A Live session names its model in its first message, after the upgrade.
     ctx.target.route.model = Some(match ctx.upstream().kind {
         Kind::Gemini => String::new(),
-        _ => model_named(&req)?,
+        // An Azure deployment is held as the model it serves.
+        _ => ctx.upstream().model_of(model_named(&req)?),
     });
-    let (hold, minute) = match held(&door, &req, &ctx).await? {
+    let (hold, minute, traced) = match traced(&door, &req, &ctx).await? {
         Ok(held) => held,
         Err(answer) => return Ok(answer),
     };
@@ -107,8 +111,35 @@ pub(crate) async fn serve(
         live: ctx_live,
         refusal: None,
     };
-    actix_web::rt::spawn(relay.run(from_client, from_provider));
+    match traced {
+        Some(span) => actix_web::rt::spawn(relay.run(from_client, from_provider).with_context(span)),
+        None => actix_web::rt::spawn(relay.run(from_client, from_provider)),
+    };
     Ok(response)
+}
+
+/// The session's holds (`held`), traced as a span, the parent of its responses', which ends
+/// with its hold (or at once when it is not held).
+async fn traced(
+    door: &Door,
+    req: &HttpRequest,
+    ctx: &Ctx,
+) -> Result<Result<(Hold, Minute, Option<Context>), HttpResponse>, ApiError> {
+    let span = trace::start(&door.gateway, ctx, &session_call(ctx)).await;
+    let holding = held(door, req, ctx);
+    let held = match span.clone() {
+        Some(span) => holding.with_context(span).await?,
+        None => holding.await?,
+    };
+    match held {
+        Ok((hold, minute)) => Ok(Ok((hold, minute, span))),
+        Err(answer) => {
+            if let Some(span) = &span {
+                span.span().end();
+            }
+            Ok(Err(answer))
+        }
+    }
 }
 
 /// The session's hold and its first minute's; Err(answer): the user's plan holds neither.
@@ -138,7 +169,10 @@ pub(super) fn model(ctx: &Ctx) -> &str {
 }
 
 fn model_named(req: &HttpRequest) -> Result<String, ApiError> {
-    match headers::query_value(req.query_string(), "model") {
+    let query = req.query_string();
+    // (Azure OpenAI's realtime path names its deployment.)
+    let named = headers::query_value(query, "model").or_else(|| headers::query_value(query, "deployment"));
+    match named {
         Some(m) if !m.is_empty() && m.len() <= 256 && m.bytes().all(|b| b.is_ascii_graphic()) => Ok(m.to_string()),
         _ => Err(ApiError::invalid("model", "must name the session's model in the query")),
     }

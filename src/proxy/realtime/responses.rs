@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use opentelemetry::trace::{FutureExt, TraceContextExt};
 use serde_json::{Map, Value};
 
 use super::{events, running};
@@ -22,6 +23,7 @@ use crate::proxy::call::usage::Usage;
 use crate::proxy::call::{Call, Limits, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::hold::{Go, Held};
+use crate::proxy::trace;
 use crate::quota::PendingJob;
 
 /// A response held: the event id it was asked with, its hold and its record (both kept ahead
@@ -133,7 +135,7 @@ impl Conversation {
         let mut call = self.call(input, named);
         call.ttl_ms = Some(running::held_for(door));
         let body = Body::Whole(Bytes::from(event.to_string()));
-        match door.reserve_unkeyed(ctx, call, body).await? {
+        match traced(door, ctx, call, body).await? {
             Held::Go(go) => {
                 let Go { hold, body, call } = *go;
                 let Body::Whole(sent) = body else {
@@ -261,10 +263,7 @@ impl Conversation {
         let input = self.input(&Value::Null).saturating_add(headroom).min(self.context);
         let mut call = self.call(input, Some(max));
         call.ttl_ms = Some(running::held_for(door));
-        let (hold, call) = match door
-            .reserve_unkeyed(ctx, call, Body::Whole(Bytes::from_static(b"{}")))
-            .await?
-        {
+        let (hold, call) = match traced(door, ctx, call, Body::Whole(Bytes::from_static(b"{}"))).await? {
             Held::Go(go) => (go.hold, go.call),
             Held::Denied(answer, _) | Held::Answered(answer) => return Ok(Err(events::said(answer).await.1)),
             Held::Repeat(_) => return Err(ApiError::Internal("a live response has no key to repeat".into())),
@@ -334,4 +333,19 @@ impl Conversation {
             running::ended(door, &held.hold.project, &held.record).await;
         }
     }
+}
+
+/// Holds a response, traced as a span of its own in its session's (ended with its hold, or at
+/// once when it is not held).
+async fn traced(door: &Door, ctx: &Ctx, call: Call, body: Body) -> Result<Held, ApiError> {
+    let span = trace::start(&door.gateway, ctx, &call).await;
+    let holding = door.reserve_unkeyed(ctx, call, body);
+    let held = match span.clone() {
+        Some(span) => holding.with_context(span).await?,
+        None => holding.await?,
+    };
+    if let (Some(span), false) = (&span, matches!(held, Held::Go(_))) {
+        span.span().end();
+    }
+    Ok(held)
 }

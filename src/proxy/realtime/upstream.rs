@@ -11,7 +11,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::proxy::call::context::Ctx;
-use crate::proxy::call::upstream::Kind;
 use crate::proxy::{forward, headers};
 
 /// The provider's socket.
@@ -49,11 +48,7 @@ pub(super) async fn connect(req: &HttpRequest, ctx: &Ctx) -> Result<Provider, St
         }
     }
     if let Some(key) = upstream.credential.as_deref() {
-        // Google's key in its own header; anyone else's as a bearer token.
-        let (name, value) = match upstream.kind {
-            Kind::Gemini => ("x-goog-api-key", key.to_string()),
-            _ => ("authorization", format!("Bearer {key}")),
-        };
+        let (name, value) = ctx.wire().socket_credential(key);
         let value = HeaderValue::from_str(&value).map_err(|_| "the credential is no header value")?;
         request.headers_mut().insert(name, value);
     }

@@ -176,6 +176,10 @@ impl Wire for Gemini {
         answer.get("totalTokens")?.as_u64()
     }
 
+    fn socket_credential(&self, credential: &str) -> (&'static str, String) {
+        ("x-goog-api-key", credential.to_string())
+    }
+
     fn authorize(
         &self,
         request: reqwest::RequestBuilder,

@@ -35,7 +35,7 @@ pub(crate) struct OpenAi {
 }
 
 /// Azure OpenAI's counted paths: the star is the deployment, held as the model it serves.
-const AZURE_COUNTED: [Counted; 16] = [
+const AZURE_COUNTED: [Counted; 18] = [
     counted("POST", "openai/deployments/*/chat/completions", Operation::Chat),
     counted("POST", "openai/deployments/*/embeddings", Operation::Embeddings),
     counted("POST", "openai/deployments/*/images/generations", Operation::Images),
@@ -60,6 +60,9 @@ const AZURE_COUNTED: [Counted; 16] = [
     upload("POST", "openai/v1/audio/transcriptions", Operation::Transcriptions),
     upload("POST", "openai/v1/audio/translations", Operation::Translations),
     counted("POST", "openai/v1/audio/speech", Operation::Speech),
+    // A realtime session: its deployment in the query (`deployment`, or `model` under `v1`).
+    counted("GET", "openai/realtime", Operation::Realtime),
+    counted("GET", "openai/v1/realtime", Operation::Realtime),
 ];
 
 impl Wire for OpenAi {
@@ -286,6 +289,13 @@ impl Wire for OpenAi {
 
     fn request_id_header(&self) -> &'static str {
         "x-request-id"
+    }
+
+    fn socket_credential(&self, credential: &str) -> (&'static str, String) {
+        match self.azure && !self.entra {
+            true => ("api-key", credential.to_string()),
+            false => ("authorization", format!("Bearer {credential}")),
+        }
     }
 
     fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage {
