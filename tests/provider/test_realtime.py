@@ -38,6 +38,10 @@ SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.py")
 KEY = "sk-realtime-secret"
 MODEL = "gpt-realtime"
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# Azure OpenAI: a deployment and the model it serves, the Entra ID token taken as a bearer token.
+DEPLOYMENT = "voice-prod"
+ENTRA = "entra-realtime-token"
+AZURE_VERSION = "2025-04-01-preview"
 WAIT = 10.0
 
 process: Optional["subprocess.Popen[str]"] = None
@@ -46,7 +50,8 @@ port = 0
 
 def setUpModule() -> None:
     global process, port
-    process = subprocess.Popen([sys.executable, SIM, "--port", "0", "--key", KEY], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, SIM, "--port", "0", "--key", KEY, "--azure-deployments",
+                                f"{DEPLOYMENT}={MODEL}", "--azure-entra-token", ENTRA], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("listening 127.0.0.1:"), line
@@ -461,6 +466,102 @@ class Client(unittest.IsolatedAsyncioTestCase):
         self.assertEqual((found["responses"], found["close"]["code"]), ([], 1006))
         read = stats()
         self.assertEqual((read["streams"]["cut"], read["usage"]["output_tokens"]), (1, 0))
+
+
+@unittest.skipIf(openai is None, "needs openai and websockets (target/py-sdk-venv)")
+class Azure(unittest.IsolatedAsyncioTestCase):
+    """Azure OpenAI's realtime paths, as `AsyncAzureOpenAI` (`/openai/realtime?api-version&deployment`)
+    and OpenAI's own client on Azure's v1 (`/openai/v1/realtime?model=<deployment>`) connect: the
+    session of `/v1/realtime`, as the deployment's model."""
+
+    def setUp(self) -> None:
+        reset()
+
+    async def asyncSetUp(self) -> None:
+        asyncio.get_running_loop().slow_callback_duration = 5.0
+
+    async def turn(self, conn: Any) -> Tuple[str, Any, Any]:
+        """session.created, then a text turn's response.done: (session id, the session, the response)."""
+        created = await asyncio.wait_for(conn.recv(), WAIT)
+        self.assertEqual(created.type, "session.created")
+        await conn.conversation.item.create(item=USER_TEXT)
+        await conn.response.create(response={"output_modalities": ["text"]})
+        while True:
+            event = await asyncio.wait_for(conn.recv(), WAIT)
+            self.assertNotEqual(event.type, "error", event)
+            if event.type == "response.done":
+                return created.session.id, created.session, event
+
+    async def test_a_deployments_session_is_the_realtime_session_of_its_model(self) -> None:
+        # The resource key in `api-key`, the deployment and api-version in the query.
+        client = openai.AsyncAzureOpenAI(azure_endpoint=base(), api_key=KEY, api_version=AZURE_VERSION,
+                                         websocket_base_url=f"ws://127.0.0.1:{port}/openai", max_retries=0)
+        async with client.realtime.connect(model=DEPLOYMENT, extra_headers={"x-sim": "output=6"}) as conn:
+            sid, session, done = await self.turn(conn)
+            self.assertEqual(session.model, MODEL, "the deployment's model")
+            # The deployment's name is its model's too.
+            await conn.session.update(session={"type": "realtime", "model": DEPLOYMENT, "instructions": "be brief"})
+            self.assertEqual((await asyncio.wait_for(conn.recv(), WAIT)).type, "session.updated")
+        self.assertEqual((done.response.status, usage_of(done)), ("completed", expected_usage(4, 0, 0, 0, 6, 0)))
+        found = session_record(sid, closed=True)
+        self.assertEqual((found["kind"], found["model"], found["deployment"]), ("realtime", MODEL, DEPLOYMENT))
+        self.assertEqual(found["headers"]["api-key"], KEY)
+        self.assertNotIn("authorization", found["headers"])
+        self.assertEqual(found["responses"][0]["usage"], usage_of(done))
+        read = stats()
+        self.assertEqual((read["paths"], read["usage"]["output_tokens"]), ({"/openai/realtime": 1}, 6))
+        query = read["requests"][-1]["query"]
+        self.assertIn(f"api-version={AZURE_VERSION}", query)
+        self.assertIn(f"deployment={DEPLOYMENT}", query)
+
+        # Azure's v1 path, the deployment as the model, with an Entra ID token as the bearer token.
+        reset()
+        v1 = openai.AsyncOpenAI(base_url=base() + "/openai/v1", api_key=ENTRA, max_retries=0)
+        async with v1.realtime.connect(model=DEPLOYMENT) as conn:
+            sid, session, done = await self.turn(conn)
+            self.assertEqual(session.model, MODEL)
+        self.assertEqual(usage_of(done), expected_usage(4, 0, 0, 0, 20, 0))
+        found = session_record(sid, closed=True)
+        self.assertEqual((found["model"], found["headers"]["authorization"]), (MODEL, f"Bearer {ENTRA}"))
+        read = stats()
+        self.assertEqual((read["paths"], read["requests"][-1]["query"]), ({"/openai/v1/realtime": 1},
+                                                                          f"model={DEPLOYMENT}"))
+
+    async def test_an_unknown_deployment_or_a_wrong_key_is_refused_before_the_upgrade(self) -> None:
+        client = openai.AsyncAzureOpenAI(azure_endpoint=base(), api_key=KEY, api_version=AZURE_VERSION,
+                                         websocket_base_url=f"ws://127.0.0.1:{port}/openai", max_retries=0)
+        with self.assertRaises(websockets.exceptions.InvalidStatus) as caught:
+            async with client.realtime.connect(model="nowhere"):
+                pass
+        self.assertEqual(caught.exception.response.status_code, 404)
+        self.assertEqual(json.loads(caught.exception.response.body)["error"]["code"], "DeploymentNotFound")
+
+        def upgrade(path: str, **headers: str) -> Tuple[int, Dict[str, Any]]:
+            sent = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                    "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), "api-key": KEY}
+            sent.update(headers)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+            conn.request("GET", path, headers={k: v for k, v in sent.items() if v})
+            answer = conn.getresponse()
+            found = (answer.status, json.loads(answer.read()))
+            conn.close()
+            return found
+
+        old = f"/openai/realtime?api-version={AZURE_VERSION}&deployment="
+        self.assertEqual(upgrade(old + "nowhere"), (404, {"error": {"code": "DeploymentNotFound", "message": (
+            "The API deployment for this resource does not exist. If you created the deployment within the last 5 "
+            "minutes, please wait a moment and try again.")}}))
+        self.assertEqual(upgrade("/openai/v1/realtime?model=nowhere")[1]["error"]["code"], "DeploymentNotFound")
+        # Azure requires the version off v1.
+        self.assertEqual(upgrade(f"/openai/realtime?deployment={DEPLOYMENT}"),
+                         (404, {"error": {"code": "404", "message": "Resource not found"}}))
+        # Its key, never OpenAI's bearer: the resource key is not an Entra ID token.
+        for wrong in ({"api-key": "sk-wrong"}, {"api-key": "", "Authorization": f"Bearer {KEY}"}, {"api-key": ""}):
+            status, body = upgrade(old + DEPLOYMENT, **wrong)
+            self.assertEqual((status, body["error"]["code"]), (401, "401"), wrong)
+        self.assertEqual(upgrade(old + DEPLOYMENT, Upgrade="")[0], 426)
+        self.assertEqual(upgrade("/openai/realtime?api-version=1")[0], 400)
+        self.assertEqual(stats()["jobs"], {}, "no session opened")
 
 
 class RawSocket(unittest.TestCase):

@@ -28,7 +28,7 @@ use crate::proxy::door::Door;
 use crate::proxy::hold::{Go, Held};
 use crate::proxy::{counting, provider};
 use crate::quota::catalog::Catalog;
-use crate::quota::{job_key, BatchFile, JobKind, JobRecord};
+use crate::quota::{job_key, BatchFile, FileRecord, JobKind, JobRecord};
 
 /// Requests in one message batch, at most (Anthropic's own bound).
 const MAX_BATCH_REQUESTS: usize = 100_000;
@@ -259,21 +259,7 @@ async fn batch(door: &Door, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Res
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(|| ApiError::invalid(field, "must be a string, 1 to 256 bytes"))
     };
-    let file_id = text("input_file_id")?;
-    let key = job_key(&ctx.upstream().name, file_id);
-    let file = door
-        .gateway
-        .data()
-        .jobs()
-        .job_file(&ctx.caller.project, &key)
-        .await?
-        .filter(|f| f.user == ctx.caller.user.as_str())
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "input_file_id",
-                "is not a file this user uploaded through this gateway: upload the batch's input file here first",
-            )
-        })?;
+    let file = uploaded(door, ctx, (text("input_file_id")?, "input_file_id")).await?;
     let lines = file.batch.ok_or_else(|| {
         ApiError::invalid(
             "input_file_id",
@@ -381,13 +367,10 @@ fn input_file(bytes: &[u8]) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The batch input file `name`, uploaded through the gateway by the caller, with its lines' sum.
-async fn gemini_input(door: &Door, ctx: &Ctx, name: &str) -> Result<BatchFile, ApiError> {
-    let id = shapes::file_id(name).unwrap_or_default();
+/// The file `id` the caller uploaded through this gateway, which a batch names in `field`.
+async fn uploaded(door: &Door, ctx: &Ctx, (id, field): (&str, &str)) -> Result<FileRecord, ApiError> {
     let key = job_key(&ctx.upstream().name, id);
-    let field = "batch.inputConfig.fileName";
-    let file = door
-        .gateway
+    door.gateway
         .data()
         .jobs()
         .job_file(&ctx.caller.project, &key)
@@ -396,9 +379,16 @@ async fn gemini_input(door: &Door, ctx: &Ctx, name: &str) -> Result<BatchFile, A
         .ok_or_else(|| {
             ApiError::invalid(
                 field,
-                "is not a file this user uploaded through this gateway: upload the batch's requests here first",
+                "is not a file this user uploaded through this gateway: upload the batch's input file here first",
             )
-        })?;
+        })
+}
+
+/// The batch input file `name`, uploaded through the gateway by the caller, with its lines' sum.
+async fn gemini_input(door: &Door, ctx: &Ctx, name: &str) -> Result<BatchFile, ApiError> {
+    let id = shapes::file_id(name).unwrap_or_default();
+    let field = "batch.inputConfig.fileName";
+    let file = uploaded(door, ctx, (id, field)).await?;
     file.batch
         .filter(|b| b.url == gemini_file::GENERATE)
         .ok_or_else(|| ApiError::invalid(field, "is not a batch's requests (a JSONL file, a request a line)"))

@@ -207,8 +207,16 @@ fn conversation(door: &Door, ctx: &Ctx) -> Conversation {
         Kind::Gemini => live::AUDIO_TOKENS_PER_SECOND,
         _ => crate::proxy::wire::openai::AUDIO_TOKENS_PER_SECOND,
     };
-    Conversation::new(bounds(door, ctx, model), model, per_second)
+    let mut conversation = Conversation::new(bounds(door, ctx, model), model, per_second);
+    if ctx.upstream().kind != Kind::Gemini {
+        // OpenAI's realtime responses take a maximum of 4,096 at most (or "inf").
+        conversation.output_cap = OPENAI_MAX_OUTPUT;
+    }
+    conversation
 }
+
+/// The largest `max_output_tokens` OpenAI's Realtime API takes.
+const OPENAI_MAX_OUTPUT: u64 = 4_096;
 
 /// The bounds of `model`'s responses: its limits and its context window.
 pub(super) fn bounds(door: &Door, ctx: &Ctx, model: &str) -> (Limits, u64) {

@@ -49,6 +49,9 @@ pub(super) struct Conversation {
     pub audio_per_second: u64,
     /// The session's maximum output, where it names one.
     pub session_max: Option<u64>,
+    /// The most a response's maximum output may be, as the protocol takes it (OpenAI's
+    /// realtime responses: 4,096), whatever the model's own limit.
+    pub output_cap: u64,
     /// The last response's input and output, as reported.
     reported: u64,
     /// Text tokens and audio bytes added since.
@@ -81,6 +84,7 @@ impl Conversation {
             rate: events::LEAST_AUDIO_BYTES_PER_SECOND,
             audio_per_second,
             session_max: None,
+            output_cap: u64::MAX,
             reported: 0,
             text: 0,
             audio: 0,
@@ -177,6 +181,7 @@ impl Conversation {
         let max = named.unwrap_or_else(|| {
             self.session_max
                 .map_or(self.limits.default_max, |m| m.min(self.limits.default_max))
+                .min(self.output_cap)
         });
         let worst = Usage {
             input_tokens: Some(input),

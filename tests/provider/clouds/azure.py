@@ -18,6 +18,8 @@ OPERATIONS = ("chat/completions", "responses", "embeddings", "images/generations
               "audio/transcriptions", "audio/translations", "audio/speech")
 DENIED = ("Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
           "valid key for an active subscription and use a correct regional API endpoint for your resource.")
+NOT_DEPLOYED = ("The API deployment for this resource does not exist. If you created the deployment within the "
+                "last 5 minutes, please wait a moment and try again.")
 
 
 class Azure(Cloud):
@@ -35,18 +37,7 @@ class Azure(Cloud):
         if self.deployment is not None and not h.query.get("api-version"):
             # Azure routes by the version: without one, no resource is found.
             raise sim.SimError(404, "Resource not found")
-        key = h.server.key
-        if key is None:
-            return
-        # A resource key in `api-key`; an Entra ID token as a bearer token (the key itself when
-        # no token is set). Either in the other's place is refused, as Azure refuses it.
-        entra = h.server.clouds.azure_entra_token or key
-        sent = [(headers[name], key) for name in ("api-key",) if name in headers]
-        bearer = headers.get("authorization")
-        if bearer is not None:
-            sent.append((bearer[7:] if bearer.startswith("Bearer ") else "", entra))
-        if not sent or any(given != wanted for given, wanted in sent):
-            raise sim.SimError(401, DENIED)
+        check_key(h, headers)
 
     def dispatch(self, method: str, body: Dict[str, Any], d: sim.Directives) -> None:
         h = self.h
@@ -70,9 +61,32 @@ class Azure(Cloud):
         return value, headers
 
     def error(self, h: Any, error: sim.SimError) -> Tuple[Any, List[Tuple[str, str]]]:
-        if error.status in (401, 404) and error.message in (DENIED, "Resource not found"):
-            return {"error": {"code": str(error.status), "message": error.message}}, []
-        return sim.error_body(sim.OPENAI, error, h.request_id), []
+        return error_body(h, error), []
+
+
+def check_key(h: Any, headers: Dict[str, str]) -> None:
+    """A resource key in `api-key`; an Entra ID token as a bearer token (the key itself when no
+    token is set). Either in the other's place is refused, as Azure refuses it."""
+    key = h.server.key
+    if key is None:
+        return
+    entra = h.server.clouds.azure_entra_token or key
+    sent = [(headers[name], key) for name in ("api-key",) if name in headers]
+    bearer = headers.get("authorization")
+    if bearer is not None:
+        sent.append((bearer[7:] if bearer.startswith("Bearer ") else "", entra))
+    if not sent or any(given != wanted for given, wanted in sent):
+        raise sim.SimError(401, DENIED)
+
+
+def error_body(h: Any, error: sim.SimError) -> Any:
+    """An error as Azure answers it: its gateway's refusals (a key, a path, a deployment) in its
+    own shape, the model's in OpenAI's."""
+    if error.status in (401, 404) and error.message in (DENIED, "Resource not found"):
+        return {"error": {"code": str(error.status), "message": error.message}}
+    if error.status == 404 and error.code == "DeploymentNotFound":
+        return {"error": {"code": "DeploymentNotFound", "message": error.message}}
+    return sim.error_body(sim.OPENAI, error, h.request_id)
 
 
 def find(handler: Any, method: str) -> Optional[Cloud]:

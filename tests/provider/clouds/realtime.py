@@ -7,6 +7,11 @@ upgrade, as on OpenAI's HTTP paths (`Authorization: Bearer <key>`), or in the br
 subprotocols `realtime, openai-insecure-api-key.<key>` (`realtime` echoed back); a refusal is an
 HTTP answer, never a socket.
 
+Azure OpenAI's realtime paths are the same session: `GET /openai/realtime?api-version=<v>&deployment=<d>`
+and `GET /openai/v1/realtime?model=<d>`, the key checked as clouds/azure.py checks it (`api-key`, or
+the Entra ID token as a bearer token), the deployment served as the model `--azure-deployments`
+maps it to; when that names deployments, any other is a 404 `DeploymentNotFound` before the upgrade.
+
 One session a connection: `session.created`, then the client's events answered as OpenAI answers
 them, with server VAD on the appended audio, responses of a tone and a transcript (or text), and
 their usage by fixed rules (README.md, "Realtime"). The responses run on their own thread, so a
@@ -28,13 +33,16 @@ import struct
 import sys
 import threading
 import time
+import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import sim
 
-from . import Cloud
+from . import Cloud, azure
 
 ROUTE = "/v1/realtime"
+# Azure OpenAI's: the deployment in `deployment` (with `api-version`), or in `model` under `v1`.
+AZURE_ROUTES = {"/openai/realtime": "deployment", "/openai/v1/realtime": "model"}
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY_PROTOCOL = "openai-insecure-api-key."
 MAX_MESSAGE_BYTES = 16 << 20
@@ -335,13 +343,63 @@ class Realtime(Cloud):
             raise sim.SimError(400, "Invalid Sec-WebSocket-Key: expected 16 bytes in base64.")
         if not self.model:
             raise sim.SimError(400, "Missing required parameter: 'model'.", "model", "missing_required_parameter")
-        Session(h, d, self.model, headers).run(key, "realtime" in offered(headers))
+        self.open_session(d, headers).run(key, "realtime" in offered(headers))
+
+    def open_session(self, d: sim.Directives, headers: Dict[str, str]) -> "Session":
+        return Session(self.h, d, self.model, headers)
+
+
+class AzureRealtime(Realtime):
+    """Azure OpenAI's realtime paths: Azure's key and errors, the deployment served as its model,
+    then the very session `/v1/realtime` holds."""
+
+    def __init__(self, handler: Any, parameter: str) -> None:
+        self.parameter = parameter
+        self.deployment = handler.query.get(parameter, [""])[0]
+        deployments = handler.server.clouds.azure_deployments
+        # A deployment not named is its own model, as on Azure's other paths, unless the
+        # simulator was given deployments: then it is not deployed.
+        known = not deployments or self.deployment in deployments
+        self.known = bool(self.deployment) and known
+        super().__init__(handler, deployments.get(self.deployment, self.deployment) if self.known else "")
+        self.apim_id = str(uuid.uuid4())
+
+    def authenticate(self, h: Any, headers: Dict[str, str], raw: bytes) -> None:
+        if self.parameter == "deployment" and not h.query.get("api-version"):
+            # Azure routes by the version off `v1`: without one, no resource is found.
+            raise sim.SimError(404, "Resource not found")
+        azure.check_key(h, headers)
+
+    def headers(self, h: Any) -> List[Tuple[str, str]]:
+        return [("x-request-id", h.request_id), ("apim-request-id", self.apim_id)]
+
+    def error(self, h: Any, error: sim.SimError) -> Tuple[Any, List[Tuple[str, str]]]:
+        extra = [("Sec-WebSocket-Version", "13")] if error.status == 426 else []
+        return azure.error_body(h, error), extra
+
+    def dispatch(self, method: str, body: Dict[str, Any], d: sim.Directives) -> None:
+        if not self.deployment:
+            raise sim.SimError(400, f"Missing required parameter: '{self.parameter}'.", self.parameter,
+                               "missing_required_parameter")
+        if not self.known:
+            raise sim.SimError(404, azure.NOT_DEPLOYED, code="DeploymentNotFound")
+        super().dispatch(method, body, d)
+
+    def open_session(self, d: sim.Directives, headers: Dict[str, str]) -> "Session":
+        return Session(self.h, d, self.model, headers, deployment=self.deployment)
 
 
 def find(handler: Any, method: str) -> Optional[Cloud]:
-    if handler.route != ROUTE or method != "GET":
+    if method != "GET":
         return None
-    return Realtime(handler, handler.query.get("model", [""])[0])
+    if handler.route == ROUTE:
+        return Realtime(handler, handler.query.get("model", [""])[0])
+    parameter = AZURE_ROUTES.get(handler.route)
+    if parameter is None:
+        return None
+    # Answered as OpenAI's path (the read-back names the path it came by).
+    handler.route = ROUTE
+    return AzureRealtime(handler, parameter)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,11 +566,14 @@ class WebSocket:
 
 
 class Session(WebSocket):
-    def __init__(self, h: Any, d: sim.Directives, model: str, headers: Dict[str, str]) -> None:
+    def __init__(self, h: Any, d: sim.Directives, model: str, headers: Dict[str, str],
+                 deployment: Optional[str] = None) -> None:
         super().__init__(h)
         self.h = h
         self.d = d
         self.model = model
+        # Azure's: the deployment the session came by (its model is what that serves).
+        self.deployment = deployment
         self.headers = headers
         self.id = sim.new_id("sess_")[:26]
         self.conversation = sim.new_id("conv_")[:26]
@@ -544,7 +605,8 @@ class Session(WebSocket):
             h.send_header("Sec-WebSocket-Accept", accept)
             if protocol:
                 h.send_header("Sec-WebSocket-Protocol", "realtime")
-            h.send_header("x-request-id", h.request_id)
+            for name, value in h.cloud.headers(h):
+                h.send_header(name, value)
             h.end_headers()
         except OSError as error:
             raise sim.ClientGone() from error
@@ -585,6 +647,8 @@ class Session(WebSocket):
             if entry is None:
                 entry = {"kind": "realtime", "status": "open", "reads": 0, "open": True, "model": self.model,
                          "headers": self.headers, "events": [], "responses": [], "close": None}
+                if self.deployment is not None:
+                    entry["deployment"] = self.deployment
                 stats.jobs[self.id] = entry
                 while len(stats.jobs) > sim.MAX_JOBS:
                     stats.jobs.popitem(last=False)
@@ -652,7 +716,7 @@ class Session(WebSocket):
         if given["type"] != "realtime":
             raise EventError("invalid_value", f"Invalid value: '{given['type']}'. This session is a 'realtime' "
                                               "session; its type cannot change.", "session.type")
-        if given.get("model") not in (None, self.model):
+        if given.get("model") not in (None, self.model, self.deployment):
             raise EventError("invalid_value", f"The session's model is '{self.model}'; it cannot change to "
                                               f"'{given['model']}'.", "session.model")
         updated = copy.deepcopy(self.session)
