@@ -125,3 +125,34 @@ def test_a_wrong_key_in_the_subprotocol_is_refused_401_before_any_upgrade(
     stats = proxy.stats()
     assert stats["calls"] == 0 and sessions(proxy) == [], "the provider was never called"
     assert settled(proxy.env, user) == (0, 0)
+
+
+def test_events_in_binary_frames_or_with_a_key_named_twice_are_read_as_the_gateway_reads_them(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    # A provider may read a binary frame as an event, and a JSON parser may keep either of a
+    # key named twice: the gateway reads both as the provider gets them, so neither starts a
+    # response the gateway did not hold.
+    user = fresh_user("rtb")
+    plan(proxy.env, user, [{"id": "g", "unit": "count", "quota": 1, "measure": {"metadata": "calls"},
+                            "matches": [{"event": "openai.realtime_response"}]}])
+    key = pqg.create_user_key(user).key
+
+    async def run() -> List[Dict[str, Any]]:
+        seen = []
+        async with browser(proxy, key) as ws:
+            await until(ws, "session.created")
+            ask = {"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 20}}
+            await ws.send(json.dumps(ask).encode())  # a binary frame
+            seen.append(await until(ws, "response.done", "error"))
+            twice = '{"type": "session.update", "type": "response.create", "response": {"output_modalities": ["text"]}}'
+            await ws.send(twice)
+            await ws.send(json.dumps(ask).encode())
+            seen.append(await until(ws, "response.done", "error"))
+        return seen
+
+    seen = asyncio.run(run())
+    assert [e["type"] for e in seen] == ["response.done", "error"], seen
+    assert seen[1]["error"]["code"] == "insufficient_quota"
+    (session,) = sessions(proxy)
+    assert [e["type"] for e in session["events"]].count("response.create") == 1, session["events"]
+    assert settled(proxy.env, user) == (1, 0)

@@ -28,9 +28,11 @@ impl Relay {
     /// A client's Live message: read for what it adds (its setup holds the first response),
     /// then passed on as it came; false when the session must end (`self.refusal` says why).
     pub(super) async fn live_client(&mut self, raw: Bytes, binary: bool) -> bool {
+        // One reading: the provider gets the message as the gateway read it; what is no JSON
+        // ends the session, as Google ends one for it.
         let Ok(mut message) = serde_json::from_slice::<Value>(&raw) else {
-            self.tell_provider(frame(raw, binary)).await;
-            return true;
+            self.refusal = Some("a message is a JSON object".into());
+            return false;
         };
         if let Some(setup) = message.get_mut("setup") {
             if !self.set_up(setup).await {
@@ -43,7 +45,8 @@ impl Relay {
         if self.session.is_some() && !self.conversation.covered() && !self.stand().await {
             return false;
         }
-        self.tell_provider(frame(raw, binary)).await;
+        self.tell_provider(frame(Bytes::from(message.to_string()), binary))
+            .await;
         true
     }
 

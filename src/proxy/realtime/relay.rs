@@ -88,7 +88,10 @@ impl Relay {
                         if !self.live_client(bytes, true).await { break Ended::Refused }
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => self.client_said(text.to_string()).await,
-                    Some(Ok(AggregatedMessage::Binary(bytes))) => self.tell_provider(Message::Binary(bytes)).await,
+                    // A provider may read a binary frame as an event: so does the gateway.
+                    Some(Ok(AggregatedMessage::Binary(bytes))) => {
+                        self.client_said(String::from_utf8_lossy(&bytes).into_owned()).await
+                    }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => { let _ = self.client.pong(&bytes).await; }
                     Some(Ok(AggregatedMessage::Pong(_))) => {}
                     Some(Ok(AggregatedMessage::Close(reason))) => break Ended::Caller(reason),
@@ -126,8 +129,12 @@ impl Relay {
             }
             return;
         }
+        // One reading: the provider gets the event as the gateway read it (a key named twice,
+        // once), never bytes it did not read; what is no event is not passed on at all.
         let Ok(mut event) = serde_json::from_str::<Value>(&text) else {
-            return self.tell_provider(Message::text(text)).await;
+            let error = events::error_event(None, "invalid_json", "an event is a JSON object");
+            let _ = self.client.text(error).await;
+            return;
         };
         match kind(&event) {
             "response.create" => return self.ask(event).await,
@@ -144,7 +151,7 @@ impl Relay {
             "conversation.item.create" => self.conversation.add(event.get("item").unwrap_or(&Value::Null)),
             _ => {}
         }
-        self.tell_provider(Message::text(text)).await
+        self.tell_provider(Message::text(event.to_string())).await
     }
 
     /// A provider's event: passed on, after what it tells the gateway.
