@@ -152,6 +152,45 @@ async fn a_session_ends_when_the_minutes_of_its_users_time_are_used_up() {
     let _ = child.wait();
 }
 
+#[tokio::test]
+async fn a_provider_that_goes_quiet_mid_response_ends_the_session_and_the_response_is_charged_its_hold() {
+    let provider = Provider::start();
+    let file = upstreams_file(&provider, json!({ "timeouts": { "idleMs": 1000 } }));
+    let (target, prefix) = (redis::shared().target(), unique_prefix());
+    let app = spawn_app_with(&target, &prefix, None, |c| c.upstreams = Some(file.clone())).await;
+    app.put_plan(plan()).await;
+    app.subscribe("carol", "plan_rt", None).await;
+    let url = format!(
+        "{}/proxy/openai/v1/realtime?model=gpt-realtime",
+        app.address.replace("http", "ws")
+    );
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
+    headers.insert("x-quota-user", "carol".parse().unwrap());
+    // The response stops after its deltas and never ends.
+    headers.insert("x-sim", "output=4, pause=60000".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    expect(&mut socket, "session.created").await;
+    let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 50}});
+    socket.send(Message::text(ask.to_string())).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the session ends");
+    assert_eq!(closed, Some(1011), "closed as the provider's failure");
+    let usage = until(&app, "carol", |u| counter(u, "tokens").1 == 0).await;
+    let (used, held) = counter(&usage, "tokens");
+    assert!(used > 50 && held == 0, "charged at its hold: {usage}");
+}
+
 /// Reads the session until an event of `kind` (within 10 s).
 async fn expect<S>(socket: &mut S, kind: &str)
 where

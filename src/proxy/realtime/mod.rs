@@ -110,6 +110,7 @@ pub(crate) async fn serve(
         listed: None,
         live: ctx_live,
         refusal: None,
+        heard: tokio::time::Instant::now(),
     };
     match traced {
         Some(span) => actix_web::rt::spawn(relay.run(from_client, from_provider).with_context(span)),

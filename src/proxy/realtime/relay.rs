@@ -56,6 +56,9 @@ pub(super) struct Relay {
     pub live: bool,
     /// Why the gateway ends the session, where it does.
     pub refusal: Option<String>,
+    /// When the provider last said anything: a response it leaves unfinished for the upstream's
+    /// idle time ends the session.
+    pub heard: tokio::time::Instant,
     pub next_minute: tokio::time::Instant,
 }
 
@@ -100,7 +103,13 @@ impl Relay {
                 _ = tokio::time::sleep_until(self.next_minute) => if !self.next_minute().await {
                     break Ended::OutOfTime;
                 },
-                message = from_provider.next() => match message {
+                _ = tokio::time::sleep_until(self.heard + self.ctx.upstream().timeouts.idle), if self.waiting() => {
+                    break Ended::Provider(Some(CloseReason {
+                        code: CloseCode::Error,
+                        description: Some("the provider went quiet in the middle of a response".into()),
+                    }));
+                },
+                message = from_provider.next() => match { self.heard = tokio::time::Instant::now(); message } {
                     Some(Ok(Message::Text(text))) if self.live => {
                         if !self.live_provider(Bytes::copy_from_slice(text.as_bytes()), false).await { break Ended::Refused }
                     }
@@ -119,6 +128,12 @@ impl Relay {
             }
         };
         self.end(ended, from_provider).await;
+    }
+
+    /// Whether a response held is waiting on the provider.
+    fn waiting(&self) -> bool {
+        let c = &self.conversation;
+        !c.asked.is_empty() || !c.running.is_empty() || c.underway
     }
 
     /// A caller's event: passed on, but where the gateway acts on it.
@@ -229,6 +244,8 @@ impl Relay {
             Ok(Asked::Send(sent)) => {
                 let text = String::from_utf8_lossy(&sent).into_owned();
                 self.tell_provider(Message::text(text)).await;
+                // The provider's idle time runs from the response's start.
+                self.heard = tokio::time::Instant::now();
             }
             Ok(Asked::Refused(error)) => {
                 let _ = self.client.text(error).await;
