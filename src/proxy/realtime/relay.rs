@@ -109,25 +109,46 @@ impl Relay {
                         description: Some("the provider went quiet in the middle of a response".into()),
                     }));
                 },
-                message = from_provider.next() => match { self.heard = tokio::time::Instant::now(); message } {
-                    Some(Ok(Message::Text(text))) if self.live => {
-                        if !self.live_provider(Bytes::copy_from_slice(text.as_bytes()), false).await { break Ended::Refused }
+                message = from_provider.next() => {
+                    self.heard = tokio::time::Instant::now();
+                    if let Some(ended) = self.provider_message(message).await {
+                        break ended;
                     }
-                    Some(Ok(Message::Binary(bytes))) if self.live => {
-                        if !self.live_provider(bytes, true).await { break Ended::Refused }
-                    }
-                    Some(Ok(Message::Text(text))) => self.provider_said(text.to_string()).await,
-                    Some(Ok(Message::Binary(bytes))) => { let _ = self.client.binary(bytes).await; }
-                    Some(Ok(Message::Close(frame))) => break Ended::Provider(frame.map(|f| CloseReason {
-                        code: CloseCode::from(u16::from(f.code)),
-                        description: Some(f.reason.to_string()),
-                    })),
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => break Ended::Provider(None),
-                },
+                }
             }
         };
         self.end(ended, from_provider).await;
+    }
+
+    /// A provider's message, passed on after what it tells the gateway; how the session ends
+    /// when it ends it.
+    async fn provider_message(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Option<Ended> {
+        match message {
+            Some(Ok(Message::Text(text))) if self.live => {
+                let bytes = Bytes::copy_from_slice(text.as_bytes());
+                (!self.live_provider(bytes, false).await).then_some(Ended::Refused)
+            }
+            Some(Ok(Message::Binary(bytes))) if self.live => {
+                (!self.live_provider(bytes, true).await).then_some(Ended::Refused)
+            }
+            Some(Ok(Message::Text(text))) => {
+                self.provider_said(text.to_string()).await;
+                None
+            }
+            Some(Ok(Message::Binary(bytes))) => {
+                let _ = self.client.binary(bytes).await;
+                None
+            }
+            Some(Ok(Message::Close(frame))) => Some(Ended::Provider(frame.map(|f| CloseReason {
+                code: CloseCode::from(u16::from(f.code)),
+                description: Some(f.reason.to_string()),
+            }))),
+            Some(Ok(_)) => None,
+            Some(Err(_)) | None => Some(Ended::Provider(None)),
+        }
     }
 
     /// Whether a response held is waiting on the provider.
