@@ -1,13 +1,15 @@
-//! A realtime session relayed frame by frame between the caller and the provider, on its own
-//! task. Events pass as they came but where the gateway acts: the session's turn detection is
-//! made to wait for it (`create_response` off, shown to the caller as it asked), a
+//! A realtime session relayed message by message between the caller and the provider, on its
+//! own task. The caller's events reach the provider as the gateway read them (re-serialized,
+//! text or binary frames alike), and the gateway acts where it must: the session's turn
+//! detection is made to wait for it (`create_response` off, shown to the caller as it asked), a
 //! `response.create` goes on only once its response is held (with its maximum in it), a turn's
 //! end starts a held response where the caller wanted responses started by themselves, the
 //! conversation's growth is counted as it passes, and each `response.done` settles its
 //! response. Until the provider's `session.created` has arrived and the gateway's own
 //! `session.update` went out, the caller's events wait, so no turn can start a response the
 //! gateway did not hold. A response the provider starts unasked is held as it starts, or
-//! cancelled.
+//! cancelled; one it leaves unfinished for the upstream's idle time ends the session. Gemini's
+//! Live messages are `live.rs`'s; the session's time, a minute at a time, `clock.rs`'s.
 
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
 use bytes::Bytes;
