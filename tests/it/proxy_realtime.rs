@@ -50,20 +50,8 @@ async fn a_response_running_when_its_node_dies_is_charged_its_hold_never_given_b
     app.subscribe("alice", "plan_rt", None).await;
     // The node that dies holds each response for 3 s at a time.
     let (mut child, address) = node_process(&app, &file, &[("QG_TEST_PROXY_HOLD_TTL_MS", "3000")]).await;
-    let url = format!(
-        "{}/proxy/openai/v1/realtime?model=gpt-realtime",
-        address.replace("http", "ws")
-    );
-    let mut request = url.into_client_request().unwrap();
-    let headers = request.headers_mut();
-    headers.insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
-    headers.insert("x-quota-user", "alice".parse().unwrap());
     // Each response waits after its last delta: it runs until the node is gone.
-    headers.insert("x-sim", "output=8, pause=60000".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the session opens");
-    expect(&mut socket, "session.created").await;
+    let mut socket = open(&address, &app.key, ("alice", "output=8, pause=60000")).await;
     let listed = app.usage("alice").await["jobs"].clone();
     assert_eq!(listed[0]["kind"], "realtime_session", "{listed}");
     let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 100}});
@@ -113,33 +101,11 @@ async fn a_session_ends_when_the_minutes_of_its_users_time_are_used_up() {
     app.subscribe("bob", "plan_time", None).await;
     // A node whose holds last 2 s holds the session's time a second at a time.
     let (mut child, address) = node_process(&app, &file, &[("QG_TEST_PROXY_HOLD_TTL_MS", "2000")]).await;
-    let url = format!(
-        "{}/proxy/openai/v1/realtime?model=gpt-realtime",
-        address.replace("http", "ws")
-    );
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
-    request.headers_mut().insert("x-quota-user", "bob".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the session opens");
-    expect(&mut socket, "session.created").await;
+    let mut socket = open(&address, &app.key, ("bob", "")).await;
     // The session counts one in the concurrent group; its seconds, none there.
     assert_eq!(counter(&app.usage("bob").await, "open"), (0, 1));
     expect(&mut socket, "error").await;
-    let closed = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match socket.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .expect("the session closes");
+    let closed = closed(&mut socket).await;
     assert_eq!(closed, Some(1008), "closed as the plan says");
     let usage = until(&app, "bob", |u| counter(u, "time").1 == 0 && counter(u, "open").1 == 0).await;
     assert_eq!(
@@ -160,21 +126,41 @@ async fn a_provider_that_goes_quiet_mid_response_ends_the_session_and_the_respon
     let app = spawn_app_with(&target, &prefix, None, |c| c.upstreams = Some(file.clone())).await;
     app.put_plan(plan()).await;
     app.subscribe("carol", "plan_rt", None).await;
+    // The response stops after its deltas and never ends.
+    let mut socket = open(&app.address, &app.key, ("carol", "output=4, pause=60000")).await;
+    let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 50}});
+    socket.send(Message::text(ask.to_string())).await.unwrap();
+    let closed = closed(&mut socket).await;
+    assert_eq!(closed, Some(1011), "closed as the provider's failure");
+    let usage = until(&app, "carol", |u| counter(u, "tokens").1 == 0).await;
+    let (used, held) = counter(&usage, "tokens");
+    assert!(used > 50 && held == 0, "charged at its hold: {usage}");
+}
+
+/// A session of `user`'s opened on the node at `address` (the simulator steered by `sim`),
+/// read to its `session.created`.
+async fn open(address: &str, key: &str, (user, sim): (&str, &str)) -> Socket {
     let url = format!(
         "{}/proxy/openai/v1/realtime?model=gpt-realtime",
-        app.address.replace("http", "ws")
+        address.replace("http", "ws")
     );
     let mut request = url.into_client_request().unwrap();
     let headers = request.headers_mut();
-    headers.insert("authorization", format!("Bearer {}", app.key).parse().unwrap());
-    headers.insert("x-quota-user", "carol".parse().unwrap());
-    // The response stops after its deltas and never ends.
-    headers.insert("x-sim", "output=4, pause=60000".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    headers.insert("authorization", format!("Bearer {key}").parse().unwrap());
+    headers.insert("x-quota-user", user.parse().unwrap());
+    if !sim.is_empty() {
+        headers.insert("x-sim", sim.parse().unwrap());
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the session opens");
     expect(&mut socket, "session.created").await;
-    let ask = json!({"type": "response.create", "response": {"output_modalities": ["text"], "max_output_tokens": 50}});
-    socket.send(Message::text(ask.to_string())).await.unwrap();
-    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+    socket
+}
+
+/// The code the session closes with (within 10 s); None for no close frame.
+async fn closed(socket: &mut Socket) -> Option<u16> {
+    let read = async {
         loop {
             match socket.next().await {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
@@ -182,14 +168,13 @@ async fn a_provider_that_goes_quiet_mid_response_ends_the_session_and_the_respon
                 _ => return None,
             }
         }
-    })
-    .await
-    .expect("the session ends");
-    assert_eq!(closed, Some(1011), "closed as the provider's failure");
-    let usage = until(&app, "carol", |u| counter(u, "tokens").1 == 0).await;
-    let (used, held) = counter(&usage, "tokens");
-    assert!(used > 50 && held == 0, "charged at its hold: {usage}");
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the session closes")
 }
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Reads the session until an event of `kind` (within 10 s).
 async fn expect<S>(socket: &mut S, kind: &str)

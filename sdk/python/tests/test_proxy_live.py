@@ -11,21 +11,17 @@ import ssl
 from typing import Any, Callable, Dict, List
 
 import pytest
-from conftest import Env, ProxyEnv, TlsFronts
+from conftest import ProxyEnv, TlsFronts
 from google import genai
 from google.genai import types
 from test_proxy import ledger, settled
+from test_proxy_realtime import plan, responses
 
 from quota_gateway import QuotaGateway
 
 MODEL = "gemini-live-2.5-flash-preview"
 USER_PREFIX = "lv"
 TIMEOUT = 15
-
-
-def plan(env: Env, user: str, groups: List[Dict[str, Any]]) -> None:
-    env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": groups})
-    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
 
 
 def client(proxy: ProxyEnv, tls: TlsFronts, user: str, sim: str = "") -> genai.Client:
@@ -84,8 +80,7 @@ def test_each_turn_is_held_ahead_and_committed_at_its_usage(
 def test_a_session_whose_next_response_cannot_be_held_ends_after_the_last_that_could(
         proxy: ProxyEnv, tls: TlsFronts, fresh_user: Callable[..., str]) -> None:
     user = fresh_user(USER_PREFIX)
-    plan(proxy.env, user, [{"id": "g", "unit": "count", "quota": 2, "measure": {"metadata": "calls"},
-                            "matches": [{"event": "gemini.realtime_response"}]}])
+    plan(proxy.env, user, [responses(2, "gemini")])
     config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT])
 
     live = client(proxy, tls, user, "output=3")

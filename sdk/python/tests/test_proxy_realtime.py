@@ -33,6 +33,12 @@ def tokens(quota: float = 1_000_000) -> Dict[str, Any]:
     return {"id": "g", "unit": "tokens", "quota": quota, "matches": [{"event": "openai.realtime_response"}]}
 
 
+def responses(quota: int, upstream: str = "openai") -> Dict[str, Any]:
+    """A group of `quota` responses of `upstream`'s realtime sessions."""
+    return {"id": "g", "unit": "count", "quota": quota, "measure": {"metadata": "calls"},
+            "matches": [{"event": f"{upstream}.realtime_response"}]}
+
+
 async def until(connection: Any, *kinds: str) -> Any:
     """The next event of one of `kinds` (an `error` raises nothing: it is returned too)."""
     while True:
@@ -133,9 +139,7 @@ def test_turn_detection_waits_for_the_gateway_which_starts_each_held_response_it
 def test_a_response_the_budget_cannot_hold_never_starts_and_the_client_is_told(
         proxy: ProxyEnv, aqg: AsyncQuotaGateway, fresh_user: Callable[..., str]) -> None:
     user = fresh_user(USER_PREFIX)
-    responses = {"id": "g", "unit": "count", "quota": 3, "measure": {"metadata": "calls"},
-                 "matches": [{"event": "openai.realtime_response"}]}
-    plan(proxy.env, user, [responses])
+    plan(proxy.env, user, [responses(3)])
 
     async def run() -> List[Any]:
         client = aqg.openai(user)
@@ -160,9 +164,7 @@ def test_a_response_the_budget_cannot_hold_never_starts_and_the_client_is_told(
 def test_a_flood_of_response_creates_never_holds_past_the_budget(
         proxy: ProxyEnv, aqg: AsyncQuotaGateway, fresh_user: Callable[..., str]) -> None:
     user = fresh_user(USER_PREFIX)
-    responses = {"id": "g", "unit": "count", "quota": 3, "measure": {"metadata": "calls"},
-                 "matches": [{"event": "openai.realtime_response"}]}
-    plan(proxy.env, user, [responses])
+    plan(proxy.env, user, [responses(3)])
 
     async def run() -> List[Any]:
         client = aqg.openai(user)

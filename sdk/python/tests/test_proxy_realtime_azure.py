@@ -18,7 +18,7 @@ import openai
 import pytest
 from conftest import AZURE, ENTRA_TOKEN, SIM_SECRET, ProxyEnv
 from test_proxy import ledger, settled
-from test_proxy_realtime import ask, plan, sessions, until
+from test_proxy_realtime import ask, plan, responses, sessions, until
 
 from quota_gateway import AsyncQuotaGateway, QuotaGateway
 
@@ -131,8 +131,7 @@ def test_the_v1_path_with_a_bearer_key_reaches_an_entra_upstream_with_its_token(
 def test_a_response_the_budget_cannot_hold_never_reaches_the_provider_and_the_client_is_told(
         proxy: ProxyEnv, aqg: AsyncQuotaGateway, fresh_user: Callable[..., str]) -> None:
     user = fresh_user(USER_PREFIX)
-    plan(proxy.env, user, [{"id": "g", "unit": "count", "quota": 2, "measure": {"metadata": "calls"},
-                            "matches": [{"event": "azure.realtime_response"}]}])
+    plan(proxy.env, user, [responses(2, "azure")])
 
     async def run() -> List[Any]:
         found = []

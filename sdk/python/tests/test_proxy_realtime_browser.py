@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import pytest
 from conftest import SIM_SECRET, ProxyEnv
 from test_proxy import ledger, settled
-from test_proxy_realtime import plan, sessions, tokens
+from test_proxy_realtime import plan, responses, sessions, tokens
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
@@ -133,8 +133,7 @@ def test_events_in_binary_frames_or_with_a_key_named_twice_are_read_as_the_gatew
     # key named twice: the gateway reads both as the provider gets them, so neither starts a
     # response the gateway did not hold.
     user = fresh_user("rtb")
-    plan(proxy.env, user, [{"id": "g", "unit": "count", "quota": 1, "measure": {"metadata": "calls"},
-                            "matches": [{"event": "openai.realtime_response"}]}])
+    plan(proxy.env, user, [responses(1)])
     key = pqg.create_user_key(user).key
 
     async def run() -> List[Dict[str, Any]]:

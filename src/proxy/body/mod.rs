@@ -40,6 +40,19 @@ impl Body {
     }
 }
 
+/// Chunks on their way to a provider's request; an `Err` breaks the request off.
+pub(crate) type Pipe = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// Chunks the provider's request waits for, at most, before the sender waits for it.
+const PIPED_CHUNKS: usize = 4;
+
+/// A request body fed as its chunks are sent down the pipe it comes with.
+pub(crate) fn piped() -> (Pipe, reqwest::Body) {
+    let (tx, rx) = tokio::sync::mpsc::channel(PIPED_CHUNKS);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    (tx, reqwest::Body::wrap_stream(stream))
+}
+
 /// The least pace a body read before its hold keeps, past its first idle time: a caller that
 /// sends a byte each idle time never goes quiet, yet would pin its read for ever.
 pub(crate) const MIN_BYTES_PER_SECOND: u64 = 1 << 10;

@@ -13,7 +13,7 @@ use actix_web::{web, HttpRequest};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::BodyReader;
 use crate::http::ApiError;
@@ -21,9 +21,6 @@ use crate::proxy::call::outcome::Cut;
 use crate::proxy::call::Audio;
 use crate::proxy::duration;
 use crate::proxy::multipart::{self, Form, Part};
-
-/// Chunks of the upload waiting for the provider: the rest waits in the caller's socket.
-const CHANNEL_CHUNKS: usize = 4;
 /// The fields an audio's hold is priced from (with the file), and the only ones it is handed:
 /// `model` and `stream` name the call, a `prompt`'s tokens are held. None may come once it is
 /// held, so a field the hold reads is one the form is sealed against: one list, no drift.
@@ -323,7 +320,7 @@ impl Upload {
     /// The body to forward: the bytes read, then the rest as it arrives, each chunk of the
     /// caller's within `idle`.
     pub(crate) fn sending(self, idle: Duration) -> Sending {
-        let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
+        let (tx, body) = super::piped();
         let (sent_tx, sent) = watch::channel(false);
         let broke = Arc::new(OnceLock::new());
         let flag = broke.clone();
@@ -369,9 +366,8 @@ impl Upload {
             }
             let _ = sent_tx.send(true);
         });
-        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
         Sending {
-            body: reqwest::Body::wrap_stream(stream),
+            body,
             length: self.declared,
             sent,
             broke,

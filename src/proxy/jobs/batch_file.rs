@@ -86,12 +86,7 @@ impl Reader {
             summed,
             print,
         } = self;
-        let mut take = |n: u64, line: &[u8]| {
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                *pending_bytes += line.len();
-                pending.push((n, line.to_vec()));
-            }
-        };
+        let mut take = |n: u64, line: &[u8]| take(pending, pending_bytes, n, line);
         form.feed(chunk, &mut |part| {
             if let Some(print) = print {
                 print.part(&part);
@@ -146,6 +141,14 @@ impl Reader {
             expanding: 0,
             unnamed: 0,
         })
+    }
+}
+
+/// A line, unless blank, waits for its count (a Gemini file's too, `gemini_file.rs`).
+pub(super) fn take(pending: &mut Vec<(u64, Vec<u8>)>, pending_bytes: &mut usize, n: u64, line: &[u8]) {
+    if !line.iter().all(u8::is_ascii_whitespace) {
+        *pending_bytes += line.len();
+        pending.push((n, line.to_vec()));
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::batch_file::take;
 use crate::http::ApiError;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
@@ -138,14 +139,6 @@ impl FileLines {
 
 /// What every line of a Gemini batch file calls (`BatchFile::url`).
 pub(super) const GENERATE: &str = "generateContent";
-
-/// A line, unless blank, waits for its count.
-fn take(pending: &mut Vec<(u64, Vec<u8>)>, pending_bytes: &mut usize, n: u64, line: &[u8]) {
-    if !line.iter().all(u8::is_ascii_whitespace) {
-        *pending_bytes += line.len();
-        pending.push((n, line.to_vec()));
-    }
-}
 
 /// Adds `lines` to the sum, stopping at the first the gateway cannot price.
 fn sum(wire: &dyn Wire, mut so_far: LinesSoFar, lines: Vec<(u64, Vec<u8>)>) -> LinesSoFar {

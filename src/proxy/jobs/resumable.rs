@@ -18,7 +18,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use super::gemini_file::FileLines;
 use super::shapes::MAX_OBJECT_BYTES;
@@ -39,9 +38,6 @@ const SESSION_MS: u64 = 24 * 3_600_000;
 const CHUNK_LEASE_MS: u64 = 10 * 60_000;
 /// A start's body (the file's metadata), at most.
 const MAX_START_BYTES: usize = 64 << 10;
-/// Chunks of the caller's on their way to the provider.
-const CHANNEL_CHUNKS: usize = 4;
-
 /// A start, or a chunk of the session the query names.
 pub(super) async fn serve(at: JobCall<'_>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     match headers::query_value(at.req.query_string(), "upload_id") {
@@ -86,7 +82,7 @@ async fn start(at: JobCall<'_>, payload: web::Payload) -> Result<HttpResponse, A
         );
         return Ok(answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, fault));
     }
-    let id = hex(&id_bytes::<16>());
+    let id = hex::encode(id_bytes::<16>());
     let session = UploadSession {
         user: ctx.caller.user.as_str().to_string(),
         key_id: ctx.caller.key_id.clone(),
@@ -113,7 +109,7 @@ async fn start(at: JobCall<'_>, payload: web::Payload) -> Result<HttpResponse, A
 async fn chunk(at: JobCall<'_>, payload: web::Payload, id: &str) -> Result<HttpResponse, ApiError> {
     let JobCall { door, ctx, .. } = at;
     let (jobs, project) = (door.gateway.data().jobs(), &ctx.caller.project);
-    let token = hex(&id_bytes::<8>());
+    let token = hex::encode(id_bytes::<8>());
     if !jobs.lease_upload_chunk(project, id, &token, CHUNK_LEASE_MS).await? {
         return Err(ApiError::invalid(
             "upload_id",
@@ -241,7 +237,7 @@ async fn made(
 }
 
 /// The pieces of a chunk on their way to the provider's request.
-type Pieces = mpsc::Sender<Result<Bytes, io::Error>>;
+type Pieces = body::Pipe;
 /// The provider's request, sent as the pieces come.
 type Sent = tokio::task::JoinHandle<Result<reqwest::Response, SendError>>;
 
@@ -332,8 +328,7 @@ impl Chunk<'_> {
 /// Starts the provider's request to its session's `url`, with the chunk's upload headers, its
 /// body the pieces sent down the channel it returns.
 fn send(req: &HttpRequest, ctx: &Ctx, (url, declared): (&str, Option<u64>)) -> (Pieces, Sent) {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let (tx, body) = body::piped();
     let upstream = ctx.target.upstream.clone();
     let mut builder = upstream.client.post(url);
     for (name, value) in req.headers() {
@@ -344,7 +339,7 @@ fn send(req: &HttpRequest, ctx: &Ctx, (url, declared): (&str, Option<u64>)) -> (
     if let Some(length) = declared {
         builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
     }
-    let builder = builder.body(reqwest::Body::wrap_stream(stream));
+    let builder = builder.body(body);
     (tx, tokio::spawn(async move { upstream.send(builder).await }))
 }
 
@@ -396,8 +391,4 @@ fn own_url(req: &HttpRequest, ctx: &Ctx, id: &str) -> String {
         ctx.upstream().name,
         ctx.caller.project
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

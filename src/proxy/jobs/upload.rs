@@ -16,7 +16,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use super::batch_file::{Counting, Reader, COUNT_BYTES};
 use super::shapes;
@@ -31,11 +30,8 @@ use crate::proxy::call::context::Ctx;
 use crate::proxy::{forward, provider};
 use crate::quota::{job_key, FileRecord};
 
-/// Chunks of the upload waiting for the provider.
-const CHANNEL_CHUNKS: usize = 4;
-
 /// The chunks of an upload on their way to the provider's request.
-type Chunks = mpsc::Sender<Result<Bytes, io::Error>>;
+type Chunks = body::Pipe;
 /// The provider's request, sent as its chunks come.
 type Sent = tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>;
 
@@ -85,11 +81,10 @@ pub(super) async fn upload(at: JobCall<'_>, payload: web::Payload) -> Result<Htt
 
 /// Starts the provider's request, its body the chunks sent down the channel it returns.
 fn send(req: &HttpRequest, ctx: &Ctx, declared: Option<u64>) -> Result<(Chunks, Sent), ApiError> {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let (tx, body) = body::piped();
     let mut builder = forward::request(req, ctx)
         .map_err(|_| ApiError::invalid("method", "is not one the provider takes"))?
-        .body(reqwest::Body::wrap_stream(stream));
+        .body(body);
     if let Some(length) = declared {
         builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
     }

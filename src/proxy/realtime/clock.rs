@@ -18,7 +18,7 @@ use crate::proxy::call::context::Ctx;
 use crate::proxy::call::hold::{Hold, KeepAlive};
 use crate::proxy::call::outcome::Answered;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::{Call, Operation};
+use crate::proxy::call::Operation;
 use crate::proxy::door::Door;
 use crate::proxy::hold::{Go, Held};
 use crate::quota::PendingJob;
@@ -44,21 +44,9 @@ pub(super) struct Minute {
 pub(super) async fn hold(door: &Door, ctx: &Ctx) -> Result<Result<Minute, actix_web::HttpResponse>, ApiError> {
     let mut extra = Map::new();
     extra.insert(SECONDS.into(), Value::from(minute_ms(door) / 1000));
-    let call = Call {
-        operation: Operation::RealtimeMinute,
-        model: super::model(ctx).to_string(),
-        stream: true,
-        caller_wants_usage: true,
-        worst: Usage::default(),
-        measured: Usage::default(),
-        choices: 1,
-        max_field: None,
-        counter: ctx.wire().counter(super::model(ctx)),
-        extra,
-        ttl_ms: Some(running::held_for(door)),
-        referenced: None,
-        count_after: None,
-    };
+    let mut call = super::call_of(ctx, Operation::RealtimeMinute, (super::model(ctx), Usage::default()));
+    call.extra = extra;
+    call.ttl_ms = Some(running::held_for(door));
     let Go { mut hold, call, .. } = match door.reserve_unkeyed(ctx, call, Body::Whole(Bytes::new())).await? {
         Held::Go(go) => *go,
         Held::Denied(answer, _) | Held::Answered(answer) => return Ok(Err(answer)),
@@ -66,18 +54,13 @@ pub(super) async fn hold(door: &Door, ctx: &Ctx) -> Result<Result<Minute, actix_
     };
     // A minute is no span of its own: its commit must not end the session's.
     hold.trace = None;
-    match running::record(door, (&hold, &call), ctx.caller.user.as_str()).await {
-        Ok((record, alive)) => Ok(Ok(Minute {
-            hold,
-            record,
-            _alive: alive,
-            began: Instant::now(),
-        })),
-        Err(err) => {
-            hold.release().await;
-            Err(err.into())
-        }
-    }
+    let (record, alive) = running::record(door, (&hold, &call), ctx.caller.user.as_str()).await?;
+    Ok(Ok(Minute {
+        hold,
+        record,
+        _alive: alive,
+        began: Instant::now(),
+    }))
 }
 
 /// Commits a minute at the seconds it ran (a whole minute once it is over), and drops its

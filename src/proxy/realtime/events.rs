@@ -145,7 +145,7 @@ pub(super) fn session_max(session: &Value) -> Option<Option<u64>> {
 pub(super) fn error_event(event_id: Option<&str>, code: &str, message: &str) -> String {
     json!({
         "type": "error",
-        "event_id": format!("event_qg{}", hex(&crate::secrets::id_bytes::<8>())),
+        "event_id": own_event_id(),
         "error": {
             "type": "invalid_request_error",
             "code": code,
@@ -159,11 +159,7 @@ pub(super) fn error_event(event_id: Option<&str>, code: &str, message: &str) -> 
 
 /// A new event id of the gateway's own, for an event it sends the provider.
 pub(super) fn own_event_id() -> String {
-    format!("event_qg{}", hex(&crate::secrets::id_bytes::<8>()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("event_qg{}", hex::encode(crate::secrets::id_bytes::<8>()))
 }
 
 /// The decoded bytes of an `input_audio_buffer.append`'s `audio`, without decoding it.

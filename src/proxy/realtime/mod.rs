@@ -182,19 +182,25 @@ fn model_named(req: &HttpRequest) -> Result<String, ApiError> {
 /// The session's own hold: one session, nothing billed, none of its time (its minutes are held
 /// apart, `clock.rs`).
 fn session_call(ctx: &Ctx) -> Call {
-    let mut extra = Map::new();
-    extra.insert(clock::SECONDS.into(), serde_json::Value::from(0));
+    let mut call = call_of(ctx, Operation::Realtime, (model(ctx), Usage::default()));
+    call.extra.insert(clock::SECONDS.into(), serde_json::Value::from(0));
+    call
+}
+
+/// A hold of a session's (the session, a minute of it, a response) for `model` at `worst`:
+/// streamed, one choice, nothing else said.
+pub(super) fn call_of(ctx: &Ctx, operation: Operation, (model, worst): (&str, Usage)) -> Call {
     Call {
-        operation: Operation::Realtime,
-        model: model(ctx).to_string(),
+        operation,
+        model: model.to_string(),
         stream: true,
         caller_wants_usage: true,
-        worst: Usage::default(),
+        worst,
         measured: Usage::default(),
         choices: 1,
         max_field: None,
-        counter: ctx.wire().counter(model(ctx)),
-        extra,
+        counter: ctx.wire().counter(model),
+        extra: Map::new(),
         ttl_ms: None,
         referenced: None,
         count_after: None,

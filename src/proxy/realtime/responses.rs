@@ -136,7 +136,7 @@ impl Conversation {
             .and_then(Value::as_u64)
             .filter(|n| *n > 0);
         let input = self.input(response);
-        let mut call = self.call(input, named);
+        let mut call = self.call(ctx, input, named);
         call.ttl_ms = Some(running::held_for(door));
         let body = Body::Whole(Bytes::from(event.to_string()));
         match traced(door, ctx, call, body).await? {
@@ -147,13 +147,7 @@ impl Conversation {
                         "a realtime response's event became an upload".into(),
                     ));
                 };
-                let (record, alive) = match running::record(door, (&hold, &call), ctx.caller.user.as_str()).await {
-                    Ok(recorded) => recorded,
-                    Err(err) => {
-                        hold.release().await;
-                        return Err(err.into());
-                    }
-                };
+                let (record, alive) = running::record(door, (&hold, &call), ctx.caller.user.as_str()).await?;
                 self.asked.push_back(HeldResponse {
                     event_id,
                     hold,
@@ -177,7 +171,7 @@ impl Conversation {
 
     /// A response's call: `input` in, at most, all of it audio; its maximum out (`named`, else
     /// the session's or the model's), all of it audio: audio is the dearer of each.
-    fn call(&self, input: u64, named: Option<u64>) -> Call {
+    fn call(&self, ctx: &Ctx, input: u64, named: Option<u64>) -> Call {
         let max = named.unwrap_or_else(|| {
             self.session_max
                 .map_or(self.limits.default_max, |m| m.min(self.limits.default_max))
@@ -190,21 +184,10 @@ impl Conversation {
             audio_output_tokens: Some(max),
             ..Usage::default()
         };
-        Call {
-            operation: Operation::RealtimeResponse,
-            model: self.model.clone(),
-            stream: true,
-            caller_wants_usage: true,
-            worst: worst.held(Operation::RealtimeResponse),
-            measured: Usage::default(),
-            choices: 1,
-            max_field: named.map(|_| "response.max_output_tokens"),
-            counter: self.limits.counter,
-            extra: Map::new(),
-            ttl_ms: None,
-            referenced: None,
-            count_after: None,
-        }
+        let worst = worst.held(Operation::RealtimeResponse);
+        let mut call = super::call_of(ctx, Operation::RealtimeResponse, (&self.model, worst));
+        call.max_field = named.map(|_| "response.max_output_tokens");
+        call
     }
 
     /// The provider created the next response asked for, `id`.
@@ -266,20 +249,14 @@ impl Conversation {
         headroom: u64,
     ) -> Result<Result<(), String>, ApiError> {
         let input = self.input(&Value::Null).saturating_add(headroom).min(self.context);
-        let mut call = self.call(input, Some(max));
+        let mut call = self.call(ctx, input, Some(max));
         call.ttl_ms = Some(running::held_for(door));
         let (hold, call) = match traced(door, ctx, call, Body::Whole(Bytes::from_static(b"{}"))).await? {
             Held::Go(go) => (go.hold, go.call),
             Held::Denied(answer, _) | Held::Answered(answer) => return Ok(Err(events::said(answer).await.1)),
             Held::Repeat(_) => return Err(ApiError::Internal("a live response has no key to repeat".into())),
         };
-        let (record, alive) = match running::record(door, (&hold, &call), ctx.caller.user.as_str()).await {
-            Ok(recorded) => recorded,
-            Err(err) => {
-                hold.release().await;
-                return Err(err.into());
-            }
-        };
+        let (record, alive) = running::record(door, (&hold, &call), ctx.caller.user.as_str()).await?;
         let held = HeldResponse {
             event_id: String::new(),
             hold,

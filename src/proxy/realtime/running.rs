@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Map;
 
-use crate::gateway::GatewayError;
+use crate::http::ApiError;
 use crate::proxy::call::hold::{Hold, KeepAlive};
 use crate::proxy::call::{Call, Operation};
 use crate::proxy::door::Door;
@@ -23,12 +23,13 @@ pub(super) fn held_for(door: &Door) -> i64 {
 }
 
 /// The record of a response held by `hold` for `call`, written; it and the hold kept ahead of
-/// their end until the returned keep-alive is dropped.
+/// their end until the returned keep-alive is dropped. A record that cannot be written gives
+/// the hold back: an unrecorded hold would not outlive its node.
 pub(super) async fn record(
     door: &Door,
     (hold, call): (&Hold, &Call),
     user: &str,
-) -> Result<(PendingJob, KeepAlive), GatewayError> {
+) -> Result<(PendingJob, KeepAlive), ApiError> {
     let data = door.gateway.data();
     let now = data.now_ms();
     let mut held = Map::new();
@@ -56,9 +57,14 @@ pub(super) async fn record(
         idempotency_key: None,
         shows: Map::new(),
     };
-    data.jobs()
+    if let Err(err) = data
+        .jobs()
         .put_pending_job(&hold.project, &pending, pending.job.ends_ms)
-        .await?;
+        .await
+    {
+        hold.release().await;
+        return Err(err.into());
+    }
     let alive = keep(door, hold.clone(), pending.clone());
     Ok((pending, alive))
 }
