@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::body::{self, Body, BodyReader};
 use super::call::caller::Caller;
 use super::call::context::{Ctx, Target};
+use super::call::wire::{NamedFile, MAX_NAMED_FILES, NOT_OWNED};
 use super::call::{Audio, Call, ModelLimits};
 use super::counting;
 use super::door::Door;
@@ -19,6 +20,7 @@ use super::multipart;
 use super::provider;
 use crate::http::ApiError;
 use crate::quota::catalog::Catalog;
+use crate::quota::{job_key, FileRecord};
 
 /// How long the provider has to answer the read of a referenced input, and to send its answer.
 const REFERENCED_READ_FOR: Duration = Duration::from_secs(5);
@@ -53,8 +55,43 @@ impl Door {
     /// input it names that the provider stores held at its size as the provider reads it.
     pub(crate) async fn understand(&self, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
         let mut call = self.counted(ctx, body).await?;
+        self.owned_files(ctx, &call.files).await?;
         self.referenced(ctx, &mut call).await;
         Ok(call)
+    }
+
+    /// Refuses a call that names a file its user did not upload through this gateway, naming
+    /// the first such field, as it would a batch of such a file: the provider reads any file of
+    /// its account to whoever names one, and the account is every user's.
+    pub(crate) async fn owned_files(&self, ctx: &Ctx, files: &[NamedFile]) -> Result<(), ApiError> {
+        let ids: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
+        let Some(i) = self.not_owned(ctx, &ids).await? else {
+            return Ok(());
+        };
+        let why = match i == MAX_NAMED_FILES {
+            true => "is past the most files one call may name (512)",
+            false => NOT_OWNED,
+        };
+        Err(ApiError::invalid(&files[i].field, why))
+    }
+
+    /// The place of the first of `ids` (files at the call's upstream) that is not the caller's
+    /// user's upload through this gateway, in one round trip (none for no file); past the most
+    /// files one call may name, the first past it.
+    pub(crate) async fn not_owned(&self, ctx: &Ctx, ids: &[&str]) -> Result<Option<usize>, ApiError> {
+        if ids.len() > MAX_NAMED_FILES {
+            return Ok(Some(MAX_NAMED_FILES));
+        }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let keys: Vec<String> = ids.iter().map(|id| job_key(&ctx.upstream().name, id)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let records = self.gateway.data().jobs().job_files(&ctx.caller.project, &keys).await?;
+        let user = ctx.caller.user.as_str();
+        let owned =
+            |(id, record): (&&str, Option<FileRecord>)| !id.is_empty() && record.is_some_and(|r| r.user == user);
+        Ok(ids.iter().zip(records).position(|pair| !owned(pair)))
     }
 
     /// The call's worst case as its body says: inline for a small body or an upload's fields,

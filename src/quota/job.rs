@@ -168,6 +168,9 @@ pub(crate) struct BatchFile {
     /// And its candidates that name no maximum output, each held at the model's own.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unnamed: u64,
+    /// The files its lines name (each once): the batch's submitter must have uploaded each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -200,6 +203,9 @@ pub(crate) struct LinesSoFar {
     pub worst: Map<String, Value>,
     pub expanding: u64,
     pub unnamed: u64,
+    /// The files the lines name so far, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrong: Option<String>,
 }

@@ -720,10 +720,22 @@ async fn a_file_the_provider_fetches_is_held_at_the_context_window_or_the_upstre
         { "id": "tokens", "unit": "tokens", "quota": 50000, "matches": [ { "event": "openai.chat" } ] } ] }))
         .await;
     app.subscribe("alice", "plan_files", None).await;
-    // A file by id: a few bytes here, a whole document at the provider.
-    let body = json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": [
+    // A file by id the gateway never saw uploaded is nobody's to name: 400, naming the field.
+    let by_id = json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": [
         { "type": "text", "text": "summarize" },
         { "type": "file", "file": { "file_id": "file-abc123" } } ] } ] })
+    .to_string();
+    let res = chat(&app, &by_id, "output=3").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let refused: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        refused["error"]["param"], "messages[0].content[1].file.file_id",
+        "{refused}"
+    );
+    // A file sent whole (a PDF's data): a few bytes here, a whole document at the provider.
+    let body = json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": [
+        { "type": "text", "text": "summarize" },
+        { "type": "file", "file": { "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0=" } } ] } ] })
     .to_string();
     // Held at gpt-4o-mini's context window (128,000 tokens), past the 50,000 left: denied.
     let res = chat(&app, &body, "output=3").send().await.unwrap();

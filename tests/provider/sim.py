@@ -165,6 +165,24 @@ def content_words(value: Any) -> int:
     return 0
 
 
+def named_file_ids(value: Any) -> List[str]:
+    """Every `file_id` a chat or a response names in its parts (and `file_ids` a tool's container
+    is given), in order."""
+    found: List[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "file_id" and isinstance(item, str):
+                found.append(item)
+            elif key == "file_ids" and isinstance(item, list):
+                found += [i for i in item if isinstance(i, str)]
+            elif key != "metadata":
+                found += named_file_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += named_file_ids(item)
+    return found
+
+
 def chat_input(body: Dict[str, Any]) -> int:
     """OpenAI chat or Anthropic messages: every message's words, `system`, the tools' JSON."""
     given = body.get("messages")
@@ -1970,9 +1988,17 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- OpenAI --------------------------------------------------------------------------------
 
+    def require_files(self, body: Dict[str, Any]) -> None:
+        """OpenAI refuses a call naming a file its account does not have (a chat's `file` part, a
+        response's `input_file` or `input_image`), naming the file."""
+        for fid in named_file_ids(body):
+            if self.server.store.file(fid) is None:
+                raise SimError(400, f"Invalid file id: '{fid}'. The file does not exist or is not accessible.", "file_id")
+
     def api_chat(self, body: Dict[str, Any], d: Directives) -> None:
         if not isinstance(body.get("messages"), list):
             raise SimError(400, "Missing required parameter: 'messages'.", "messages")
+        self.require_files(body)
         n = positive(body, "n", 1, 128)
         p = plan(d, chat_input(body), max_tokens(body, "max_completion_tokens", "max_tokens"), n)
         model = str(body.get("model") or "gpt-4o-mini")
@@ -2028,6 +2054,7 @@ class Handler(BaseHTTPRequestHandler):
             s.send(None, "[DONE]")
 
     def api_responses(self, body: Dict[str, Any], d: Directives) -> None:
+        self.require_files(body)
         counted = responses_input(body)
         previous = body.get("previous_response_id")
         if previous is not None:
@@ -2739,6 +2766,8 @@ class Handler(BaseHTTPRequestHandler):
         if d.reasoning is None and isinstance(budget, int) and budget != 0:
             # A budget asks for thinking: some of it (all of a small one), -1 the model's choice.
             d.reasoning = min(budget, DEFAULT_THOUGHTS) if budget > 0 else DEFAULT_THOUGHTS
+        from clouds import google_jobs  # (here: the clouds import this module first)
+        google_jobs.require_files(body)
         counted = gemini_input(body)
         if field(body, "cachedContent"):
             # The cached content's tokens are in the prompt, beside the request's own: a cache

@@ -147,6 +147,8 @@ pub(crate) struct Call {
     /// A call whose answer reports no usage: the request (a path and its JSON body) that asks
     /// the provider to count its input, as it bills it.
     pub count_after: Option<(String, bytes::Bytes)>,
+    /// The files the body names that the provider keeps: each must be its user's upload.
+    pub files: Vec<wire::NamedFile>,
 }
 
 /// What the gateway knows of an upload's audio before the provider sees it.
@@ -321,6 +323,7 @@ impl Call {
                 .filter(|_| asked.unseen > 0)
                 .map(|path| (path, asked.unseen)),
             count_after,
+            files: wire.named_files(operation, body, upstream),
         })
     }
 

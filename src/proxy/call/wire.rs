@@ -7,8 +7,22 @@ use serde_json::{Map, Value};
 
 use super::jobs::{self, JobPath};
 use super::tokens::Counter;
+use super::upstream::Upstream;
 use super::usage::Usage;
 use super::{wrong, Asked, Audio, BodyError, Call, Limits, Operation};
+
+/// The most files one call (or one batch's requests) may name, each looked up before the hold.
+pub(crate) const MAX_NAMED_FILES: usize = 512;
+/// Why a named file is refused.
+pub(crate) const NOT_OWNED: &str = "is not a file this user uploaded through this gateway: upload it here first";
+
+/// A file a call's body names by id (`Wire::named_files`): the field, and the file's id ("" for
+/// a file named in a form the gateway does not read, which is nobody's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NamedFile {
+    pub field: String,
+    pub id: String,
+}
 
 /// What a path names: its operation, and for a format that says them in the path rather than
 /// the body, the model and whether the answer streams.
@@ -120,6 +134,13 @@ pub(crate) trait Wire: Sync {
     /// to a call's input.
     fn referenced_tokens(&self, _object: &Value) -> Option<u64> {
         None
+    }
+
+    /// The files the body names by id that the provider's Files API keeps (at `upstream`), each
+    /// with the field that names it. A call may name only its user's uploads through the
+    /// gateway (`understand.rs`).
+    fn named_files(&self, _operation: Operation, _body: &Map<String, Value>, _upstream: &Upstream) -> Vec<NamedFile> {
+        Vec::new()
     }
 
     /// For an operation whose answer reports no usage (Gemini's embeddings): the request that

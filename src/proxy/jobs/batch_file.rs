@@ -15,6 +15,7 @@ use crate::http::ApiError;
 use crate::proxy::body::Fingerprint;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
+use crate::proxy::call::wire::{NamedFile, MAX_NAMED_FILES};
 use crate::proxy::call::{wrong, BodyError, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::multipart::{self, Form, Lines, MultipartError, Part};
@@ -32,6 +33,8 @@ pub(super) struct Summed {
     url: Option<String>,
     lines: u64,
     worst: Usage,
+    /// The files the lines name, each once.
+    files: Vec<String>,
     /// The first line the gateway cannot price: its number and why.
     wrong: Option<(u64, String)>,
 }
@@ -140,8 +143,23 @@ impl Reader {
             worst,
             expanding: 0,
             unnamed: 0,
+            files: self.summed.files.clone(),
         })
     }
+}
+
+/// Adds the files a line names to its batch's (`BatchFile::files`, each once); false when they
+/// would pass the most one batch may name (a Gemini file's too).
+pub(super) fn add_files<'a>(files: &mut Vec<String>, named: impl IntoIterator<Item = &'a str>) -> bool {
+    for id in named {
+        if !files.iter().any(|f| f == id) {
+            if files.len() == MAX_NAMED_FILES {
+                return false;
+            }
+            files.push(id.to_string());
+        }
+    }
+    true
 }
 
 /// A line, unless blank, waits for its count (a Gemini file's too, `gemini_file.rs`).
@@ -186,7 +204,14 @@ impl Counting<'_> {
 fn sum(upstream: &Arc<Upstream>, catalog: &Catalog, mut summed: Summed, lines: Vec<(u64, Vec<u8>)>) -> Summed {
     for (n, line) in lines {
         match one(upstream, catalog, &summed, &line) {
-            Ok((model, url, worst)) => {
+            Ok((_, _, _, files)) if !add_files(&mut summed.files, files.iter().map(|f| f.id.as_str())) => {
+                summed.wrong = Some((
+                    n,
+                    format!("names files past the most a batch may name ({MAX_NAMED_FILES})"),
+                ));
+                break;
+            }
+            Ok((model, url, worst, _)) => {
                 summed.model.get_or_insert(model);
                 summed.url.get_or_insert(url);
                 summed.lines += 1;
@@ -202,13 +227,14 @@ fn sum(upstream: &Arc<Upstream>, catalog: &Catalog, mut summed: Summed, lines: V
 }
 
 /// One line of a batch file: `{"custom_id", "method": "POST", "url", "body"}`, its model, its
-/// path and its worst case. Every line calls one path with one model (a batch is priced at one).
+/// path, its worst case and the files it names. Every line calls one path with one model (a
+/// batch is priced at one).
 fn one(
     upstream: &Arc<Upstream>,
     catalog: &Catalog,
     so_far: &Summed,
     line: &[u8],
-) -> Result<(String, String, Usage), BodyError> {
+) -> Result<(String, String, Usage, Vec<NamedFile>), BodyError> {
     let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
     if !value.get("custom_id").is_some_and(Value::is_string) {
         return Err(wrong("custom_id", "must be a string"));
@@ -251,5 +277,6 @@ fn one(
         call.model.clone(),
         url.to_string(),
         call.worst.zeros(Operation::Batches),
+        call.files,
     ))
 }

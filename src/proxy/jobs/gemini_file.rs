@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::batch_file::take;
+use super::batch_file::{add_files, take};
 use crate::http::ApiError;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::wire::Wire;
+use crate::proxy::call::wire::{NamedFile, MAX_NAMED_FILES};
 use crate::proxy::call::{tokens, wrong, BodyError, Limits, ModelLimits, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::multipart::Lines;
@@ -86,12 +86,12 @@ impl FileLines {
         if lines.is_empty() || self.so_far.wrong.is_some() {
             return Ok(());
         }
-        let (so_far, wire) = (std::mem::take(&mut self.so_far), upstream.wire);
+        let (so_far, upstream) = (std::mem::take(&mut self.so_far), upstream.clone());
         self.so_far = match bytes <= crate::proxy::counting::INLINE_BYTES {
-            true => sum(wire, so_far, lines),
+            true => sum(&upstream, so_far, lines),
             false => door
                 .counting
-                .run(project, move || sum(wire, so_far, lines))
+                .run(project, move || sum(&upstream, so_far, lines))
                 .await
                 .map_err(|_| ApiError::CountingBusy)?,
         };
@@ -132,6 +132,7 @@ impl FileLines {
                 worst: so_far.worst.clone(),
                 expanding: so_far.expanding,
                 unnamed: so_far.unnamed,
+                files: so_far.files.clone(),
             }),
         }
     }
@@ -141,10 +142,16 @@ impl FileLines {
 pub(super) const GENERATE: &str = "generateContent";
 
 /// Adds `lines` to the sum, stopping at the first the gateway cannot price.
-fn sum(wire: &dyn Wire, mut so_far: LinesSoFar, lines: Vec<(u64, Vec<u8>)>) -> LinesSoFar {
+fn sum(upstream: &Upstream, mut so_far: LinesSoFar, lines: Vec<(u64, Vec<u8>)>) -> LinesSoFar {
     let mut worst = Usage::read(&so_far.worst);
     for (n, line) in lines {
-        match one(wire, &line) {
+        match one(upstream, &line) {
+            Ok(line) if !add_files(&mut so_far.files, line.files.iter().map(|f| f.id.as_str())) => {
+                so_far.wrong = Some(format!(
+                    "line {n}: names files past the most a batch may name ({MAX_NAMED_FILES})"
+                ));
+                break;
+            }
             Ok(line) => {
                 so_far.lines += 1;
                 worst = worst.plus(&line.fixed);
@@ -170,12 +177,15 @@ struct Line {
     expands: bool,
     /// Its candidates that name no maximum output.
     unnamed: u64,
+    /// The files it names.
+    files: Vec<NamedFile>,
 }
 
 /// One line: `{"key": "...", "request": {...}}`, read as the generateContent request it is,
 /// once with no model's bounds and once with a maximum output of one, which tells the
 /// candidates naming none.
-fn one(wire: &dyn Wire, line: &[u8]) -> Result<Line, BodyError> {
+fn one(upstream: &Upstream, line: &[u8]) -> Result<Line, BodyError> {
+    let wire = upstream.wire;
     let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
     if value.get("key").is_some_and(|k| !k.is_string()) {
         return Err(wrong("key", "must be a string"));
@@ -205,6 +215,7 @@ fn one(wire: &dyn Wire, line: &[u8]) -> Result<Line, BodyError> {
         fixed: none.worst,
         expands: tokens::bound_object(counter, request).expands,
         unnamed: output(&one.worst).saturating_sub(output(&none.worst)),
+        files: wire.named_files(Operation::Generate, request, upstream),
     })
 }
 
@@ -234,7 +245,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::proxy::wire;
+    use crate::proxy::{upstreams, wire};
 
     /// A file of `lines`, summed as its upload sums them (in two pieces, the first line split).
     fn file(lines: &[Value]) -> BatchFile {
@@ -247,11 +258,7 @@ mod tests {
         reader.feed(b);
         reader.finish();
         let pending = std::mem::take(&mut reader.pending);
-        reader.so_far = sum(
-            wire::of(crate::proxy::call::upstream::Kind::Gemini),
-            reader.so_far.clone(),
-            pending,
-        );
+        reader.so_far = sum(&upstreams::of_kind("gemini"), reader.so_far.clone(), pending);
         reader.batch_file().unwrap()
     }
 
@@ -296,8 +303,8 @@ mod tests {
 
     #[test]
     fn a_line_that_is_not_a_request_or_names_a_cache_is_refused() {
-        let gemini = wire::of(crate::proxy::call::upstream::Kind::Gemini);
-        let field = |line: &str| one(gemini, line.as_bytes()).err().unwrap().field;
+        let gemini = upstreams::of_kind("gemini");
+        let field = |line: &str| one(&gemini, line.as_bytes()).err().unwrap().field;
         assert_eq!(field("[1]"), "line");
         assert_eq!(field(r#"{"key": 1, "request": {}}"#), "key");
         assert_eq!(field(r#"{"key": "a"}"#), "request");

@@ -432,6 +432,13 @@ pub(super) fn load_text(text: &str) -> Result<Upstreams, UpstreamsError> {
     load(&path, |var| (var == "KEY").then(|| "sk-test".to_string()))
 }
 
+/// An upstream of `kind` (its name too) at a loopback address, for a test.
+#[cfg(test)]
+pub(crate) fn of_kind(kind: &str) -> std::sync::Arc<Upstream> {
+    let text = format!(r#"{{"upstreams": [{{"name": "{kind}", "kind": "{kind}", "baseUrl": "http://127.0.0.1:9"}}]}}"#);
+    load_text(&text).unwrap().by_name[kind].clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::{count, counted, jobs, streams, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::tokens::{self, Counter};
+use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
+use crate::proxy::call::wire::NamedFile;
 use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
 
 /// The most candidates one call may ask for.
@@ -158,6 +160,11 @@ impl Wire for Gemini {
 
     fn referenced_tokens(&self, object: &Value) -> Option<u64> {
         object.get("usageMetadata")?.get("totalTokenCount")?.as_u64()
+    }
+
+    fn named_files(&self, _operation: Operation, body: &Map<String, Value>, upstream: &Upstream) -> Vec<NamedFile> {
+        let base = reqwest::Url::parse(&upstream.base_url).ok();
+        super::files::gemini(body, base.as_ref().and_then(|u| u.host_str()).unwrap_or(""))
     }
 
     /// Embeddings report no usage: `countTokens` of the same contents says what Google bills.

@@ -5,6 +5,7 @@
 
 mod anthropic;
 pub(crate) mod bedrock;
+mod files;
 mod gemini;
 pub(crate) mod openai;
 mod vertex;

@@ -10,7 +10,9 @@ use serde_json::{json, Map, Value};
 
 use super::{count, counted, jobs, texts, upload, Counted, Event, Free, Wire};
 use crate::proxy::call::tokens::{self, Counter, IMAGE_TOKENS};
+use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
+use crate::proxy::call::wire::NamedFile;
 use crate::proxy::call::Audio;
 use crate::proxy::call::{positive, required, wrong, Asked, BodyError, Call, Limits, Operation};
 use crate::proxy::splice;
@@ -246,6 +248,10 @@ impl Wire for OpenAi {
         let input = usage.get("input_tokens")?.as_u64()?;
         let output = usage.get("output_tokens")?.as_u64()?;
         Some(input.saturating_add(output))
+    }
+
+    fn named_files(&self, operation: Operation, body: &Map<String, Value>, _upstream: &Upstream) -> Vec<NamedFile> {
+        super::files::openai(operation, body)
     }
 
     fn max_output_field(&self, operation: Operation) -> Option<&'static str> {

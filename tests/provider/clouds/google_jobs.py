@@ -64,6 +64,35 @@ def missing(name: str) -> sim.SimError:
     return sim.SimError(403, f"You do not have permission to access the File {name} or it may not exist.")
 
 
+FILE_URI = re.compile(r"^(?:https?://[^/]+/v1(?:beta|alpha)?/)?(files/[A-Za-z0-9_.-]+)$")
+
+
+def named_files(value: Any) -> List[str]:
+    """The Files API files a request's `fileData` parts name (by `files/{id}` or its URL), in order."""
+    found: List[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("fileData", "file_data") and isinstance(item, dict):
+                uri = item.get("fileUri", item.get("file_uri"))
+                matched = FILE_URI.match(uri) if isinstance(uri, str) else None
+                if matched:
+                    found.append(matched.group(1))
+            found += named_files(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += named_files(item)
+    return found
+
+
+def require_files(request: Dict[str, Any]) -> None:
+    """Google refuses a request naming a file it does not keep, as one the caller may not see."""
+    for name in named_files(request):
+        with lock:
+            known = name in files
+        if not known:
+            raise missing(name)
+
+
 def too_large(size: int) -> sim.SimError:
     return sim.SimError(400, f"File size {size} bytes exceeds the limit of {MAX_FILE} bytes.")
 

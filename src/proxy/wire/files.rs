@@ -1,0 +1,225 @@
+//! Files a call's body names by id, kept by the provider's Files API: OpenAI's `file_id`s and
+//! Google's `fileData` by a Files API URI. The gateway lets a call name only files its user
+//! uploaded through it (`understand.rs`): the provider would read any file of the account to
+//! whoever names it, and the account is every user's.
+
+use serde_json::{Map, Value};
+
+use crate::proxy::call::wire::NamedFile;
+use crate::proxy::call::Operation;
+
+/// Google's APIs' domain, where its Files API keeps a file's URI whatever base URL reached it.
+const GOOGLE_API_DOMAIN: &str = "googleapis.com";
+
+fn items(value: Option<&Value>) -> impl Iterator<Item = (usize, &Value)> {
+    value.and_then(Value::as_array).into_iter().flatten().enumerate()
+}
+
+fn kind(part: &Value) -> &str {
+    part.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+/// OpenAI's: a chat message's `file` part (`file.file_id`); a Responses input's `input_file`
+/// and `input_image` parts (`file_id`), among its items, their content and its stored prompt's
+/// variables; and the files a tool's container is given (`tools[].container.file_ids`).
+pub(super) fn openai(operation: Operation, body: &Map<String, Value>) -> Vec<NamedFile> {
+    let mut found = Vec::new();
+    let mut named = |field: String, id: Option<&Value>| {
+        if let Some(id) = id.and_then(Value::as_str) {
+            found.push(NamedFile {
+                field,
+                id: id.to_string(),
+            });
+        }
+    };
+    match operation {
+        Operation::Chat => {
+            for (i, message) in items(body.get("messages")) {
+                for (j, part) in items(message.get("content")).filter(|(_, p)| kind(p) == "file") {
+                    let id = part.get("file").and_then(|f| f.get("file_id"));
+                    named(format!("messages[{i}].content[{j}].file.file_id"), id);
+                }
+            }
+        }
+        Operation::Responses => {
+            let input = |part: &Value| matches!(kind(part), "input_file" | "input_image");
+            for (i, item) in items(body.get("input")) {
+                if input(item) {
+                    named(format!("input[{i}].file_id"), item.get("file_id"));
+                }
+                for (j, part) in items(item.get("content")).filter(|(_, p)| input(p)) {
+                    named(format!("input[{i}].content[{j}].file_id"), part.get("file_id"));
+                }
+            }
+            let variables = body
+                .get("prompt")
+                .and_then(|p| p.get("variables"))
+                .and_then(Value::as_object);
+            for (name, part) in variables.into_iter().flatten().filter(|(_, p)| input(p)) {
+                named(format!("prompt.variables.{name}.file_id"), part.get("file_id"));
+            }
+            for (k, tool) in items(body.get("tools")) {
+                for (m, id) in items(tool.get("container").and_then(|c| c.get("file_ids"))) {
+                    named(format!("tools[{k}].container.file_ids[{m}]"), Some(id));
+                }
+            }
+        }
+        _ => {}
+    }
+    found
+}
+
+/// Google's: every `fileData` (or `file_data`) anywhere in the body whose `fileUri` (or
+/// `file_uri`, each read) names a Files API file: `files/{id}`, or its URL at Google's API host
+/// (or any host of its APIs' domain) or at the upstream's (`base_host`) under any API version. A URL elsewhere (a video's page, a
+/// public document) is the provider's to fetch, not an account's file. A Files API URL the
+/// gateway cannot read an id from is named with no id, which no file of the user's has.
+pub(super) fn gemini(body: &Map<String, Value>, base_host: &str) -> Vec<NamedFile> {
+    let mut found = Vec::new();
+    let mut at = String::new();
+    for (key, value) in body {
+        walk(value, key, &mut at, &mut |field, uri| {
+            if let Some(id) = google_file(uri, base_host) {
+                found.push(NamedFile { field, id });
+            }
+        });
+    }
+    found
+}
+
+/// Visits `value` at `at` + `key`, calling `seen` with each file URI's field and the URI.
+fn walk(value: &Value, key: &str, at: &mut String, seen: &mut dyn FnMut(String, &str)) {
+    let before = at.len();
+    if !at.is_empty() && !key.starts_with('[') {
+        at.push('.');
+    }
+    at.push_str(key);
+    match value {
+        Value::Object(map) => {
+            if matches!(key, "fileData" | "file_data") {
+                for name in ["fileUri", "file_uri"] {
+                    if let Some(uri) = map.get(name).and_then(Value::as_str) {
+                        seen(format!("{at}.{name}"), uri);
+                    }
+                }
+            }
+            for (k, v) in map {
+                walk(v, k, at, seen);
+            }
+        }
+        Value::Array(list) => {
+            for (i, v) in list.iter().enumerate() {
+                walk(v, &format!("[{i}]"), at, seen);
+            }
+        }
+        _ => {}
+    }
+    at.truncate(before);
+}
+
+/// The Files API id a URI names (`Some("")` for a Files API URL of a form read no other way),
+/// None for a URI that names no Files API file.
+fn google_file(uri: &str, base_host: &str) -> Option<String> {
+    let path = match uri.split_once("://") {
+        Some((_, rest)) => {
+            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+            let google = host.trim_end_matches('.').ends_with(GOOGLE_API_DOMAIN);
+            if !google && host != base_host.to_ascii_lowercase() {
+                return None;
+            }
+            // Any path of the API's host may reach a file: only `{version}/files/{id}` is read.
+            let mut segments = path.splitn(3, '/');
+            match (segments.next(), segments.next(), segments.next()) {
+                (Some(_version), Some("files"), Some(id)) => id,
+                _ if path.contains("files") => "",
+                _ => return None,
+            }
+        }
+        // (Read as loosely as Google might: any other text naming files is nobody's file.)
+        None => match uri.trim().strip_prefix("files/") {
+            Some(id) => id,
+            None if uri.to_ascii_lowercase().contains("files/") => "",
+            None => return None,
+        },
+    };
+    // (An id as the Files API writes them; the upload's record is under the same.)
+    let id = (1..=256).contains(&path.len()) && path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    Some(if id { path.to_string() } else { String::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(found: Vec<NamedFile>) -> Vec<(String, String)> {
+        found.into_iter().map(|f| (f.field, f.id)).collect()
+    }
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn openai_names_the_files_a_chat_and_a_response_read() {
+        let chat = object(json!({"messages": [
+            {"role": "system", "content": "Read it"},
+            {"role": "user", "content": [{"type": "text", "text": "file_id"}, {"type": "file", "file": {"file_id": "file-a"}}]},
+        ], "metadata": {"file_id": "not-a-file"}}));
+        assert_eq!(
+            fields(openai(Operation::Chat, &chat)),
+            [("messages[1].content[1].file.file_id".to_string(), "file-a".to_string())]
+        );
+        let response = object(json!({
+            "input": [
+                {"role": "user", "content": [{"type": "input_text", "text": "x"}, {"type": "input_image", "file_id": "file-b"}]},
+                {"type": "input_file", "file_id": "file-c"},
+            ],
+            "prompt": {"id": "pmpt_1", "variables": {"doc": {"type": "input_file", "file_id": "file-d"}, "name": "x"}},
+            "tools": [{"type": "code_interpreter", "container": {"type": "auto", "file_ids": ["file-e"]}}],
+        }));
+        assert_eq!(
+            fields(openai(Operation::Responses, &response)),
+            [
+                ("input[0].content[1].file_id", "file-b"),
+                ("input[1].file_id", "file-c"),
+                ("prompt.variables.doc.file_id", "file-d"),
+                ("tools[0].container.file_ids[0]", "file-e"),
+            ]
+            .map(|(f, i)| (f.to_string(), i.to_string()))
+        );
+        assert!(openai(Operation::Embeddings, &chat).is_empty());
+    }
+
+    #[test]
+    fn google_names_files_api_files_by_either_spelling_at_its_host_or_the_upstreams() {
+        let body = object(json!({
+            "contents": [{"role": "user", "parts": [
+                {"text": "fileData"},
+                {"fileData": {"mimeType": "application/pdf", "fileUri": "https://generativelanguage.googleapis.com/v1beta/files/abc"}},
+                {"file_data": {"file_uri": "files/def"}},
+                {"fileData": {"fileUri": "http://127.0.0.1:9/v1beta/files/ghi"}},
+                {"fileData": {"fileUri": "https://www.youtube.com/watch?v=x"}},
+                {"fileData": {"fileUri": "https://GENERATIVELANGUAGE.googleapis.com/v1beta/files/jkl?alt=media"}},
+            ]}],
+            "systemInstruction": {"parts": [{"fileData": {"fileUri": "files/mno", "file_uri": "files/pqr"}}]},
+        }));
+        assert_eq!(
+            fields(gemini(&body, "127.0.0.1")),
+            [
+                ("contents[0].parts[1].fileData.fileUri", "abc"),
+                ("contents[0].parts[2].file_data.file_uri", "def"),
+                ("contents[0].parts[3].fileData.fileUri", "ghi"),
+                // A form the gateway does not read as Google would: named, with no id.
+                ("contents[0].parts[5].fileData.fileUri", ""),
+                ("systemInstruction.parts[0].fileData.fileUri", "mno"),
+                ("systemInstruction.parts[0].fileData.file_uri", "pqr"),
+            ]
+            .map(|(f, i)| (f.to_string(), i.to_string()))
+        );
+        // Another host's URL is not the upstream's file.
+        assert!(gemini(&body, "example.com").iter().all(|f| f.id != "ghi"));
+    }
+}
