@@ -78,10 +78,19 @@ impl Door {
             // Boxed, as a call's other rare ends (mod.rs): its future would size every call's.
             return Box::pin(self.settle_broken(ctx, hold, answered)).await;
         };
+        let mut kept = None;
         let reported = reported(&body).map(|v| {
             answered.identify(ctx.wire().answer_id(&v));
+            kept = ctx.wire().kept(call.operation, &v);
             ctx.wire().usage_of_answer(call.operation, &v)
         });
+        if let Some(id) = kept {
+            // The caller's before the caller reads its id: its next call may name it.
+            let (data, caller) = (self.gateway.data(), &ctx.caller);
+            data.jobs()
+                .keep_owned(&caller.project, &ctx.upstream().name, &id, caller.user.as_str())
+                .await;
+        }
         let mut usage = reported.unwrap_or_default();
         if let (None, Some(count)) = (usage.input_tokens, &call.count_after) {
             usage.input_tokens = self.count(ctx, count).await;

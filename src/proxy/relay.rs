@@ -125,6 +125,9 @@ struct Reading {
     /// counted past `UNREAD_BYTES` and when the caller left before the usage.
     unread: Vec<String>,
     unread_bytes: usize,
+    /// An object the last event said the provider keeps (`Wire::kept`), to record as the
+    /// caller's before that event is passed on.
+    kept: Option<String>,
 }
 
 async fn run(
@@ -149,6 +152,7 @@ async fn run(
         gone: false,
         unread: Vec::new(),
         unread_bytes: 0,
+        kept: None,
     };
     let end = loop {
         if let Some(Drain { until, .. }) = &at.drain {
@@ -226,6 +230,12 @@ impl Relay {
                     } else if self.read(at, event.kind.as_deref(), &event.data) && self.drop_usage_chunk {
                         continue;
                     }
+                    if let Some(id) = at.kept.take() {
+                        // The caller's before the event naming it reaches the caller.
+                        let hold = &self.hold;
+                        let jobs = hold.gateway.data().jobs();
+                        jobs.keep_owned(&hold.project, &hold.upstream, &id, &self.user).await;
+                    }
                     event.raw
                 }
             };
@@ -254,6 +264,7 @@ impl Relay {
         let data = serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
         let said = self.wire.usage_of_event(operation, kind, &data, &mut at.streamed.seen);
         self.answered.identify(self.wire.answer_id(&data));
+        at.kept = at.kept.take().or_else(|| self.wire.kept(operation, &data));
         self.count_streamed(at, &data);
         // A running total (Anthropic's) is final at the stream's last event only.
         at.streamed.stopped = at.streamed.stopped || said.last;

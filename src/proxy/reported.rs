@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 /// The top-level keys any wire format reads in a whole answer.
 #[derive(Deserialize)]
-struct Reported {
+struct Reported<'a> {
     usage: Option<Value>,
     #[serde(rename = "usageMetadata")]
     usage_metadata: Option<Value>,
@@ -18,6 +18,17 @@ struct Reported {
     response_id: Option<Value>,
     /// Only its length is read (the images an answer carries).
     data: Option<Counted>,
+    /// What names an object the answer made for later calls to name (`Wire::kept`): a stored
+    /// response's (`object` "response", its `id`, whether `store`d) and a cache's `name`. Read
+    /// as they lie in the body (an escaped one reads the answer whole), and kept only where the
+    /// answer is such an object.
+    #[serde(borrow)]
+    id: Option<&'a str>,
+    #[serde(borrow)]
+    object: Option<&'a str>,
+    #[serde(borrow)]
+    name: Option<&'a str>,
+    store: Option<bool>,
 }
 
 /// An array's length, its elements skipped; any other value, as it is.
@@ -76,6 +87,14 @@ pub(crate) fn reported(body: &[u8]) -> serde_json::Result<Value> {
             kept.insert(key.to_string(), value);
         }
     }
+    if top.object == Some("response") {
+        kept.insert("object".to_string(), Value::from("response"));
+        let made = [("id", top.id.map(Value::from)), ("store", top.store.map(Value::from))];
+        kept.extend(made.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))));
+    }
+    if let Some(name) = top.name.filter(|n| n.starts_with("cachedContents/")) {
+        kept.insert("name".to_string(), Value::from(name));
+    }
     match top.data {
         Some(Counted::Items(n)) => {
             kept.insert("data".to_string(), Value::Array(vec![Value::Null; n]));
@@ -106,6 +125,15 @@ mod tests {
         assert_eq!(kept["responseId"], "r-1");
         assert_eq!(kept["data"].as_array().map(Vec::len), Some(2));
         assert!(kept.get("choices").is_none() && kept.get("id").is_none());
+        // A stored response's id and a cache's name: the objects later calls may name.
+        let response = json!({ "id": "resp_1", "object": "response", "store": true, "output": [], "usage": {} });
+        let kept = reported(response.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            kept,
+            json!({ "id": "resp_1", "object": "response", "store": true, "usage": {} })
+        );
+        let cache = reported(br#"{"name": "cachedContents/c1", "usageMetadata": {"totalTokenCount": 9}}"#).unwrap();
+        assert_eq!(cache["name"], "cachedContents/c1");
         // Big numbers stay exact, as in a whole parse.
         let big = r#"{"usage": {"total_tokens": 123456789012345678901234567890}}"#;
         assert_eq!(

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::body::{self, Body, BodyReader};
 use super::call::caller::Caller;
 use super::call::context::{Ctx, Target};
-use super::call::wire::{NamedFile, MAX_NAMED_FILES, NOT_OWNED};
+use super::call::wire::{self, Named, MAX_NAMED};
 use super::call::{Audio, Call, ModelLimits};
 use super::counting;
 use super::door::Door;
@@ -55,32 +55,33 @@ impl Door {
     /// input it names that the provider stores held at its size as the provider reads it.
     pub(crate) async fn understand(&self, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
         let mut call = self.counted(ctx, body).await?;
-        self.owned_files(ctx, &call.files).await?;
+        self.owned_objects(ctx, &call.named).await?;
         self.referenced(ctx, &mut call).await;
         Ok(call)
     }
 
-    /// Refuses a call that names a file its user did not upload through this gateway, naming
-    /// the first such field, as it would a batch of such a file: the provider reads any file of
-    /// its account to whoever names one, and the account is every user's.
-    pub(crate) async fn owned_files(&self, ctx: &Ctx, files: &[NamedFile]) -> Result<(), ApiError> {
-        let ids: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
+    /// Refuses a call that names a file, a stored response or a cache its user did not upload or
+    /// make through this gateway, naming the first such field, as it would a batch of such a
+    /// file: the provider reads any object of its account to whoever names one, and the account
+    /// is every user's.
+    pub(crate) async fn owned_objects(&self, ctx: &Ctx, named: &[Named]) -> Result<(), ApiError> {
+        let ids: Vec<&str> = named.iter().map(|f| f.id.as_str()).collect();
         let Some(i) = self.not_owned(ctx, &ids).await? else {
             return Ok(());
         };
-        let why = match i == MAX_NAMED_FILES {
-            true => "is past the most files one call may name (512)",
-            false => NOT_OWNED,
+        let why = match i == MAX_NAMED {
+            true => "is past the most files, responses and caches one call may name (512)",
+            false => wire::not_owned(&named[i].id),
         };
-        Err(ApiError::invalid(&files[i].field, why))
+        Err(ApiError::invalid(&named[i].field, why))
     }
 
-    /// The place of the first of `ids` (files at the call's upstream) that is not the caller's
-    /// user's upload through this gateway, in one round trip (none for no file); past the most
-    /// files one call may name, the first past it.
+    /// The place of the first of `ids` (objects at the call's upstream, as `Named` names them)
+    /// that is not the caller's user's through this gateway, in one round trip (none for no
+    /// id); past the most one call may name, the first past it.
     pub(crate) async fn not_owned(&self, ctx: &Ctx, ids: &[&str]) -> Result<Option<usize>, ApiError> {
-        if ids.len() > MAX_NAMED_FILES {
-            return Ok(Some(MAX_NAMED_FILES));
+        if ids.len() > MAX_NAMED {
+            return Ok(Some(MAX_NAMED));
         }
         if ids.is_empty() {
             return Ok(None);

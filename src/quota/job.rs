@@ -168,9 +168,10 @@ pub(crate) struct BatchFile {
     /// And its candidates that name no maximum output, each held at the model's own.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unnamed: u64,
-    /// The files its lines name (each once): the batch's submitter must have uploaded each.
+    /// What its lines name that the provider keeps (files, stored responses, caches; each
+    /// once): each must be the batch's submitter's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<String>,
+    pub named: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -203,9 +204,9 @@ pub(crate) struct LinesSoFar {
     pub worst: Map<String, Value>,
     pub expanding: u64,
     pub unnamed: u64,
-    /// The files the lines name so far, each once.
+    /// What the lines name so far that the provider keeps, each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<String>,
+    pub named: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrong: Option<String>,
 }

@@ -335,20 +335,15 @@ async fn an_input_the_provider_stores_is_held_at_its_size_as_the_provider_reads_
         ),
     )
     .await;
-    let sim = reqwest::Client::new();
+    // Caches and stored responses are made through the gateway, by the user who names them
+    // (the plan counts neither a cache's making nor anything but the input tokens).
     let cache = |tokens: u64| {
-        let sim = sim.clone();
-        let url = format!("{}/v1beta/cachedContents", provider.url());
+        let made = json!({ "model": "models/gemini-2.5-flash", "contents": [{ "role": "user", "parts": [{ "text": "a document" }] }] });
+        let app = &app;
         async move {
-            let res = sim
-                .post(url)
-                .header("x-goog-api-key", PROVIDER_KEY)
-                .header("x-sim", format!("input={tokens}"))
-                .json(&json!({ "model": "models/gemini-2.5-flash", "contents": [] }))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()["name"].as_str().unwrap().to_string()
+            let (status, body) = post_json(app, "gemini/v1beta/cachedContents", made, &format!("input={tokens}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["name"].as_str().unwrap().to_string()
         }
     };
     let generate = |name: String| {
@@ -364,29 +359,36 @@ async fn an_input_the_provider_stores_is_held_at_its_size_as_the_provider_reads_
     assert_eq!(status, StatusCode::OK, "{body}");
     // A stored response continued: held at its conversation's size.
     let stored = |input: u64| {
-        let sim = sim.clone();
-        let url = format!("{}/v1/responses", provider.url());
+        let made = json!({ "model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 10 });
+        let app = &app;
         async move {
-            let res = sim
-                .post(url)
-                .bearer_auth(PROVIDER_KEY)
-                .header("x-sim", format!("input={input},output=10"))
-                .json(&json!({ "model": "gpt-4o-mini", "input": "hi", "max_output_tokens": 10 }))
-                .send()
-                .await
-                .unwrap();
-            res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+            let (status, body) = post_json(app, "openai/v1/responses", made, &format!("input={input},output=10")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["id"].as_str().unwrap().to_string()
         }
     };
     let continued = |id: String| json!({ "model": "gpt-4o-mini", "previous_response_id": id, "input": "and?", "max_output_tokens": 10 });
     let (status, body) = post_json(&app, "openai/v1/responses", continued(stored(5_000).await), "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // One whose size cannot be read is held at the model's context window (128,000 for
-    // gpt-4o-mini): past what is left of the quota, so refused before the provider is asked.
-    let (status, body) = post_json(&app, "openai/v1/responses", continued("resp_unknown".into()), "").await;
+    // One whose size cannot be read (deleted at the provider since) is held at the model's
+    // context window (128,000 for gpt-4o-mini): past what is left of the quota, so refused
+    // before the provider is asked.
+    let gone = stored(10).await;
+    let deleted = reqwest::Client::new()
+        .delete(format!("{}/v1/responses/{gone}", provider.url()))
+        .bearer_auth(PROVIDER_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let (status, body) = post_json(&app, "openai/v1/responses", continued(gone), "").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
-    // Its stored response, made at the provider directly, and the continuation that fit.
-    assert_eq!(asked(&provider).await["/v1/responses"], json!(2));
+    // One the gateway never saw made is nobody's to continue: 400, naming the field.
+    let (status, body) = post_json(&app, "openai/v1/responses", continued("resp_unknown".into()), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["param"], "previous_response_id", "{body}");
+    // The two stored responses and the continuation that fit.
+    assert_eq!(asked(&provider).await["/v1/responses"], json!(3));
 }
 
 /// Opens a connection that sends a chat call's head declaring `declared` bytes and then

@@ -1953,6 +1953,13 @@ class Handler(BaseHTTPRequestHandler):
                 raise SimError(404, f"Response with id '{stored.group(1)}' not found.")
             self.answer_json(200, found, cut=d.cut is not None)
             return
+        if method == "DELETE" and stored:
+            with self.server.caches_lock:
+                found = self.server.responses.pop(stored.group(1), None)
+            if found is None:
+                raise SimError(404, f"Response with id '{stored.group(1)}' not found.")
+            self.answer_json(200, {"id": stored.group(1), "object": "response", "deleted": True})
+            return
         content = CONTAINER_CONTENT.match(self.route)
         if method == "GET" and content:
             self.api_container_content(content.group(1), d)
@@ -2087,7 +2094,8 @@ class Handler(BaseHTTPRequestHandler):
             "incomplete_details": {"reason": "max_output_tokens"} if p.truncated else None,
             "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
             "model": model, "output": [item], "parallel_tool_calls": True, "previous_response_id": None,
-            "reasoning": {"effort": None, "summary": None}, "service_tier": "default", "store": True,
+            "reasoning": {"effort": None, "summary": None}, "service_tier": "default",
+            "store": body.get("store", True) is not False,
             "temperature": 1.0, "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
             "top_p": 1.0, "truncation": "disabled", "user": None, "metadata": {},
         }

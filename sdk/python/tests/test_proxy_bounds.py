@@ -222,12 +222,12 @@ def test_four_parallel_calls_naming_no_maximum_never_pass_the_quota_together(
 
 # Stored inputs at their size.
 
-def cache_at_the_provider(proxy: ProxyEnv, tokens: int) -> str:
-    """A Gemini cached content of `tokens` tokens made with Google's client at the simulator."""
-    google = genai.Client(api_key=SIM_SECRET, http_options=types.HttpOptions(
-        base_url=proxy.sim.base_url, headers={"x-sim": f"input={tokens}"}))
-    made = google.caches.create(model=FLASH, config=types.CreateCachedContentConfig(
-        contents=["a long document"], ttl="3600s"))
+def cache_made(client: genai.Client, tokens: int) -> str:
+    """A Gemini cached content of `tokens` tokens, made through the gateway by the client's user
+    (a call may name only its user's own caches)."""
+    made = client.caches.create(model=FLASH, config=types.CreateCachedContentConfig(
+        contents=["a long document"], ttl="3600s",
+        http_options=types.HttpOptions(headers={"x-sim": f"input={tokens}"})))
     assert made.name and made.usage_metadata is not None and made.usage_metadata.total_token_count == tokens
     return made.name
 
@@ -241,8 +241,13 @@ def held(proxy: ProxyEnv, user: str) -> float:
 
 
 def test_a_gemini_cache_is_held_at_its_size_as_the_provider_reads_it(
-        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
-    user = user_on(100_000, {"metadata": "input_tokens"})
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    # The input tokens of calls that read caches; their making is not counted here.
+    user = fresh_user("pb")
+    proxy.env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [
+        {"id": "g", "unit": "tokens", "quota": 100_000, "measure": {"metadata": "input_tokens"},
+         "matches": [{"event": "gemini.generate"}]}]})
+    proxy.env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
     client = pqg.gemini(user)
 
     def generate(cache: str) -> types.GenerateContentResponse:
@@ -250,10 +255,10 @@ def test_a_gemini_cache_is_held_at_its_size_as_the_provider_reads_it(
             cached_content=cache, max_output_tokens=100))
 
     with pytest.raises(errors.ClientError) as denied:
-        generate(cache_at_the_provider(proxy, 900_000))
+        generate(cache_made(client, 900_000))
     assert denied.value.code == 429
     assert proxy.stats()["paths"].get(f"/v1beta/models/{FLASH}:generateContent") is None
-    answer = generate(cache_at_the_provider(proxy, 1_000))
+    answer = generate(cache_made(client, 1_000))
     assert answer.usage_metadata is not None and answer.usage_metadata.cached_content_token_count == 1_000
     reserved = held(proxy, user)
     assert 1_000 <= reserved < FLASH_CONTEXT // 100, "held at the cache's size, not the model's context window"
@@ -262,17 +267,21 @@ def test_a_gemini_cache_is_held_at_its_size_as_the_provider_reads_it(
 def test_a_continued_response_is_held_at_the_stored_ones_usage_where_the_context_window_would_not_fit(
         proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
     user = user_on(100_000, {"metadata": "input_tokens"})
-    provider = openai.OpenAI(api_key=SIM_SECRET, base_url=proxy.sim.base_url + "/v1", max_retries=0)
-    stored = provider.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=10,
-                                       extra_headers={"x-sim": "input=5000, output=10"})
     client = pqg.openai(user, max_retries=0)
+    # Stored responses made through the gateway by the user who continues them.
+    stored = client.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=10,
+                                     extra_headers={"x-sim": "input=5000, output=10"})
     continued = client.responses.create(model="gpt-4o-mini", previous_response_id=stored.id, input="and?",
                                         max_output_tokens=10)
     assert continued.status == "completed"
     reserved = held(proxy, user)
     assert 5_010 <= reserved < GPT_4O_MINI_CONTEXT * 0.1, "held at the stored response's input and output"
-    # One whose size cannot be read is held at the model's context window: past the quota.
+    # One whose size cannot be read (deleted at the provider since) is held at the model's
+    # context window: past the quota.
+    gone = client.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=10)
+    provider = openai.OpenAI(api_key=SIM_SECRET, base_url=proxy.sim.base_url + "/v1", max_retries=0)
+    provider.responses.delete(gone.id)
     with pytest.raises(openai.RateLimitError):
-        client.responses.create(model="gpt-4o-mini", previous_response_id="resp_unknown", input="and?",
+        client.responses.create(model="gpt-4o-mini", previous_response_id=gone.id, input="and?",
                                 max_output_tokens=10)
-    assert proxy.stats()["paths"]["/v1/responses"] == 2, "the stored one and the continuation that fit"
+    assert proxy.stats()["paths"]["/v1/responses"] == 3, "the two stored ones and the continuation that fit"

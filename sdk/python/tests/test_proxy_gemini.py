@@ -520,12 +520,16 @@ def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_in
          "matches": [{"event": "*"}]}]})
     proxy.env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
     client = pqg.gemini(user)
-    # A cache of 20 tokens, made at the provider as an app makes it.
-    made = httpx.post(proxy.sim.base_url + "/v1beta/cachedContents", timeout=10,
-                      headers={"x-goog-api-key": SIM_SECRET, "x-sim": "input=20"},
-                      json={"model": f"models/{FLASH}", "contents": []})
-    made.raise_for_status()
-    cache = made.json()["name"]
+    # A cache of 20 tokens, made through the gateway by the user (a call may name only its
+    # user's caches): its making is a ledger entry of its own, and the provider's counts start
+    # after it.
+    made = client.caches.create(model=FLASH, config=types.CreateCachedContentConfig(
+        contents=["a document"], http_options=types.HttpOptions(headers={"x-sim": "input=20"})))
+    assert made.name
+    cache = made.name
+    [making] = ledger(pqg, user, "commit")
+    made_counts = {g.group_id: g.amount for g in making.groups}
+    proxy.reset()
     # The simulator adds the cached content's 20 tokens to the prompt, as Google reports it
     # (`cachedContentTokenCount` within `promptTokenCount`), and reports 7 of a tool-use prompt
     # beside it.
@@ -545,7 +549,7 @@ def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_in
     # The prompt (its cached tokens within it, counted once) and the tool-use prompt: the input.
     prompt = HELLO_TOKENS + 20 + 7
     assert stats["usage"]["input_tokens"] == 2 * prompt and stats["usage"]["cached_input_tokens"] == 2 * 20
-    whole, streamed = ledger(pqg, user, "commit")
+    _, whole, streamed = ledger(pqg, user, "commit")
     for entry, output, stream in ((whole, 3, False), (streamed, 4, True)):
         meta = entry.metadata or {}
         assert (meta["stream"], meta["usage"]) == (stream, "reported")
@@ -555,7 +559,8 @@ def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_in
         # Held at its body, the cached content at its 20 tokens and its maximum output.
         assert entry.reserved is not None and 20 + 10 < entry.reserved < 20 + 10 + 1_000
     counters = {c.group_id: (c.used, c.reserved) for c in pqg.usage(user).counters}
-    assert counters == {"g": (2 * prompt + 3 + 4, 0), "input": (2 * prompt, 0), "cached": (40, 0)}
+    calls = {"g": 2 * prompt + 3 + 4, "input": 2 * prompt, "cached": 40}
+    assert counters == {g: (n + made_counts.get(g, 0), 0) for g, n in calls.items()}
     assert reported(stats) == 2 * prompt + 3 + 4
 
 

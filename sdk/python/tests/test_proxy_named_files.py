@@ -142,3 +142,32 @@ def test_a_batch_may_name_only_files_its_submitter_uploaded_here(
                       headers={"x-goog-api-key": proxy.env.secret, "X-Quota-User": owner}, timeout=10)
     assert mine.status_code == 200, mine.text
     assert spent(proxy.env, stranger) == (0, 0)
+
+
+def test_a_stored_response_or_a_cache_is_continued_only_by_the_user_who_made_it(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    owner, stranger = user_on(quota=10_000_000), user_on(quota=10_000_000)
+    mine, theirs = pqg.openai(owner, max_retries=0), pqg.openai(stranger, max_retries=0)
+    first = mine.responses.create(model=GPT, input="Remember the number 7", max_output_tokens=5)
+    # Streamed, its id comes in its first event: recorded before that event reaches the caller.
+    with mine.responses.stream(model=GPT, input="And 8", max_output_tokens=5, previous_response_id=first.id) as stream:
+        streamed = stream.get_final_response()
+    assert mine.responses.create(model=GPT, input="Which?", max_output_tokens=5,
+                                 previous_response_id=streamed.id).output_text
+    seen = len(calls(proxy, "/v1/responses"))
+    for made in (first.id, streamed.id):
+        with pytest.raises(openai.BadRequestError) as refused:
+            theirs.responses.create(model=GPT, input="Which?", max_output_tokens=5, previous_response_id=made)
+        assert refused.value.param == "previous_response_id" and "response this user made" in refused.value.message
+    assert len(calls(proxy, "/v1/responses")) == seen
+    # A Gemini cache likewise.
+    gemini, other = pqg.gemini(owner), pqg.gemini(stranger)
+    cache = gemini.caches.create(model=FLASH, config=types.CreateCachedContentConfig(
+        contents=[types.Content(role="user", parts=[types.Part(text="A long document " * 50)])]))
+    assert cache.name and cache.name.startswith("cachedContents/")
+    config = types.GenerateContentConfig(cached_content=cache.name, max_output_tokens=5)
+    assert gemini.models.generate_content(model=FLASH, contents="Sum it up", config=config).text
+    with pytest.raises(errors.ClientError) as cached:
+        other.models.generate_content(model=FLASH, contents="Sum it up", config=config)
+    assert cached.value.code == 400 and re.search(r"cached_?[cC]ontent: is not a cache this user made", str(cached.value))
+    assert spent(proxy.env, stranger) == (0, 0)

@@ -3,7 +3,7 @@
 
 use super::{DataPlane, Jobs};
 use crate::gateway::GatewayError;
-use crate::quota::{Cursor, FileRecord, JobRecord, ListPage, Listed, PendingJob, UploadSession};
+use crate::quota::{job_key, Cursor, FileRecord, JobRecord, ListPage, Listed, PendingJob, UploadSession};
 use crate::store::{ListOf, ENDED_KEPT_MS, FILE_KEPT_MS};
 
 /// One user's list of what an upstream made for them: (project, user, upstream, what).
@@ -117,6 +117,26 @@ impl Jobs<'_> {
 
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, GatewayError> {
         Ok(self.job_store.job_file(project, key).await?)
+    }
+
+    /// Records an object the provider keeps for later calls to name (a stored response, a
+    /// cache; `Named`'s id) as `user`'s, for as long as a file's record lives. Not listed: it is
+    /// no file. (A failure is logged: the user's later calls naming it are refused, never
+    /// another user's admitted.)
+    pub(crate) async fn keep_owned(&self, project: &str, upstream: &str, id: &str, user: &str) {
+        let record = FileRecord {
+            user: user.to_string(),
+            purpose: id.split('/').next().unwrap_or_default().to_string(),
+            batch: None,
+            job: None,
+        };
+        if let Err(err) = self
+            .job_store
+            .put_job_file(project, &job_key(upstream, id), &record)
+            .await
+        {
+            tracing::warn!(%err, upstream, id, "proxy: an object the provider keeps could not be recorded as its user's");
+        }
     }
 
     /// Files' records, in the order of `keys`, in one round trip.

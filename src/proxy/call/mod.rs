@@ -147,8 +147,9 @@ pub(crate) struct Call {
     /// A call whose answer reports no usage: the request (a path and its JSON body) that asks
     /// the provider to count its input, as it bills it.
     pub count_after: Option<(String, bytes::Bytes)>,
-    /// The files the body names that the provider keeps: each must be its user's upload.
-    pub files: Vec<wire::NamedFile>,
+    /// What the body names that the provider keeps (files, stored responses, caches): each must
+    /// be its user's, made through the gateway.
+    pub named: Vec<wire::Named>,
 }
 
 /// What the gateway knows of an upload's audio before the provider sees it.
@@ -323,7 +324,7 @@ impl Call {
                 .filter(|_| asked.unseen > 0)
                 .map(|path| (path, asked.unseen)),
             count_after,
-            files: wire.named_files(operation, body, upstream),
+            named: wire.named_objects(operation, body, upstream),
         })
     }
 

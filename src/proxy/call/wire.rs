@@ -11,17 +11,28 @@ use super::upstream::Upstream;
 use super::usage::Usage;
 use super::{wrong, Asked, Audio, BodyError, Call, Limits, Operation};
 
-/// The most files one call (or one batch's requests) may name, each looked up before the hold.
-pub(crate) const MAX_NAMED_FILES: usize = 512;
-/// Why a named file is refused.
-pub(crate) const NOT_OWNED: &str = "is not a file this user uploaded through this gateway: upload it here first";
+/// The most objects one call (or one batch's requests) may name, each looked up before the hold.
+pub(crate) const MAX_NAMED: usize = 512;
 
-/// A file a call's body names by id (`Wire::named_files`): the field, and the file's id ("" for
-/// a file named in a form the gateway does not read, which is nobody's).
+/// An object the provider keeps that a call's body names by id (`Wire::named_objects`): a file
+/// (its id as the Files API gives it), a stored response (`responses/{id}`) or a cache
+/// (`cachedContents/{id}`); the field that names it. An id of "" is a file named in a form the
+/// gateway does not read, which is nobody's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NamedFile {
+pub(crate) struct Named {
     pub field: String,
     pub id: String,
+}
+
+/// Why a named object that is not the caller's user's is refused.
+pub(crate) fn not_owned(id: &str) -> &'static str {
+    if id.starts_with("responses/") {
+        "is not a response this user made through this gateway"
+    } else if id.starts_with("cachedContents/") {
+        "is not a cache this user made through this gateway"
+    } else {
+        "is not a file this user uploaded through this gateway: upload it here first"
+    }
 }
 
 /// What a path names: its operation, and for a format that says them in the path rather than
@@ -136,11 +147,18 @@ pub(crate) trait Wire: Sync {
         None
     }
 
-    /// The files the body names by id that the provider's Files API keeps (at `upstream`), each
-    /// with the field that names it. A call may name only its user's uploads through the
-    /// gateway (`understand.rs`).
-    fn named_files(&self, _operation: Operation, _body: &Map<String, Value>, _upstream: &Upstream) -> Vec<NamedFile> {
+    /// The objects the body names by id that the provider keeps (at `upstream`): files, stored
+    /// responses, caches, each with the field that names it. A call may name only its user's,
+    /// made through the gateway (`understand.rs`).
+    fn named_objects(&self, _operation: Operation, _body: &Map<String, Value>, _upstream: &Upstream) -> Vec<Named> {
         Vec::new()
+    }
+
+    /// The object a whole answer (or a stream's event) says the provider now keeps for later
+    /// calls to name (a stored response, a cache), as `named_objects` names it: recorded as the
+    /// caller's before the caller reads its id.
+    fn kept(&self, _operation: Operation, _answer: &Value) -> Option<String> {
+        None
     }
 
     /// For an operation whose answer reports no usage (Gemini's embeddings): the request that

@@ -15,7 +15,7 @@ use crate::http::ApiError;
 use crate::proxy::body::Fingerprint;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::wire::{NamedFile, MAX_NAMED_FILES};
+use crate::proxy::call::wire::{Named, MAX_NAMED};
 use crate::proxy::call::{wrong, BodyError, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::multipart::{self, Form, Lines, MultipartError, Part};
@@ -33,8 +33,8 @@ pub(super) struct Summed {
     url: Option<String>,
     lines: u64,
     worst: Usage,
-    /// The files the lines name, each once.
-    files: Vec<String>,
+    /// What the lines name that the provider keeps, each once.
+    named: Vec<String>,
     /// The first line the gateway cannot price: its number and why.
     wrong: Option<(u64, String)>,
 }
@@ -143,20 +143,20 @@ impl Reader {
             worst,
             expanding: 0,
             unnamed: 0,
-            files: self.summed.files.clone(),
+            named: self.summed.named.clone(),
         })
     }
 }
 
-/// Adds the files a line names to its batch's (`BatchFile::files`, each once); false when they
-/// would pass the most one batch may name (a Gemini file's too).
-pub(super) fn add_files<'a>(files: &mut Vec<String>, named: impl IntoIterator<Item = &'a str>) -> bool {
+/// Adds what a line names that the provider keeps to its batch's (`BatchFile::named`, each
+/// once); false when they would pass the most one batch may name (a Gemini file's too).
+pub(super) fn add_named<'a>(batch: &mut Vec<String>, named: impl IntoIterator<Item = &'a str>) -> bool {
     for id in named {
-        if !files.iter().any(|f| f == id) {
-            if files.len() == MAX_NAMED_FILES {
+        if !batch.iter().any(|f| f == id) {
+            if batch.len() == MAX_NAMED {
                 return false;
             }
-            files.push(id.to_string());
+            batch.push(id.to_string());
         }
     }
     true
@@ -204,10 +204,10 @@ impl Counting<'_> {
 fn sum(upstream: &Arc<Upstream>, catalog: &Catalog, mut summed: Summed, lines: Vec<(u64, Vec<u8>)>) -> Summed {
     for (n, line) in lines {
         match one(upstream, catalog, &summed, &line) {
-            Ok((_, _, _, files)) if !add_files(&mut summed.files, files.iter().map(|f| f.id.as_str())) => {
+            Ok((_, _, _, named)) if !add_named(&mut summed.named, named.iter().map(|f| f.id.as_str())) => {
                 summed.wrong = Some((
                     n,
-                    format!("names files past the most a batch may name ({MAX_NAMED_FILES})"),
+                    format!("names files, responses and caches past the most a batch may name ({MAX_NAMED})"),
                 ));
                 break;
             }
@@ -227,14 +227,14 @@ fn sum(upstream: &Arc<Upstream>, catalog: &Catalog, mut summed: Summed, lines: V
 }
 
 /// One line of a batch file: `{"custom_id", "method": "POST", "url", "body"}`, its model, its
-/// path, its worst case and the files it names. Every line calls one path with one model (a
+/// path, its worst case and what it names that the provider keeps. Every line calls one path with one model (a
 /// batch is priced at one).
 fn one(
     upstream: &Arc<Upstream>,
     catalog: &Catalog,
     so_far: &Summed,
     line: &[u8],
-) -> Result<(String, String, Usage, Vec<NamedFile>), BodyError> {
+) -> Result<(String, String, Usage, Vec<Named>), BodyError> {
     let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
     if !value.get("custom_id").is_some_and(Value::is_string) {
         return Err(wrong("custom_id", "must be a string"));
@@ -277,6 +277,6 @@ fn one(
         call.model.clone(),
         url.to_string(),
         call.worst.zeros(Operation::Batches),
-        call.files,
+        call.named,
     ))
 }

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::batch_file::{add_files, take};
+use super::batch_file::{add_named, take};
 use crate::http::ApiError;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::wire::{NamedFile, MAX_NAMED_FILES};
+use crate::proxy::call::wire::{Named, MAX_NAMED};
 use crate::proxy::call::{tokens, wrong, BodyError, Limits, ModelLimits, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::multipart::Lines;
@@ -132,7 +132,7 @@ impl FileLines {
                 worst: so_far.worst.clone(),
                 expanding: so_far.expanding,
                 unnamed: so_far.unnamed,
-                files: so_far.files.clone(),
+                named: so_far.named.clone(),
             }),
         }
     }
@@ -146,9 +146,9 @@ fn sum(upstream: &Upstream, mut so_far: LinesSoFar, lines: Vec<(u64, Vec<u8>)>) 
     let mut worst = Usage::read(&so_far.worst);
     for (n, line) in lines {
         match one(upstream, &line) {
-            Ok(line) if !add_files(&mut so_far.files, line.files.iter().map(|f| f.id.as_str())) => {
+            Ok(line) if !add_named(&mut so_far.named, line.named.iter().map(|f| f.id.as_str())) => {
                 so_far.wrong = Some(format!(
-                    "line {n}: names files past the most a batch may name ({MAX_NAMED_FILES})"
+                    "line {n}: names files, responses and caches past the most a batch may name ({MAX_NAMED})"
                 ));
                 break;
             }
@@ -177,8 +177,8 @@ struct Line {
     expands: bool,
     /// Its candidates that name no maximum output.
     unnamed: u64,
-    /// The files it names.
-    files: Vec<NamedFile>,
+    /// What it names that the provider keeps.
+    named: Vec<Named>,
 }
 
 /// One line: `{"key": "...", "request": {...}}`, read as the generateContent request it is,
@@ -215,7 +215,7 @@ fn one(upstream: &Upstream, line: &[u8]) -> Result<Line, BodyError> {
         fixed: none.worst,
         expands: tokens::bound_object(counter, request).expands,
         unnamed: output(&one.worst).saturating_sub(output(&none.worst)),
-        files: wire.named_files(Operation::Generate, request, upstream),
+        named: wire.named_objects(Operation::Generate, request, upstream),
     })
 }
 

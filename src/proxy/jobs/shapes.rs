@@ -230,7 +230,7 @@ impl Submitted {
             ttl_ms: Some(ttl_ms.min(MAX_LIFETIME_MS)),
             referenced: None,
             count_after: None,
-            files: Vec::new(),
+            named: Vec::new(),
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::proxy::call::outcome::Answered;
 use crate::proxy::call::outcome::Failure;
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::wire::{NamedFile, Route, NOT_OWNED};
+use crate::proxy::call::wire::{self, Named, Route};
 use crate::proxy::call::{self, wrong, Call, ModelLimits, Operation};
 use crate::proxy::door::Door;
 use crate::proxy::hold::{Go, Held};
@@ -266,7 +266,7 @@ async fn batch(door: &Door, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Res
             "is not a batch input file (uploaded with purpose batch)",
         )
     })?;
-    lines_own_files(door, ctx, &lines.files, "input_file_id").await?;
+    lines_own_named(door, ctx, &lines.named, "input_file_id").await?;
     let endpoint = text("endpoint")?;
     if endpoint != lines.url {
         return Err(ApiError::invalid(
@@ -327,7 +327,7 @@ async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>)
         .to_string();
     if let Some(name) = input_file(&bytes)? {
         let file = gemini_input(door, ctx, &name).await?;
-        lines_own_files(door, ctx, &file.files, "batch.inputConfig.fileName").await?;
+        lines_own_named(door, ctx, &file.named, "batch.inputConfig.fileName").await?;
         let catalog = door.gateway.node().catalog();
         let model = ctx.upstream().model_of(model);
         let worst = gemini_file::held_at(ctx.upstream(), catalog, &model, &file);
@@ -336,13 +336,13 @@ async fn gemini_batch(door: &Door, ctx: &Ctx, bytes: Bytes, model: Option<&str>)
     let catalog = door.gateway.node().catalog().clone();
     let upstream = ctx.target.upstream.clone();
     let summed = move || inlined(&upstream, &catalog, &model, &bytes);
-    let (model, worst, files) = door
+    let (model, worst, named) = door
         .counting
         .run(&ctx.caller.project, summed)
         .await
         .map_err(|_| ApiError::CountingBusy)?
         .map_err(|e| ApiError::invalid(e.field, e.detail))?;
-    door.owned_files(ctx, &files).await?;
+    door.owned_objects(ctx, &named).await?;
     Ok(batch_call(door, ctx, (model, worst), 48))
 }
 
@@ -372,12 +372,12 @@ fn input_file(bytes: &[u8]) -> Result<Option<String>, ApiError> {
 
 /// Refuses a batch whose file's lines (named in `field`) name a file its submitter did not
 /// upload through this gateway: each line is a call, and a call may name only its user's files.
-async fn lines_own_files(door: &Door, ctx: &Ctx, files: &[String], field: &str) -> Result<(), ApiError> {
-    let ids: Vec<&str> = files.iter().map(String::as_str).collect();
+async fn lines_own_named(door: &Door, ctx: &Ctx, named: &[String], field: &str) -> Result<(), ApiError> {
+    let ids: Vec<&str> = named.iter().map(String::as_str).collect();
     match door.not_owned(ctx, &ids).await? {
         Some(i) => Err(ApiError::invalid(
             field,
-            format!("has a line naming the file {}, which {NOT_OWNED}", ids[i]),
+            format!("has a line naming {}, which {}", ids[i], wire::not_owned(ids[i])),
         )),
         None => Ok(()),
     }
@@ -417,7 +417,7 @@ fn inlined(
     catalog: &Catalog,
     model: &str,
     bytes: &[u8],
-) -> Result<(String, Usage, Vec<NamedFile>), call::BodyError> {
+) -> Result<(String, Usage, Vec<Named>), call::BodyError> {
     let body: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| wrong("body", "must be a JSON object"))?;
     let batch = body.get("batch").and_then(Value::as_object).unwrap_or(&body);
     let input = batch.get("inputConfig").or_else(|| batch.get("input_config"));
@@ -438,7 +438,7 @@ fn inlined(
     };
     let mut total = Usage::default();
     let mut held = None;
-    let mut files = Vec::new();
+    let mut named = Vec::new();
     for (i, request) in requests.iter().enumerate() {
         let at = |field: &str| format!("batch.inputConfig.requests.requests[{i}].request{field}");
         let params = request
@@ -449,12 +449,12 @@ fn inlined(
             .map_err(|e| wrong(&at(&format!(".{}", e.field)), &e.detail))?;
         held.get_or_insert(one.model);
         total = total.plus(&one.worst);
-        files.extend(one.files.into_iter().map(|f| NamedFile {
+        named.extend(one.named.into_iter().map(|f| Named {
             field: at(&format!(".{}", f.field)),
             id: f.id,
         }));
     }
-    Ok((held.unwrap_or_default(), total, files))
+    Ok((held.unwrap_or_default(), total, named))
 }
 
 /// The requests of a message batch: their one model and their summed worst case.

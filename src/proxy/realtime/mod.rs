@@ -204,7 +204,7 @@ pub(super) fn call_of(ctx: &Ctx, operation: Operation, (model, worst): (&str, Us
         ttl_ms: None,
         referenced: None,
         count_after: None,
-        files: Vec::new(),
+        named: Vec::new(),
     }
 }
 

@@ -13,7 +13,7 @@ use super::{count, counted, jobs, streams, texts, Counted, Event, Final, Free, W
 use crate::proxy::call::tokens::{self, Counter};
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::wire::NamedFile;
+use crate::proxy::call::wire::Named;
 use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
 
 /// The most candidates one call may ask for.
@@ -162,9 +162,13 @@ impl Wire for Gemini {
         object.get("usageMetadata")?.get("totalTokenCount")?.as_u64()
     }
 
-    fn named_files(&self, _operation: Operation, body: &Map<String, Value>, upstream: &Upstream) -> Vec<NamedFile> {
+    fn named_objects(&self, _operation: Operation, body: &Map<String, Value>, upstream: &Upstream) -> Vec<Named> {
         let base = reqwest::Url::parse(&upstream.base_url).ok();
-        super::files::gemini(body, base.as_ref().and_then(|u| u.host_str()).unwrap_or(""))
+        super::named::gemini(body, base.as_ref().and_then(|u| u.host_str()).unwrap_or(""))
+    }
+
+    fn kept(&self, operation: Operation, answer: &Value) -> Option<String> {
+        (operation == Operation::Cache).then(|| super::named::gemini_kept(answer))?
     }
 
     /// Embeddings report no usage: `countTokens` of the same contents says what Google bills.

@@ -5,8 +5,8 @@
 
 mod anthropic;
 pub(crate) mod bedrock;
-mod files;
 mod gemini;
+mod named;
 pub(crate) mod openai;
 mod vertex;
 

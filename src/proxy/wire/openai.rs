@@ -12,7 +12,7 @@ use super::{count, counted, jobs, texts, upload, Counted, Event, Free, Wire};
 use crate::proxy::call::tokens::{self, Counter, IMAGE_TOKENS};
 use crate::proxy::call::upstream::Upstream;
 use crate::proxy::call::usage::Usage;
-use crate::proxy::call::wire::NamedFile;
+use crate::proxy::call::wire::Named;
 use crate::proxy::call::Audio;
 use crate::proxy::call::{positive, required, wrong, Asked, BodyError, Call, Limits, Operation};
 use crate::proxy::splice;
@@ -250,8 +250,12 @@ impl Wire for OpenAi {
         Some(input.saturating_add(output))
     }
 
-    fn named_files(&self, operation: Operation, body: &Map<String, Value>, _upstream: &Upstream) -> Vec<NamedFile> {
-        super::files::openai(operation, body)
+    fn named_objects(&self, operation: Operation, body: &Map<String, Value>, _upstream: &Upstream) -> Vec<Named> {
+        super::named::openai(operation, body)
+    }
+
+    fn kept(&self, operation: Operation, answer: &Value) -> Option<String> {
+        (operation == Operation::Responses).then(|| super::named::openai_kept(answer))?
     }
 
     fn max_output_field(&self, operation: Operation) -> Option<&'static str> {

@@ -67,7 +67,7 @@ def missing(name: str) -> sim.SimError:
 FILE_URI = re.compile(r"^(?:https?://[^/]+/v1(?:beta|alpha)?/)?(files/[A-Za-z0-9_.-]+)$")
 
 
-def named_files(value: Any) -> List[str]:
+def named_objects(value: Any) -> List[str]:
     """The Files API files a request's `fileData` parts name (by `files/{id}` or its URL), in order."""
     found: List[str] = []
     if isinstance(value, dict):
@@ -77,16 +77,16 @@ def named_files(value: Any) -> List[str]:
                 matched = FILE_URI.match(uri) if isinstance(uri, str) else None
                 if matched:
                     found.append(matched.group(1))
-            found += named_files(item)
+            found += named_objects(item)
     elif isinstance(value, list):
         for item in value:
-            found += named_files(item)
+            found += named_objects(item)
     return found
 
 
 def require_files(request: Dict[str, Any]) -> None:
     """Google refuses a request naming a file it does not keep, as one the caller may not see."""
-    for name in named_files(request):
+    for name in named_objects(request):
         with lock:
             known = name in files
         if not known:

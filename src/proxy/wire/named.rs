@@ -1,11 +1,13 @@
-//! Files a call's body names by id, kept by the provider's Files API: OpenAI's `file_id`s and
-//! Google's `fileData` by a Files API URI. The gateway lets a call name only files its user
-//! uploaded through it (`understand.rs`): the provider would read any file of the account to
-//! whoever names it, and the account is every user's.
+//! What a call's body names by id that the provider keeps for its account: files (OpenAI's
+//! `file_id`s, Google's `fileData` by a Files API URI), a stored response (a Responses call's
+//! `previous_response_id`) and a cache (Gemini's `cachedContent`); and what an answer made that
+//! later calls may name. The gateway lets a call name only what its user uploaded or made
+//! through it (`understand.rs`): the provider would read any of its account's to whoever names
+//! it, and the account is every user's.
 
 use serde_json::{Map, Value};
 
-use crate::proxy::call::wire::NamedFile;
+use crate::proxy::call::wire::Named;
 use crate::proxy::call::Operation;
 
 /// Google's APIs' domain, where its Files API keeps a file's URI whatever base URL reached it.
@@ -21,12 +23,13 @@ fn kind(part: &Value) -> &str {
 
 /// OpenAI's: a chat message's `file` part (`file.file_id`); a Responses input's `input_file`
 /// and `input_image` parts (`file_id`), among its items, their content and its stored prompt's
-/// variables; and the files a tool's container is given (`tools[].container.file_ids`).
-pub(super) fn openai(operation: Operation, body: &Map<String, Value>) -> Vec<NamedFile> {
+/// variables, the files a tool's container is given (`tools[].container.file_ids`), and the
+/// stored response it continues (`previous_response_id`).
+pub(super) fn openai(operation: Operation, body: &Map<String, Value>) -> Vec<Named> {
     let mut found = Vec::new();
     let mut named = |field: String, id: Option<&Value>| {
         if let Some(id) = id.and_then(Value::as_str) {
-            found.push(NamedFile {
+            found.push(Named {
                 field,
                 id: id.to_string(),
             });
@@ -63,24 +66,74 @@ pub(super) fn openai(operation: Operation, body: &Map<String, Value>) -> Vec<Nam
                     named(format!("tools[{k}].container.file_ids[{m}]"), Some(id));
                 }
             }
+            // A stored response it continues: its conversation, read to whoever names it.
+            if let Some(id) = body.get("previous_response_id").and_then(Value::as_str) {
+                found.push(Named {
+                    field: "previous_response_id".into(),
+                    id: stored("responses/", id),
+                });
+            }
         }
         _ => {}
     }
     found
 }
 
-/// Google's: every `fileData` (or `file_data`) anywhere in the body whose `fileUri` (or
+/// A stored object's id as `Named` writes it (`kind` its prefix); "" for an id no record can
+/// have.
+fn stored(kind: &str, id: &str) -> String {
+    match (1..=256).contains(&id.len()) {
+        true => format!("{kind}{id}"),
+        false => String::new(),
+    }
+}
+
+/// The cache a Gemini cache's creation answered (its `name`), kept for later calls.
+pub(super) fn gemini_kept(answer: &Value) -> Option<String> {
+    let name = answer.get("name")?.as_str()?;
+    name.strip_prefix("cachedContents/")
+        .filter(|id| super::path_id(id))
+        .map(|_| name.to_string())
+}
+
+/// The stored response a whole Responses answer, or a stream's `response.created`, made: kept
+/// for later calls unless the call said `store: false`.
+pub(super) fn openai_kept(answer: &Value) -> Option<String> {
+    let response = match answer.get("type").and_then(Value::as_str) {
+        Some("response.created") => answer.get("response")?,
+        _ => answer,
+    };
+    if response.get("object").and_then(Value::as_str) != Some("response")
+        || response.get("store") == Some(&Value::Bool(false))
+    {
+        return None;
+    }
+    Some(stored("responses/", response.get("id")?.as_str()?)).filter(|id| !id.is_empty())
+}
+
+/// Google's: the cache a request reads (`cachedContent` or `cached_content`, each read), as
+/// `cachedContents/{id}`; and every `fileData` (or `file_data`) anywhere in the body whose `fileUri` (or
 /// `file_uri`, each read) names a Files API file: `files/{id}`, or its URL at Google's API host
 /// (or any host of its APIs' domain) or at the upstream's (`base_host`) under any API version. A URL elsewhere (a video's page, a
 /// public document) is the provider's to fetch, not an account's file. A Files API URL the
 /// gateway cannot read an id from is named with no id, which no file of the user's has.
-pub(super) fn gemini(body: &Map<String, Value>, base_host: &str) -> Vec<NamedFile> {
+pub(super) fn gemini(body: &Map<String, Value>, base_host: &str) -> Vec<Named> {
     let mut found = Vec::new();
+    for key in ["cachedContent", "cached_content"] {
+        if let Some(name) = body.get(key).and_then(Value::as_str) {
+            // (Any other form of a cache's name is one the gateway does not read: nobody's.)
+            let id = name.strip_prefix("cachedContents/").filter(|id| super::path_id(id));
+            found.push(Named {
+                field: key.into(),
+                id: id.map_or_else(String::new, |_| stored("", name)),
+            });
+        }
+    }
     let mut at = String::new();
     for (key, value) in body {
         walk(value, key, &mut at, &mut |field, uri| {
             if let Some(id) = google_file(uri, base_host) {
-                found.push(NamedFile { field, id });
+                found.push(Named { field, id });
             }
         });
     }
@@ -154,7 +207,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn fields(found: Vec<NamedFile>) -> Vec<(String, String)> {
+    fn fields(found: Vec<Named>) -> Vec<(String, String)> {
         found.into_iter().map(|f| (f.field, f.id)).collect()
     }
 
