@@ -163,8 +163,7 @@ impl Wire for Gemini {
     }
 
     fn named_objects(&self, _operation: Operation, body: &Map<String, Value>, upstream: &Upstream) -> Vec<Named> {
-        let base = reqwest::Url::parse(&upstream.base_url).ok();
-        super::named::gemini(body, base.as_ref().and_then(|u| u.host_str()).unwrap_or(""))
+        super::named::gemini(body, &upstream.base_url)
     }
 
     fn kept(&self, operation: Operation, answer: &Value) -> Option<String> {

@@ -112,12 +112,12 @@ pub(super) fn openai_kept(answer: &Value) -> Option<String> {
 }
 
 /// Google's: the cache a request reads (`cachedContent` or `cached_content`, each read), as
-/// `cachedContents/{id}`; and every `fileData` (or `file_data`) anywhere in the body whose `fileUri` (or
-/// `file_uri`, each read) names a Files API file: `files/{id}`, or its URL at Google's API host
-/// (or any host of its APIs' domain) or at the upstream's (`base_host`) under any API version. A URL elsewhere (a video's page, a
-/// public document) is the provider's to fetch, not an account's file. A Files API URL the
-/// gateway cannot read an id from is named with no id, which no file of the user's has.
-pub(super) fn gemini(body: &Map<String, Value>, base_host: &str) -> Vec<Named> {
+/// `cachedContents/{id}`; and every `fileData` (or `file_data`) anywhere in the body whose
+/// `fileUri` (or `file_uri`, each read) names a Files API file: `files/{id}`, or its URL at a
+/// host of Google's APIs' domain or the upstream's (`base_url`'s) under any API version. A URL
+/// elsewhere (a video's page, a public document) is the provider's to fetch, not an account's
+/// file. A Files API URL the gateway cannot read an id from is named with no id: nobody's.
+pub(super) fn gemini(body: &Map<String, Value>, base_url: &str) -> Vec<Named> {
     let mut found = Vec::new();
     for key in ["cachedContent", "cached_content"] {
         if let Some(name) = body.get(key).and_then(Value::as_str) {
@@ -132,7 +132,7 @@ pub(super) fn gemini(body: &Map<String, Value>, base_host: &str) -> Vec<Named> {
     let mut at = String::new();
     for (key, value) in body {
         walk(value, key, &mut at, &mut |field, uri| {
-            if let Some(id) = google_file(uri, base_host) {
+            if let Some(id) = google_file(uri, base_url) {
                 found.push(Named { field, id });
             }
         });
@@ -172,18 +172,16 @@ fn walk(value: &Value, key: &str, at: &mut String, seen: &mut dyn FnMut(String, 
 
 /// The Files API id a URI names (`Some("")` for a Files API URL of a form read no other way),
 /// None for a URI that names no Files API file.
-fn google_file(uri: &str, base_host: &str) -> Option<String> {
+fn google_file(uri: &str, base_url: &str) -> Option<String> {
     let path = match uri.split_once("://") {
         Some((_, rest)) => {
-            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-            let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
-            let google = host.trim_end_matches('.').ends_with(GOOGLE_API_DOMAIN);
-            if !google && host != base_host.to_ascii_lowercase() {
+            let (host, path) = authority(rest);
+            let google = host.ends_with(GOOGLE_API_DOMAIN);
+            if !google && host != authority(base_url.split_once("://").map_or(base_url, |(_, r)| r)).0 {
                 return None;
             }
             // Any path of the API's host may reach a file: only `{version}/files/{id}` is read.
-            let mut segments = path.splitn(3, '/');
+            let mut segments = path.trim_start_matches('/').splitn(3, '/');
             match (segments.next(), segments.next(), segments.next()) {
                 (Some(_version), Some("files"), Some(id)) => id,
                 _ if path.contains("files") => "",
@@ -200,6 +198,19 @@ fn google_file(uri: &str, base_host: &str) -> Option<String> {
     // (An id as the Files API writes them; the upload's record is under the same.)
     let id = (1..=256).contains(&path.len()) && path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     Some(if id { path.to_string() } else { String::new() })
+}
+
+/// What follows a URL's scheme, as its host (lowercased, without user info, port or a trailing
+/// dot; an IPv6 address without its brackets) and the rest (its path, query and fragment).
+fn authority(rest: &str) -> (String, &str) {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    (host.trim_end_matches('.').to_ascii_lowercase(), path)
 }
 
 #[cfg(test)]
@@ -260,7 +271,7 @@ mod tests {
             "systemInstruction": {"parts": [{"fileData": {"fileUri": "files/mno", "file_uri": "files/pqr"}}]},
         }));
         assert_eq!(
-            fields(gemini(&body, "127.0.0.1")),
+            fields(gemini(&body, "http://127.0.0.1:9")),
             [
                 ("contents[0].parts[1].fileData.fileUri", "abc"),
                 ("contents[0].parts[2].file_data.file_uri", "def"),
@@ -273,6 +284,10 @@ mod tests {
             .map(|(f, i)| (f.to_string(), i.to_string()))
         );
         // Another host's URL is not the upstream's file.
-        assert!(gemini(&body, "example.com").iter().all(|f| f.id != "ghi"));
+        assert!(gemini(&body, "https://example.com").iter().all(|f| f.id != "ghi"));
+        // An IPv6 upstream's files are read at its address, brackets and port aside.
+        let v6 =
+            object(json!({"contents": [{"parts": [{"fileData": {"fileUri": "http://[::1]:9/v1beta/files/x1"}}]}]}));
+        assert_eq!(fields(gemini(&v6, "http://[::1]:8080"))[0].1, "x1");
     }
 }
