@@ -87,8 +87,12 @@ impl Door {
             return Ok(None);
         }
         let keys: Vec<String> = ids.iter().map(|id| job_key(&ctx.upstream().name, id)).collect();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let records = self.gateway.data().jobs().job_files(&ctx.caller.project, &keys).await?;
+        let records = self
+            .gateway
+            .data()
+            .jobs()
+            .job_files_of(&ctx.caller.project, &keys)
+            .await?;
         let user = ctx.caller.user.as_str();
         let owned =
             |(id, record): (&&str, Option<FileRecord>)| !id.is_empty() && record.is_some_and(|r| r.user == user);

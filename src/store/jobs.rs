@@ -237,25 +237,10 @@ impl JobStore {
 
     /// A file's record, by the upstream that has it and the provider's id.
     pub(crate) async fn job_file(&self, project: &str, key: &str) -> Result<Option<FileRecord>, StoreError> {
-        Ok(self.job_files(project, &[key]).await?.pop().flatten())
-    }
-
-    /// Files' records, in the order of `keys` (None for a file not recorded), in one round trip.
-    pub(crate) async fn job_files(&self, project: &str, keys: &[&str]) -> Result<Vec<Option<FileRecord>>, StoreError> {
-        let records: Vec<String> = keys
-            .iter()
-            .map(|key| self.keys.jobs(project, &format!("jobfile:{key}")))
-            .collect();
-        // (MGET answers a list even of one key; every key is in the project's slot.)
-        let raw: Vec<Option<String>> = self
-            .run(|mut conn| async move { Ok(redis::cmd("MGET").arg(&records).query_async(&mut conn).await?) })
-            .await?;
-        raw.into_iter()
-            .map(|r| {
-                r.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("file", e)))
-                    .transpose()
-            })
-            .collect()
+        let record = self.keys.jobs(project, &format!("jobfile:{key}"));
+        let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&record).await?) }).await?;
+        raw.map(|r| serde_json::from_str(&r).map_err(|e| corrupt("file", e)))
+            .transpose()
     }
 
     fn open_jobs_key(&self, project: &str, user: &str) -> String {

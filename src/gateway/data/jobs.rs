@@ -139,15 +139,6 @@ impl Jobs<'_> {
         }
     }
 
-    /// Files' records, in the order of `keys`, in one round trip.
-    pub(crate) async fn job_files(
-        &self,
-        project: &str,
-        keys: &[&str],
-    ) -> Result<Vec<Option<FileRecord>>, GatewayError> {
-        Ok(self.job_store.job_files(project, keys).await?)
-    }
-
     /// Records a resumable upload's session for `ttl_ms`.
     pub(crate) async fn put_upload_session(
         &self,
