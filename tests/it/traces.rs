@@ -107,16 +107,21 @@ async fn chat(app: &TestApp, traceparent: Option<&str>) -> reqwest::Response {
     req.send().await.unwrap()
 }
 
+/// A gateway in front of `provider` that sends its spans to `collector`, 50 ms after each.
+async fn traced_gateway(provider: &Provider, collector: &Receiver) -> TestApp {
+    let endpoint = collector.url.clone();
+    gateway_for(provider, json!({}), move |c| {
+        c.test.traces_endpoint = Some(endpoint);
+        c.test.traces_delay_ms = 50;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_proxied_call_is_a_request_span_a_genai_span_and_its_script_calls_continuing_the_callers_trace() {
     let collector = receiver().await;
     let provider = Provider::start();
-    let endpoint = collector.url.clone();
-    let app = gateway_for(&provider, json!({}), move |c| {
-        c.test.traces_endpoint = Some(endpoint);
-        c.test.traces_delay_ms = 50;
-    })
-    .await;
+    let app = traced_gateway(&provider, &collector).await;
     app.put_plan(plan()).await;
     app.subscribe("alice", "plan_traced", None).await;
     let trace = "0af7651916cd43dd8448eb211c80319c";
@@ -280,12 +285,7 @@ async fn a_realtime_session_is_a_span_and_each_of_its_responses_one_in_it() {
 
     let collector = receiver().await;
     let provider = Provider::start();
-    let endpoint = collector.url.clone();
-    let app = gateway_for(&provider, json!({}), move |c| {
-        c.test.traces_endpoint = Some(endpoint);
-        c.test.traces_delay_ms = 50;
-    })
-    .await;
+    let app = traced_gateway(&provider, &collector).await;
     app.put_plan(json!({ "id": "plan_voice", "periodType": "month", "groups": [
         { "id": "tokens", "unit": "tokens", "quota": 1000000, "matches": [ { "event": "openai.realtime_response" } ] } ] }))
         .await;

@@ -25,9 +25,9 @@ import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SIM = os.path.join(HERE, "sim.py")
 sys.path.insert(0, HERE)
 from clouds.eventstream import decode  # noqa: E402
+from simulated import Sim  # noqa: E402
 
 try:
     import anthropic
@@ -76,48 +76,6 @@ def write_service_account(path: str, key_pem: str, token_uri: str) -> str:
                    "private_key": private_key, "client_email": f"sim@{PROJECT}.iam.gserviceaccount.com",
                    "client_id": "1", "token_uri": token_uri}, file)
     return path
-
-
-class Sim:
-    """A simulator process and its ports."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen([sys.executable, SIM, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.startswith("listening 127.0.0.1:"), line
-        self.port = int(line.strip().rsplit(":", 1)[1])
-        self.tls_port = 0
-        if "--tls-cert" in args:
-            line = self.process.stdout.readline()
-            assert line.startswith("listening-tls 127.0.0.1:"), line
-            self.tls_port = int(line.strip().rsplit(":", 1)[1])
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def stats(self) -> Dict[str, Any]:
-        with urllib.request.urlopen(self.base + "/_sim/stats", timeout=10) as answer:
-            return json.loads(answer.read())
-
-    def usage(self) -> Dict[str, int]:
-        return self.stats()["usage"]
-
-    def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(self.base + "/_sim/reset", method="POST"), timeout=10).close()
-
-    def call(self, path: str, body: Any, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], bytes]:
-        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, dict(answer.headers), answer.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 sim: Optional[Sim] = None

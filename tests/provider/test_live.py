@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 try:
@@ -39,7 +38,8 @@ try:
 except ImportError:
     genai = genai_errors = types = websockets = ws_connect = None  # type: ignore[assignment]
 
-SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simulated import Sim  # noqa: E402
 KEY = "gemini-live-secret"
 MODEL = "gemini-live-2.5-flash-preview"
 ROUTE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -47,13 +47,13 @@ WAIT = 10.0
 RATE = 16000  # the input audio's: PCM16 mono, as Gemini takes it
 
 work = tempfile.TemporaryDirectory(prefix="sim-live-")
-process: Optional["subprocess.Popen[str]"] = None
+sim: Optional[Sim] = None
 port = tls_port = 0
 context: Optional[ssl.SSLContext] = None
 
 
 def setUpModule() -> None:
-    global process, port, tls_port, context
+    global sim, port, tls_port, context
     if genai is None:
         return
     cert, key = os.path.join(work.name, "tls.crt"), os.path.join(work.name, "tls.key")
@@ -61,23 +61,13 @@ def setUpModule() -> None:
                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True, timeout=60)
     context = ssl.create_default_context(cafile=cert)
-    process = subprocess.Popen([sys.executable, SIM, "--port", "0", "--key", KEY, "--tls-cert", cert,
-                                "--tls-key", key], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening 127.0.0.1:"), line
-    port = int(line.strip().rsplit(":", 1)[1])
-    line = process.stdout.readline()
-    assert line.startswith("listening-tls 127.0.0.1:"), line
-    tls_port = int(line.strip().rsplit(":", 1)[1])
+    sim = Sim("--key", KEY, "--tls-cert", cert, "--tls-key", key)
+    port, tls_port = sim.port, sim.tls_port
 
 
 def tearDownModule() -> None:
-    if process is not None:
-        process.terminate()
-        process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
+    if sim is not None:
+        sim.stop()
     work.cleanup()
 
 
@@ -86,13 +76,13 @@ def base() -> str:
 
 
 def stats() -> Dict[str, Any]:
-    with urllib.request.urlopen(base() + "/_sim/stats", timeout=10) as answer:
-        found: Dict[str, Any] = json.loads(answer.read())
-    return found
+    assert sim is not None
+    return sim.stats()
 
 
 def control(path: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(base() + path, data=b"{}", method="POST"), timeout=10).close()
+    assert sim is not None
+    sim.control(path)
 
 
 def live_jobs() -> Dict[str, Dict[str, Any]]:

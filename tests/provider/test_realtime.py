@@ -20,11 +20,9 @@ import math
 import os
 import socket
 import struct
-import subprocess
 import sys
 import time
 import unittest
-import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 try:
@@ -34,7 +32,8 @@ try:
 except ImportError:  # the raw-socket checks still run
     openai = websockets = ws_connect = None  # type: ignore[assignment, misc]
 
-SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simulated import Sim  # noqa: E402
 KEY = "sk-realtime-secret"
 MODEL = "gpt-realtime"
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -44,26 +43,19 @@ ENTRA = "entra-realtime-token"
 AZURE_VERSION = "2025-04-01-preview"
 WAIT = 10.0
 
-process: Optional["subprocess.Popen[str]"] = None
+sim: Optional[Sim] = None
 port = 0
 
 
 def setUpModule() -> None:
-    global process, port
-    process = subprocess.Popen([sys.executable, SIM, "--port", "0", "--key", KEY, "--azure-deployments",
-                                f"{DEPLOYMENT}={MODEL}", "--azure-entra-token", ENTRA], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening 127.0.0.1:"), line
-    port = int(line.strip().rsplit(":", 1)[1])
+    global sim, port
+    sim = Sim("--key", KEY, "--azure-deployments", f"{DEPLOYMENT}={MODEL}", "--azure-entra-token", ENTRA)
+    port = sim.port
 
 
 def tearDownModule() -> None:
-    if process is not None:
-        process.terminate()
-        process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
+    if sim is not None:
+        sim.stop()
 
 
 def base() -> str:
@@ -71,13 +63,13 @@ def base() -> str:
 
 
 def stats() -> Dict[str, Any]:
-    with urllib.request.urlopen(base() + "/_sim/stats", timeout=10) as answer:
-        found: Dict[str, Any] = json.loads(answer.read())
-    return found
+    assert sim is not None
+    return sim.stats()
 
 
 def control(path: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(base() + path, data=b"{}", method="POST"), timeout=10).close()
+    assert sim is not None
+    sim.control(path)
 
 
 def reset() -> None:

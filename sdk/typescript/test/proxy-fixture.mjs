@@ -54,6 +54,19 @@ export async function counter(qg, userId, groupId) {
   return { used: found.used, reserved: found.reserved };
 }
 
+/** The user's ledger entries of `kind`, oldest first, every page (at most 20). */
+export async function ledger(qg, userId, kind) {
+  const found = [];
+  let cursor;
+  for (let i = 0; i < 20; i++) {
+    const page = await qg.listUsageEvents({ userId, cursor });
+    found.push(...page.data.filter((e) => e.kind === kind));
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  return found;
+}
+
 /** Waits (at most POLLS reads) until the counter is `used` with nothing reserved; answers what it last read. */
 export async function settledAt(qg, userId, groupId, used) {
   let now;

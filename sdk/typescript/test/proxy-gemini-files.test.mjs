@@ -19,7 +19,7 @@ import { after, test } from "node:test";
 import { ApiError, FileState, GoogleGenAI, JobState } from "@google/genai";
 import { createClient } from "quota-gateway";
 import { freshUser, putPlan } from "./harness.mjs";
-import { counter, PROVIDER_KEY, useProxyGateway } from "./proxy-fixture.mjs";
+import { counter, ledger, PROVIDER_KEY, useProxyGateway } from "./proxy-fixture.mjs";
 
 const FLASH = "gemini-2.5-flash";
 const USER_PREFIX = "gf";
@@ -65,19 +65,6 @@ async function settled(userId) {
     now = await spent(userId);
   }
   return now;
-}
-
-/** The user's ledger entries of `kind`, oldest first, every page. */
-async function ledger(userId, kind) {
-  const found = [];
-  let cursor;
-  for (let i = 0; i < 20; i++) {
-    const page = await qg.listUsageEvents({ userId, cursor });
-    found.push(...page.data.filter((e) => e.kind === kind));
-    cursor = page.nextCursor;
-    if (!cursor) break;
-  }
-  return found;
 }
 
 const hello = (words, maxTokens) => ({
@@ -218,7 +205,7 @@ test("a file uploaded in two chunks, a line across them, is its uploader's; a ba
   const billed = lines.reduce((n, line) => n + line.response.usageMetadata.totalTokenCount, 0);
   assert.ok(billed > 0 && billed <= mine.reserved, `${billed} of ${mine.reserved}`);
   assert.deepEqual(await settled(user), { used: billed, reserved: 0 });
-  const commits = await ledger(user, "commit");
+  const commits = await ledger(qg, user, "commit");
   assert.equal(commits.length, 1, JSON.stringify(commits));
   assert.deepEqual([commits[0].event, commits[0].quantity, commits[0].metadata?.job_kind], ["gemini.batches", billed, "gemini_batch"]);
   const strangerPath = join(downloads, "stranger.jsonl");

@@ -10,7 +10,7 @@ import OpenAI from "openai";
 import { OpenAIRealtimeWS } from "openai/realtime/ws";
 import { createClient } from "quota-gateway";
 import { freshUser, putPlan } from "./harness.mjs";
-import { settledAt, useProxyGateway } from "./proxy-fixture.mjs";
+import { ledger, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
 
 const MODEL = "gpt-realtime";
 // Every wait on the socket, at most.
@@ -33,19 +33,6 @@ async function subscribed(groups) {
 }
 
 const tokens = (quota = 1_000_000) => ({ id: "g", unit: "tokens", quota, matches: [{ event: "openai.realtime_response" }] });
-
-/** The user's ledger entries of `kind`, oldest first, every page. */
-async function ledger(userId, kind) {
-  const found = [];
-  let cursor;
-  for (let i = 0; i < 20; i++) {
-    const page = await qg.listUsageEvents({ userId, cursor });
-    found.push(...page.data.filter((e) => e.kind === kind));
-    cursor = page.nextCursor;
-    if (!cursor) break;
-  }
-  return found;
-}
 
 /** The simulator's realtime sessions (its `jobs` of kind `realtime`). */
 const sessions = async () => Object.values((await sim.stats()).jobs ?? {}).filter((j) => j.kind === "realtime");
@@ -167,7 +154,7 @@ test("several text responses, each held before it starts and committed at exactl
   // The conversation grows: each response's input is every item before it.
   assert.ok(billed > 5 * 6, String(billed));
   assert.deepEqual(await settledAt(qg, userId, "g", billed), { used: billed, reserved: 0 });
-  const commits = await ledger(userId, "commit");
+  const commits = await ledger(qg, userId, "commit");
   const responses = commits.filter((c) => c.event === "openai.realtime_response");
   assert.equal(responses.length, 5, JSON.stringify(commits.map((c) => [c.event, c.quantity])));
   assert.deepEqual(responses.map((c) => c.quantity).sort((a, b) => a - b),
@@ -205,7 +192,7 @@ test("a response past a count quota of two never reaches the provider: the clien
   assert.equal(simSession.events.filter((e) => e.type === "response.create").length, 2, "the provider never saw the third");
   assert.equal(simSession.responses.length, 2);
   assert.deepEqual(await settledAt(qg, userId, "g", 2), { used: 2, reserved: 0 });
-  const commits = await ledger(userId, "commit");
+  const commits = await ledger(qg, userId, "commit");
   assert.equal(commits.filter((c) => c.event === "openai.realtime_response").length, 2);
 });
 

@@ -12,6 +12,10 @@ use crate::quota::{JobEnd, JobKind, JobRecord};
 
 /// Records the session `id` as open; None when it could not be (the session runs unlisted).
 pub(super) async fn opened(door: &Door, ctx: &Ctx, hold: &Hold, id: &str) -> Option<JobRecord> {
+    let valid = !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+    if !valid {
+        return None;
+    }
     let data = door.gateway.data();
     let now = data.now_ms();
     let record = JobRecord {
@@ -30,10 +34,6 @@ pub(super) async fn opened(door: &Door, ctx: &Ctx, hold: &Hold, id: &str) -> Opt
         files: Vec::new(),
         ended: None,
     };
-    let valid = !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
-    if !valid {
-        return None;
-    }
     match data
         .jobs()
         .put_job(&ctx.caller.project, &record, now + door.hold_ttl_ms)

@@ -5,6 +5,8 @@
 //! through it (`understand.rs`): the provider would read any of its account's to whoever names
 //! it, and the account is every user's.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use crate::proxy::call::wire::Named;
@@ -129,45 +131,49 @@ pub(super) fn gemini(body: &Map<String, Value>, base_url: &str) -> Vec<Named> {
             });
         }
     }
-    let mut at = String::new();
-    for (key, value) in body {
-        walk(value, key, &mut at, &mut |field, uri| {
-            if let Some(id) = google_file(uri, base_url) {
-                found.push(Named { field, id });
-            }
-        });
-    }
+    members(body, &mut String::new(), &mut |field, uri| {
+        if let Some(id) = google_file(uri, base_url) {
+            found.push(Named { field, id });
+        }
+    });
     found
 }
 
-/// Visits `value` at `at` + `key`, calling `seen` with each file URI's field and the URI.
-fn walk(value: &Value, key: &str, at: &mut String, seen: &mut dyn FnMut(String, &str)) {
-    let before = at.len();
-    if !at.is_empty() && !key.starts_with('[') {
-        at.push('.');
-    }
-    at.push_str(key);
-    match value {
-        Value::Object(map) => {
-            if matches!(key, "fileData" | "file_data") {
-                for name in ["fileUri", "file_uri"] {
-                    if let Some(uri) = map.get(name).and_then(Value::as_str) {
-                        seen(format!("{at}.{name}"), uri);
-                    }
+/// Visits an object's members, `at` its path, calling `seen` with each file URI's field and
+/// the URI. The path grows and shrinks in place: nothing is allocated but a URI's field.
+fn members(map: &Map<String, Value>, at: &mut String, seen: &mut dyn FnMut(String, &str)) {
+    for (key, value) in map {
+        let before = at.len();
+        if before > 0 {
+            at.push('.');
+        }
+        at.push_str(key);
+        if let (Value::Object(data), "fileData" | "file_data") = (value, key.as_str()) {
+            for name in ["fileUri", "file_uri"] {
+                if let Some(uri) = data.get(name).and_then(Value::as_str) {
+                    seen(format!("{at}.{name}"), uri);
                 }
             }
-            for (k, v) in map {
-                walk(v, k, at, seen);
-            }
         }
+        walk(value, at, seen);
+        at.truncate(before);
+    }
+}
+
+fn walk(value: &Value, at: &mut String, seen: &mut dyn FnMut(String, &str)) {
+    match value {
+        Value::Object(map) => members(map, at, seen),
         Value::Array(list) => {
-            for (i, v) in list.iter().enumerate() {
-                walk(v, &format!("[{i}]"), at, seen);
+            for (i, item) in list.iter().enumerate() {
+                let before = at.len();
+                // (Writing to a String cannot fail.)
+                let _ = write!(at, "[{i}]");
+                walk(item, at, seen);
+                at.truncate(before);
             }
         }
         _ => {}
     }
-    at.truncate(before);
 }
 
 /// The Files API id a URI names (`Some("")` for a Files API URL of a form read no other way),

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import math
 import queue
@@ -136,26 +135,12 @@ class Live(Cloud):
 
     def error(self, h: Any, error: sim.SimError) -> Tuple[Any, List[Tuple[str, str]]]:
         body, extra = super().error(h, error)
-        if error.status == 426:
-            extra = extra + [("Sec-WebSocket-Version", "13")]
-        return body, extra
+        return body, extra + realtime.upgrade_refused(error)
 
     def dispatch(self, method: str, body: Dict[str, Any], d: sim.Directives) -> None:
         h = self.h
         headers = realtime.request_headers(h)
-        if "websocket" not in realtime.tokens(headers.get("upgrade")) or \
-                "upgrade" not in realtime.tokens(headers.get("connection")):
-            raise sim.SimError(426, "BidiGenerateContent is served over a WebSocket: connect with "
-                                    "`Upgrade: websocket`.")
-        if headers.get("sec-websocket-version", "").strip() != "13":
-            raise sim.SimError(426, "Unsupported WebSocket version: only version 13 is served.")
-        key = headers.get("sec-websocket-key", "").strip()
-        try:
-            valid = len(base64.b64decode(key, validate=True)) == 16
-        except (binascii.Error, ValueError):
-            valid = False
-        if not valid:
-            raise sim.SimError(400, "Invalid Sec-WebSocket-Key: expected 16 bytes in base64.")
+        key = realtime.upgrade_key(headers, "BidiGenerateContent")
         Session(h, d, headers, self.version).run(key)
 
 
@@ -287,7 +272,6 @@ class Response:
 class Session(realtime.WebSocket):
     def __init__(self, h: Any, d: sim.Directives, headers: Dict[str, str], version: str) -> None:
         super().__init__(h)
-        self.h = h
         self.d = d
         self.headers = headers
         self.version = version
@@ -319,37 +303,17 @@ class Session(realtime.WebSocket):
     # -- the connection --------------------------------------------------------------------
 
     def run(self, key: str) -> None:
-        h = self.h
-        accept = base64.b64encode(hashlib.sha1((key + realtime.WEBSOCKET_GUID).encode()).digest()).decode()
-        h.server.stats.answered(h.shown)
-        try:
-            h.send_response(101, "Switching Protocols")
-            h.send_header("Upgrade", "websocket")
-            h.send_header("Connection", "Upgrade")
-            h.send_header("Sec-WebSocket-Accept", accept)
-            h.end_headers()
-        except OSError as error:
-            raise sim.ClientGone() from error
-        h.close_connection = True
-        stats = self.server.stats
-        stats.stream(None, opened=1)
-        self.record(opening=True)
-        try:
-            self.read()
-        finally:
-            with self.lock:
-                self.ending = True
-                if self.active is not None:
-                    self.active.stop.set()
-            self.turns.put(None)
-            self.wake()
-            if self.worker is not None:
-                self.worker.join(5)
-            if self.timer is not None:
-                self.timer.cancel()
-            closing = self.closing or {"by": "client", "code": 1006, "reason": ""}
-            self.record(status="closed", open=False, close=closing)
-            stats.stream(self.outcome, opened=-1)
+        self.serve(key, [])
+
+    def stop(self) -> None:
+        with self.lock:
+            self.ending = True
+            if self.active is not None:
+                self.active.stop.set()
+        self.turns.put(None)
+        self.wake()
+        if self.worker is not None:
+            self.worker.join(5)
 
     def send(self, message: Dict[str, Any]) -> None:
         """A server message: JSON in a binary frame, as Google sends it."""
@@ -357,26 +321,10 @@ class Session(realtime.WebSocket):
 
     # -- the read-back ---------------------------------------------------------------------
 
-    def record(self, add: Optional[Tuple[str, Any]] = None, opening: bool = False, **changes: Any) -> None:
-        """This session in the read-back's `jobs`: made at the upgrade, and again after a reset at
-        its next client message or turn (its mere end does not bring it back). Each change puts
-        new values in, never changes one in place: a snapshot may be written out while the session
-        goes on."""
-        stats = self.server.stats
-        with stats.lock:
-            entry = stats.jobs.get(self.id)
-            if entry is None and add is None and not opening:
-                return
-            if entry is None:
-                entry = {"kind": "live", "status": "open", "reads": 0, "open": True,
-                         "model": self.config.model if self.config else None, "headers": self.headers,
-                         "messages": [], "turns": [], "close": None}
-                stats.jobs[self.id] = entry
-                while len(stats.jobs) > sim.MAX_JOBS:
-                    stats.jobs.popitem(last=False)
-            entry.update(changes)
-            if add is not None:
-                entry[add[0]] = entry[add[0]] + [add[1]]
+    def entry(self) -> Dict[str, Any]:
+        return {"kind": "live", "status": "open", "reads": 0, "open": True,
+                "model": self.config.model if self.config else None, "headers": self.headers,
+                "messages": [], "turns": [], "close": None}
 
     # -- client messages ---------------------------------------------------------------------
 

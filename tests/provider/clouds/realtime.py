@@ -272,6 +272,28 @@ def request_headers(h: Any) -> Dict[str, str]:
     return found
 
 
+def upgrade_refused(error: sim.SimError) -> List[Tuple[str, str]]:
+    """The header a refusal to upgrade (426) names the version served in."""
+    return [("Sec-WebSocket-Version", "13")] if error.status == 426 else []
+
+
+def upgrade_key(headers: Dict[str, str], served: str) -> str:
+    """The `Sec-WebSocket-Key` of a request to upgrade to a WebSocket (version 13), as a server
+    checks one; `served`, what the refusal says is served over a WebSocket."""
+    if "websocket" not in tokens(headers.get("upgrade")) or "upgrade" not in tokens(headers.get("connection")):
+        raise sim.SimError(426, f"{served} is served over a WebSocket: connect with `Upgrade: websocket`.")
+    if headers.get("sec-websocket-version", "").strip() != "13":
+        raise sim.SimError(426, "Unsupported WebSocket version: only version 13 is served.")
+    key = headers.get("sec-websocket-key", "").strip()
+    try:
+        valid = len(base64.b64decode(key, validate=True)) == 16
+    except (binascii.Error, ValueError):
+        valid = False
+    if not valid:
+        raise sim.SimError(400, "Invalid Sec-WebSocket-Key: expected 16 bytes in base64.")
+    return key
+
+
 def frame(op: int, payload: bytes) -> bytes:
     """A server frame: final, unmasked."""
     size = len(payload)
@@ -323,24 +345,12 @@ class Realtime(Cloud):
 
     def error(self, h: Any, error: sim.SimError) -> Tuple[Any, List[Tuple[str, str]]]:
         body, extra = super().error(h, error)
-        if error.status == 426:
-            extra = extra + [("Sec-WebSocket-Version", "13")]
-        return body, extra
+        return body, extra + upgrade_refused(error)
 
     def dispatch(self, method: str, body: Dict[str, Any], d: sim.Directives) -> None:
         h = self.h
         headers = request_headers(h)
-        if "websocket" not in tokens(headers.get("upgrade")) or "upgrade" not in tokens(headers.get("connection")):
-            raise sim.SimError(426, "The Realtime API is served over a WebSocket: connect with `Upgrade: websocket`.")
-        if headers.get("sec-websocket-version", "").strip() != "13":
-            raise sim.SimError(426, "Unsupported WebSocket version: only version 13 is served.")
-        key = headers.get("sec-websocket-key", "").strip()
-        try:
-            valid = len(base64.b64decode(key, validate=True)) == 16
-        except (binascii.Error, ValueError):
-            valid = False
-        if not valid:
-            raise sim.SimError(400, "Invalid Sec-WebSocket-Key: expected 16 bytes in base64.")
+        key = upgrade_key(headers, "The Realtime API")
         if not self.model:
             raise sim.SimError(400, "Missing required parameter: 'model'.", "model", "missing_required_parameter")
         self.open_session(d, headers).run(key, "realtime" in offered(headers))
@@ -374,8 +384,7 @@ class AzureRealtime(Realtime):
         return [("x-request-id", h.request_id), ("apim-request-id", self.apim_id)]
 
     def error(self, h: Any, error: sim.SimError) -> Tuple[Any, List[Tuple[str, str]]]:
-        extra = [("Sec-WebSocket-Version", "13")] if error.status == 426 else []
-        return azure.error_body(h, error), extra
+        return azure.error_body(h, error), upgrade_refused(error)
 
     def dispatch(self, method: str, body: Dict[str, Any], d: sim.Directives) -> None:
         if not self.deployment:
@@ -412,6 +421,7 @@ class WebSocket:
     knows nothing of what the messages mean."""
 
     def __init__(self, h: Any) -> None:
+        self.h = h
         self.server = h.server
         self.sock: socket.socket = h.connection
         self.rfile = h.rfile
@@ -426,6 +436,66 @@ class WebSocket:
     def message(self, kind: int, data: bytes) -> None:
         """One whole message (OP_TEXT or OP_BINARY) from the client."""
         raise NotImplementedError
+
+    def opened(self) -> None:
+        """What the server says first, once upgraded (nothing unless a session says something)."""
+
+    def stop(self) -> None:
+        """Ends what the session still does (its responses), once the client's frames end."""
+
+    def entry(self) -> Dict[str, Any]:
+        """The session's first entry in the read-back's `jobs`."""
+        raise NotImplementedError
+
+    def serve(self, key: str, headers: List[Tuple[str, str]]) -> None:
+        """Upgrades the request (`headers` beside the handshake's), reads the client's frames until
+        the connection ends, then stops the session and records how it closed."""
+        h = self.h
+        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
+        h.server.stats.answered(h.shown)
+        try:
+            h.send_response(101, "Switching Protocols")
+            h.send_header("Upgrade", "websocket")
+            h.send_header("Connection", "Upgrade")
+            h.send_header("Sec-WebSocket-Accept", accept)
+            for name, value in headers:
+                h.send_header(name, value)
+            h.end_headers()
+        except OSError as error:
+            raise sim.ClientGone() from error
+        h.close_connection = True
+        stats = self.server.stats
+        stats.stream(None, opened=1)
+        self.record(opening=True)
+        try:
+            self.opened()
+            self.read()
+        finally:
+            self.stop()
+            if self.timer is not None:
+                self.timer.cancel()
+            closing = self.closing or {"by": "client", "code": 1006, "reason": ""}
+            self.record(status="closed", open=False, close=closing)
+            stats.stream(self.outcome, opened=-1)
+
+    def record(self, add: Optional[Tuple[str, Any]] = None, opening: bool = False, **changes: Any) -> None:
+        """This session in the read-back's `jobs` (its id's): made at the upgrade (`entry`), and
+        again after a reset at its next client message or response (its mere end does not bring
+        it back). Each change puts new values in, never changes one in place: a snapshot may be
+        written out while the session goes on."""
+        stats = self.server.stats
+        with stats.lock:
+            entry = stats.jobs.get(self.id)
+            if entry is None and add is None and not opening:
+                return
+            if entry is None:
+                entry = self.entry()
+                stats.jobs[self.id] = entry
+                while len(stats.jobs) > sim.MAX_JOBS:
+                    stats.jobs.popitem(last=False)
+            entry.update(changes)
+            if add is not None:
+                entry[add[0]] = entry[add[0]] + [add[1]]
 
     def read(self) -> None:
         """Frames until the close handshake ends or the connection does."""
@@ -569,7 +639,6 @@ class Session(WebSocket):
     def __init__(self, h: Any, d: sim.Directives, model: str, headers: Dict[str, str],
                  deployment: Optional[str] = None) -> None:
         super().__init__(h)
-        self.h = h
         self.d = d
         self.model = model
         # Azure's: the deployment the session came by (its model is what that serves).
@@ -596,65 +665,30 @@ class Session(WebSocket):
 
     def run(self, key: str, protocol: bool) -> None:
         h = self.h
-        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
-        h.server.stats.answered(h.shown)
-        try:
-            h.send_response(101, "Switching Protocols")
-            h.send_header("Upgrade", "websocket")
-            h.send_header("Connection", "Upgrade")
-            h.send_header("Sec-WebSocket-Accept", accept)
-            if protocol:
-                h.send_header("Sec-WebSocket-Protocol", "realtime")
-            for name, value in h.cloud.headers(h):
-                h.send_header(name, value)
-            h.end_headers()
-        except OSError as error:
-            raise sim.ClientGone() from error
-        h.close_connection = True
-        stats = self.server.stats
-        stats.stream(None, opened=1)
-        self.record(opening=True)
-        try:
-            with self.lock:
-                self.emit("session.created", session=self.session)
-            self.read()
-        finally:
-            with self.lock:
-                self.ending = True
-                for r in self.active.values():
-                    r.stop.set()
-            self.wake()
-            for worker in self.workers:
-                worker.join(5)
-            if self.timer is not None:
-                self.timer.cancel()
-            closing = self.closing or {"by": "client", "code": 1006, "reason": ""}
-            self.record(status="closed", open=False, close=closing)
-            stats.stream(self.outcome, opened=-1)
+        offered = [("Sec-WebSocket-Protocol", "realtime")] if protocol else []
+        self.serve(key, offered + list(h.cloud.headers(h)))
+
+    def opened(self) -> None:
+        with self.lock:
+            self.emit("session.created", session=self.session)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.ending = True
+            for r in self.active.values():
+                r.stop.set()
+        self.wake()
+        for worker in self.workers:
+            worker.join(5)
 
     # -- the read-back ---------------------------------------------------------------------
 
-    def record(self, add: Optional[Tuple[str, Any]] = None, opening: bool = False, **changes: Any) -> None:
-        """This session in the read-back's `jobs`: made at the upgrade, and again after a reset at
-        its next client event or response (its mere end does not bring it back). Each change puts
-        new values in, never changes one in place: a snapshot may be written out while the session
-        goes on."""
-        stats = self.server.stats
-        with stats.lock:
-            entry = stats.jobs.get(self.id)
-            if entry is None and add is None and not opening:
-                return
-            if entry is None:
-                entry = {"kind": "realtime", "status": "open", "reads": 0, "open": True, "model": self.model,
-                         "headers": self.headers, "events": [], "responses": [], "close": None}
-                if self.deployment is not None:
-                    entry["deployment"] = self.deployment
-                stats.jobs[self.id] = entry
-                while len(stats.jobs) > sim.MAX_JOBS:
-                    stats.jobs.popitem(last=False)
-            entry.update(changes)
-            if add is not None:
-                entry[add[0]] = entry[add[0]] + [add[1]]
+    def entry(self) -> Dict[str, Any]:
+        entry = {"kind": "realtime", "status": "open", "reads": 0, "open": True, "model": self.model,
+                 "headers": self.headers, "events": [], "responses": [], "close": None}
+        if self.deployment is not None:
+            entry["deployment"] = self.deployment
+        return entry
 
     # -- events ------------------------------------------------------------------------------
 
