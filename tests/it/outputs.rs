@@ -295,3 +295,33 @@ async fn the_daily_rollups_answer_cost_per_accepted_output_per_model() {
         "{today}"
     );
 }
+
+/// The model a call counts under is its metadata's `model` key, wherever the key stands among
+/// the others, and never text inside another key's value that only reads like one; a name
+/// holding a quote is counted in the group's usage but in no model's line.
+#[tokio::test]
+async fn a_calls_model_is_its_model_key_among_others() {
+    let app = spawn_app().await;
+    app.put_plan(render_plan()).await;
+    app.subscribe("di", "plan_renders", None).await;
+    for metadata in [
+        json!({ "a_note": "\"model\":\"fake\"", "model": "flux", "zone": "eu", "steps": 30 }),
+        json!({ "model": "fl\"ux", "a_note": "x" }),
+    ] {
+        let held = app
+            .reserve(json!({ "userId": "di", "event": "render", "quantity": 10, "metadata": metadata }))
+            .await;
+        let id = held["reservationId"].as_str().unwrap().to_string();
+        let (status, committed) = app.commit(&id, Some(json!({ "outcome": "accepted" }))).await;
+        assert_eq!(status, StatusCode::OK, "{committed}");
+    }
+    let (status, daily) = app.json(Method::GET, "/v1/users/di/daily-usage", None).await;
+    assert_eq!(status, StatusCode::OK, "{daily}");
+    let today = daily["days"].as_array().unwrap().last().unwrap()["groups"][0].clone();
+    assert_eq!(today["used"], 20, "{today}");
+    assert_eq!(
+        today["models"],
+        json!([{ "model": "flux", "used": 10, "accepted": 1, "costPerAccepted": 10 }]),
+        "{today}"
+    );
+}
