@@ -113,7 +113,8 @@ redis.register_function('qg_floor_commit', function(KEYS, ARGV)
   redis.call('ZADD', KEYS[4], string.format('%d', now + ARGV[1]), id)
   -- The ledger entry and the day's rollups: usage per group, and per group and model.
   local metadata = ARGV[6 + n + 1]
-  local model = string.match(metadata, '"model":"([^"\\]+)"') or 'none'
+  local at, past = string.find(metadata, '"model":"', 1, true)
+  local model = at and string.match(metadata, '^([^"\\]+)"', past + 1) or 'none'
   local day = string.format('%d|', math.floor(now / 86400000))
   local groups, rollups = {}, {}
   for i, h in ipairs(r.h) do
