@@ -142,46 +142,61 @@ local function by_day(c, at, model, parts)
   if day ~= c.rollup_day then
     c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
   end
-  -- Per group changed: its name, its changes, and the places of its fields read ("u" only
-  -- when its usage changes, "m" only for a model).
-  local changes, place, fields = {}, {}, {}
-  for _, p in ipairs(parts) do
+  -- Per group changed, five places in one flat list (every commit runs this: a table a group,
+  -- and keys added to it, cost more than the rest of the step): its name, its usage and its
+  -- accepted outputs changed, and the places in `fields` of its "u" (only when its usage
+  -- changes) and "m" (only for a model), false for none. Groups are few: found by a scan.
+  local G, n = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 0
+  for i = 1, #parts do
+    local p = parts[i]
     if p[2] ~= 0 or (model and p[3] ~= 0) then
-      local k = place[p[1]]
-      if k then
-        changes[k].used, changes[k].accepted = changes[k].used + p[2], changes[k].accepted + p[3]
+      local b = nil
+      for j = 1, 5 * n, 5 do
+        if G[j] == p[1] then
+          b = j
+          break
+        end
+      end
+      if b then
+        G[b + 1], G[b + 2] = G[b + 1] + p[2], G[b + 2] + p[3]
       else
-        k = #changes + 1
-        place[p[1]], changes[k] = k, {group = p[1], used = p[2], accepted = p[3]}
+        b, n = 5 * n + 1, n + 1
+        G[b], G[b + 1], G[b + 2] = p[1], p[2], p[3]
       end
     end
   end
-  for _, ch in ipairs(changes) do
-    if ch.used ~= 0 then
-      fields[#fields + 1], ch.u = c.rollup_prefix .. ch.group .. '|u', #fields + 1
+  local fields, f = {nil, nil, nil, nil}, 0
+  for b = 1, 5 * n, 5 do
+    G[b + 3], G[b + 4] = false, false
+    if G[b + 1] ~= 0 then
+      f = f + 1
+      fields[f], G[b + 3] = c.rollup_prefix .. G[b] .. '|u', f
     end
     if model then
-      fields[#fields + 1], ch.m = c.rollup_prefix .. ch.group .. '|m', #fields + 1
+      f = f + 1
+      fields[f], G[b + 4] = c.rollup_prefix .. G[b] .. '|m', f
     end
   end
-  if #fields == 0 then
+  if f == 0 then
     return
   end
-  local values, writes = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(fields)), {}
-  for _, ch in ipairs(changes) do
-    local new = false
-    if ch.u then
-      local used = values[ch.u]
-      writes[#writes + 1], writes[#writes + 2] = fields[ch.u], string.format('%d', (used and used + 0 or 0) + ch.used)
-      new = not used
+  local values, writes, w = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(fields)), {nil, nil, nil, nil, nil, nil, nil, nil}, 0
+  for b = 1, 5 * n, 5 do
+    local u, m, new = G[b + 3], G[b + 4], false
+    if u then
+      local used = values[u]
+      writes[w + 1] = fields[u]
+      writes[w + 2] = string.format('%d', (used and used + 0 or 0) + G[b + 1])
+      w, new = w + 2, not used
     end
-    if ch.m then
-      writes[#writes + 1], writes[#writes + 2] = fields[ch.m], model_text(values[ch.m] or nil, model, ch.used, ch.accepted)
-      new = new or not values[ch.m]
+    if m then
+      writes[w + 1] = fields[m]
+      writes[w + 2] = model_text(values[m] or nil, model, G[b + 1], G[b + 2])
+      w, new = w + 2, new or not values[m]
     end
     if new then
       -- A new field is pruned with the day's other rollups of the group.
-      note_day(c, day, ch.group)
+      note_day(c, day, G[b])
     end
   end
   redis.call('HSET', c.KEYS[KEY_DAILY], unpack(writes))
