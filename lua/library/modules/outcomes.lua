@@ -146,35 +146,35 @@ local function by_day(c, at, model, parts)
   -- and keys added to it, cost more than the rest of the step): its name, its usage and its
   -- accepted outputs changed, and the places in `fields` of its "u" (only when its usage
   -- changes) and "m" (only for a model), false for none. Groups are few: found by a scan.
-  local G, n = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 0
+  local changed, n = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 0
   for i = 1, #parts do
     local p = parts[i]
     if p[2] ~= 0 or (model and p[3] ~= 0) then
       local b = nil
       for j = 1, 5 * n, 5 do
-        if G[j] == p[1] then
+        if changed[j] == p[1] then
           b = j
           break
         end
       end
       if b then
-        G[b + 1], G[b + 2] = G[b + 1] + p[2], G[b + 2] + p[3]
+        changed[b + 1], changed[b + 2] = changed[b + 1] + p[2], changed[b + 2] + p[3]
       else
         b, n = 5 * n + 1, n + 1
-        G[b], G[b + 1], G[b + 2] = p[1], p[2], p[3]
+        changed[b], changed[b + 1], changed[b + 2] = p[1], p[2], p[3]
       end
     end
   end
   local fields, f = {nil, nil, nil, nil}, 0
   for b = 1, 5 * n, 5 do
-    G[b + 3], G[b + 4] = false, false
-    if G[b + 1] ~= 0 then
+    changed[b + 3], changed[b + 4] = false, false
+    if changed[b + 1] ~= 0 then
       f = f + 1
-      fields[f], G[b + 3] = c.rollup_prefix .. G[b] .. '|u', f
+      fields[f], changed[b + 3] = c.rollup_prefix .. changed[b] .. '|u', f
     end
     if model then
       f = f + 1
-      fields[f], G[b + 4] = c.rollup_prefix .. G[b] .. '|m', f
+      fields[f], changed[b + 4] = c.rollup_prefix .. changed[b] .. '|m', f
     end
   end
   if f == 0 then
@@ -182,21 +182,21 @@ local function by_day(c, at, model, parts)
   end
   local values, writes, w = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(fields)), {nil, nil, nil, nil, nil, nil, nil, nil}, 0
   for b = 1, 5 * n, 5 do
-    local u, m, new = G[b + 3], G[b + 4], false
+    local u, m, new = changed[b + 3], changed[b + 4], false
     if u then
       local used = values[u]
       writes[w + 1] = fields[u]
-      writes[w + 2] = string.format('%d', (used and used + 0 or 0) + G[b + 1])
+      writes[w + 2] = string.format('%d', (used and used + 0 or 0) + changed[b + 1])
       w, new = w + 2, not used
     end
     if m then
       writes[w + 1] = fields[m]
-      writes[w + 2] = model_text(values[m] or nil, model, G[b + 1], G[b + 2])
+      writes[w + 2] = model_text(values[m] or nil, model, changed[b + 1], changed[b + 2])
       w, new = w + 2, new or not values[m]
     end
     if new then
       -- A new field is pruned with the day's other rollups of the group.
-      note_day(c, day, G[b])
+      note_day(c, day, changed[b])
     end
   end
   redis.call('HSET', c.KEYS[KEY_DAILY], unpack(writes))
