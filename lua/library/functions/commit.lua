@@ -79,9 +79,9 @@ register('commit', 'writes', function(c)
   if record.run then
     R.finish(c, ARGV[ARG.COMMIT.id], record)
   end
-  local outcome = commit_outcome(c, record, l)
+  local outcome, model = commit_outcome(c, record, l)
   local text = finish(c, ARGV[ARG.COMMIT.id], record, 'committed', now)
-  commit_ledger(c, record, late, l, outcome, burned)
+  commit_ledger(c, record, late, l, outcome, model, burned)
 
   -- 5. The answer: the record as it ended, the counters, the alerts and the balances. The
   -- counters are as commit_counters wrote them, but for a run's or a step's, which its run's

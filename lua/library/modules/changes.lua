@@ -75,7 +75,8 @@ end
 -- and in today's "used" rollups, unless the project keeps neither (`keep_ms` ""). Trims
 -- ledger entries older than `keep_ms` on the way. `fields` are the entry's field, value pairs
 -- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
--- gives milli-units (as a string; nil leaves the hold out).
+-- gives milli-units (as a string; nil leaves the hold out). `model` is the model the entry's
+-- metadata names when the caller read it already (false for none), else nil: read here.
 -- One hold's part of a ledger entry's groups: `amount` milli-units of its group.
 local function ledger_group(h, amount)
   -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
@@ -85,7 +86,7 @@ local function ledger_group(h, amount)
   return {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount, pr = priced}
 end
 
-local function ledger(c, now, holds, amount_of, fields)
+local function ledger(c, now, holds, amount_of, fields, model)
   local keep_ms = c.ARGV[ARG.WRITING.keep]
   if keep_ms == '' then
     return
@@ -99,7 +100,10 @@ local function ledger(c, now, holds, amount_of, fields)
     end
   end
   -- The day's usage, and the same per model when the event names one (outcomes.lua).
-  by_day(c, now, entry_model(fields), parts)
+  if model == nil then
+    model = entry_model(fields)
+  end
+  by_day(c, now, model, parts)
   fields[#fields + 1] = 'groups'
   fields[#fields + 1] = cjson.encode(groups)
   -- Exact trimming: usually nothing or one entry goes per append, so it costs little.

@@ -130,7 +130,7 @@ end
 -- (set_outcome.lua may change it later) and counted where the record counts. The model the
 -- ledger counts this usage under: the commit's metadata may name another than the
 -- reservation's, which the record then keeps for an outcome said later (`om`). Answers the
--- outcome ("" for none).
+-- outcome ("" for none) and the model (false for none), which the ledger entry counts under.
 local function commit_outcome(c, record, l)
   local ARGV = c.ARGV
   local outcome = ARGV[l + ARG.COMMIT_TAIL.outcome]
@@ -143,7 +143,7 @@ local function commit_outcome(c, record, l)
     local counters, ends, groups = outcome_holds(record.h, record.sl)
     count_outcome(c, counters, ends, groups, c.now, outcome, nil, model)
   end
-  return outcome
+  return outcome, model or false
 end
 
 -- The commit's ledger entry and the day's rollups (usage only: in-flight holds counted none).
@@ -152,7 +152,7 @@ end
 -- hold it ends, since when, and the quantity reserved (a replay of the ledger holds it). A
 -- run's close counts no usage of its own: its steps' entries did (and carry their run). A hold
 -- on a slice is its ancestor's usage: its level's entry, not this one's.
-local function commit_ledger(c, record, late, l, outcome, burned)
+local function commit_ledger(c, record, late, l, outcome, model, burned)
   local ARGV, id = c.ARGV, c.ARGV[ARG.COMMIT.id]
   local metadata = ARGV[l + ARG.COMMIT_TAIL.metadata] ~= '' and ARGV[l + ARG.COMMIT_TAIL.metadata] or record.md or ''
   local quantity = ARGV[l + ARG.COMMIT_TAIL.quantity] ~= '' and ARGV[l + ARG.COMMIT_TAIL.quantity] or record.qt or ''
@@ -181,7 +181,7 @@ local function commit_ledger(c, record, late, l, outcome, burned)
   ledger(c, c.now, record.h, function(i, h)
     return not (record.sl and record.sl[tostring(i)]) and counted(i, h) or nil
   end,
-    credited(attributed(fields, ARGV[l + ARG.COMMIT_TAIL.key], ARGV[l + ARG.COMMIT_TAIL.member]), burned))
+    credited(attributed(fields, ARGV[l + ARG.COMMIT_TAIL.key], ARGV[l + ARG.COMMIT_TAIL.member]), burned), model)
 end
 
 -- committing.lua ends --

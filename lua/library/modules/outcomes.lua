@@ -58,7 +58,7 @@ end
 -- `"model":"<name>"` whose name holds no `"` or `\`. Each place the key's text begins is found
 -- by a plain search and the name read anchored there, which answers what the unanchored
 -- pattern would, without trying the pattern at every byte of the text (a commit reads a
--- call's model three times, over metadata of some hundreds of bytes).
+-- call's model twice, over metadata of some hundreds of bytes).
 local function model_of(metadata)
   if not metadata then
     return nil
